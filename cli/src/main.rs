@@ -1,0 +1,389 @@
+//! `ereje`: check, compile, evaluate and explain social-support policies.
+
+mod explain;
+mod pretty;
+
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ereje_compiler::{render_human, render_json, Compilation};
+use ereje_runtime::ir::Policy;
+use ereje_runtime::value::Date;
+use ereje_runtime::{CaseOutcome, Engine, EvalOptions};
+
+/// Exit code: success (a clean check, a decision, a written IR).
+const EXIT_OK: u8 = 0;
+/// Exit code: the policy has errors.
+const EXIT_POLICY_ERRORS: u8 = 1;
+/// Exit code: a file or directory cannot be read or written, the manifest is invalid, or the
+/// command line is wrong.
+const EXIT_IO: u8 = 2;
+/// Exit code: the case could not be decided (an error line was printed).
+const EXIT_CASE_ERROR: u8 = 3;
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success: the policy checks (warnings allowed), a decision was printed, the IR was written
+  1  the policy has errors (they are printed)
+  2  a file or directory cannot be read or written, the manifest is invalid, or bad arguments
+  3  the case cannot be decided: an error line {\"case_id\", \"error\": {\"code\", \"path\", \"message\"}} was printed";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ereje",
+    version,
+    about = "Ereje: a rules engine for social-support policies",
+    long_about = "Ereje: a rules engine for social-support policies.\n\n\
+                  A policy directory holds an `ereje.toml` manifest and the `.ereje` modules it \
+                  names. `ereje check` compiles it and reports problems; `ereje eval` decides one \
+                  case (a JSON object) and prints the decision as one line of JSON; `ereje explain` \
+                  prints the same decision as a readable explanation with the rules' messages and \
+                  legal sources; `ereje compile` writes the compiled IR for embedding programs.",
+    after_help = EXIT_CODES_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile a policy directory and report errors and warnings.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check {
+        /// The policy directory (holding `ereje.toml`).
+        policy_dir: PathBuf,
+        /// How to print diagnostics: `human` (source excerpts on stderr, then a summary line) or
+        /// `json` (a JSON array on stdout, one object per diagnostic with severity, code,
+        /// message, file, line, column, labels and help).
+        #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+        error_format: ErrorFormat,
+    },
+    /// Decide one case and print the decision as JSON on stdout.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Eval {
+        /// The policy directory (holding `ereje.toml`).
+        policy_dir: PathBuf,
+        /// The case: a file holding one JSON object, or `-` for stdin.
+        case: PathBuf,
+        /// Evaluate as of this date (YYYY-MM-DD) instead of the case's own date.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Add the trace: every value the decision used, with rule ids, parameter dates and
+        /// legal sources.
+        #[arg(long)]
+        trace: bool,
+        /// Indent the JSON (keys keep their order).
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Decide one case and explain the decision in Russian, Kazakh or English.
+    #[command(
+        after_help = EXIT_CODES_HELP,
+        long_about = "Decide one case and explain the decision: the value of every output, then \
+                      each reason (a rule that holds in a group collected by `holding`, e.g. the \
+                      refusal reasons of ASP) with its message in the chosen language, its legal \
+                      source and the values it was computed from, then the computation tree under \
+                      each output. The tree stops 4 levels below each output unless --full is \
+                      given; a value already shown is referred to, not repeated."
+    )]
+    Explain {
+        /// The policy directory (holding `ereje.toml`).
+        policy_dir: PathBuf,
+        /// The case: a file holding one JSON object, or `-` for stdin.
+        case: PathBuf,
+        /// The language of the explanation.
+        #[arg(long, value_enum, default_value_t = LangArg::Ru)]
+        lang: LangArg,
+        /// Evaluate as of this date (YYYY-MM-DD) instead of the case's own date.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Print the whole computation tree, not only 4 levels under each output.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Compile a policy directory to its IR JSON (for embedding programs) and print its digest.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compile {
+        /// The policy directory (holding `ereje.toml`).
+        policy_dir: PathBuf,
+        /// Where to write the IR JSON; without it, the IR goes to stdout and the digest to stderr.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ErrorFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LangArg {
+    /// Русский
+    Ru,
+    /// Қазақша
+    Kk,
+    /// English
+    En,
+}
+
+impl From<LangArg> for explain::Lang {
+    fn from(lang: LangArg) -> explain::Lang {
+        match lang {
+            LangArg::Ru => explain::Lang::Ru,
+            LangArg::Kk => explain::Lang::Kk,
+            LangArg::En => explain::Lang::En,
+        }
+    }
+}
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|error| format!("`{text}` is not a date in the form YYYY-MM-DD: {error}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check {
+            policy_dir,
+            error_format,
+        } => check(&policy_dir, error_format),
+        Command::Eval {
+            policy_dir,
+            case,
+            as_of,
+            trace,
+            pretty,
+        } => eval(&policy_dir, &case, as_of, trace, pretty),
+        Command::Explain {
+            policy_dir,
+            case,
+            lang,
+            as_of,
+            full,
+        } => explain_case(&policy_dir, &case, lang.into(), as_of, full),
+        Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+/// Writes to stdout; a closed pipe (`ereje … | head`) is not an error worth reporting.
+fn print_stdout(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn print_stderr(text: &str) {
+    let _ = io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Prints a diagnostic with miette's graphical handler and returns [`EXIT_IO`].
+fn fail(report: miette::Report) -> u8 {
+    print_stderr(&format!("{report:?}\n"));
+    EXIT_IO
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+fn summary(policy_dir: &Path, compilation: &Compilation) -> String {
+    format!(
+        "{}: {}, {}\n",
+        policy_dir.display(),
+        plural(compilation.error_count(), "error", "errors"),
+        plural(compilation.warning_count(), "warning", "warnings"),
+    )
+}
+
+fn check(policy_dir: &Path, format: ErrorFormat) -> u8 {
+    let compilation = match ereje_compiler::compile_dir(policy_dir) {
+        Ok(compilation) => compilation,
+        Err(error) => {
+            return match format {
+                ErrorFormat::Human => fail(miette::Report::new(error)),
+                ErrorFormat::Json => {
+                    let code = miette::Diagnostic::code(&error)
+                        .map(|code| code.to_string())
+                        .unwrap_or_else(|| "load".to_string());
+                    let value = serde_json::json!({ "code": code, "message": error.to_string() });
+                    print_stdout(&format!("{value}\n"));
+                    EXIT_IO
+                }
+            };
+        }
+    };
+    let errors = compilation.error_count();
+    match format {
+        ErrorFormat::Human => {
+            print_stderr(&render_human(&compilation.reports));
+            print_stderr(&summary(policy_dir, &compilation));
+        }
+        ErrorFormat::Json => {
+            let mut json = render_json(&compilation.reports);
+            json.push('\n');
+            print_stdout(&json);
+        }
+    }
+    if errors > 0 || compilation.policy.is_none() {
+        EXIT_POLICY_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Compiles a policy directory for `eval`, `explain` and `compile`: the IR, or the exit code
+/// after printing why there is none.
+fn load_policy(policy_dir: &Path) -> Result<Arc<Policy>, u8> {
+    let compilation = ereje_compiler::compile_dir(policy_dir)
+        .map_err(|error| fail(miette::Report::new(error)))?;
+    match &compilation.policy {
+        Some(policy) if compilation.error_count() == 0 => Ok(Arc::clone(policy)),
+        _ => {
+            print_stderr(&render_human(&compilation.reports));
+            print_stderr(&summary(policy_dir, &compilation));
+            Err(EXIT_POLICY_ERRORS)
+        }
+    }
+}
+
+fn load_engine(policy_dir: &Path) -> Result<Engine, u8> {
+    let policy = load_policy(policy_dir)?;
+    Engine::new((*policy).clone()).map_err(|error| {
+        fail(miette::miette!(
+            code = "load::ir",
+            "the policy `{}` compiled but cannot be loaded: {error}",
+            policy_dir.display()
+        ))
+    })
+}
+
+/// Reads a case file, or stdin for `-`.
+fn read_case(path: &Path) -> Result<String, u8> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        return io::stdin()
+            .read_to_string(&mut text)
+            .map(|_| text)
+            .map_err(|error| {
+                fail(miette::miette!(
+                    code = "io::stdin",
+                    "cannot read the case from stdin: {error}"
+                ))
+            });
+    }
+    std::fs::read_to_string(path).map_err(|error| {
+        fail(miette::miette!(
+            code = "io::case",
+            "cannot read the case file `{}`: {error}",
+            path.display()
+        ))
+    })
+}
+
+fn evaluate(
+    policy_dir: &Path,
+    case: &Path,
+    as_of: Option<Date>,
+    trace: bool,
+) -> Result<CaseOutcome, u8> {
+    let engine = load_engine(policy_dir)?;
+    let text = read_case(case)?;
+    let options = EvalOptions { as_of, trace };
+    Ok(engine.evaluate_json(&text, &options))
+}
+
+fn eval(policy_dir: &Path, case: &Path, as_of: Option<Date>, trace: bool, pretty: bool) -> u8 {
+    let outcome = match evaluate(policy_dir, case, as_of, trace) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    let line = outcome.to_json_line();
+    let mut text = if pretty {
+        pretty::pretty_json(&line)
+    } else {
+        line
+    };
+    text.push('\n');
+    print_stdout(&text);
+    match outcome {
+        CaseOutcome::Decision(_) => EXIT_OK,
+        CaseOutcome::Error(_) => EXIT_CASE_ERROR,
+    }
+}
+
+fn explain_case(
+    policy_dir: &Path,
+    case: &Path,
+    lang: explain::Lang,
+    as_of: Option<Date>,
+    full: bool,
+) -> u8 {
+    let outcome = match evaluate(policy_dir, case, as_of, true) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    match outcome {
+        CaseOutcome::Decision(decision) => {
+            let options = explain::ExplainOptions { lang, full };
+            print_stdout(&explain::explain_decision(&decision, options));
+            EXIT_OK
+        }
+        CaseOutcome::Error(failure) => {
+            let mut line = failure.to_json_line();
+            line.push('\n');
+            print_stdout(&line);
+            let error = &failure.error;
+            let at = if error.path.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{}`", error.path)
+            };
+            print_stderr(&format!(
+                "error[{}]: the case cannot be decided{at}: {}\n",
+                error.code, error.message
+            ));
+            EXIT_CASE_ERROR
+        }
+    }
+}
+
+fn compile(policy_dir: &Path, output: Option<&Path>) -> u8 {
+    let engine = match load_engine(policy_dir) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let json = match serde_json::to_string(engine.policy()) {
+        Ok(json) => json,
+        Err(error) => {
+            return fail(miette::miette!(
+                code = "compile::serialize",
+                "the IR cannot be serialized: {error}"
+            ))
+        }
+    };
+    match output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, json.as_bytes()) {
+                return fail(miette::miette!(
+                    code = "io::output",
+                    "cannot write the IR to `{}`: {error}",
+                    path.display()
+                ));
+            }
+            print_stdout(&format!("{}\n", engine.digest()));
+        }
+        None => {
+            print_stdout(&format!("{json}\n"));
+            print_stderr(&format!("{}\n", engine.digest()));
+        }
+    }
+    EXIT_OK
+}

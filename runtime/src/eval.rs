@@ -1,0 +1,1399 @@
+//! The evaluator: computes a policy's outputs for one case.
+//!
+//! Items without parameters are computed at most once per case (a memo indexed by item id);
+//! functions get a fresh frame of local slots per call, on one shared stack. Nothing on the hot
+//! path hashes strings; the scratch buffers can be reused from one case to the next. Tracing
+//! costs a branch per node when it is off.
+
+use std::sync::Arc;
+
+use chrono::Datelike;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::dates;
+use crate::error::{codes, CaseError};
+use crate::ir::{
+    AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemId, ItemKind, MatchArm, Pattern,
+    Policy, RoundingMode, Type, UnaryOp,
+};
+use crate::trace::{input_field, TraceBuilder, TraceKind, TraceNode};
+use crate::value::{Date, Value};
+
+type EvalResult<T> = Result<T, Box<CaseError>>;
+
+/// How deeply item evaluations and function calls may nest before evaluation gives up.
+const MAX_DEPTH: u32 = 96;
+
+fn error(code: &'static str, message: String) -> Box<CaseError> {
+    Box::new(CaseError::new(code, "", message))
+}
+
+fn type_error(message: &str) -> Box<CaseError> {
+    error(codes::TYPE_ERROR, message.to_string())
+}
+
+fn overflow(what: &str) -> Box<CaseError> {
+    error(codes::OVERFLOW, format!("arithmetic overflow in {what}"))
+}
+
+/// Names the innermost item in an error that does not name one yet.
+fn attribute(mut failure: Box<CaseError>, name: &str) -> Box<CaseError> {
+    if failure.rule.is_none() {
+        failure.message = format!("in `{name}`: {}", failure.message);
+        failure.rule = Some(name.to_string());
+    }
+    failure
+}
+
+/// Per-evaluation state of a memoized item.
+#[derive(Debug, Clone, Default)]
+enum Slot {
+    #[default]
+    Empty,
+    InProgress,
+    Done(Value),
+}
+
+/// Buffers an evaluation needs, reusable across cases to avoid allocating them again.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    memo: Vec<Slot>,
+    /// For items with exceptions: the index of the exception that gave the value.
+    exception: Vec<Option<u32>>,
+    locals: Vec<Value>,
+}
+
+impl Scratch {
+    fn reset(&mut self, items: usize) {
+        self.memo.clear();
+        self.memo.resize(items, Slot::Empty);
+        self.exception.clear();
+        self.exception.resize(items, None);
+        self.locals.clear();
+    }
+}
+
+/// What the evaluator needs from an engine, prepared at load time.
+pub(crate) struct Prepared {
+    /// Item names as shared text (group results use them without allocating).
+    pub(crate) item_names: Vec<Arc<str>>,
+    /// The frame size of each item: at least its declared locals and every slot its body uses.
+    pub(crate) item_frames: Vec<u32>,
+    /// The frame size of each output expression.
+    pub(crate) output_frames: Vec<u32>,
+}
+
+pub(crate) struct Evaluator<'a> {
+    policy: &'a Policy,
+    prepared: &'a Prepared,
+    as_of: Date,
+    root: &'a Value,
+    scratch: &'a mut Scratch,
+    /// Where the current frame starts in `scratch.locals`.
+    frame: usize,
+    depth: u32,
+    trace: Option<Box<TraceBuilder>>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(
+        policy: &'a Policy,
+        prepared: &'a Prepared,
+        as_of: Date,
+        root: &'a Value,
+        scratch: &'a mut Scratch,
+        trace: bool,
+    ) -> Evaluator<'a> {
+        scratch.reset(policy.items.len());
+        let trace =
+            trace.then(|| Box::new(TraceBuilder::new(policy.items.len(), policy.params.len())));
+        Evaluator {
+            policy,
+            prepared,
+            as_of,
+            root,
+            scratch,
+            frame: 0,
+            depth: 0,
+            trace,
+        }
+    }
+
+    /// Evaluates every output in declaration order.
+    pub(crate) fn outputs(&mut self) -> EvalResult<Vec<Value>> {
+        let mut values = Vec::with_capacity(self.policy.outputs.len());
+        for (index, output) in self.policy.outputs.iter().enumerate() {
+            let frame_size = self.prepared.output_frames.get(index).copied().unwrap_or(0);
+            self.scratch.locals.clear();
+            self.scratch
+                .locals
+                .resize(frame_size as usize, Value::Absent);
+            self.frame = 0;
+            if let Some(trace) = self.trace.as_deref_mut() {
+                trace.open();
+            }
+            let value = self
+                .eval(&output.expr)
+                .map_err(|failure| attribute(failure, &output.name))?;
+            if let Some(trace) = self.trace.as_deref_mut() {
+                let node = TraceNode::new(
+                    TraceKind::Output,
+                    output.name.as_str(),
+                    value.clone(),
+                    Some(output.ty.clone()),
+                );
+                let index = trace.close(node);
+                trace.roots.push(index);
+            }
+            values.push(value);
+        }
+        Ok(values)
+    }
+
+    pub(crate) fn take_trace(&mut self) -> Option<crate::trace::Trace> {
+        self.trace.take().map(|trace| trace.finish())
+    }
+
+    fn eval(&mut self, expr: &'a Expr) -> EvalResult<Value> {
+        match expr {
+            Expr::Const(value) => Ok(value.clone()),
+            Expr::Input => Ok(self.root.clone()),
+            Expr::AsOf => Ok(Value::Date(self.as_of)),
+            Expr::Local(slot) => self.local(*slot),
+            Expr::Item(id) => self.item_value(*id),
+            Expr::Call(id, args) => self.call(*id, args),
+            Expr::Param { param, at } => self.param(*param, at.as_deref()),
+            Expr::Field(record, index) => {
+                let record = self.eval(record)?;
+                self.field(&record, *index)
+            }
+            Expr::Unary(op, operand) => {
+                let operand = self.eval(operand)?;
+                unary(*op, operand)
+            }
+            Expr::Binary(op, left, right) => {
+                let left = self.eval(left)?;
+                let right = self.eval(right)?;
+                binary(*op, &left, &right)
+            }
+            Expr::And(left, right) => {
+                Ok(Value::Bool(self.eval_bool(left)? && self.eval_bool(right)?))
+            }
+            Expr::Or(left, right) => {
+                Ok(Value::Bool(self.eval_bool(left)? || self.eval_bool(right)?))
+            }
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                if self.eval_bool(condition)? {
+                    self.eval(then)
+                } else {
+                    self.eval(otherwise)
+                }
+            }
+            Expr::Match { scrutinee, arms } => self.eval_match(scrutinee, arms),
+            Expr::Aggregate {
+                kind,
+                var,
+                list,
+                filter,
+                body,
+            } => self.aggregate(*kind, *var, list, filter.as_deref(), body.as_deref()),
+            Expr::MapOf {
+                var,
+                list,
+                filter,
+                key,
+                value,
+            } => self.map_of(*var, list, filter.as_deref(), key, value),
+            Expr::List(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.eval(item)?);
+                }
+                Ok(Value::List(Arc::from(values)))
+            }
+            Expr::Object(fields) => {
+                let mut entries = Vec::with_capacity(fields.len());
+                for (name, field) in fields {
+                    entries.push((Arc::from(name.as_str()), self.eval(field)?));
+                }
+                Ok(Value::Map(Arc::from(entries)))
+            }
+            Expr::Builtin(builtin, args) => self.builtin(*builtin, args),
+            Expr::Round {
+                value,
+                places,
+                mode,
+            } => {
+                let value = self.eval(value)?;
+                round(&value, *places, *mode)
+            }
+            Expr::Band(band, value) => self.band(*band, value, false),
+            Expr::BandLabel(band, value) => self.band(*band, value, true),
+            Expr::Lookup(table, keys) => self.lookup(*table, keys),
+            Expr::Holding(group) => self.holding(*group),
+            Expr::GroupSum(group) => self.group_sum(*group),
+            Expr::GroupValues(group) => self.group_values(*group),
+            Expr::ExceptionApplied(item) => {
+                self.item_value(*item)?;
+                let won = self
+                    .scratch
+                    .exception
+                    .get(*item as usize)
+                    .copied()
+                    .flatten();
+                let label =
+                    won.and_then(|index| match &self.policy.items.get(*item as usize)?.body {
+                        Body::Exceptions { exceptions, .. } => exceptions.get(index as usize),
+                        Body::Expr(_) => None,
+                    });
+                Ok(label.map_or(Value::Absent, |exception| Value::text(&exception.label)))
+            }
+            Expr::Coalesce(value, fallback) => {
+                let value = self.eval(value)?;
+                if value.is_absent() {
+                    self.eval(fallback)
+                } else {
+                    Ok(value)
+                }
+            }
+            Expr::IsPresent(value) => Ok(Value::Bool(!self.eval(value)?.is_absent())),
+            Expr::First(list) => match self.eval(list)? {
+                Value::List(items) => Ok(items.first().cloned().unwrap_or(Value::Absent)),
+                Value::Absent => Ok(Value::Absent),
+                _ => Err(type_error("`first` expects a list")),
+            },
+        }
+    }
+
+    fn eval_bool(&mut self, expr: &'a Expr) -> EvalResult<bool> {
+        match self.eval(expr)? {
+            Value::Bool(value) => Ok(value),
+            _ => Err(type_error("expected a boolean")),
+        }
+    }
+
+    fn local(&self, slot: u32) -> EvalResult<Value> {
+        self.scratch
+            .locals
+            .get(self.frame + slot as usize)
+            .cloned()
+            .ok_or_else(|| type_error("a local slot outside its frame"))
+    }
+
+    fn set_local(&mut self, slot: u32, value: Value) -> EvalResult<()> {
+        match self.scratch.locals.get_mut(self.frame + slot as usize) {
+            Some(place) => {
+                *place = value;
+                Ok(())
+            }
+            None => Err(type_error("a local slot outside its frame")),
+        }
+    }
+
+    fn enter(&mut self) -> EvalResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(error(
+                codes::CYCLE,
+                format!("evaluation nests more than {MAX_DEPTH} items deep"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The value of a definition, rule or derived parameter, computed once per case.
+    fn item_value(&mut self, id: ItemId) -> EvalResult<Value> {
+        let index = id as usize;
+        match self.scratch.memo.get(index) {
+            Some(Slot::Done(value)) => {
+                let value = value.clone();
+                if let Some(trace) = self.trace.as_deref_mut() {
+                    if let Some(node) = trace.item_nodes.get(index).copied().flatten() {
+                        trace.reference(node);
+                    }
+                }
+                return Ok(value);
+            }
+            Some(Slot::InProgress) => {
+                let name = self.prepared.item_names.get(index).map_or("?", |name| name);
+                return Err(error(codes::CYCLE, format!("`{name}` depends on itself")));
+            }
+            Some(Slot::Empty) => {}
+            None => return Err(type_error("a reference to an item that does not exist")),
+        }
+        let policy = self.policy;
+        let Some(item) = policy.items.get(index) else {
+            return Err(type_error("a reference to an item that does not exist"));
+        };
+        if item.kind == ItemKind::Function {
+            return Err(attribute(
+                type_error("a function used without arguments"),
+                &item.name,
+            ));
+        }
+        self.scratch.memo[index] = Slot::InProgress;
+        self.enter()?;
+        let saved_frame = self.frame;
+        let base = self.scratch.locals.len();
+        let frame_size = self
+            .prepared
+            .item_frames
+            .get(index)
+            .copied()
+            .unwrap_or(item.locals);
+        self.scratch
+            .locals
+            .resize(base + frame_size as usize, Value::Absent);
+        self.frame = base;
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.open();
+        }
+        let result = self.body(id, item);
+        self.frame = saved_frame;
+        self.scratch.locals.truncate(base);
+        self.depth -= 1;
+        let value = result.map_err(|failure| attribute(failure, &item.name))?;
+        let exception = if self.trace.is_some() {
+            self.exception_label(id, item)
+        } else {
+            None
+        };
+        if let Some(trace) = self.trace.as_deref_mut() {
+            let mut node = item_node(item, value.clone());
+            node.exception = exception;
+            let node_index = trace.close(node);
+            if let Some(place) = trace.item_nodes.get_mut(index) {
+                *place = Some(node_index);
+            }
+        }
+        self.scratch.memo[index] = Slot::Done(value.clone());
+        Ok(value)
+    }
+
+    fn exception_label(&self, id: ItemId, item: &Item) -> Option<String> {
+        let won = self.scratch.exception.get(id as usize).copied().flatten()?;
+        match &item.body {
+            Body::Exceptions { exceptions, .. } => exceptions
+                .get(won as usize)
+                .map(|exception| exception.label.clone()),
+            Body::Expr(_) => None,
+        }
+    }
+
+    /// Evaluates an item's body in the current frame, recording which exception won.
+    fn body(&mut self, id: ItemId, item: &'a Item) -> EvalResult<Value> {
+        match &item.body {
+            Body::Expr(expr) => self.eval(expr),
+            Body::Exceptions { base, exceptions } => {
+                for (position, exception) in exceptions.iter().enumerate() {
+                    if self.eval_bool(&exception.condition)? {
+                        if let Some(place) = self.scratch.exception.get_mut(id as usize) {
+                            *place = u32::try_from(position).ok();
+                        }
+                        return self.eval(&exception.value);
+                    }
+                }
+                if let Some(place) = self.scratch.exception.get_mut(id as usize) {
+                    *place = None;
+                }
+                self.eval(base)
+            }
+        }
+    }
+
+    fn call(&mut self, id: ItemId, args: &'a [Expr]) -> EvalResult<Value> {
+        let policy = self.policy;
+        let Some(item) = policy.items.get(id as usize) else {
+            return Err(type_error("a call to an item that does not exist"));
+        };
+        if item.kind != ItemKind::Function {
+            return self.item_value(id);
+        }
+        if args.len() != item.params.len() {
+            return Err(attribute(
+                type_error("a call with the wrong number of arguments"),
+                &item.name,
+            ));
+        }
+        let base = self.scratch.locals.len();
+        for arg in args {
+            let value = self.eval(arg)?;
+            self.scratch.locals.push(value);
+        }
+        self.enter()?;
+        let frame_size = self
+            .prepared
+            .item_frames
+            .get(id as usize)
+            .copied()
+            .unwrap_or(item.locals);
+        let frame_size = (frame_size as usize).max(args.len());
+        self.scratch.locals.resize(base + frame_size, Value::Absent);
+        let saved_frame = self.frame;
+        self.frame = base;
+        let traced_args = match self.trace.as_deref_mut() {
+            Some(trace) => {
+                trace.open();
+                let values = self
+                    .scratch
+                    .locals
+                    .get(base..base + args.len())
+                    .unwrap_or(&[]);
+                values
+                    .iter()
+                    .zip(&item.params)
+                    .map(|(value, (_, ty))| (value.clone(), Some(ty.clone())))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let result = self.body(id, item);
+        self.frame = saved_frame;
+        self.scratch.locals.truncate(base);
+        self.depth -= 1;
+        let value = result.map_err(|failure| attribute(failure, &item.name))?;
+        if let Some(trace) = self.trace.as_deref_mut() {
+            let mut node = item_node(item, value.clone());
+            node.args = traced_args;
+            trace.close(node);
+        }
+        Ok(value)
+    }
+
+    fn param(&mut self, id: u32, at: Option<&'a Expr>) -> EvalResult<Value> {
+        let date = match at {
+            None => self.as_of,
+            Some(expr) => match self.eval(expr)? {
+                Value::Date(date) => date,
+                _ => return Err(type_error("a parameter's date must be a date")),
+            },
+        };
+        let policy = self.policy;
+        let Some(param) = policy.params.get(id as usize) else {
+            return Err(type_error("a reference to a parameter that does not exist"));
+        };
+        let position = param.values.partition_point(|value| value.from <= date);
+        let Some(found) = position
+            .checked_sub(1)
+            .and_then(|index| param.values.get(index))
+        else {
+            return Err(error(
+                codes::NO_PARAMETER_VALUE,
+                format!("parameter `{}` has no value on {date}", param.name),
+            ));
+        };
+        if let Some(trace) = self.trace.as_deref_mut() {
+            let cached = if at.is_none() {
+                trace.param_nodes.get(id as usize).copied().flatten()
+            } else {
+                None
+            };
+            match cached {
+                Some(node) => trace.reference(node),
+                None => {
+                    let mut node = TraceNode::new(
+                        TraceKind::Parameter,
+                        param.name.as_str(),
+                        found.value.clone(),
+                        Some(param.ty.clone()),
+                    );
+                    node.effective_from = Some(found.from);
+                    node.source = found.source.clone().or_else(|| param.source.clone());
+                    let node = trace.leaf(node);
+                    if at.is_none() {
+                        if let Some(place) = trace.param_nodes.get_mut(id as usize) {
+                            *place = Some(node);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(found.value.clone())
+    }
+
+    fn field(&mut self, record: &Value, index: u32) -> EvalResult<Value> {
+        match record {
+            Value::Absent => Ok(Value::Absent),
+            Value::Record(record) => {
+                let value = record
+                    .fields
+                    .get(index as usize)
+                    .cloned()
+                    .ok_or_else(|| type_error("a field that the record does not have"))?;
+                // Structural reads (a list or record of the case) are not facts of their own:
+                // the trace records the scalar fields read from them.
+                if let (Some(trace), Some(path)) =
+                    (self.trace.as_deref_mut(), record.path.as_deref())
+                {
+                    if !matches!(value, Value::List(_) | Value::Record(_) | Value::Map(_)) {
+                        trace_input(trace, self.policy, path, index, &value);
+                    }
+                }
+                Ok(value)
+            }
+            Value::Map(entries) => entries
+                .get(index as usize)
+                .map(|(_, value)| value.clone())
+                .ok_or_else(|| type_error("a field that the object does not have")),
+            _ => Err(type_error("a field of something that is not a record")),
+        }
+    }
+
+    fn eval_match(&mut self, scrutinee: &'a Expr, arms: &'a [MatchArm]) -> EvalResult<Value> {
+        let value = self.eval(scrutinee)?;
+        for arm in arms {
+            let matched = match &arm.pattern {
+                Pattern::Variant(index) => {
+                    matches!(value, Value::Enum(variant) if variant == *index)
+                }
+                Pattern::Literal(literal) => values_equal(&value, literal),
+                Pattern::Some => !value.is_absent(),
+                Pattern::None => value.is_absent(),
+                Pattern::Wildcard => true,
+            };
+            if matched {
+                if let Some(slot) = arm.bind {
+                    self.set_local(slot, value.clone())?;
+                }
+                return self.eval(&arm.body);
+            }
+        }
+        Err(error(
+            codes::NO_MATCH,
+            format!("no arm of a match covers the value `{}`", describe(&value)),
+        ))
+    }
+
+    /// Binds `item` to the aggregate's variable and tells whether it passes the filter.
+    fn select(&mut self, var: u32, item: &Value, filter: Option<&'a Expr>) -> EvalResult<bool> {
+        self.set_local(var, item.clone())?;
+        match filter {
+            Some(filter) => self.eval_bool(filter),
+            None => Ok(true),
+        }
+    }
+
+    fn body_or_item(&mut self, body: Option<&'a Expr>, item: &Value) -> EvalResult<Value> {
+        match body {
+            Some(body) => self.eval(body),
+            None => Ok(item.clone()),
+        }
+    }
+
+    fn aggregate(
+        &mut self,
+        kind: AggregateKind,
+        var: u32,
+        list: &'a Expr,
+        filter: Option<&'a Expr>,
+        body: Option<&'a Expr>,
+    ) -> EvalResult<Value> {
+        let list = self.eval(list)?;
+        let items: &[Value] = match &list {
+            Value::List(items) => items,
+            Value::Absent => &[],
+            _ => return Err(type_error("an aggregate over something that is not a list")),
+        };
+        match kind {
+            AggregateKind::SumInteger => {
+                let mut total: i64 = 0;
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        match self.body_or_item(body, item)? {
+                            Value::Absent => {}
+                            value => {
+                                total = total
+                                    .checked_add(integer(&value)?)
+                                    .ok_or_else(|| overflow("a sum"))?;
+                            }
+                        }
+                    }
+                }
+                Ok(Value::Integer(total))
+            }
+            AggregateKind::SumDecimal => {
+                let mut total = Decimal::ZERO;
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        match self.body_or_item(body, item)? {
+                            Value::Absent => {}
+                            value => {
+                                total = total
+                                    .checked_add(decimal(&value)?)
+                                    .ok_or_else(|| overflow("a sum"))?;
+                            }
+                        }
+                    }
+                }
+                Ok(Value::Decimal(total))
+            }
+            AggregateKind::Count => {
+                let mut count: i64 = 0;
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        count = count.checked_add(1).ok_or_else(|| overflow("a count"))?;
+                    }
+                }
+                Ok(Value::Integer(count))
+            }
+            AggregateKind::Any => {
+                for item in items {
+                    let selected = self.select(var, item, filter)?;
+                    if selected && self.predicate(body)? {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
+            }
+            AggregateKind::All => {
+                for item in items {
+                    let selected = self.select(var, item, filter)?;
+                    // Without a body, the filter is the predicate every element must satisfy.
+                    let holds = match body {
+                        Some(_) => !selected || self.predicate(body)?,
+                        None => selected,
+                    };
+                    if !holds {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            AggregateKind::Filter => {
+                let mut kept = Vec::new();
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        kept.push(item.clone());
+                    }
+                }
+                Ok(Value::List(Arc::from(kept)))
+            }
+            AggregateKind::Map => {
+                let mut mapped = Vec::with_capacity(items.len());
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        mapped.push(self.body_or_item(body, item)?);
+                    }
+                }
+                Ok(Value::List(Arc::from(mapped)))
+            }
+            AggregateKind::FlatMap => {
+                let mut flat = Vec::new();
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        match self.body_or_item(body, item)? {
+                            Value::List(inner) => flat.extend(inner.iter().cloned()),
+                            Value::Absent => {}
+                            _ => return Err(type_error("`flat_map` expects lists")),
+                        }
+                    }
+                }
+                Ok(Value::List(Arc::from(flat)))
+            }
+            AggregateKind::Min | AggregateKind::Max => {
+                let wanted = if kind == AggregateKind::Min {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Greater
+                };
+                let mut best = Value::Absent;
+                for item in items {
+                    if self.select(var, item, filter)? {
+                        let value = self.body_or_item(body, item)?;
+                        if value.is_absent() {
+                            continue;
+                        }
+                        if best.is_absent() {
+                            best = value;
+                        } else {
+                            let ordering = value.compare(&best).ok_or_else(|| {
+                                type_error("`min`/`max` of values that have no order")
+                            })?;
+                            if ordering == wanted {
+                                best = value;
+                            }
+                        }
+                    }
+                }
+                Ok(best)
+            }
+        }
+    }
+
+    /// The body of `any`/`all` as a condition; without a body, the element (already filtered)
+    /// counts as satisfying it.
+    fn predicate(&mut self, body: Option<&'a Expr>) -> EvalResult<bool> {
+        match body {
+            Some(body) => self.eval_bool(body),
+            None => Ok(true),
+        }
+    }
+
+    fn map_of(
+        &mut self,
+        var: u32,
+        list: &'a Expr,
+        filter: Option<&'a Expr>,
+        key: &'a Expr,
+        value: &'a Expr,
+    ) -> EvalResult<Value> {
+        let list = self.eval(list)?;
+        let items: &[Value] = match &list {
+            Value::List(items) => items,
+            Value::Absent => &[],
+            _ => return Err(type_error("a map built from something that is not a list")),
+        };
+        let mut entries: Vec<(Arc<str>, Value)> = Vec::with_capacity(items.len());
+        for item in items {
+            if !self.select(var, item, filter)? {
+                continue;
+            }
+            let key = match self.eval(key)? {
+                Value::Text(text) => text,
+                other => Arc::from(to_text(&other)?.as_str()),
+            };
+            let value = self.eval(value)?;
+            match entries.iter_mut().find(|(existing, _)| *existing == key) {
+                Some(entry) => entry.1 = value,
+                None => entries.push((key, value)),
+            }
+        }
+        Ok(Value::Map(Arc::from(entries)))
+    }
+
+    fn arg(&mut self, args: &'a [Expr], index: usize) -> EvalResult<Value> {
+        match args.get(index) {
+            Some(arg) => self.eval(arg),
+            None => Err(type_error("a builtin called with too few arguments")),
+        }
+    }
+
+    fn date_arg(&mut self, args: &'a [Expr], index: usize) -> EvalResult<Option<Date>> {
+        match self.arg(args, index)? {
+            Value::Date(date) => Ok(Some(date)),
+            Value::Absent => Ok(None),
+            _ => Err(type_error("expected a date")),
+        }
+    }
+
+    fn builtin(&mut self, builtin: Builtin, args: &'a [Expr]) -> EvalResult<Value> {
+        match builtin {
+            Builtin::AddMonths | Builtin::AddDays | Builtin::AddYears => {
+                let Some(date) = self.date_arg(args, 0)? else {
+                    return Ok(Value::Absent);
+                };
+                let amount = integer(&self.arg(args, 1)?)?;
+                let result = match builtin {
+                    Builtin::AddMonths => dates::add_months(date, amount),
+                    Builtin::AddYears => dates::add_years(date, amount),
+                    _ => dates::add_days(date, amount),
+                };
+                result.map(Value::Date).ok_or_else(|| {
+                    error(
+                        codes::INVALID_DATE,
+                        format!("{date} moved by {amount} is out of the calendar's range"),
+                    )
+                })
+            }
+            Builtin::Age => {
+                let (Some(birth), Some(on)) = (self.date_arg(args, 0)?, self.date_arg(args, 1)?)
+                else {
+                    return Ok(Value::Absent);
+                };
+                dates::age(birth, on).map(Value::Integer).ok_or_else(|| {
+                    error(codes::INVALID_DATE, format!("no age from {birth} on {on}"))
+                })
+            }
+            Builtin::DaysBetween => {
+                let (Some(from), Some(to)) = (self.date_arg(args, 0)?, self.date_arg(args, 1)?)
+                else {
+                    return Ok(Value::Absent);
+                };
+                Ok(Value::Integer(dates::days_between(from, to)))
+            }
+            Builtin::QuarterOf | Builtin::QuarterOfMonth => match self.arg(args, 0)? {
+                Value::Date(date) => Ok(Value::Quarter(dates::quarter_of(date))),
+                Value::Month(month) => Ok(Value::Quarter(month.quarter())),
+                Value::Absent => Ok(Value::Absent),
+                _ => Err(type_error("`quarter` expects a date or a month")),
+            },
+            Builtin::MonthOf => match self.arg(args, 0)? {
+                Value::Date(date) => Ok(Value::Month(dates::month_of(date))),
+                Value::Absent => Ok(Value::Absent),
+                _ => Err(type_error("`month` expects a date")),
+            },
+            Builtin::PreviousQuarter
+            | Builtin::NextQuarter
+            | Builtin::PreviousMonth
+            | Builtin::NextMonth => {
+                let result = match self.arg(args, 0)? {
+                    Value::Quarter(quarter) if builtin == Builtin::PreviousQuarter => {
+                        dates::previous_quarter(quarter).map(Value::Quarter)
+                    }
+                    Value::Quarter(quarter) if builtin == Builtin::NextQuarter => {
+                        dates::next_quarter(quarter).map(Value::Quarter)
+                    }
+                    Value::Month(month) if builtin == Builtin::PreviousMonth => {
+                        dates::previous_month(month).map(Value::Month)
+                    }
+                    Value::Month(month) if builtin == Builtin::NextMonth => {
+                        dates::next_month(month).map(Value::Month)
+                    }
+                    Value::Absent => return Ok(Value::Absent),
+                    _ => return Err(type_error("`previous`/`next` expects a quarter or a month")),
+                };
+                result.ok_or_else(|| {
+                    error(
+                        codes::INVALID_DATE,
+                        "a month or quarter out of range".to_string(),
+                    )
+                })
+            }
+            Builtin::QuarterFirstDay
+            | Builtin::QuarterLastDay
+            | Builtin::MonthFirstDay
+            | Builtin::MonthLastDay => {
+                let first = matches!(builtin, Builtin::QuarterFirstDay | Builtin::MonthFirstDay);
+                let result = match self.arg(args, 0)? {
+                    Value::Quarter(quarter) if first => dates::quarter_first_day(quarter),
+                    Value::Quarter(quarter) => dates::quarter_last_day(quarter),
+                    Value::Month(month) if first => dates::month_first_day(month),
+                    Value::Month(month) => dates::month_last_day(month),
+                    Value::Absent => return Ok(Value::Absent),
+                    _ => {
+                        return Err(type_error(
+                            "`first_day`/`last_day` expects a quarter or a month",
+                        ))
+                    }
+                };
+                result.map(Value::Date).ok_or_else(|| {
+                    error(
+                        codes::INVALID_DATE,
+                        "a month or quarter out of range".to_string(),
+                    )
+                })
+            }
+            Builtin::QuarterContainsMonth => match (self.arg(args, 0)?, self.arg(args, 1)?) {
+                (Value::Quarter(quarter), Value::Month(month)) => {
+                    Ok(Value::Bool(dates::quarter_contains(quarter, month)))
+                }
+                (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
+                _ => Err(type_error("`contains` expects a quarter and a month")),
+            },
+            Builtin::YearOf => match self.arg(args, 0)? {
+                Value::Date(date) => Ok(Value::Integer(i64::from(date.year()))),
+                Value::Month(month) => Ok(Value::Integer(i64::from(month.year))),
+                Value::Quarter(quarter) => Ok(Value::Integer(i64::from(quarter.year))),
+                Value::Absent => Ok(Value::Absent),
+                _ => Err(type_error("`year` expects a date")),
+            },
+            Builtin::MakeDate => {
+                let year = integer(&self.arg(args, 0)?)?;
+                let month = integer(&self.arg(args, 1)?)?;
+                let day = integer(&self.arg(args, 2)?)?;
+                let date = match (
+                    i32::try_from(year),
+                    u32::try_from(month),
+                    u32::try_from(day),
+                ) {
+                    (Ok(year), Ok(month), Ok(day)) => Date::from_ymd_opt(year, month, day),
+                    _ => None,
+                };
+                date.map(Value::Date).ok_or_else(|| {
+                    error(
+                        codes::INVALID_DATE,
+                        format!("`{year:04}-{month:02}-{day:02}` is not a date that exists"),
+                    )
+                })
+            }
+            Builtin::AddWorkingDays | Builtin::IsWorkingDay => self.working_days(builtin, args),
+            Builtin::Length => match self.arg(args, 0)? {
+                Value::List(items) => Ok(Value::Integer(
+                    i64::try_from(items.len()).map_err(|_| overflow("a length"))?,
+                )),
+                Value::Map(entries) => Ok(Value::Integer(
+                    i64::try_from(entries.len()).map_err(|_| overflow("a length"))?,
+                )),
+                Value::Text(text) => Ok(Value::Integer(
+                    i64::try_from(text.chars().count()).map_err(|_| overflow("a length"))?,
+                )),
+                Value::Absent => Ok(Value::Integer(0)),
+                _ => Err(type_error("`length` expects a list")),
+            },
+            Builtin::IsEmpty => match self.arg(args, 0)? {
+                Value::List(items) => Ok(Value::Bool(items.is_empty())),
+                Value::Map(entries) => Ok(Value::Bool(entries.is_empty())),
+                Value::Text(text) => Ok(Value::Bool(text.is_empty())),
+                Value::Absent => Ok(Value::Bool(true)),
+                _ => Err(type_error("`is_empty` expects a list")),
+            },
+            Builtin::ListContains => {
+                let list = self.arg(args, 0)?;
+                let needle = self.arg(args, 1)?;
+                match list {
+                    Value::List(items) => Ok(Value::Bool(
+                        items.iter().any(|item| values_equal(item, &needle)),
+                    )),
+                    Value::Absent => Ok(Value::Bool(false)),
+                    _ => Err(type_error("`contains` expects a list")),
+                }
+            }
+            Builtin::AbsInteger => match self.arg(args, 0)? {
+                Value::Integer(number) => number
+                    .checked_abs()
+                    .map(Value::Integer)
+                    .ok_or_else(|| overflow("`abs`")),
+                Value::Absent => Ok(Value::Absent),
+                _ => Err(type_error("`abs` expects an integer")),
+            },
+            Builtin::AbsDecimal => match self.arg(args, 0)? {
+                Value::Absent => Ok(Value::Absent),
+                value => Ok(Value::Decimal(decimal(&value)?.abs())),
+            },
+            Builtin::Min2 | Builtin::Max2 => {
+                let left = self.arg(args, 0)?;
+                let right = self.arg(args, 1)?;
+                let ordering = left
+                    .compare(&right)
+                    .ok_or_else(|| type_error("`min`/`max` of values that have no order"))?;
+                let take_right = if builtin == Builtin::Min2 {
+                    ordering == std::cmp::Ordering::Greater
+                } else {
+                    ordering == std::cmp::Ordering::Less
+                };
+                Ok(if take_right { right } else { left })
+            }
+            Builtin::ToMoney | Builtin::ToDecimal => match self.arg(args, 0)? {
+                Value::Absent => Ok(Value::Absent),
+                value => Ok(Value::Decimal(decimal(&value)?)),
+            },
+            Builtin::ToText => {
+                let value = self.arg(args, 0)?;
+                Ok(Value::text(&to_text(&value)?))
+            }
+        }
+    }
+
+    fn working_days(&mut self, builtin: Builtin, args: &'a [Expr]) -> EvalResult<Value> {
+        let calendar_id = integer(&self.arg(args, 0)?)?;
+        let policy = self.policy;
+        let calendar = usize::try_from(calendar_id)
+            .ok()
+            .and_then(|index| policy.calendars.get(index))
+            .ok_or_else(|| type_error("a calendar that does not exist"))?;
+        let Some(date) = self.date_arg(args, 1)? else {
+            return Ok(Value::Absent);
+        };
+        let not_covered = |missing: dates::NotCovered| {
+            error(
+                codes::CALENDAR_NOT_COVERED,
+                format!("calendar `{}` does not cover {}", calendar.name, missing.0),
+            )
+        };
+        if builtin == Builtin::IsWorkingDay {
+            return dates::is_working_day(calendar, date)
+                .map(Value::Bool)
+                .map_err(not_covered);
+        }
+        let days = integer(&self.arg(args, 2)?)?;
+        match dates::add_working_days(calendar, date, days).map_err(not_covered)? {
+            Some(result) => Ok(Value::Date(result)),
+            None => Err(error(
+                codes::INVALID_DATE,
+                format!("{date} moved by {days} working days is out of range"),
+            )),
+        }
+    }
+
+    fn band(&mut self, id: u32, value: &'a Expr, label_only: bool) -> EvalResult<Value> {
+        let value = self.eval(value)?;
+        let policy = self.policy;
+        let table = policy
+            .bands
+            .get(id as usize)
+            .ok_or_else(|| type_error("a band table that does not exist"))?;
+        let mut found = None;
+        for band in &table.bands {
+            let above_lower = match &band.lower {
+                None => true,
+                Some(bound) => {
+                    let ordering = value
+                        .compare(&bound.value)
+                        .ok_or_else(|| type_error("a band bound of another type"))?;
+                    ordering == std::cmp::Ordering::Greater
+                        || (bound.inclusive && ordering == std::cmp::Ordering::Equal)
+                }
+            };
+            let below_upper = match &band.upper {
+                None => true,
+                Some(bound) => {
+                    let ordering = value
+                        .compare(&bound.value)
+                        .ok_or_else(|| type_error("a band bound of another type"))?;
+                    ordering == std::cmp::Ordering::Less
+                        || (bound.inclusive && ordering == std::cmp::Ordering::Equal)
+                }
+            };
+            if above_lower && below_upper {
+                found = Some(band);
+                break;
+            }
+        }
+        let Some(band) = found else {
+            return Err(error(
+                codes::NO_MATCH,
+                format!(
+                    "no band of `{}` contains `{}`",
+                    table.name,
+                    describe(&value)
+                ),
+            ));
+        };
+        if let Some(trace) = self.trace.as_deref_mut() {
+            let mut node = TraceNode::new(
+                TraceKind::Band,
+                table.name.as_str(),
+                band.value.clone(),
+                Some(table.result.clone()),
+            );
+            node.args = vec![(value, Some(table.domain.clone()))];
+            node.label = Some(band.label.clone());
+            node.source = table.source.clone();
+            trace.leaf(node);
+        }
+        Ok(if label_only {
+            Value::text(&band.label)
+        } else {
+            band.value.clone()
+        })
+    }
+
+    fn lookup(&mut self, id: u32, keys: &'a [Expr]) -> EvalResult<Value> {
+        let policy = self.policy;
+        let table = policy
+            .tables
+            .get(id as usize)
+            .ok_or_else(|| type_error("a table that does not exist"))?;
+        let mut key = Vec::with_capacity(keys.len());
+        for expr in keys {
+            key.push(self.eval(expr)?);
+        }
+        let row = if key.iter().any(Value::is_absent) {
+            None
+        } else {
+            table.rows.iter().find(|row| {
+                row.key.len() == key.len()
+                    && row
+                        .key
+                        .iter()
+                        .zip(&key)
+                        .all(|(left, right)| values_equal(left, right))
+            })
+        };
+        let result = row.map_or(Value::Absent, |row| row.value.clone());
+        if let Some(trace) = self.trace.as_deref_mut() {
+            let ty = Type::Optional(Box::new(Type::Record(table.row_type)));
+            let mut node = TraceNode::new(
+                TraceKind::Table,
+                table.name.as_str(),
+                result.clone(),
+                Some(ty),
+            );
+            node.args = key
+                .into_iter()
+                .enumerate()
+                .map(|(index, value)| (value, table.key_types.get(index).cloned()))
+                .collect();
+            node.found = Some(row.is_some());
+            node.source = table.source.clone();
+            trace.leaf(node);
+        }
+        Ok(result)
+    }
+
+    /// Whether a group member counts on the as-of date.
+    fn active_member(&self, active_from: Option<Date>) -> bool {
+        active_from.is_none_or(|from| from <= self.as_of)
+    }
+
+    fn holding(&mut self, id: u32) -> EvalResult<Value> {
+        let policy = self.policy;
+        let group = policy
+            .groups
+            .get(id as usize)
+            .ok_or_else(|| type_error("a group that does not exist"))?;
+        let mut holding = Vec::new();
+        for member in &group.members {
+            if !self.active_member(member.active_from) {
+                continue;
+            }
+            if self.item_value(member.item)? == Value::Bool(true) {
+                holding.push(Value::Text(self.item_name(member.item)));
+            }
+        }
+        Ok(Value::List(Arc::from(holding)))
+    }
+
+    fn group_sum(&mut self, id: u32) -> EvalResult<Value> {
+        let policy = self.policy;
+        let group = policy
+            .groups
+            .get(id as usize)
+            .ok_or_else(|| type_error("a group that does not exist"))?;
+        if group.element == Type::Integer {
+            let mut total: i64 = 0;
+            for member in &group.members {
+                if self.active_member(member.active_from) {
+                    match self.item_value(member.item)? {
+                        Value::Absent => {}
+                        value => {
+                            total = total
+                                .checked_add(integer(&value)?)
+                                .ok_or_else(|| overflow("a group sum"))?
+                        }
+                    }
+                }
+            }
+            Ok(Value::Integer(total))
+        } else {
+            let mut total = Decimal::ZERO;
+            for member in &group.members {
+                if self.active_member(member.active_from) {
+                    match self.item_value(member.item)? {
+                        Value::Absent => {}
+                        value => {
+                            total = total
+                                .checked_add(decimal(&value)?)
+                                .ok_or_else(|| overflow("a group sum"))?
+                        }
+                    }
+                }
+            }
+            Ok(Value::Decimal(total))
+        }
+    }
+
+    fn group_values(&mut self, id: u32) -> EvalResult<Value> {
+        let policy = self.policy;
+        let group = policy
+            .groups
+            .get(id as usize)
+            .ok_or_else(|| type_error("a group that does not exist"))?;
+        let mut entries = Vec::with_capacity(group.members.len());
+        for member in &group.members {
+            if self.active_member(member.active_from) {
+                let value = self.item_value(member.item)?;
+                entries.push((self.item_name(member.item), value));
+            }
+        }
+        Ok(Value::Map(Arc::from(entries)))
+    }
+
+    fn item_name(&self, id: ItemId) -> Arc<str> {
+        self.prepared
+            .item_names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
+    }
+}
+
+fn item_node(item: &Item, value: Value) -> TraceNode {
+    let kind = match item.kind {
+        ItemKind::Rule => TraceKind::Rule,
+        ItemKind::Definition => TraceKind::Definition,
+        ItemKind::Function => TraceKind::Function,
+        ItemKind::DerivedParam => TraceKind::Parameter,
+    };
+    let mut node = TraceNode::new(kind, item.name.as_str(), value, Some(item.ty.clone()));
+    node.source = item.source.clone();
+    node
+}
+
+/// Records the read of field `index` of the case record at `record_path`.
+fn trace_input(
+    trace: &mut TraceBuilder,
+    policy: &Policy,
+    record_path: &str,
+    index: u32,
+    value: &Value,
+) {
+    let field = input_field(policy, record_path, index);
+    let mut path = String::with_capacity(record_path.len() + 24);
+    path.push_str(record_path);
+    match field {
+        Some(field) => crate::case::push_key(&mut path, &field.name),
+        None => {
+            path.push('/');
+            path.push_str(&index.to_string());
+        }
+    }
+    if let Some(node) = trace.input_nodes.get(&path).copied() {
+        trace.reference(node);
+        return;
+    }
+    let id = field.map_or_else(|| index.to_string(), |field| field.name.clone());
+    let mut node = TraceNode::new(
+        TraceKind::Input,
+        id,
+        value.clone(),
+        field.map(|field| field.ty.clone()),
+    );
+    node.path = Some(path.clone());
+    let node = trace.leaf(node);
+    trace.input_nodes.insert(path, node);
+}
+
+fn integer(value: &Value) -> EvalResult<i64> {
+    match value {
+        Value::Integer(number) => Ok(*number),
+        _ => Err(type_error("expected an integer")),
+    }
+}
+
+fn decimal(value: &Value) -> EvalResult<Decimal> {
+    value
+        .as_decimal()
+        .ok_or_else(|| type_error("expected a number"))
+}
+
+/// Equality that treats an integer and a decimal of the same number as equal.
+fn values_equal(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Integer(_), Value::Decimal(_)) | (Value::Decimal(_), Value::Integer(_)) => {
+            left.compare(right) == Some(std::cmp::Ordering::Equal)
+        }
+        _ => left == right,
+    }
+}
+
+fn unary(op: UnaryOp, value: Value) -> EvalResult<Value> {
+    if value.is_absent() {
+        return Ok(Value::Absent);
+    }
+    match op {
+        UnaryOp::Not => match value {
+            Value::Bool(value) => Ok(Value::Bool(!value)),
+            _ => Err(type_error("`not` expects a boolean")),
+        },
+        UnaryOp::NegInteger => integer(&value)?
+            .checked_neg()
+            .map(Value::Integer)
+            .ok_or_else(|| overflow("a negation")),
+        UnaryOp::NegDecimal => Ok(Value::Decimal(-decimal(&value)?)),
+        UnaryOp::IntegerToDecimal | UnaryOp::Retype => Ok(Value::Decimal(decimal(&value)?)),
+    }
+}
+
+fn binary(op: BinaryOp, left: &Value, right: &Value) -> EvalResult<Value> {
+    use std::cmp::Ordering;
+    let ordering = |left: &Value, right: &Value| {
+        left.compare(right)
+            .ok_or_else(|| type_error("a comparison of values that have no order between them"))
+    };
+    match op {
+        BinaryOp::AddInteger => integer(left)?
+            .checked_add(integer(right)?)
+            .map(Value::Integer)
+            .ok_or_else(|| overflow("an addition")),
+        BinaryOp::SubInteger => integer(left)?
+            .checked_sub(integer(right)?)
+            .map(Value::Integer)
+            .ok_or_else(|| overflow("a subtraction")),
+        BinaryOp::MulInteger => integer(left)?
+            .checked_mul(integer(right)?)
+            .map(Value::Integer)
+            .ok_or_else(|| overflow("a multiplication")),
+        BinaryOp::DivInteger | BinaryOp::DivDecimal => {
+            let divisor = decimal(right)?;
+            if divisor.is_zero() {
+                return Err(error(
+                    codes::DIVISION_BY_ZERO,
+                    "division by zero".to_string(),
+                ));
+            }
+            // A quotient has no scale of its own: it is written in its shortest exact form.
+            decimal(left)?
+                .checked_div(divisor)
+                .map(|quotient| Value::Decimal(quotient.normalize()))
+                .ok_or_else(|| overflow("a division"))
+        }
+        BinaryOp::AddDecimal => decimal(left)?
+            .checked_add(decimal(right)?)
+            .map(Value::Decimal)
+            .ok_or_else(|| overflow("an addition")),
+        BinaryOp::SubDecimal => decimal(left)?
+            .checked_sub(decimal(right)?)
+            .map(Value::Decimal)
+            .ok_or_else(|| overflow("a subtraction")),
+        BinaryOp::MulDecimal => decimal(left)?
+            .checked_mul(decimal(right)?)
+            .map(Value::Decimal)
+            .ok_or_else(|| overflow("a multiplication")),
+        BinaryOp::Eq => Ok(Value::Bool(values_equal(left, right))),
+        BinaryOp::Ne => Ok(Value::Bool(!values_equal(left, right))),
+        BinaryOp::Lt => Ok(Value::Bool(ordering(left, right)? == Ordering::Less)),
+        BinaryOp::Le => Ok(Value::Bool(ordering(left, right)? != Ordering::Greater)),
+        BinaryOp::Gt => Ok(Value::Bool(ordering(left, right)? == Ordering::Greater)),
+        BinaryOp::Ge => Ok(Value::Bool(ordering(left, right)? != Ordering::Less)),
+        BinaryOp::In | BinaryOp::NotIn => {
+            let contained = match right {
+                Value::List(items) => items.iter().any(|item| values_equal(left, item)),
+                Value::Absent => false,
+                _ => return Err(type_error("`in` expects a list on its right")),
+            };
+            Ok(Value::Bool(contained == (op == BinaryOp::In)))
+        }
+    }
+}
+
+/// Rounds to `places` decimal places with `mode`, then rescales so that the result has exactly
+/// that many decimal places (0 rounded to 2 places is `0.00`).
+pub(crate) fn round(value: &Value, places: u32, mode: RoundingMode) -> EvalResult<Value> {
+    if value.is_absent() {
+        return Ok(Value::Absent);
+    }
+    let strategy = match mode {
+        RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+        RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+        RoundingMode::Down => RoundingStrategy::ToZero,
+        RoundingMode::Up => RoundingStrategy::AwayFromZero,
+    };
+    let mut rounded = decimal(value)?.round_dp_with_strategy(places, strategy);
+    rounded.rescale(places);
+    Ok(Value::Decimal(rounded))
+}
+
+/// `text(x)`: a value as text.
+fn to_text(value: &Value) -> EvalResult<String> {
+    match value {
+        Value::Text(text) => Ok(text.to_string()),
+        Value::Integer(number) => Ok(number.to_string()),
+        Value::Decimal(number) => Ok(number.to_string()),
+        Value::Date(date) => Ok(date.to_string()),
+        Value::Month(month) => Ok(month.to_string()),
+        Value::Quarter(quarter) => Ok(quarter.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Enum(_) => Err(error(
+            codes::NO_MATCH,
+            "`text` of an enum value is not supported by the runtime".to_string(),
+        )),
+        _ => Err(type_error("`text` of a value that has no text form")),
+    }
+}
+
+/// A short rendering of a value for messages.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Absent => "absent".to_string(),
+        Value::Enum(index) => format!("variant {index}"),
+        Value::List(_) => "a list".to_string(),
+        Value::Record(_) => "a record".to_string(),
+        Value::Map(_) => "a map".to_string(),
+        other => to_text(other).unwrap_or_default(),
+    }
+}

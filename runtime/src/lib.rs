@@ -1,0 +1,259 @@
+//! Ereje runtime: evaluates a compiled policy ([`ir::Policy`]) against family cases, and
+//! explains every decision.
+//!
+//! An [`Engine`] holds one checked policy. It reads case JSON against the policy's input record
+//! ([`Engine::read_case`]), evaluates the declared outputs ([`Engine::evaluate`]) and writes
+//! decisions and error lines in the decision contract's JSON shape. A bad case or a failed
+//! evaluation is an error value ([`CaseError`]) with a stable code and a JSON pointer, never a
+//! panic. With [`EvalOptions::trace`], a decision carries the tree of every value it used.
+//!
+//! ```
+//! use ereje_runtime::ir::*;
+//! use ereje_runtime::value::{Date, Value};
+//! use ereje_runtime::{Engine, EvalOptions};
+//! use rust_decimal::Decimal;
+//!
+//! let date = |y, m, d| Date::from_ymd_opt(y, m, d).unwrap();
+//! let field = |name: &str, ty: Type| FieldDef {
+//!     name: name.into(), ty, required: true, default: None, constraints: vec![],
+//! };
+//! let policy = Policy {
+//!     format_version: IR_FORMAT_VERSION,
+//!     name: "demo".into(), version: "1".into(), publisher: "example".into(),
+//!     in_force_from: date(2025, 1, 1),
+//!     modules: vec![],
+//!     types: vec![TypeDef::Record(RecordDef {
+//!         name: "Case".into(),
+//!         fields: vec![
+//!             field("case_id", Type::Text),
+//!             field("application_date", Type::Date),
+//!             field("income", Type::Money),
+//!         ],
+//!     })],
+//!     input: InputDecl { name: "case".into(), record: 0, id_field: Some(0), as_of_field: Some(1) },
+//!     params: vec![Param {
+//!         name: "poverty_line".into(), ty: Type::Money, source: Some("order No 160".into()),
+//!         values: vec![ParamValue { from: date(2025, 1, 1), value: Value::Decimal(Decimal::from(32360)), source: None }],
+//!     }],
+//!     tables: vec![], calendars: vec![], bands: vec![],
+//!     items: vec![Item {
+//!         name: "INCOME-TEST".into(), kind: ItemKind::Rule, ty: Type::Bool, params: vec![], locals: 0,
+//!         body: Body::Expr(Expr::Binary(
+//!             BinaryOp::Lt,
+//!             Box::new(Expr::Field(Box::new(Expr::Input), 2)),
+//!             Box::new(Expr::Param { param: 0, at: None }),
+//!         )),
+//!         source: None, messages: Messages::default(), module: 0, doc: None,
+//!     }],
+//!     groups: vec![],
+//!     outputs: vec![Output { name: "eligible".into(), ty: Type::Bool, expr: Expr::Item(0), module: 0 }],
+//! };
+//!
+//! let engine = Engine::new(policy)?;
+//! let case = r#"{"case_id": "c1", "application_date": "2025-03-12", "income": "21333.33"}"#;
+//! let line = engine.evaluate_json(case, &EvalOptions::default()).to_json_line();
+//! assert!(line.starts_with(r#"{"case_id":"c1","as_of":"2025-03-12","policy":{"name":"demo""#));
+//! assert!(line.ends_with(r#""outputs":{"eligible":true}}"#));
+//!
+//! let bad = engine.evaluate_json(r#"{"case_id": "c2", "application_date": "2025-02-30", "income": 1}"#, &EvalOptions::default());
+//! assert_eq!(bad.error().map(|error| error.code()), Some("case.invalid_field"));
+//! # Ok::<(), ereje_runtime::LoadError>(())
+//! ```
+
+pub mod case;
+pub mod dates;
+pub mod decision;
+pub mod error;
+pub mod eval;
+pub mod ir;
+mod load;
+pub mod trace;
+pub mod value;
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+pub use case::Case;
+pub use decision::{CaseFailure, CaseOutcome, Decision, PolicyRef};
+pub use error::{CaseError, LoadError};
+pub use eval::Scratch;
+pub use trace::{Trace, TraceKind, TraceNode};
+
+use crate::error::codes;
+use crate::value::Date;
+
+/// How to evaluate a case.
+#[derive(Debug, Default, Clone)]
+pub struct EvalOptions {
+    /// Evaluate as of this date instead of the date in the case's as-of field.
+    pub as_of: Option<Date>,
+    /// Record the trace of every value the decision used.
+    pub trace: bool,
+}
+
+/// A loaded, checked policy, ready to evaluate cases. Cheap to clone and shareable across
+/// threads.
+#[derive(Clone)]
+pub struct Engine {
+    policy: Arc<ir::Policy>,
+    prepared: Arc<eval::Prepared>,
+    policy_ref: PolicyRef,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("name", &self.policy.name)
+            .field("version", &self.policy.version)
+            .field("digest", &self.policy_ref.digest)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Checks the IR's format version and that everything it refers to exists, and computes the
+    /// policy's digest.
+    pub fn new(policy: ir::Policy) -> Result<Engine, LoadError> {
+        let prepared = load::prepare(&policy)?;
+        let canonical = serde_json::to_vec(&policy).map_err(|failure| {
+            LoadError::InvalidIr(format!("the ir cannot be serialized: {failure}"))
+        })?;
+        let hash = Sha256::digest(&canonical);
+        let mut digest = String::with_capacity(7 + 64);
+        digest.push_str("sha256:");
+        for byte in hash {
+            digest.push_str(&format!("{byte:02x}"));
+        }
+        let policy_ref = PolicyRef {
+            name: Arc::from(policy.name.as_str()),
+            version: Arc::from(policy.version.as_str()),
+            digest: Arc::from(digest),
+        };
+        Ok(Engine {
+            policy: Arc::new(policy),
+            prepared: Arc::new(prepared),
+            policy_ref,
+        })
+    }
+
+    /// Loads a serialized IR (the JSON of an [`ir::Policy`]).
+    pub fn from_json(json: &str) -> Result<Engine, LoadError> {
+        let policy: ir::Policy = serde_json::from_str(json)
+            .map_err(|failure| LoadError::InvalidJson(failure.to_string()))?;
+        Engine::new(policy)
+    }
+
+    pub fn policy(&self) -> &ir::Policy {
+        &self.policy
+    }
+
+    /// `sha256:<lowercase hex>` of the canonical IR JSON.
+    pub fn digest(&self) -> &str {
+        &self.policy_ref.digest
+    }
+
+    /// Reads a case against the policy's input record.
+    pub fn read_case(&self, json: &str) -> Result<Case, CaseError> {
+        case::read_case(&self.policy, json).map_err(|(_, failure)| failure)
+    }
+
+    /// Evaluates every declared output for a case.
+    pub fn evaluate(&self, case: &Case, options: &EvalOptions) -> Result<Decision, CaseError> {
+        self.evaluate_with(case, options, &mut Scratch::default())
+    }
+
+    /// Like [`Engine::evaluate`], reusing `scratch`'s buffers (for batches).
+    pub fn evaluate_with(
+        &self,
+        case: &Case,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> Result<Decision, CaseError> {
+        let as_of = self.as_of(case, options)?;
+        let mut evaluator = eval::Evaluator::new(
+            &self.policy,
+            &self.prepared,
+            as_of,
+            &case.root,
+            scratch,
+            options.trace,
+        );
+        let outputs = evaluator.outputs().map_err(|failure| *failure)?;
+        let trace = evaluator.take_trace();
+        Ok(Decision {
+            case_id: case.case_id.clone(),
+            as_of,
+            policy: self.policy_ref.clone(),
+            outputs,
+            trace,
+            ir: Arc::clone(&self.policy),
+        })
+    }
+
+    fn as_of(&self, case: &Case, options: &EvalOptions) -> Result<Date, CaseError> {
+        let as_of = match options.as_of.or(case.as_of) {
+            Some(date) => date,
+            None => {
+                let path = self
+                    .policy
+                    .input
+                    .as_of_field
+                    .and_then(|index| {
+                        case::record_def(&self.policy, self.policy.input.record)
+                            .ok()?
+                            .fields
+                            .get(index as usize)
+                    })
+                    .map(|field| {
+                        let mut path = String::new();
+                        case::push_key(&mut path, &field.name);
+                        path
+                    })
+                    .unwrap_or_default();
+                return Err(CaseError::new(
+                    codes::MISSING_FIELD,
+                    path,
+                    "the case gives no date to evaluate it as of",
+                ));
+            }
+        };
+        if as_of < self.policy.in_force_from {
+            return Err(CaseError::new(
+                codes::NOT_IN_FORCE,
+                "",
+                format!(
+                    "policy `{}` is in force from {}, not on {as_of}",
+                    self.policy.name, self.policy.in_force_from
+                ),
+            ));
+        }
+        Ok(as_of)
+    }
+
+    /// Reads and evaluates a case; never fails: the outcome is a decision or an error line.
+    pub fn evaluate_json(&self, json: &str, options: &EvalOptions) -> CaseOutcome {
+        self.evaluate_json_with(json, options, &mut Scratch::default())
+    }
+
+    /// Like [`Engine::evaluate_json`], reusing `scratch`'s buffers (for batches).
+    pub fn evaluate_json_with(
+        &self,
+        json: &str,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> CaseOutcome {
+        let case = match case::read_case(&self.policy, json) {
+            Ok(case) => case,
+            Err((case_id, error)) => return CaseOutcome::Error(CaseFailure { case_id, error }),
+        };
+        match self.evaluate_with(&case, options, scratch) {
+            Ok(decision) => CaseOutcome::Decision(decision),
+            Err(error) => CaseOutcome::Error(CaseFailure {
+                case_id: case.case_id,
+                error,
+            }),
+        }
+    }
+}

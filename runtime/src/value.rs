@@ -1,0 +1,285 @@
+//! Runtime values. Money and Decimal are both exact [`Decimal`]s: the unit is a static type, not
+//! a tag carried at run time. An optional value that is present is the value itself; an absent
+//! one is [`Value::Absent`].
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A calendar date (proleptic Gregorian).
+pub type Date = chrono::NaiveDate;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Value {
+    /// An optional value that is not there.
+    Absent,
+    Bool(bool),
+    Integer(i64),
+    /// A Decimal or Money value.
+    Decimal(Decimal),
+    Date(Date),
+    Month(Month),
+    Quarter(Quarter),
+    Text(Arc<str>),
+    /// An enum variant by index; the enum type is known statically.
+    Enum(u32),
+    List(Arc<[Value]>),
+    Record(Arc<Record>),
+    /// An ordered map or fixed-key object.
+    Map(Arc<[(Arc<str>, Value)]>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Absent, Value::Absent) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Integer(a), Value::Integer(b)) => a == b,
+            (Value::Decimal(a), Value::Decimal(b)) => a == b,
+            (Value::Date(a), Value::Date(b)) => a == b,
+            (Value::Month(a), Value::Month(b)) => a == b,
+            (Value::Quarter(a), Value::Quarter(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Enum(a), Value::Enum(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a == b,
+            (Value::Record(a), Value::Record(b)) => a.fields == b.fields,
+            (Value::Map(a), Value::Map(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// The ordering of two values of one ordered type; `None` for values that have no order
+    /// between them (different types, records, lists).
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Integer(a), Value::Integer(b)) => Some(a.cmp(b)),
+            (Value::Decimal(a), Value::Decimal(b)) => Some(a.cmp(b)),
+            (Value::Integer(a), Value::Decimal(b)) => Some(Decimal::from(*a).cmp(b)),
+            (Value::Decimal(a), Value::Integer(b)) => Some(a.cmp(&Decimal::from(*b))),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::Month(a), Value::Month(b)) => Some(a.cmp(b)),
+            (Value::Quarter(a), Value::Quarter(b)) => Some(a.cmp(b)),
+            (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (Value::Enum(a), Value::Enum(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    pub fn text(s: &str) -> Value {
+        Value::Text(Arc::from(s))
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Value::Decimal(d) => Some(*d),
+            Value::Integer(i) => Some(Decimal::from(*i)),
+            _ => None,
+        }
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Value::Absent)
+    }
+}
+
+/// A record value: fields in declaration order. A record read from a case remembers its JSON
+/// pointer (e.g. `/members/2`) so that explanations can cite the facts they used; the path takes
+/// no part in equality.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(skip)]
+    pub path: Option<Arc<str>>,
+    pub fields: Box<[Value]>,
+}
+
+/// A calendar month, `2025-03`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+/// A calendar quarter, `2025-Q1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter {
+    pub year: i32,
+    /// 1 to 4.
+    pub quarter: u32,
+}
+
+impl Month {
+    pub fn new(year: i32, month: u32) -> Option<Month> {
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> Option<Month> {
+        let (year, month) = text.split_once('-')?;
+        if year.len() != 4 || month.len() != 2 {
+            return None;
+        }
+        if !year.bytes().all(|b| b.is_ascii_digit()) || !month.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Month::new(year.parse().ok()?, month.parse().ok()?)
+    }
+
+    pub fn quarter(self) -> Quarter {
+        Quarter {
+            year: self.year,
+            quarter: (self.month - 1) / 3 + 1,
+        }
+    }
+
+    pub fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+}
+
+impl Quarter {
+    pub fn new(year: i32, quarter: u32) -> Option<Quarter> {
+        (1..=4)
+            .contains(&quarter)
+            .then_some(Quarter { year, quarter })
+    }
+
+    /// Parses `YYYY-Qn`.
+    pub fn parse(text: &str) -> Option<Quarter> {
+        let (year, quarter) = text.split_once("-Q")?;
+        if year.len() != 4 || quarter.len() != 1 || !year.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Quarter::new(year.parse().ok()?, quarter.parse().ok()?)
+    }
+
+    pub fn first_month(self) -> Month {
+        Month {
+            year: self.year,
+            month: (self.quarter - 1) * 3 + 1,
+        }
+    }
+
+    pub fn last_month(self) -> Month {
+        Month {
+            year: self.year,
+            month: self.quarter * 3,
+        }
+    }
+
+    pub fn contains(self, month: Month) -> bool {
+        month.quarter() == self
+    }
+
+    pub fn previous(self) -> Quarter {
+        if self.quarter == 1 {
+            Quarter {
+                year: self.year - 1,
+                quarter: 4,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                quarter: self.quarter - 1,
+            }
+        }
+    }
+
+    pub fn next(self) -> Quarter {
+        if self.quarter == 4 {
+            Quarter {
+                year: self.year + 1,
+                quarter: 1,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                quarter: self.quarter + 1,
+            }
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl fmt::Display for Quarter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-Q{}", self.year, self.quarter)
+    }
+}
+
+impl Serialize for Month {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Month {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Month::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a month (YYYY-MM)")))
+    }
+}
+
+impl Serialize for Quarter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quarter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Quarter::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a quarter (YYYY-Qn)")))
+    }
+}

@@ -1,0 +1,1007 @@
+//! Operators, builtins, rounding and aggregates, checked one expression at a time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use ereje_runtime::ir::*;
+use ereje_runtime::value::{Month, Quarter, Value};
+
+fn month(year: i32, month: u32) -> Expr {
+    Expr::Const(Value::Month(Month { year, month }))
+}
+
+fn quarter(year: i32, quarter: u32) -> Expr {
+    Expr::Const(Value::Quarter(Quarter { year, quarter }))
+}
+
+fn round(value: Expr, places: u32, mode: RoundingMode) -> Expr {
+    Expr::Round {
+        value: Box::new(value),
+        places,
+        mode,
+    }
+}
+
+fn members() -> Expr {
+    input_field(case_field::MEMBERS)
+}
+
+fn aggregate(kind: AggregateKind, filter: Option<Expr>, body: Option<Expr>) -> Expr {
+    Expr::Aggregate {
+        kind,
+        var: 0,
+        list: Box::new(members()),
+        filter: filter.map(Box::new),
+        body: body.map(Box::new),
+    }
+}
+
+fn calendar(builtin_kind: Builtin, mut args: Vec<Expr>) -> Expr {
+    args.insert(0, int(0));
+    builtin(builtin_kind, args)
+}
+
+#[test]
+fn integer_and_decimal_operators() {
+    use BinaryOp::*;
+    check(vec![
+        (
+            "add",
+            binary(AddInteger, int(2), int(3)),
+            Type::Integer,
+            "5",
+        ),
+        (
+            "sub",
+            binary(SubInteger, int(2), int(3)),
+            Type::Integer,
+            "-1",
+        ),
+        (
+            "mul",
+            binary(MulInteger, int(4), int(3)),
+            Type::Integer,
+            "12",
+        ),
+        (
+            "add overflow",
+            binary(AddInteger, int(i64::MAX), int(1)),
+            Type::Integer,
+            "error eval.overflow",
+        ),
+        (
+            "mul overflow",
+            binary(MulInteger, int(i64::MAX), int(2)),
+            Type::Integer,
+            "error eval.overflow",
+        ),
+        (
+            "integer division is decimal",
+            binary(DivInteger, int(7), int(2)),
+            Type::Decimal,
+            "\"3.5\"",
+        ),
+        (
+            "integer division by zero",
+            binary(DivInteger, int(7), int(0)),
+            Type::Decimal,
+            "error eval.division_by_zero",
+        ),
+        (
+            "decimal add keeps scale",
+            binary(AddDecimal, num("28238.37"), num("0.63")),
+            Type::Money,
+            "\"28239.00\"",
+        ),
+        (
+            "decimal sub",
+            binary(SubDecimal, num("32360"), num("21333.33")),
+            Type::Money,
+            "\"11026.67\"",
+        ),
+        (
+            "decimal mul",
+            binary(MulDecimal, num("3932"), num("1.5")),
+            Type::Money,
+            "\"5898.0\"",
+        ),
+        (
+            "decimal div",
+            binary(DivDecimal, num("64000"), num("3")),
+            Type::Decimal,
+            "\"21333.333333333333333333333333\"",
+        ),
+        (
+            "decimal div by zero",
+            binary(DivDecimal, num("1"), num("0.00")),
+            Type::Decimal,
+            "error eval.division_by_zero",
+        ),
+        (
+            "decimal overflow",
+            binary(MulDecimal, num("79228162514264337593543950335"), num("2")),
+            Type::Decimal,
+            "error eval.overflow",
+        ),
+        (
+            "eq across scales",
+            binary(Eq, num("5898"), num("5898.00")),
+            Type::Bool,
+            "true",
+        ),
+        ("ne", binary(Ne, text("a"), text("b")), Type::Bool, "true"),
+        (
+            "lt strict",
+            binary(Lt, num("32360"), num("32360")),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "le",
+            binary(Le, num("32360"), num("32360")),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "gt dates",
+            binary(Gt, date_const(2025, 3, 1), date_const(2025, 2, 28)),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "ge months",
+            binary(Ge, month(2025, 1), month(2025, 2)),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "lt text",
+            binary(Lt, text("abc"), text("abd")),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "in",
+            binary(In, int(2), Expr::List(vec![int(1), int(2)])),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "not in",
+            binary(NotIn, int(3), Expr::List(vec![int(1), int(2)])),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "compare mismatched types",
+            binary(Lt, int(1), text("a")),
+            Type::Bool,
+            "error eval.type_error",
+        ),
+    ]);
+}
+
+#[test]
+fn unary_and_logic() {
+    check(vec![
+        (
+            "not",
+            Expr::Unary(UnaryOp::Not, Box::new(boolean(true))),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "neg integer",
+            Expr::Unary(UnaryOp::NegInteger, Box::new(int(5))),
+            Type::Integer,
+            "-5",
+        ),
+        (
+            "neg overflow",
+            Expr::Unary(UnaryOp::NegInteger, Box::new(int(i64::MIN))),
+            Type::Integer,
+            "error eval.overflow",
+        ),
+        (
+            "neg decimal",
+            Expr::Unary(UnaryOp::NegDecimal, Box::new(num("1.50"))),
+            Type::Decimal,
+            "\"-1.50\"",
+        ),
+        (
+            "integer to decimal",
+            Expr::Unary(UnaryOp::IntegerToDecimal, Box::new(int(7))),
+            Type::Money,
+            "\"7\"",
+        ),
+        (
+            "retype",
+            Expr::Unary(UnaryOp::Retype, Box::new(num("7.10"))),
+            Type::Decimal,
+            "\"7.10\"",
+        ),
+        (
+            "and short-circuits",
+            Expr::And(
+                Box::new(boolean(false)),
+                Box::new(binary(BinaryOp::DivInteger, int(1), int(0))),
+            ),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "or short-circuits",
+            Expr::Or(
+                Box::new(boolean(true)),
+                Box::new(binary(BinaryOp::DivInteger, int(1), int(0))),
+            ),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "if",
+            Expr::If {
+                condition: Box::new(boolean(false)),
+                then: Box::new(int(1)),
+                otherwise: Box::new(int(2)),
+            },
+            Type::Integer,
+            "2",
+        ),
+        (
+            "coalesce absent",
+            Expr::Coalesce(Box::new(Expr::Const(Value::Absent)), Box::new(int(9))),
+            Type::Integer,
+            "9",
+        ),
+        (
+            "coalesce present",
+            Expr::Coalesce(Box::new(int(1)), Box::new(int(9))),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "is present",
+            Expr::IsPresent(Box::new(input_field(case_field::RATIO))),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "is present region",
+            Expr::IsPresent(Box::new(input_field(case_field::REGION))),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "field of absent is absent",
+            field(Expr::Const(Value::Absent), 0),
+            Type::Optional(Box::new(Type::Text)),
+            "null",
+        ),
+        (
+            "first",
+            field(Expr::First(Box::new(members())), member_field::ID),
+            Type::Text,
+            "\"m1\"",
+        ),
+        (
+            "first of empty",
+            Expr::First(Box::new(Expr::List(vec![]))),
+            Type::Optional(Box::new(Type::Integer)),
+            "null",
+        ),
+    ]);
+}
+
+#[test]
+fn rounding_modes_on_halves_and_rescale() {
+    use RoundingMode::*;
+    check(vec![
+        (
+            "half up 0.5",
+            round(num("0.5"), 0, HalfUp),
+            Type::Money,
+            "\"1\"",
+        ),
+        (
+            "half up 2.5",
+            round(num("2.5"), 0, HalfUp),
+            Type::Money,
+            "\"3\"",
+        ),
+        (
+            "half up -2.5",
+            round(num("-2.5"), 0, HalfUp),
+            Type::Money,
+            "\"-3\"",
+        ),
+        (
+            "half even 0.5",
+            round(num("0.5"), 0, HalfEven),
+            Type::Money,
+            "\"0\"",
+        ),
+        (
+            "half even 2.5",
+            round(num("2.5"), 0, HalfEven),
+            Type::Money,
+            "\"2\"",
+        ),
+        (
+            "half even 3.5",
+            round(num("3.5"), 0, HalfEven),
+            Type::Money,
+            "\"4\"",
+        ),
+        ("down 2.9", round(num("2.9"), 0, Down), Type::Money, "\"2\""),
+        (
+            "down -2.9",
+            round(num("-2.9"), 0, Down),
+            Type::Money,
+            "\"-2\"",
+        ),
+        ("up 2.1", round(num("2.1"), 0, Up), Type::Money, "\"3\""),
+        ("up -2.1", round(num("-2.1"), 0, Up), Type::Money, "\"-3\""),
+        (
+            "two places half up",
+            round(num("21333.335"), 2, HalfUp),
+            Type::Money,
+            "\"21333.34\"",
+        ),
+        (
+            "zero rescaled",
+            round(num("0"), 2, HalfUp),
+            Type::Money,
+            "\"0.00\"",
+        ),
+        (
+            "integer rescaled",
+            round(int(5898), 2, HalfUp),
+            Type::Money,
+            "\"5898.00\"",
+        ),
+        (
+            "negative zero prints as zero",
+            round(num("-0.001"), 2, HalfUp),
+            Type::Money,
+            "\"0.00\"",
+        ),
+        (
+            "one third",
+            round(binary(BinaryOp::DivInteger, int(64000), int(3)), 2, HalfUp),
+            Type::Money,
+            "\"21333.33\"",
+        ),
+    ]);
+}
+
+#[test]
+fn date_builtins() {
+    use Builtin::*;
+    check(vec![
+        (
+            "add months clips",
+            builtin(AddMonths, vec![date_const(2024, 8, 31), int(6)]),
+            Type::Date,
+            "\"2025-02-28\"",
+        ),
+        (
+            "add months leap",
+            builtin(AddMonths, vec![date_const(2024, 1, 31), int(1)]),
+            Type::Date,
+            "\"2024-02-29\"",
+        ),
+        (
+            "add months back",
+            builtin(AddMonths, vec![date_const(2025, 3, 31), int(-1)]),
+            Type::Date,
+            "\"2025-02-28\"",
+        ),
+        (
+            "add years clips",
+            builtin(AddYears, vec![date_const(2024, 2, 29), int(1)]),
+            Type::Date,
+            "\"2025-02-28\"",
+        ),
+        (
+            "add days",
+            builtin(AddDays, vec![date_const(2024, 12, 31), int(1)]),
+            Type::Date,
+            "\"2025-01-01\"",
+        ),
+        (
+            "age on 28 feb",
+            builtin(Age, vec![date_const(2008, 2, 29), date_const(2025, 2, 28)]),
+            Type::Integer,
+            "17",
+        ),
+        (
+            "age on 27 feb",
+            builtin(Age, vec![date_const(2008, 2, 29), date_const(2025, 2, 27)]),
+            Type::Integer,
+            "16",
+        ),
+        (
+            "age leap 28 feb",
+            builtin(Age, vec![date_const(2008, 2, 29), date_const(2028, 2, 28)]),
+            Type::Integer,
+            "19",
+        ),
+        (
+            "age leap 29 feb",
+            builtin(Age, vec![date_const(2008, 2, 29), date_const(2028, 2, 29)]),
+            Type::Integer,
+            "20",
+        ),
+        (
+            "age day before",
+            builtin(Age, vec![date_const(1990, 5, 14), date_const(2025, 5, 13)]),
+            Type::Integer,
+            "34",
+        ),
+        (
+            "age birthday",
+            builtin(Age, vec![date_const(1990, 5, 14), date_const(2025, 5, 14)]),
+            Type::Integer,
+            "35",
+        ),
+        (
+            "days between",
+            builtin(
+                DaysBetween,
+                vec![date_const(2025, 2, 1), date_const(2025, 3, 1)],
+            ),
+            Type::Integer,
+            "28",
+        ),
+        (
+            "quarter of date",
+            builtin(QuarterOf, vec![date_const(2025, 3, 12)]),
+            Type::Quarter,
+            "\"2025-Q1\"",
+        ),
+        (
+            "quarter of month",
+            builtin(QuarterOfMonth, vec![month(2025, 10)]),
+            Type::Quarter,
+            "\"2025-Q4\"",
+        ),
+        (
+            "month of",
+            builtin(MonthOf, vec![date_const(2025, 3, 12)]),
+            Type::Month,
+            "\"2025-03\"",
+        ),
+        (
+            "previous quarter",
+            builtin(PreviousQuarter, vec![quarter(2025, 1)]),
+            Type::Quarter,
+            "\"2024-Q4\"",
+        ),
+        (
+            "next quarter",
+            builtin(NextQuarter, vec![quarter(2025, 4)]),
+            Type::Quarter,
+            "\"2026-Q1\"",
+        ),
+        (
+            "previous month",
+            builtin(PreviousMonth, vec![month(2025, 1)]),
+            Type::Month,
+            "\"2024-12\"",
+        ),
+        (
+            "next month",
+            builtin(NextMonth, vec![month(2025, 12)]),
+            Type::Month,
+            "\"2026-01\"",
+        ),
+        (
+            "quarter first day",
+            builtin(QuarterFirstDay, vec![quarter(2024, 4)]),
+            Type::Date,
+            "\"2024-10-01\"",
+        ),
+        (
+            "quarter last day",
+            builtin(QuarterLastDay, vec![quarter(2024, 4)]),
+            Type::Date,
+            "\"2024-12-31\"",
+        ),
+        (
+            "month first day",
+            builtin(MonthFirstDay, vec![month(2024, 2)]),
+            Type::Date,
+            "\"2024-02-01\"",
+        ),
+        (
+            "month last day",
+            builtin(MonthLastDay, vec![month(2024, 2)]),
+            Type::Date,
+            "\"2024-02-29\"",
+        ),
+        (
+            "contains",
+            builtin(
+                QuarterContainsMonth,
+                vec![quarter(2024, 4), month(2024, 11)],
+            ),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "not contains",
+            builtin(QuarterContainsMonth, vec![quarter(2024, 4), month(2025, 1)]),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "year",
+            builtin(YearOf, vec![date_const(2025, 3, 12)]),
+            Type::Integer,
+            "2025",
+        ),
+        (
+            "make date",
+            builtin(MakeDate, vec![int(2024), int(2), int(29)]),
+            Type::Date,
+            "\"2024-02-29\"",
+        ),
+        (
+            "make impossible date",
+            builtin(MakeDate, vec![int(2025), int(2), int(30)]),
+            Type::Date,
+            "error eval.invalid_date",
+        ),
+        ("as of", Expr::AsOf, Type::Date, "\"2025-03-12\""),
+    ]);
+}
+
+#[test]
+fn working_days_across_holidays() {
+    use Builtin::*;
+    check(vec![
+        // Friday 2025-03-07 → Monday 10 March is a holiday → Tuesday 11 March.
+        (
+            "over weekend and holiday",
+            calendar(AddWorkingDays, vec![date_const(2025, 3, 7), int(1)]),
+            Type::Date,
+            "\"2025-03-11\"",
+        ),
+        // Thursday 20 March: 21 (Fri) holiday, weekend, 24 and 25 holidays → Wednesday 26.
+        (
+            "nauryz",
+            calendar(AddWorkingDays, vec![date_const(2025, 3, 20), int(1)]),
+            Type::Date,
+            "\"2025-03-26\"",
+        ),
+        (
+            "two days",
+            calendar(AddWorkingDays, vec![date_const(2025, 3, 20), int(2)]),
+            Type::Date,
+            "\"2025-03-27\"",
+        ),
+        (
+            "zero days",
+            calendar(AddWorkingDays, vec![date_const(2025, 3, 8), int(0)]),
+            Type::Date,
+            "\"2025-03-08\"",
+        ),
+        (
+            "backwards",
+            calendar(AddWorkingDays, vec![date_const(2025, 3, 11), int(-1)]),
+            Type::Date,
+            "\"2025-03-07\"",
+        ),
+        // Saturday 4 January → Sunday 5 January is a moved working day.
+        (
+            "moved working sunday",
+            calendar(AddWorkingDays, vec![date_const(2025, 1, 4), int(1)]),
+            Type::Date,
+            "\"2025-01-05\"",
+        ),
+        (
+            "holiday is not working",
+            calendar(IsWorkingDay, vec![date_const(2025, 3, 10)]),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "weekday is working",
+            calendar(IsWorkingDay, vec![date_const(2025, 3, 12)]),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "saturday",
+            calendar(IsWorkingDay, vec![date_const(2025, 3, 8)]),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "working sunday",
+            calendar(IsWorkingDay, vec![date_const(2025, 1, 5)]),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "not covered",
+            calendar(AddWorkingDays, vec![date_const(2025, 12, 31), int(1)]),
+            Type::Date,
+            "error eval.calendar_not_covered",
+        ),
+        (
+            "not covered check",
+            calendar(IsWorkingDay, vec![date_const(2024, 12, 31)]),
+            Type::Bool,
+            "error eval.calendar_not_covered",
+        ),
+    ]);
+}
+
+#[test]
+fn calendar_not_covered_names_calendar_and_date() {
+    let outcome = eval_expr(
+        calendar(
+            Builtin::AddWorkingDays,
+            vec![date_const(2025, 12, 31), int(1)],
+        ),
+        Type::Date,
+    );
+    let error = outcome.error().unwrap();
+    assert_eq!(error.code(), "eval.calendar_not_covered");
+    assert_eq!(error.rule.as_deref(), Some("subject"));
+    assert!(
+        error.message.contains("`kz_working_days`"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("2026-01-01"), "{}", error.message);
+    assert!(error.message.contains("`subject`"), "{}", error.message);
+}
+
+#[test]
+fn list_and_text_builtins() {
+    use Builtin::*;
+    let list = || Expr::List(vec![int(3), int(1), int(2)]);
+    check(vec![
+        ("length", builtin(Length, vec![list()]), Type::Integer, "3"),
+        (
+            "is empty",
+            builtin(IsEmpty, vec![Expr::List(vec![])]),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "contains",
+            builtin(ListContains, vec![list(), int(2)]),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "abs integer",
+            builtin(AbsInteger, vec![int(-4)]),
+            Type::Integer,
+            "4",
+        ),
+        (
+            "abs decimal",
+            builtin(AbsDecimal, vec![num("-4.50")]),
+            Type::Decimal,
+            "\"4.50\"",
+        ),
+        (
+            "min",
+            builtin(Min2, vec![num("2.5"), num("1")]),
+            Type::Decimal,
+            "\"1\"",
+        ),
+        (
+            "max",
+            builtin(Max2, vec![date_const(2025, 1, 1), date_const(2024, 1, 1)]),
+            Type::Date,
+            "\"2025-01-01\"",
+        ),
+        (
+            "money",
+            builtin(ToMoney, vec![int(5)]),
+            Type::Money,
+            "\"5\"",
+        ),
+        (
+            "decimal",
+            builtin(ToDecimal, vec![num("5.25")]),
+            Type::Decimal,
+            "\"5.25\"",
+        ),
+        (
+            "text integer",
+            builtin(ToText, vec![int(42)]),
+            Type::Text,
+            "\"42\"",
+        ),
+        (
+            "text decimal",
+            builtin(ToText, vec![num("5.50")]),
+            Type::Text,
+            "\"5.50\"",
+        ),
+        (
+            "text date",
+            builtin(ToText, vec![date_const(2025, 3, 1)]),
+            Type::Text,
+            "\"2025-03-01\"",
+        ),
+        (
+            "text month",
+            builtin(ToText, vec![month(2025, 3)]),
+            Type::Text,
+            "\"2025-03\"",
+        ),
+        (
+            "text quarter",
+            builtin(ToText, vec![quarter(2025, 3)]),
+            Type::Text,
+            "\"2025-Q3\"",
+        ),
+        (
+            "text bool",
+            builtin(ToText, vec![boolean(true)]),
+            Type::Text,
+            "\"true\"",
+        ),
+        (
+            "text text",
+            builtin(ToText, vec![text("x")]),
+            Type::Text,
+            "\"x\"",
+        ),
+    ]);
+}
+
+#[test]
+fn aggregates_over_members() {
+    use AggregateKind::*;
+    let id = || field(Expr::Local(0), member_field::ID);
+    let is_male = || {
+        binary(
+            BinaryOp::Eq,
+            field(Expr::Local(0), member_field::SEX),
+            Expr::Const(Value::Enum(1)),
+        )
+    };
+    let incomes = || field(Expr::Local(0), member_field::INCOMES);
+    let income_total = Expr::Aggregate {
+        kind: SumDecimal,
+        var: 1,
+        list: Box::new(Expr::Aggregate {
+            kind: FlatMap,
+            var: 0,
+            list: Box::new(members()),
+            filter: None,
+            body: Some(Box::new(incomes())),
+        }),
+        filter: None,
+        body: Some(Box::new(field(Expr::Local(1), 1))),
+    };
+    let text_list = Type::List(Box::new(Type::Text));
+    check(vec![
+        ("count", aggregate(Count, None, None), Type::Integer, "2"),
+        (
+            "count filtered",
+            aggregate(Count, Some(is_male()), None),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "sum integer",
+            aggregate(SumInteger, None, Some(int(2))),
+            Type::Integer,
+            "4",
+        ),
+        (
+            "sum decimal exact",
+            income_total,
+            Type::Money,
+            "\"28338.37\"",
+        ),
+        (
+            "any",
+            aggregate(Any, None, Some(is_male())),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "all",
+            aggregate(All, None, Some(is_male())),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "all filtered",
+            aggregate(All, Some(is_male()), Some(is_male())),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "filter",
+            aggregate(Map, None, Some(id())),
+            text_list.clone(),
+            "[\"m1\",\"m2\"]",
+        ),
+        (
+            "map filtered",
+            aggregate(Map, Some(is_male()), Some(id())),
+            text_list,
+            "[\"m2\"]",
+        ),
+        (
+            "min",
+            aggregate(
+                Min,
+                None,
+                Some(field(Expr::Local(0), member_field::BIRTH_DATE)),
+            ),
+            Type::Date,
+            "\"1990-05-14\"",
+        ),
+        (
+            "max",
+            aggregate(
+                Max,
+                None,
+                Some(field(Expr::Local(0), member_field::BIRTH_DATE)),
+            ),
+            Type::Date,
+            "\"2008-02-29\"",
+        ),
+        (
+            "max of empty",
+            aggregate(Max, Some(boolean(false)), Some(id())),
+            Type::Optional(Box::new(Type::Text)),
+            "null",
+        ),
+        (
+            "filter keeps elements",
+            Expr::Aggregate {
+                kind: Filter,
+                var: 0,
+                list: Box::new(Expr::List(vec![int(1), int(5), int(3)])),
+                filter: Some(Box::new(binary(BinaryOp::Gt, Expr::Local(0), int(2)))),
+                body: None,
+            },
+            Type::List(Box::new(Type::Integer)),
+            "[5,3]",
+        ),
+        (
+            "map of",
+            Expr::MapOf {
+                var: 0,
+                list: Box::new(members()),
+                filter: None,
+                key: Box::new(id()),
+                value: Box::new(builtin(
+                    Builtin::Age,
+                    vec![field(Expr::Local(0), member_field::BIRTH_DATE), Expr::AsOf],
+                )),
+            },
+            Type::Map(Box::new(Type::Integer)),
+            "{\"m1\":34,\"m2\":17}",
+        ),
+        (
+            "enum written as its literal",
+            aggregate(
+                Map,
+                None,
+                Some(field(Expr::Local(0), member_field::DISABILITY_GROUP)),
+            ),
+            Type::List(Box::new(Type::Optional(Box::new(Type::Enum(DISABILITY))))),
+            "[null,2]",
+        ),
+    ]);
+}
+
+#[test]
+fn match_patterns() {
+    let arm = |pattern: Pattern, bind: Option<u32>, body: Expr| MatchArm {
+        pattern,
+        bind,
+        body,
+    };
+    let disability = || {
+        field(
+            Expr::First(Box::new(Expr::Aggregate {
+                kind: AggregateKind::Filter,
+                var: 0,
+                list: Box::new(members()),
+                filter: Some(Box::new(Expr::IsPresent(Box::new(field(
+                    Expr::Local(0),
+                    member_field::DISABILITY_GROUP,
+                ))))),
+                body: None,
+            })),
+            member_field::DISABILITY_GROUP,
+        )
+    };
+    check(vec![
+        (
+            "variant",
+            Expr::Match {
+                scrutinee: Box::new(disability()),
+                arms: vec![
+                    arm(Pattern::Variant(0), None, int(1)),
+                    arm(Pattern::Variant(1), None, int(2)),
+                ],
+            },
+            Type::Integer,
+            "2",
+        ),
+        (
+            "some binds",
+            Expr::Match {
+                scrutinee: Box::new(input_field(case_field::REGION)),
+                arms: vec![
+                    arm(Pattern::None, None, text("none")),
+                    arm(Pattern::Some, Some(1), Expr::Local(1)),
+                ],
+            },
+            Type::Text,
+            "\"aktobe\"",
+        ),
+        (
+            "literal and wildcard",
+            Expr::Match {
+                scrutinee: Box::new(int(7)),
+                arms: vec![
+                    arm(Pattern::Literal(Value::Integer(6)), None, text("six")),
+                    arm(Pattern::Wildcard, None, text("other")),
+                ],
+            },
+            Type::Text,
+            "\"other\"",
+        ),
+        (
+            "no arm",
+            Expr::Match {
+                scrutinee: Box::new(int(7)),
+                arms: vec![arm(Pattern::Literal(Value::Integer(6)), None, text("six"))],
+            },
+            Type::Text,
+            "error eval.no_match",
+        ),
+    ]);
+}
+
+#[test]
+fn parameters_by_date() {
+    let at = |year, month, day| Expr::Param {
+        param: 0,
+        at: Some(Box::new(date_const(year, month, day))),
+    };
+    check(vec![
+        (
+            "as of",
+            Expr::Param { param: 0, at: None },
+            Type::Money,
+            "\"32360\"",
+        ),
+        ("earlier value", at(2024, 12, 31), Type::Money, "\"30385\""),
+        ("first day", at(2025, 1, 1), Type::Money, "\"32360\""),
+        (
+            "before the first value",
+            at(2023, 12, 31),
+            Type::Money,
+            "error eval.no_parameter_value",
+        ),
+    ]);
+    let outcome = eval_expr(at(2023, 12, 31), Type::Money);
+    let error = outcome.error().unwrap();
+    assert!(
+        error.message.contains("`poverty_line`"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("2023-12-31"), "{}", error.message);
+}
