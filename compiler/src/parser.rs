@@ -37,6 +37,14 @@ const ITEM_KEYWORDS: &[&str] = &[
 /// a hostile file must not overflow the stack.
 const MAX_NESTING: usize = 64;
 
+/// An item longer than this is refused before parsing: the parser and checker recurse on the
+/// syntax tree, and no real policy item comes near this size.
+const MAX_ITEM_BYTES: usize = 64 * 1024;
+
+/// More operators than this in one item are refused while building the tree, so that a hostile
+/// chain (`a + a + …`, `not not …`) cannot build a tree deep enough to overflow a stack.
+const MAX_OPERATIONS: usize = 20_000;
+
 /// An item as parsed, with its absolute start offset in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedItem {
@@ -83,6 +91,23 @@ pub fn parse_file(text: &str) -> ParseOutput {
     for (index, (start, end)) in split_items(text).into_iter().enumerate() {
         let piece = &text[start..end];
         let start32 = start as u32;
+        if piece.len() > MAX_ITEM_BYTES {
+            let diagnostic = Diagnostic::error(
+                "syntax.too_large",
+                format!(
+                    "this item is {} bytes long; an item may hold at most {MAX_ITEM_BYTES}",
+                    piece.len()
+                ),
+                Span {
+                    start: 0,
+                    end: piece.find('\n').unwrap_or(piece.len()).min(80) as u32,
+                },
+                "too large",
+            )
+            .with_help("split it into several definitions");
+            output.diagnostics.push(diagnostic.shifted(start32));
+            continue;
+        }
         if let Some(diagnostic) = check_nesting(piece) {
             output.diagnostics.push(diagnostic.shifted(start32));
             continue;
@@ -266,6 +291,7 @@ fn parse_header(piece: &str) -> Result<Header, Diagnostic> {
     let mut builder = Builder {
         diagnostics: Vec::new(),
         base: 0,
+        operations: 0,
     };
     let mut inner = header.into_inner();
     let name_pair = inner
@@ -320,6 +346,7 @@ fn parse_item(piece: &str) -> Result<(Item, Vec<Diagnostic>), Diagnostic> {
     let mut builder = Builder {
         diagnostics: Vec::new(),
         base: 0,
+        operations: 0,
     };
     let item = builder.item(pair)?;
     Ok((item, builder.diagnostics))
@@ -340,6 +367,8 @@ struct Builder {
     diagnostics: Vec<Diagnostic>,
     /// The absolute offset of the piece: pest spans are relative to the piece already.
     base: usize,
+    /// Expression nodes built so far in this item (see [`MAX_OPERATIONS`]).
+    operations: usize,
 }
 
 type Built<T> = Result<T, Diagnostic>;
@@ -1043,8 +1072,32 @@ impl Builder {
         Ok(Literal { kind, span })
     }
 
+    fn count_operations(&mut self, count: usize, span: Span) -> Built<()> {
+        self.operations += count;
+        if self.operations > MAX_OPERATIONS {
+            return Err(Diagnostic::error(
+                "syntax.too_large",
+                format!("this item has more than {MAX_OPERATIONS} operations"),
+                span,
+                "too large",
+            )
+            .with_help("split it into several definitions"));
+        }
+        Ok(())
+    }
+
     fn expr(&mut self, pair: Pair<Rule>) -> Built<Expr> {
         let span = self.span(&pair);
+        self.operations += 1;
+        if self.operations > MAX_OPERATIONS {
+            return Err(Diagnostic::error(
+                "syntax.too_large",
+                format!("this item has more than {MAX_OPERATIONS} operations"),
+                span,
+                "too large",
+            )
+            .with_help("split it into several definitions"));
+        }
         let rule = pair.as_rule();
         let kind = match rule {
             Rule::expr | Rule::paren_expr => {
@@ -1094,6 +1147,7 @@ impl Builder {
             Rule::not_expr => {
                 let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
                 let negations = parts.iter().filter(|p| p.as_rule() == Rule::kw_not).count();
+                self.count_operations(negations, span)?;
                 let last = parts.into_iter().last().ok_or_else(|| internal("not"))?;
                 let mut result = self.expr(last)?;
                 for _ in 0..negations {
@@ -1154,6 +1208,7 @@ impl Builder {
             Rule::unary_expr => {
                 let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
                 let negations = parts.iter().filter(|p| p.as_rule() == Rule::neg).count();
+                self.count_operations(negations, span)?;
                 let last = parts.into_iter().last().ok_or_else(|| internal("unary"))?;
                 let mut result = self.expr(last)?;
                 for _ in 0..negations {
@@ -1165,6 +1220,7 @@ impl Builder {
                 return Ok(result);
             }
             Rule::postfix_expr => {
+                self.count_operations(pair.clone().into_inner().count(), span)?;
                 let mut parts = pair.into_inner();
                 let mut result = self.expr(parts.next().ok_or_else(|| internal("postfix"))?)?;
                 for access in parts {

@@ -716,7 +716,8 @@ fn hostile_texts() -> Vec<(String, String)> {
 }
 
 /// Hostile inputs that overflow the stack (which aborts the whole test binary, so they cannot
-/// run with the others). Reported, not fixed here; run with `--ignored` to see them fail:
+/// run with the others). Fixed by the parser's item-size and operation limits (`syntax.too_large`);
+/// kept as regression tests:
 ///
 /// * "a 10_000-deep if": `if true then 1 else if true then 1 else …` has no brackets, so the
 ///   nesting guard (`parser::check_nesting`) does not see it, and the 256 MB `ereje-compile`
@@ -748,7 +749,6 @@ fn hostile_texts_do_not_panic() {
 }
 
 #[test]
-#[ignore = "compiler bug: these overflow the stack (see KNOWN_STACK_OVERFLOWS)"]
 fn known_stack_overflows() {
     assert_all_survive(
         hostile_texts()
@@ -761,7 +761,6 @@ fn known_stack_overflows() {
 /// separate test because it overflows the caller's stack when the `Workspace` is dropped (the
 /// left-deep `Binary` tree's `Drop` recurses), which aborts the test binary.
 #[test]
-#[ignore = "compiler bug: dropping the Workspace after this input overflows the stack"]
 fn a_two_megabyte_line_does_not_panic() {
     assert_all_survive([(
         "a 2 MB line of `a + a + …`".to_string(),
