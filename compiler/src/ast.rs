@@ -309,6 +309,8 @@ pub enum LiteralKind {
     List(Vec<Literal>),
     /// A bare name in a constant: an enum variant, resolved against the expected type.
     Name(String),
+    /// A literal that did not parse (already reported): checks stay silent about it.
+    Invalid,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -393,7 +395,8 @@ pub struct MatchArmDecl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatternDecl {
-    Some(Name),
+    /// `some x`: the bound name, and the whole pattern's span.
+    Some(Name, Span),
     None(Span),
     Wildcard(Span),
     Literal(Literal),

@@ -83,12 +83,25 @@ pub fn call_builtin(
             return nothing();
         }
     };
+    if function == "round" && arguments.len() == 2 {
+        checker.report(
+            Diagnostic::error(
+                "rounding.unnamed",
+                "`round` needs a rounding strategy",
+                span,
+                "no strategy named",
+            )
+            .with_help("write `round(x, places, half_up)` (or `half_even`, `down`, `up`): the law's rounding must be stated"),
+        );
+        return nothing();
+    }
     if arguments.len() != expected_arity {
         checker.report(Diagnostic::error(
             "type.arity",
             format!(
-                "`{function}` takes {expected_arity} argument(s), but {} are given",
-                arguments.len()
+                "`{function}` takes {}, but {}",
+                crate::check::count_of(expected_arity, "argument"),
+                crate::check::given(arguments.len())
             ),
             span,
             "wrong number of arguments",
@@ -130,9 +143,9 @@ pub fn call_builtin(
                     checker.report(Diagnostic::error(
                         "type.arity",
                         format!(
-                            "table `{table_name}` has {} key(s), but {} are given",
-                            types.len(),
-                            keys.len()
+                            "table `{table_name}` has {}, but {}",
+                            crate::check::count_of(types.len(), "key"),
+                            crate::check::given(keys.len())
                         ),
                         span,
                         "wrong number of keys",

@@ -470,6 +470,7 @@ impl<'a> Checker<'a> {
                 };
                 (Expr::Const(Value::Absent), Some(ty))
             }
+            LiteralKind::Invalid => (error_value(), None),
             LiteralKind::List(_) | LiteralKind::Name(_) => self.error(
                 "syntax.error",
                 "a constant list or name is not an expression here".into(),
@@ -1168,6 +1169,8 @@ impl<'a> Checker<'a> {
         let mut result: Option<Type> = Some(Type::Never);
         let mut covered_variants: BTreeSet<u32> = BTreeSet::new();
         let (mut has_some, mut has_none, mut has_wildcard) = (false, false, false);
+        // A pattern already reported as wrong must not also make the match "not exhaustive".
+        let mut pattern_failed = false;
         for arm in arms {
             if has_wildcard {
                 self.diagnostics.push(Diagnostic::warning(
@@ -1183,7 +1186,7 @@ impl<'a> Checker<'a> {
                     has_wildcard = true;
                     Pattern::Wildcard
                 }
-                (PatternDecl::Some(name), Type::Optional(inner)) => {
+                (PatternDecl::Some(name, _), Type::Optional(inner)) => {
                     has_some = true;
                     bind = Some(self.push_local(&name.text, (**inner).clone()));
                     Pattern::Some
@@ -1235,6 +1238,7 @@ impl<'a> Checker<'a> {
                                     .with_help(format!("the variants are {}", names.join(", "))),
                             };
                             self.diagnostics.push(diagnostic);
+                            pattern_failed = true;
                             Pattern::Wildcard
                         }
                     }
@@ -1244,6 +1248,7 @@ impl<'a> Checker<'a> {
                         Ok(value) => Pattern::Literal(value),
                         Err(diagnostic) => {
                             self.diagnostics.push(diagnostic);
+                            pattern_failed = true;
                             Pattern::Wildcard
                         }
                     }
@@ -1264,6 +1269,12 @@ impl<'a> Checker<'a> {
                         )
                         .with_help(help),
                     );
+                    pattern_failed = true;
+                    // `some x` on a value that is never absent still binds `x`, so that the
+                    // arm's body does not report `x` as unknown.
+                    if let PatternDecl::Some(name, _) = pattern {
+                        bind = Some(self.push_local(&name.text, ty.clone()));
+                    }
                     Pattern::Wildcard
                 }
             };
@@ -1296,7 +1307,7 @@ impl<'a> Checker<'a> {
                 body: body_lowered,
             });
         }
-        if !has_wildcard {
+        if !has_wildcard && !pattern_failed {
             let missing: Vec<String> = match &scrutinee_ty {
                 Type::Optional(_) => {
                     let mut missing = Vec::new();
@@ -1427,10 +1438,10 @@ impl<'a> Checker<'a> {
                     return self.error(
                         "type.arity",
                         format!(
-                            "`{}` takes {} argument(s), but {} are given",
+                            "`{}` takes {}, but {}",
                             name.text,
-                            params.len(),
-                            arguments.len()
+                            count_of(params.len(), "argument"),
+                            given(arguments.len())
                         ),
                         span,
                         "wrong number of arguments",
@@ -1580,7 +1591,7 @@ impl<'a> Checker<'a> {
 
 fn pattern_span(pattern: &PatternDecl) -> Span {
     match pattern {
-        PatternDecl::Some(name) => name.span,
+        PatternDecl::Some(_, span) => *span,
         PatternDecl::None(span) | PatternDecl::Wildcard(span) => *span,
         PatternDecl::Literal(literal) => literal.span,
         PatternDecl::Variant(_, name) => name.span,
@@ -1617,5 +1628,23 @@ fn conversion_help_names(a: &str, b: &str) -> Option<String> {
         Some("write Money constants with `₸` (`0 ₸`), or convert with `money(x)`".to_string())
     } else {
         None
+    }
+}
+
+/// "1 argument", "3 arguments".
+pub fn count_of(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// "1 is given", "3 are given".
+pub fn given(count: usize) -> String {
+    if count == 1 {
+        "1 is given".to_string()
+    } else {
+        format!("{count} are given")
     }
 }

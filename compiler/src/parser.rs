@@ -176,10 +176,62 @@ fn check_nesting(piece: &str) -> Option<Diagnostic> {
     None
 }
 
+/// The first opening bracket of a piece that is never closed, if any (strings skipped).
+fn unclosed_bracket(piece: &str) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_comment = false;
+    let mut previous = '\0';
+    for (offset, character) in piece.char_indices() {
+        if in_comment {
+            if character == '\n' {
+                in_comment = false;
+            }
+            previous = character;
+            continue;
+        }
+        if in_string {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            previous = character;
+            continue;
+        }
+        match character {
+            '/' if previous == '/' => in_comment = true,
+            '"' => in_string = true,
+            '(' | '[' | '{' => open.push((offset, character)),
+            ')' | ']' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        previous = character;
+    }
+    open.first().copied()
+}
+
 fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
     let (start, end) = match error.location {
         pest::error::InputLocation::Pos(position) => (position, position),
         pest::error::InputLocation::Span((start, end)) => (start, end),
+    };
+    // An error after the item's last character belongs to the item, not to the next one.
+    let content_end = piece.trim_end().len();
+    let at_end = start >= content_end;
+    let (start, end) = if at_end && content_end > 0 {
+        let last_start = piece[..content_end]
+            .char_indices()
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        (last_start, content_end)
+    } else {
+        (start, end)
     };
     let message = match &error.variant {
         pest::error::ErrorVariant::ParsingError {
@@ -192,13 +244,17 @@ fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
                 .collect();
             expected.sort_unstable();
             expected.dedup();
-            let found: String = piece
-                .get(start..)
-                .unwrap_or("")
-                .chars()
-                .take_while(|c| !c.is_whitespace())
-                .take(24)
-                .collect();
+            let found: String = if at_end {
+                String::new()
+            } else {
+                piece
+                    .get(start..)
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .take(24)
+                    .collect()
+            };
             match (expected.is_empty(), found.is_empty()) {
                 (true, true) => "unexpected end of the item".to_string(),
                 (true, false) => format!("unexpected `{found}`"),
@@ -213,15 +269,44 @@ fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    Diagnostic::error(
-        "syntax.error",
-        format!("syntax error: {message}"),
-        Span {
-            start: start as u32,
-            end: end.max(start + 1) as u32,
-        },
-        message,
-    )
+    let error_span = Span {
+        start: start as u32,
+        end: end.max(start + 1) as u32,
+    };
+    match (unclosed_bracket(piece), at_end) {
+        // The item ended inside brackets: the bracket left open is the problem to show.
+        (Some((offset, bracket)), true) => Diagnostic::error(
+            "syntax.error",
+            format!("syntax error: `{bracket}` is never closed"),
+            Span {
+                start: offset as u32,
+                end: offset as u32 + 1,
+            },
+            format!("this `{bracket}` is never closed"),
+        )
+        .with_label(error_span, message)
+        .with_help(format!("close the `{bracket}` before the item ends")),
+        (Some((offset, bracket)), false) => Diagnostic::error(
+            "syntax.error",
+            format!("syntax error: {message}"),
+            error_span,
+            message,
+        )
+        .with_label(
+            Span {
+                start: offset as u32,
+                end: offset as u32 + 1,
+            },
+            format!("this `{bracket}` is never closed"),
+        )
+        .with_help(format!("close the `{bracket}` before the item ends")),
+        (None, _) => Diagnostic::error(
+            "syntax.error",
+            format!("syntax error: {message}"),
+            error_span,
+            message,
+        ),
+    }
 }
 
 fn join_alternatives(words: &[&str]) -> String {
@@ -374,11 +459,14 @@ struct Builder {
 type Built<T> = Result<T, Diagnostic>;
 
 impl Builder {
+    /// The pair's span without the whitespace pest consumed at its end (before an optional part
+    /// that was not there), so that labels end on the text they describe.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let span = pair.as_span();
+        let trimmed = pair.as_str().trim_end().len();
         Span {
             start: (span.start() - self.base) as u32,
-            end: (span.end() - self.base) as u32,
+            end: (span.start() + trimmed - self.base) as u32,
         }
     }
 
@@ -1005,7 +1093,7 @@ impl Builder {
         let kind = match pair.as_rule() {
             Rule::date_lit => match self.date(&pair) {
                 Some(date) => LiteralKind::Date(date),
-                None => LiteralKind::None,
+                None => LiteralKind::Invalid,
             },
             Rule::month_lit => match Month::parse(pair.as_str()) {
                 Some(month) => LiteralKind::Month(month),
@@ -1019,7 +1107,7 @@ impl Builder {
                         span,
                         "no such month",
                     ));
-                    LiteralKind::None
+                    LiteralKind::Invalid
                 }
             },
             Rule::quarter_lit => match Quarter::parse(pair.as_str()) {
@@ -1031,7 +1119,7 @@ impl Builder {
                         span,
                         "no such quarter",
                     ));
-                    LiteralKind::None
+                    LiteralKind::Invalid
                 }
             },
             Rule::money_lit => {
@@ -1354,7 +1442,7 @@ impl Builder {
         Ok(match inner.as_rule() {
             Rule::some_pattern => {
                 let name = inner.into_inner().next().ok_or_else(|| internal("some"))?;
-                PatternDecl::Some(self.name(&name))
+                PatternDecl::Some(self.name(&name), span)
             }
             Rule::none_kw => PatternDecl::None(span),
             Rule::wildcard => PatternDecl::Wildcard(span),

@@ -660,7 +660,7 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
                 checker.report(
                     Diagnostic::error(
                         "calendar.weekend_holiday",
-                        format!("{date} is a {}: weekends are non-working already", date.weekday()),
+                        format!("{date} is a {}: weekends are non-working already", weekday_name(*date)),
                         *span,
                         "a weekend day",
                     )
@@ -684,7 +684,7 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
                     "calendar.weekday_working",
                     format!(
                         "{date} is a {}: weekdays are working days already",
-                        date.weekday()
+                        weekday_name(*date)
                     ),
                     *span,
                     "a weekday",
@@ -1245,6 +1245,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
 
     // Where each item starts in its file, to place item-relative spans.
     let mut starts: BTreeMap<ItemRef, u32> = BTreeMap::new();
+    let mut name_spans: BTreeMap<ItemRef, Span> = BTreeMap::new();
     for (file_index, file) in files.iter().enumerate() {
         let parsed = parse_file(db, *file);
         for diagnostic in &parsed.diagnostics {
@@ -1257,6 +1258,15 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         for item in &parsed.items {
             let name = item.item.name().text.as_str();
             let rank = ranks.entry(name).or_insert(0);
+            let name_span = item.item.name().span.shifted(item.start);
+            name_spans.insert(
+                ItemRef {
+                    file: file_index as u32,
+                    name: name.to_string(),
+                    rank: *rank,
+                },
+                name_span,
+            );
             starts.insert(
                 ItemRef {
                     file: file_index as u32,
@@ -1429,7 +1439,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
     }
 
     // Cycles between definitions.
-    report_cycles(symbols, &checked, &starts, &mut diagnostics);
+    report_cycles(symbols, &checked, &name_spans, &mut diagnostics);
 
     // Unused parameters and definitions.
     for (name, symbol) in &symbols.values {
@@ -1556,7 +1566,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
                 diagnostic: Diagnostic::error(
                     "module.duplicate",
                     format!("module `{}` is declared by two files", module.name),
-                    Span { start: 0, end: 6 },
+                    module.name_span,
                     "second declaration",
                 ),
             });
@@ -1570,7 +1580,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
                         "module `{}` does not say from when it is in force",
                         module.name
                     ),
-                    Span { start: 0, end: 6 },
+                    module.name_span,
                     "no `in force from`",
                 )
                 .with_help("add `in force from YYYY-MM-DD` to the header"),
@@ -1588,7 +1598,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
                         "module `{}` names module `{import}`, which the manifest does not list",
                         module.name
                     ),
-                    Span { start: 0, end: 6 },
+                    module.name_span,
                     "unknown module",
                 );
                 if let Some(suggestion) =
@@ -1606,7 +1616,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
 fn report_cycles(
     symbols: &Symbols,
     checked: &BTreeMap<ItemRef, &CheckedItem>,
-    starts: &BTreeMap<ItemRef, u32>,
+    name_spans: &BTreeMap<ItemRef, Span>,
     diagnostics: &mut Vec<FileDiagnostic>,
 ) {
     // Graph over item ids: definitions, rules, functions, derived parameters.
@@ -1654,7 +1664,7 @@ fn report_cycles(
                                 .map(|i| format!("`{}`", symbols.items[*i].name))
                                 .collect();
                             let first = &symbols.items[target];
-                            let start = starts.get(first).copied().unwrap_or(0);
+                            let span = name_spans.get(first).copied().unwrap_or_default();
                             diagnostics.push(FileDiagnostic {
                                 file: first.file,
                                 diagnostic: Diagnostic::error(
@@ -1664,10 +1674,7 @@ fn report_cycles(
                                         first.name,
                                         names.join(" → ")
                                     ),
-                                    Span {
-                                        start,
-                                        end: start + 1,
-                                    },
+                                    span,
                                     "in a cycle",
                                 )
                                 .with_help(
@@ -1683,5 +1690,18 @@ fn report_cycles(
                 stack.pop();
             }
         }
+    }
+}
+
+fn weekday_name(date: Date) -> &'static str {
+    use chrono::Datelike;
+    match date.weekday() {
+        chrono::Weekday::Mon => "Monday",
+        chrono::Weekday::Tue => "Tuesday",
+        chrono::Weekday::Wed => "Wednesday",
+        chrono::Weekday::Thu => "Thursday",
+        chrono::Weekday::Fri => "Friday",
+        chrono::Weekday::Sat => "Saturday",
+        chrono::Weekday::Sun => "Sunday",
     }
 }

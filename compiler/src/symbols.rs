@@ -34,6 +34,8 @@ pub struct ModuleSymbol {
     pub amends: Option<(String, Date)>,
     pub imports: Vec<String>,
     pub file: String,
+    /// The module's name in its header (absolute: the header starts the file).
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,6 +192,7 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
                     .map(|name| name.text.clone())
                     .collect(),
                 file: file.path(db).clone(),
+                name_span: header.name.span,
             }
         }));
         let mut ranks: BTreeMap<&str, u32> = BTreeMap::new();

@@ -407,7 +407,7 @@ pub fn literal_value(
         )
     };
     match (&literal.kind, expected) {
-        (LiteralKind::None, Type::Optional(_)) => Ok(Value::Absent),
+        (LiteralKind::None, Type::Optional(_)) | (LiteralKind::Invalid, _) => Ok(Value::Absent),
         (_, Type::Optional(inner)) => literal_value(table, literal, inner),
         (LiteralKind::Integer(value), Type::Integer) => Ok(Value::Integer(*value)),
         (LiteralKind::Integer(value), Type::Decimal | Type::Money) => {
