@@ -1,0 +1,578 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Differential testing: random family cases, decided by the engine with the bundled kz policies
+//! and by a small independent reference of the ASP rules (baseline and pilot) written directly
+//! in Rust from `policy-brief.md`. Every field of the `asp` output must agree.
+//!
+//! The reference shares no code with the engine or the policy files: it is the brief's rules
+//! read a second time. A disagreement is a bug in one of the two, and the failure message shows
+//! the case so that it can be replayed with `ereje eval`.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use ereje_runtime::{Engine, EvalOptions};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{json, Value};
+
+type Date = NaiveDate;
+
+fn date(y: i32, m: u32, d: u32) -> Date {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+// ------------------------------------------------------------------ the reference
+
+/// Adds months, clipping the day to the month's last day (2024-08-31 + 6 = 2025-02-28).
+fn add_months(day: Date, months: i32) -> Date {
+    let total = day.year() * 12 + day.month0() as i32 + months;
+    let (year, month0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
+    let mut d = day.day();
+    loop {
+        if let Some(result) = NaiveDate::from_ymd_opt(year, month0 + 1, d) {
+            return result;
+        }
+        d -= 1;
+    }
+}
+
+/// Full years; a 29 February birthday falls on 28 February in common years.
+fn age(birth: Date, on: Date) -> i32 {
+    let mut years = on.year() - birth.year();
+    if add_months(birth, 12 * years) > on {
+        years -= 1;
+    }
+    years
+}
+
+fn quarter(day: Date) -> (i32, u32) {
+    (day.year(), day.month0() / 3 + 1)
+}
+
+fn previous_quarter((year, q): (i32, u32)) -> (i32, u32) {
+    if q == 1 {
+        (year - 1, 4)
+    } else {
+        (year, q - 1)
+    }
+}
+
+fn month_in_quarter(month: &str, (year, q): (i32, u32)) -> bool {
+    let y: i32 = month[..4].parse().unwrap();
+    let m: u32 = month[5..7].parse().unwrap();
+    y == year && (m - 1) / 3 + 1 == q
+}
+
+fn by_year(year: i32, values: [&str; 3]) -> Decimal {
+    dec(values[(year - 2024) as usize])
+}
+
+fn mrp(on: Date) -> Decimal {
+    by_year(on.year(), ["3692", "3932", "4325"])
+}
+
+fn pm(on: Date) -> Decimal {
+    by_year(on.year(), ["43407", "46228", "50851"])
+}
+
+fn half_up(value: Decimal, places: u32) -> Decimal {
+    value.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// The regional table of the brief: (region, year, quarter) → (ПМ, median, published line).
+fn regional_row(
+    region: &str,
+    (year, q): (i32, u32),
+) -> Option<(Option<i64>, Option<i64>, Option<i64>)> {
+    let rows: &[(&str, i32, u32, Option<i64>, Option<i64>, Option<i64>)] = &[
+        ("zhetysu", 2024, 4, Some(50240), Some(96500), None),
+        ("zhetysu", 2025, 1, Some(51870), Some(99800), None),
+        ("zhetysu", 2025, 2, Some(53150), Some(104200), None),
+        ("zhetysu", 2025, 3, Some(54020), Some(108900), None),
+        ("karaganda", 2024, 4, Some(53610), Some(118300), None),
+        ("karaganda", 2025, 1, Some(55040), Some(121700), None),
+        ("karaganda", 2025, 2, Some(56380), Some(127900), None),
+        ("karaganda", 2025, 3, Some(57100), Some(131400), None),
+        ("shymkent", 2024, 4, Some(49870), Some(88600), None),
+        ("shymkent", 2025, 1, Some(51020), Some(90400), None),
+        ("shymkent", 2025, 2, Some(52460), Some(93100), None),
+        ("shymkent", 2025, 3, Some(53300), Some(95800), None),
+        ("aktobe", 2025, 4, None, None, Some(37060)),
+    ];
+    rows.iter()
+        .find(|r| r.0 == region && r.1 == year && r.2 == q)
+        .map(|r| (r.3, r.4, r.5))
+}
+
+fn is_working_day(day: Date) -> bool {
+    let non_working: &[&str] = &[
+        "2025-01-01",
+        "2025-01-02",
+        "2025-01-03",
+        "2025-01-07",
+        "2025-03-10",
+        "2025-03-21",
+        "2025-03-24",
+        "2025-03-25",
+        "2025-05-01",
+        "2025-05-07",
+        "2025-05-09",
+        "2025-06-06",
+        "2025-07-07",
+        "2025-09-01",
+        "2025-10-27",
+        "2025-12-16",
+        "2026-01-01",
+        "2026-01-02",
+        "2026-01-07",
+        "2026-03-09",
+        "2026-03-23",
+        "2026-03-24",
+        "2026-03-25",
+        "2026-05-01",
+        "2026-05-07",
+        "2026-05-11",
+        "2026-05-27",
+        "2026-07-06",
+        "2026-08-31",
+        "2026-10-26",
+        "2026-12-16",
+    ];
+    let text = day.format("%Y-%m-%d").to_string();
+    if text == "2025-01-05" {
+        return true;
+    }
+    day.weekday().number_from_monday() <= 5 && !non_working.contains(&text.as_str())
+}
+
+/// The first working day after a date; `None` when the search leaves the calendar's years
+/// (2025 and 2026): the brief makes that an error, not a guess.
+fn next_working_day(after: Date) -> Option<Date> {
+    let mut day = after + Duration::days(1);
+    loop {
+        if !(2025..=2026).contains(&day.year()) {
+            return None;
+        }
+        if is_working_day(day) {
+            return Some(day);
+        }
+        day += Duration::days(1);
+    }
+}
+
+fn text_date(value: &Value) -> Option<Date> {
+    value
+        .as_str()
+        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+}
+
+fn money(value: &Value) -> Decimal {
+    match value {
+        Value::String(s) => dec(s),
+        Value::Number(n) => dec(&n.to_string()),
+        _ => Decimal::ZERO,
+    }
+}
+
+/// The `asp` output the brief prescribes for a case, or the error code it must give.
+fn reference_asp(case: &Value) -> Result<Value, &'static str> {
+    let application = text_date(&case["application_date"]).unwrap();
+    let members = case["members"].as_array().unwrap();
+    let n = Decimal::from(members.len() as i64);
+    let period = previous_quarter(quarter(application));
+    let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
+    let mut counted = Decimal::ZERO;
+    for member in members {
+        for income in member["incomes"].as_array().into_iter().flatten() {
+            let kind = income["kind"].as_str().unwrap();
+            if month_in_quarter(income["month"].as_str().unwrap(), period)
+                && !excluded.contains(&kind)
+            {
+                counted += money(&income["amount"]);
+            }
+        }
+    }
+    let per_capita = counted / dec("3") / n;
+    let regional = case["region"]
+        .as_str()
+        .and_then(|region| regional_row(region, period))
+        .and_then(|row| match row {
+            (_, _, Some(published)) => Some(Decimal::from(published)),
+            (Some(pm), Some(median), None) => Some(half_up(
+                (Decimal::from(median) * dec("0.35")).max(Decimal::from(pm) * dec("0.70")),
+                0,
+            )),
+            _ => None,
+        });
+    let line = regional.unwrap_or_else(|| half_up(pm(application) * dec("0.70"), 0));
+    let basis = if regional.is_some() {
+        "regional"
+    } else {
+        "national"
+    };
+
+    let ages: Vec<i32> = members
+        .iter()
+        .map(|m| age(text_date(&m["birth_date"]).unwrap(), application))
+        .collect();
+    let able = members.iter().zip(&ages).any(|(m, &a)| {
+        let retirement = if m["sex"] == "male" { 63 } else { 61 };
+        let group = m["disability_group"].as_i64();
+        a >= 18
+            && a < retirement
+            && group != Some(1)
+            && group != Some(2)
+            && m["full_time_student"] != true
+            && m["carer"] != true
+    });
+    let mut reasons = Vec::new();
+    if per_capita >= line {
+        reasons.push("ASP-INCOME-TEST");
+    }
+    if let Some(terminated) = text_date(&case["social_contract"]["terminated_on"]) {
+        if application < add_months(terminated, 6) {
+            reasons.push("ASP-CONTRACT-BAN");
+        }
+    }
+    if able && case["social_contract"]["signed"] != true {
+        reasons.push("ASP-CONTRACT-SIGNED");
+    }
+    let mut pilot = Value::Null;
+    if case["pilot"]["enrolled"] == true {
+        let sms = text_date(&case["pilot"]["sms_sent_on"]);
+        let deadline = sms.and_then(next_working_day);
+        // The deadline is needed once an adult has answered yes on some date.
+        let deadline_needed = members.iter().zip(&ages).any(|(m, &a)| {
+            a >= 18 && m["consent"]["answer"] == "yes" && m["consent"]["replied_on"].is_string()
+        });
+        if sms.is_some() && deadline.is_none() && deadline_needed {
+            return Err("eval.calendar_not_covered");
+        }
+        let missing: Vec<Value> = members
+            .iter()
+            .zip(&ages)
+            .filter(|(_, &a)| a >= 18)
+            .filter(|(m, _)| {
+                let consent = &m["consent"];
+                let on_time = match (text_date(&consent["replied_on"]), deadline) {
+                    (Some(replied), Some(deadline)) => replied <= deadline,
+                    _ => false,
+                };
+                !(consent["answer"] == "yes" && on_time)
+            })
+            .map(|(m, _)| m["id"].clone())
+            .collect();
+        let applied = missing.is_empty();
+        pilot = json!({ "applied": applied, "missing_consent": missing });
+        if applied {
+            let from = add_months(application, -12);
+            if case["purchases"].as_array().into_iter().flatten().any(|p| {
+                let day = text_date(&p["date"]).unwrap();
+                day >= from && day <= application
+            }) {
+                reasons.push("PILOT-PURCHASE");
+            }
+            let bank = &case["bank"];
+            let loans: Decimal = bank["loans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|l| l["kind"] != "mortgage")
+                .filter(|l| {
+                    let issued = text_date(&l["issued_on"]).unwrap();
+                    quarter(issued) == period
+                })
+                .map(|l| money(&l["amount"]))
+                .sum();
+            if loans / dec("3") / n > pm(application) {
+                reasons.push("PILOT-LOANS");
+            }
+            let expenses: Decimal = bank["expenses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| month_in_quarter(e["month"].as_str().unwrap(), period))
+                .map(|e| money(&e["amount"]))
+                .sum();
+            if expenses / dec("3") / n > line {
+                reasons.push("PILOT-EXPENSES");
+            }
+            let deposits: Decimal = bank["deposits"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["mortgage"] != true)
+                .map(|d| money(&d["balance"]))
+                .sum();
+            if deposits > mrp(application) * dec("200") {
+                reasons.push("PILOT-DEPOSITS");
+            }
+        }
+    }
+    let granted = reasons.is_empty();
+    let amount = if granted {
+        half_up((line - per_capita) * n, 0)
+    } else {
+        Decimal::ZERO
+    };
+    let supplement = half_up(mrp(application) * dec("1.5"), 0);
+    let mut supplements = serde_json::Map::new();
+    let mut total = amount;
+    if granted {
+        for (member, &a) in members.iter().zip(&ages) {
+            if (1..=6).contains(&a) {
+                supplements.insert(
+                    member["id"].as_str().unwrap().to_string(),
+                    json!(supplement.to_string()),
+                );
+                total += supplement;
+            }
+        }
+    }
+    Ok(json!({
+        "outcome": if granted { "granted" } else { "refused" },
+        "aid_kind": if able { "conditional" } else { "unconditional" },
+        "reasons": reasons,
+        "pilot": pilot,
+        "per_capita_income": half_up(per_capita, 2).to_string(),
+        "poverty_line": line.to_string(),
+        "poverty_line_basis": basis,
+        "monthly_asp": amount.to_string(),
+        "child_supplements": supplements,
+        "monthly_total": total.to_string(),
+    }))
+}
+
+// ------------------------------------------------------------------ random cases
+
+/// A small deterministic generator (xorshift64*), so that a failure replays exactly.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    fn day_between(&mut self, from: Date, to: Date) -> Date {
+        from + Duration::days(self.below((to - from).num_days() as u64 + 1) as i64)
+    }
+    fn money(&mut self, max: u64) -> Value {
+        let tenge = self.below(max + 1);
+        if self.chance(50) {
+            json!(tenge.to_string())
+        } else {
+            json!(format!("{tenge}.{:02}", self.below(100)))
+        }
+    }
+}
+
+fn month_text(day: Date) -> String {
+    day.format("%Y-%m").to_string()
+}
+
+fn random_case(random: &mut Random, index: usize) -> Value {
+    let application = random.day_between(date(2025, 1, 1), date(2026, 12, 20));
+    let period_start = add_months(application, -((application.month0() % 3) as i32) - 3);
+    let count = 1 + random.below(7) as usize;
+    let mut members = Vec::new();
+    for m in 0..count {
+        let born = if random.chance(5) {
+            *random.pick(&[
+                date(2020, 2, 29),
+                date(2024, 2, 29),
+                date(2008, 2, 29),
+                date(1964, 2, 29),
+            ])
+        } else if m == 0 || random.chance(40) {
+            random.day_between(date(1950, 1, 1), date(2007, 12, 31))
+        } else {
+            random.day_between(application - Duration::days(8 * 365), application)
+        };
+        let mut member = json!({
+            "id": format!("m{}", m + 1),
+            "role": random.pick(&["applicant", "spouse", "child", "parent", "other"]),
+            "birth_date": born.format("%Y-%m-%d").to_string(),
+            "sex": random.pick(&["female", "male"]),
+        });
+        if random.chance(10) {
+            member["disability_group"] = json!(random.pick(&[1, 2, 3]));
+        }
+        for flag in ["full_time_student", "carer"] {
+            if random.chance(8) {
+                member[flag] = json!(true);
+            }
+        }
+        let mut incomes = Vec::new();
+        for _ in 0..random.below(5) {
+            let month = add_months(period_start, random.below(6) as i32 - 1);
+            incomes.push(json!({
+                "kind": random.pick(&["salary", "pension", "alimony", "other", "asp", "one_time_aid", "housing_aid", "state_benefit"]),
+                "month": month_text(month),
+                "amount": random.money(150_000),
+            }));
+        }
+        member["incomes"] = json!(incomes);
+        members.push(member);
+    }
+    let mut case = json!({
+        "case_id": format!("random-{index}"),
+        "application_date": application.format("%Y-%m-%d").to_string(),
+        "members": members,
+    });
+    if random.chance(70) {
+        case["region"] =
+            json!(random.pick(&["zhetysu", "karaganda", "shymkent", "aktobe", "almaty"]));
+    }
+    if random.chance(85) {
+        let mut contract = json!({ "signed": random.chance(80) });
+        if random.chance(20) {
+            let terminated = add_months(application, -(random.below(9) as i32));
+            contract["terminated_on"] = json!(terminated.format("%Y-%m-%d").to_string());
+        }
+        case["social_contract"] = contract;
+    }
+    if random.chance(50) {
+        let sms = random.day_between(application - Duration::days(3), application);
+        case["pilot"] = json!({ "enrolled": random.chance(85), "sms_sent_on": sms.format("%Y-%m-%d").to_string() });
+        for member in case["members"].as_array_mut().unwrap() {
+            if random.chance(90) {
+                let replied = sms + Duration::days(random.below(6) as i64);
+                member["consent"] = json!({
+                    "answer": if random.chance(90) { "yes" } else { "no" },
+                    "replied_on": replied.format("%Y-%m-%d").to_string(),
+                });
+            }
+        }
+        let mut deposits = Vec::new();
+        for _ in 0..random.below(3) {
+            deposits
+                .push(json!({ "balance": random.money(1_200_000), "mortgage": random.chance(30) }));
+        }
+        let mut loans = Vec::new();
+        for _ in 0..random.below(3) {
+            let issued = random.day_between(period_start - Duration::days(40), application);
+            loans.push(json!({
+                "kind": random.pick(&["bank_loan", "microcredit", "mortgage"]),
+                "issued_on": issued.format("%Y-%m-%d").to_string(),
+                "amount": random.money(600_000),
+            }));
+        }
+        let mut expenses = Vec::new();
+        for k in 0..random.below(4) {
+            expenses.push(json!({ "month": month_text(add_months(period_start, k as i32)), "amount": random.money(300_000) }));
+        }
+        case["bank"] = json!({ "deposits": deposits, "loans": loans, "expenses": expenses });
+        if random.chance(30) {
+            let bought = random.day_between(add_months(application, -14), application);
+            case["purchases"] = json!([{ "kind": random.pick(&["housing", "car"]), "date": bought.format("%Y-%m-%d").to_string() }]);
+        }
+    }
+    case
+}
+
+fn normalise(value: &Value) -> Value {
+    match value {
+        Value::String(s)
+            if Decimal::from_str(s).is_ok()
+                && s.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == '-') =>
+        {
+            json!(Decimal::from_str(s).unwrap().normalize().to_string())
+        }
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn engine_agrees_with_the_independent_reference_on_random_cases() {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
+    let compilation = ereje_compiler::compile_dir(&directory).unwrap();
+    let engine = Engine::new((*compilation.policy.unwrap()).clone()).unwrap();
+    let mut random = Random(0x5EED_E2E7_u64);
+    let mut disagreements = Vec::new();
+    let mut errors = 0;
+    let mut reasons_seen: std::collections::BTreeMap<String, usize> =
+        std::collections::BTreeMap::new();
+    let cases = 3000;
+    for index in 0..cases {
+        let case = random_case(&mut random, index);
+        let line = engine
+            .evaluate_json(&case.to_string(), &EvalOptions::default())
+            .to_json_line();
+        let decision: Value = serde_json::from_str(&line).unwrap();
+        match (reference_asp(&case), decision.get("error")) {
+            (Err(code), Some(error)) if error["code"] == code => errors += 1,
+            (Err(code), _) => disagreements.push(format!(
+                "{case}\n  engine: {line}\n  reference: error {code}"
+            )),
+            (Ok(reference), Some(error)) => disagreements.push(format!(
+                "{case}\n  engine error: {error}\n  reference: {reference}"
+            )),
+            (Ok(reference), None) => {
+                for reason in reference["reasons"].as_array().into_iter().flatten() {
+                    *reasons_seen
+                        .entry(reason.as_str().unwrap_or_default().to_string())
+                        .or_insert(0) += 1;
+                }
+                let engine_asp = normalise(&decision["outputs"]["asp"]);
+                let reference = normalise(&reference);
+                if engine_asp != reference {
+                    disagreements.push(format!(
+                        "{case}\n  engine:    {engine_asp}\n  reference: {reference}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} of {cases} cases disagree; the first:\n{}",
+        disagreements.len(),
+        disagreements
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+    // The generator must reach the interesting regions: refusals of every kind and errors are
+    // rare by chance, so the test insists that enough of them occurred.
+    assert!(
+        errors < cases / 10,
+        "too many error cases ({errors}) for a meaningful comparison"
+    );
+    for reason in [
+        "ASP-INCOME-TEST",
+        "ASP-CONTRACT-BAN",
+        "ASP-CONTRACT-SIGNED",
+        "PILOT-PURCHASE",
+        "PILOT-LOANS",
+        "PILOT-EXPENSES",
+        "PILOT-DEPOSITS",
+    ] {
+        let seen = reasons_seen.get(reason).copied().unwrap_or(0);
+        assert!(
+            seen >= 20,
+            "the generator reached `{reason}` only {seen} times: {reasons_seen:?}"
+        );
+    }
+}
