@@ -83,12 +83,22 @@ fn half_up(value: Decimal, places: u32) -> Decimal {
     value.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// A row of the regional table: region, year, quarter, ПМ, median income, published line.
+type RegionalRow = (
+    &'static str,
+    i32,
+    u32,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// The regional table of the brief: (region, year, quarter) → (ПМ, median, published line).
 fn regional_row(
     region: &str,
     (year, q): (i32, u32),
 ) -> Option<(Option<i64>, Option<i64>, Option<i64>)> {
-    let rows: &[(&str, i32, u32, Option<i64>, Option<i64>, Option<i64>)] = &[
+    let rows: &[RegionalRow] = &[
         ("zhetysu", 2024, 4, Some(50240), Some(96500), None),
         ("zhetysu", 2025, 1, Some(51870), Some(99800), None),
         ("zhetysu", 2025, 2, Some(53150), Some(104200), None),
