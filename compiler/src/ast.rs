@@ -181,6 +181,8 @@ pub struct ParameterItem {
     pub ty: TypeRef,
     pub source: Option<String>,
     pub body: ParameterBody,
+    /// `until DATE`: the last day the values apply; later dates have no value.
+    pub until: Option<(Date, Span)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -618,6 +618,7 @@ impl Builder {
                 let mut source = None;
                 let mut values = Vec::new();
                 let mut derived = None;
+                let mut until = None;
                 for part in inner {
                     match part.as_rule() {
                         Rule::source_clause => source = self.source(part),
@@ -635,6 +636,14 @@ impl Builder {
                                     source: value_source,
                                     span: value_span,
                                 });
+                            }
+                        }
+                        Rule::param_until => {
+                            let until_span = self.span(&part);
+                            if let Some(date) = part.into_inner().next() {
+                                if let Some(date) = self.date(&date) {
+                                    until = Some((date, until_span));
+                                }
                             }
                         }
                         Rule::param_derived => {
@@ -656,6 +665,7 @@ impl Builder {
                     ty,
                     source,
                     body,
+                    until,
                 })
             }
             Rule::calendar_item => {

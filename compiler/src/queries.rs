@@ -520,11 +520,31 @@ fn check_parameter(
                     "no values",
                 ));
             }
+            let valid_until = match (&parameter.until, values.last()) {
+                (Some((until, span)), Some(last)) if *until < last.from => {
+                    checker.report(
+                        Diagnostic::error(
+                            "parameter.order",
+                            format!(
+                                "`{}` ends on {until}, before its last value applies ({})",
+                                parameter.name.text, last.from
+                            ),
+                            *span,
+                            "ends too early",
+                        )
+                        .with_label(last.span, "the last value"),
+                    );
+                    None
+                }
+                (Some((until, _)), _) => Some(*until),
+                (None, _) => None,
+            };
             Lowered::Param(ir::Param {
                 name: parameter.name.text.clone(),
                 ty,
                 source: parameter.source.clone(),
                 values: lowered,
+                valid_until,
             })
         }
     }

@@ -476,6 +476,15 @@ impl<'a> Evaluator<'a> {
         let Some(param) = policy.params.get(id as usize) else {
             return Err(type_error("a reference to a parameter that does not exist"));
         };
+        if let Some(until) = param.valid_until.filter(|until| date > *until) {
+            return Err(error(
+                codes::NO_PARAMETER_VALUE,
+                format!(
+                    "parameter `{}` has no value on {date}: its values end on {until}",
+                    param.name
+                ),
+            ));
+        }
         let position = param.values.partition_point(|value| value.from <= date);
         let Some(found) = position
             .checked_sub(1)

@@ -177,6 +177,10 @@ pub struct Param {
     pub source: Option<String>,
     /// Sorted by `from`, strictly increasing. A value applies from its date until the next one.
     pub values: Vec<ParamValue>,
+    /// The last day the values apply (`until` in the policy): a later date has no value, which
+    /// is an evaluation error naming the parameter, never a silent use of the last value.
+    #[serde(default)]
+    pub valid_until: Option<Date>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,6 +34,7 @@
 //!     params: vec![Param {
 //!         name: "poverty_line".into(), ty: Type::Money, source: Some("order No 160".into()),
 //!         values: vec![ParamValue { from: date(2025, 1, 1), value: Value::Decimal(Decimal::from(32360)), source: None }],
+//!         valid_until: None,
 //!     }],
 //!     tables: vec![], calendars: vec![], bands: vec![],
 //!     items: vec![Item {

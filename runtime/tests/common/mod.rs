@@ -213,6 +213,7 @@ pub fn base_policy() -> Policy {
                     source: Some("order No 473".to_string()),
                 },
             ],
+            valid_until: None,
         }],
         tables: vec![],
         calendars: vec![Calendar {
