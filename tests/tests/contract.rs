@@ -155,6 +155,16 @@ fn asp_part_of_every_example_decision_matches_expected() {
 }
 
 #[test]
+fn welfare_part_of_every_example_decision_matches_expected() {
+    check_part("welfare");
+}
+
+#[test]
+fn local_support_part_of_every_example_decision_matches_expected() {
+    check_part("local_support");
+}
+
+#[test]
 fn same_policy_and_case_give_byte_identical_output() {
     let first = engine();
     let second = engine();
