@@ -98,7 +98,11 @@ pub enum ReadTest {
 /// The 1-based line of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|byte| **byte == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|byte| **byte == b'\n')
+        .count()
+        + 1
 }
 
 /// Reads the text of one test file. A file that is not valid TOML, or whose top level is not
@@ -312,7 +316,9 @@ fn flatten_expectations(
             format!("{prefix}.{}", key.get_ref())
         };
         let span = value.span();
-        let inline = text.get(span.start..).is_some_and(|rest| rest.starts_with('{'));
+        let inline = text
+            .get(span.start..)
+            .is_some_and(|rest| rest.starts_with('{'));
         match value.get_ref() {
             DeValue::Table(nested) if !inline => {
                 flatten_expectations(text, &path, nested, found)?;
@@ -675,8 +681,7 @@ fn reachable_in_order(trace: &Trace, start: usize) -> Vec<usize> {
         position += 1;
         if let Some(node) = trace.nodes.get(index) {
             for &child in &node.inputs {
-                if parent.get(child).copied().flatten() == Some(index) && !order.contains(&child)
-                {
+                if parent.get(child).copied().flatten() == Some(index) && !order.contains(&child) {
                     order.push(child);
                 }
             }
@@ -787,7 +792,11 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
         })
     };
     // A later segment that names a rule or definition (welfare.points.WELL-05) is the target.
-    let mut targets: Vec<usize> = rest.iter().rev().filter_map(|segment| find(segment)).collect();
+    let mut targets: Vec<usize> = rest
+        .iter()
+        .rev()
+        .filter_map(|segment| find(segment))
+        .collect();
     targets.truncate(1);
     if targets.is_empty() {
         let mut expr = policy
@@ -797,12 +806,10 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
             .map(|output| &output.expr);
         for segment in rest {
             match expr {
-                Some(Expr::Object(fields)) => {
-                    match fields.iter().find(|(key, _)| key == segment) {
-                        Some((_, value)) => expr = Some(value),
-                        None => break,
-                    }
-                }
+                Some(Expr::Object(fields)) => match fields.iter().find(|(key, _)| key == segment) {
+                    Some((_, value)) => expr = Some(value),
+                    None => break,
+                },
                 _ => break,
             }
         }
@@ -1011,7 +1018,10 @@ pub fn test_files(directory: &Path) -> std::io::Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "toml") {
+            } else if path
+                .extension()
+                .is_some_and(|extension| extension == "toml")
+            {
                 found.push(path);
             }
         }
@@ -1039,9 +1049,8 @@ pub fn run_files(
         traces: Vec::new(),
     };
     let read_case_file = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|error| {
-            format!("cannot read the case file `{}`: {error}", path.display())
-        })
+        std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read the case file `{}`: {error}", path.display()))
     };
     for file in files {
         let shown = file
@@ -1049,7 +1058,8 @@ pub fn run_files(
             .unwrap_or(file)
             .display()
             .to_string();
-        let wanted = |name: &str| filter.is_none_or(|text| name.contains(text) || shown.contains(text));
+        let wanted =
+            |name: &str| filter.is_none_or(|text| name.contains(text) || shown.contains(text));
         let directory = file.parent().unwrap_or(Path::new("."));
         let read = std::fs::read_to_string(file)
             .map_err(|error| Problem {
@@ -1133,7 +1143,11 @@ pub fn render_results(results: &[TestResult]) -> String {
         } else {
             result.name.as_str()
         };
-        let _ = writeln!(out, "\n---- {name}\n     in {}:{}", result.file, result.line);
+        let _ = writeln!(
+            out,
+            "\n---- {name}\n     in {}:{}",
+            result.file, result.line
+        );
         match &result.verdict {
             Verdict::Passed => {}
             Verdict::Broken(message) => {
@@ -1247,10 +1261,12 @@ pub fn coverage(policy: &Policy, traces: &[Trace]) -> Vec<CoverageEntry> {
             if !found.is_empty() {
                 entry.reached += 1;
             }
-            if found
-                .iter()
-                .any(|index| trace.nodes.get(*index).is_some_and(|node| rule_fired(&node.value)))
-            {
+            if found.iter().any(|index| {
+                trace
+                    .nodes
+                    .get(*index)
+                    .is_some_and(|node| rule_fired(&node.value))
+            }) {
                 entry.fired += 1;
             }
         }
@@ -1490,7 +1506,10 @@ mod tests {
         };
         assert_eq!(spec.line, 2);
         let paths: Vec<&str> = spec.expect.iter().map(|item| item.path.as_str()).collect();
-        assert_eq!(paths, ["asp.outcome", "asp.pilot", "welfare.points.WELL-01"]);
+        assert_eq!(
+            paths,
+            ["asp.outcome", "asp.pilot", "welfare.points.WELL-01"]
+        );
         assert_eq!(
             spec.expect[1].expected,
             Expected::Table(vec![
@@ -1506,8 +1525,16 @@ mod tests {
     #[test]
     fn problems_name_their_line() {
         let rows = [
-            ("[[test]]\nname = \"a\"\ncase_json = \n", 3, "not valid TOML"),
-            ("[[test]]\nname = \"a\"\ncase_json = '{}'\nexpected = 1\n", 4, "unknown key"),
+            (
+                "[[test]]\nname = \"a\"\ncase_json = \n",
+                3,
+                "not valid TOML",
+            ),
+            (
+                "[[test]]\nname = \"a\"\ncase_json = '{}'\nexpected = 1\n",
+                4,
+                "unknown key",
+            ),
             ("title = 1\n", 1, "unknown key `title`"),
             ("[[test]]\nname = \"a\"\n", 2, "no case"),
         ];
