@@ -1,6 +1,7 @@
 //! `ereje`: check, compile, evaluate and explain social-support policies.
 
 mod explain;
+mod policy_test;
 mod pretty;
 
 use std::io::{self, Read as _, Write as _};
@@ -114,6 +115,22 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Run the policy tests kept in `<policy-dir>/tests/*.toml` and report each failure with
+    /// the field, the expected and actual values and the trace path to the rule behind it.
+    #[command(
+        after_help = "Exit codes:\n  0  every test passed\n  1  a test failed (or the policy has errors)\n  2  a test file or case file cannot be read, or is not valid TOML or not in the test format"
+    )]
+    Test {
+        /// The policy directory (holding `ereje.toml` and `tests/`).
+        policy_dir: PathBuf,
+        /// After the run, list every rule, exception and band with how many tests reached it
+        /// and how many times it fired, then the ones that never fired.
+        #[arg(long)]
+        coverage: bool,
+        /// Run only the tests whose name or file path contains this text.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,6 +186,11 @@ fn main() -> ExitCode {
             full,
         } => explain_case(&policy_dir, &case, lang.into(), as_of, full),
         Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
+        Command::Test {
+            policy_dir,
+            coverage,
+            filter,
+        } => policy_test::run_command(&policy_dir, coverage, filter.as_deref()),
     };
     ExitCode::from(code)
 }
