@@ -1,6 +1,10 @@
 //! `ereje`: check, compile, evaluate and explain social-support policies.
 
+mod batch;
+mod bench;
+mod csv_input;
 mod explain;
+mod generate;
 mod pretty;
 
 use std::io::{self, Read as _, Write as _};
@@ -114,6 +118,13 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Decide many cases: one decision or error line out per input line, in input order.
+    #[command(after_help = batch::BATCH_HELP)]
+    Batch(batch::BatchArgs),
+    /// Measure the engine on a generated population and print the figures.
+    Bench(bench::BenchArgs),
+    /// Write a seeded, generated population of family cases as JSON Lines.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,6 +180,9 @@ fn main() -> ExitCode {
             full,
         } => explain_case(&policy_dir, &case, lang.into(), as_of, full),
         Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
+        Command::Batch(args) => batch::command(&args),
+        Command::Bench(args) => bench::command(&args),
+        Command::Generate(args) => generate::command(&args),
     };
     ExitCode::from(code)
 }
