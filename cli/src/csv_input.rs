@@ -213,11 +213,13 @@ fn split_row(line: &str, separator: char) -> Result<Vec<String>, String> {
         } else if character == separator {
             cells.push(std::mem::take(&mut cell));
             was_quoted = false;
-        } else if was_quoted && !character.is_whitespace() {
-            return Err(format!(
-                "cell {} has text after its closing quote",
-                cells.len() + 1
-            ));
+        } else if was_quoted {
+            if !character.is_whitespace() {
+                return Err(format!(
+                    "cell {} has text after its closing quote",
+                    cells.len() + 1
+                ));
+            }
         } else {
             cell.push(character);
         }

@@ -208,6 +208,15 @@ impl CaseOutcome {
 /// Writes `text` as a JSON string.
 pub(crate) fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
+    // Most text needs no escaping: copy it whole.
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => out.push_str("\\\""),
