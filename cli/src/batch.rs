@@ -146,13 +146,23 @@ impl Summary {
             self.decisions,
             self.error_count()
         );
-        let join = |entries: &mut dyn Iterator<Item = String>| entries.collect::<Vec<_>>().join(", ");
+        let join =
+            |entries: &mut dyn Iterator<Item = String>| entries.collect::<Vec<_>>().join(", ");
         if !self.errors.is_empty() {
-            let listed = join(&mut self.errors.iter().map(|(code, count)| format!("{code} {count}")));
+            let listed = join(
+                &mut self
+                    .errors
+                    .iter()
+                    .map(|(code, count)| format!("{code} {count}")),
+            );
             text.push_str(&format!("  errors: {listed}\n"));
         }
         for (path, values) in &self.counts {
-            let listed = join(&mut values.iter().map(|(value, count)| format!("{value} {count}")));
+            let listed = join(
+                &mut values
+                    .iter()
+                    .map(|(value, count)| format!("{value} {count}")),
+            );
             text.push_str(&format!("  {path}: {listed}\n"));
         }
         for (path, total) in &self.totals {
@@ -173,7 +183,10 @@ impl Summary {
         let decision = match outcome {
             CaseOutcome::Decision(decision) => decision,
             CaseOutcome::Error(failure) => {
-                *self.errors.entry(failure.error.code().to_string()).or_default() += 1;
+                *self
+                    .errors
+                    .entry(failure.error.code().to_string())
+                    .or_default() += 1;
                 return;
             }
         };
@@ -217,7 +230,14 @@ impl Summary {
         }
     }
 
-    fn count(&mut self, policy: &Policy, output: &str, field: Option<&str>, ty: &Type, value: &Value) {
+    fn count(
+        &mut self,
+        policy: &Policy,
+        output: &str,
+        field: Option<&str>,
+        ty: &Type,
+        value: &Value,
+    ) {
         let shown = match value {
             Value::Absent => "null".to_string(),
             Value::Text(text) => text.to_string(),
@@ -225,7 +245,11 @@ impl Summary {
             Value::Integer(number) => number.to_string(),
             Value::Enum(index) => match (ty, policy.types.get(index_of(ty))) {
                 (Type::Enum(_), Some(TypeDef::Enum(definition))) => {
-                    match definition.variants.get(*index as usize).map(|variant| &variant.json) {
+                    match definition
+                        .variants
+                        .get(*index as usize)
+                        .map(|variant| &variant.json)
+                    {
                         Some(JsonLiteral::Text(text)) => text.clone(),
                         Some(JsonLiteral::Integer(number)) => number.to_string(),
                         None => index.to_string(),
@@ -317,9 +341,7 @@ where
     }
 
     let mut summary = std::thread::scope(|scope| -> io::Result<Summary> {
-        let reader = scope.spawn(move || {
-            read_chunks(input, options, work_sender, token_receiver)
-        });
+        let reader = scope.spawn(move || read_chunks(input, options, work_sender, token_receiver));
         let mut workers = Vec::with_capacity(threads);
         for _ in 0..threads {
             let receiver = Arc::clone(&work_receiver);
@@ -592,17 +614,26 @@ pub fn command(args: &BatchArgs) -> u8 {
         }
     });
     let (mut input, length): (Box<dyn BufRead + Send>, Option<u64>) = if from_stdin {
-        (Box::new(io::BufReader::with_capacity(256 * 1024, io::stdin())), None)
+        (
+            Box::new(io::BufReader::with_capacity(256 * 1024, io::stdin())),
+            None,
+        )
     } else {
         match std::fs::File::open(&args.cases) {
             Ok(file) => {
                 let length = file.metadata().ok().map(|metadata| metadata.len());
-                (Box::new(io::BufReader::with_capacity(256 * 1024, file)), length)
+                (
+                    Box::new(io::BufReader::with_capacity(256 * 1024, file)),
+                    length,
+                )
             }
             Err(error) => {
                 return io_failure(
                     "io::cases",
-                    format!("cannot read the cases file `{}`: {error}", args.cases.display()),
+                    format!(
+                        "cannot read the cases file `{}`: {error}",
+                        args.cases.display()
+                    ),
                 )
             }
         }
@@ -623,7 +654,10 @@ pub fn command(args: &BatchArgs) -> u8 {
         match CsvLayout::from_header(&header) {
             Ok(layout) => options.csv = Some(Arc::new(layout)),
             Err(message) => {
-                return io_failure("csv::header", format!("the CSV header is invalid: {message}"))
+                return io_failure(
+                    "csv::header",
+                    format!("the CSV header is invalid: {message}"),
+                )
             }
         }
     }
@@ -640,9 +674,9 @@ pub fn command(args: &BatchArgs) -> u8 {
             }
             None => {
                 let spinner = indicatif::ProgressBar::new_spinner();
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("{spinner} {bytes} read {bytes_per_sec}")
-                {
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} {bytes} read {bytes_per_sec}",
+                ) {
                     spinner.set_style(style);
                 }
                 spinner

@@ -116,7 +116,13 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         }
         started.elapsed()
     });
-    line(&mut out, "case reading (JSON text -> typed case)", &parse, "us/case", "");
+    line(
+        &mut out,
+        "case reading (JSON text -> typed case)",
+        &parse,
+        "us/case",
+        "",
+    );
 
     let plain = EvalOptions::default();
     let traced = EvalOptions {
@@ -134,9 +140,21 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         })
     };
     let without_trace = evaluate(&plain);
-    line(&mut out, "evaluation, no trace (case already read)", &without_trace, "us/case", "<= 2");
+    line(
+        &mut out,
+        "evaluation, no trace (case already read)",
+        &without_trace,
+        "us/case",
+        "<= 2",
+    );
     let with_trace = evaluate(&traced);
-    line(&mut out, "evaluation, full trace kept in memory", &with_trace, "us/case", "<= 10");
+    line(
+        &mut out,
+        "evaluation, full trace kept in memory",
+        &with_trace,
+        "us/case",
+        "<= 10",
+    );
 
     // Serialization: the decisions of the first few thousand cases, written into one buffer.
     let sample: Vec<&Case> = cases.iter().take(5_000).collect();
@@ -161,7 +179,13 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             started.elapsed()
         })
     };
-    line(&mut out, "decision JSON writing, no trace", &serialize(&decisions), "us/case", "");
+    line(
+        &mut out,
+        "decision JSON writing, no trace",
+        &serialize(&decisions),
+        "us/case",
+        "",
+    );
     line(
         &mut out,
         "decision JSON writing, with its trace",
@@ -205,7 +229,13 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         figure.median = -figure.median;
         figure
     };
-    line(&mut out, "batch JSONL->JSONL, 1 thread, no trace", &throughput(1, false), "cases/s", "");
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 1 thread, no trace",
+        &throughput(1, false),
+        "cases/s",
+        "",
+    );
     line(
         &mut out,
         "batch JSONL->JSONL, 2 threads, no trace",
@@ -213,7 +243,13 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         "cases/s",
         ">= 150000",
     );
-    line(&mut out, "batch JSONL->JSONL, 1 thread, traces written", &throughput(1, true), "cases/s", "");
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 1 thread, traces written",
+        &throughput(1, true),
+        "cases/s",
+        "",
+    );
     line(
         &mut out,
         "batch JSONL->JSONL, 2 threads, traces written",
@@ -223,10 +259,23 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
     );
 
     let (cold, recheck) = compile_times(policy_dir, rounds.max(5))?;
-    line(&mut out, "cold compile (fresh Workspace: read, parse, check)", &cold, "ms", "< 50");
+    line(
+        &mut out,
+        "cold compile (fresh Workspace: read, parse, check)",
+        &cold,
+        "ms",
+        "< 50",
+    );
     match recheck {
-        Some(recheck) => line(&mut out, "re-check after a one-rule edit", &recheck, "ms", "< 5"),
-        None => out.push_str("re-check after a one-rule edit: no rule with an English message to edit\n"),
+        Some(recheck) => line(
+            &mut out,
+            "re-check after a one-rule edit",
+            &recheck,
+            "ms",
+            "< 5",
+        ),
+        None => out
+            .push_str("re-check after a one-rule edit: no rule with an English message to edit\n"),
     }
 
     // The hand-written ASP baseline, on the same cases, already read into its own types.
@@ -238,12 +287,24 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         }
         started.elapsed()
     });
-    line(&mut out, "hand-written ASP baseline (limit)", &hand, "us/case", "");
+    line(
+        &mut out,
+        "hand-written ASP baseline (limit)",
+        &hand,
+        "us/case",
+        "",
+    );
     let ratio = Figure {
         best: without_trace.best / hand.best,
         median: without_trace.median / hand.median,
     };
-    line(&mut out, "ratio engine (whole set) / hand-written ASP", &ratio, "x", "<= 5");
+    line(
+        &mut out,
+        "ratio engine (whole set) / hand-written ASP",
+        &ratio,
+        "x",
+        "<= 5",
+    );
     let (agreeing, compared) = agreement(&engine, &cases, &hand_cases);
     out.push_str(&format!(
         "\nhand-written ASP agrees with the engine's `asp` outcome and total on {agreeing} of {compared} cases outside the pilot\n"
@@ -282,7 +343,12 @@ fn load_engine(policy_dir: &Path) -> Result<Engine, String> {
         .map_err(|error| format!("cannot load `{}`: {error}", policy_dir.display()))?;
     let policy = match &compilation.policy {
         Some(policy) if compilation.error_count() == 0 => policy.clone(),
-        _ => return Err(format!("`{}` has errors: run `ereje check`", policy_dir.display())),
+        _ => {
+            return Err(format!(
+                "`{}` has errors: run `ereje check`",
+                policy_dir.display()
+            ))
+        }
     };
     Engine::new((*policy).clone()).map_err(|error| format!("the policy cannot be loaded: {error}"))
 }
@@ -398,7 +464,12 @@ impl HandCase {
         let mut members = Vec::new();
         for member in json.get("members")?.as_array()? {
             let mut incomes = Vec::new();
-            for income in member.get("incomes").and_then(|v| v.as_array()).into_iter().flatten() {
+            for income in member
+                .get("incomes")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let kind = income.get("kind")?.as_str()?;
                 if excluded.contains(&kind) {
                     continue;
@@ -423,9 +494,14 @@ impl HandCase {
         Some(HandCase {
             case_id: json.get("case_id")?.as_str()?.to_string(),
             application: date_of(json.get("application_date")?)?,
-            region: json.get("region").and_then(|v| v.as_str()).map(str::to_string),
+            region: json
+                .get("region")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
             members,
-            terminated_on: contract.and_then(|c| c.get("terminated_on")).and_then(date_of),
+            terminated_on: contract
+                .and_then(|c| c.get("terminated_on"))
+                .and_then(date_of),
             signed: contract
                 .and_then(|c| c.get("signed"))
                 .and_then(|v| v.as_bool())
@@ -527,7 +603,11 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
     let able_bodied = case.members.iter().any(|member| {
         let years = age(member.birth, application);
         let retirement = if member.male { 63 } else { 61 };
-        years >= 18 && years < retirement && !member.severe_disability && !member.student && !member.carer
+        years >= 18
+            && years < retirement
+            && !member.severe_disability
+            && !member.student
+            && !member.carer
     });
     let contract_unsigned = able_bodied && !case.signed;
     let granted = !income_test && !contract_ban && !contract_unsigned;
@@ -537,7 +617,8 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
             monthly_total: Decimal::ZERO,
         };
     }
-    let amount = ((line - per_capita) * n).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let amount =
+        ((line - per_capita) * n).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     let supplement = (Decimal::from(mrp) * Decimal::new(15, 1))
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     let children = case
@@ -571,7 +652,12 @@ fn agreement(engine: &Engine, cases: &[Case], hand_cases: &[HandCase]) -> (usize
         let expected = hand_written_asp(hand);
         let outcome = asp.get("outcome").and_then(|v| v.as_str());
         let total = asp.get("monthly_total").and_then(money_of);
-        if outcome == Some(if expected.granted { "granted" } else { "refused" })
+        if outcome
+            == Some(if expected.granted {
+                "granted"
+            } else {
+                "refused"
+            })
             && total == Some(expected.monthly_total)
         {
             agreeing += 1;

@@ -49,13 +49,36 @@ enum Column {
     Asset(&'static str, Kind),
     Contract(&'static str, Kind),
     Pilot(&'static str, Kind),
-    Deposit { mortgage: bool },
-    Expense { month: String },
-    Loan { number: u32, field: &'static str, kind: Kind },
-    Purchase { number: u32, field: &'static str, kind: Kind },
-    Member { number: u32, field: &'static str, kind: Kind },
-    Consent { number: u32, field: &'static str },
-    Income { number: u32, kind: String, month: String },
+    Deposit {
+        mortgage: bool,
+    },
+    Expense {
+        month: String,
+    },
+    Loan {
+        number: u32,
+        field: &'static str,
+        kind: Kind,
+    },
+    Purchase {
+        number: u32,
+        field: &'static str,
+        kind: Kind,
+    },
+    Member {
+        number: u32,
+        field: &'static str,
+        kind: Kind,
+    },
+    Consent {
+        number: u32,
+        field: &'static str,
+    },
+    Income {
+        number: u32,
+        kind: String,
+        month: String,
+    },
 }
 
 /// How a cell's text becomes JSON.
@@ -158,18 +181,35 @@ fn column_of(name: &str) -> Option<Column> {
     }
     if let Some((number, rest)) = numbered(name, "loan") {
         let (field, kind) = find(&LOAN_FIELDS, rest)?;
-        return Some(Column::Loan { number, field, kind });
+        return Some(Column::Loan {
+            number,
+            field,
+            kind,
+        });
     }
     if let Some((number, rest)) = numbered(name, "purchase") {
         let (field, kind) = find(&PURCHASE_FIELDS, rest)?;
-        return Some(Column::Purchase { number, field, kind });
+        return Some(Column::Purchase {
+            number,
+            field,
+            kind,
+        });
     }
     let (number, rest) = numbered(name, "m")?;
     if let Some((field, kind)) = find(&MEMBER_FIELDS, rest) {
-        return Some(Column::Member { number, field, kind });
+        return Some(Column::Member {
+            number,
+            field,
+            kind,
+        });
     }
     match rest {
-        "consent" => return Some(Column::Consent { number, field: "answer" }),
+        "consent" => {
+            return Some(Column::Consent {
+                number,
+                field: "answer",
+            })
+        }
         "consent_replied_on" => {
             return Some(Column::Consent {
                 number,
@@ -249,7 +289,9 @@ fn cell_json(text: &str, kind: Kind) -> Json {
 impl CsvLayout {
     /// Reads the header row. Fails on an unknown or repeated column.
     pub fn from_header(header: &str) -> Result<CsvLayout, String> {
-        let header = header.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
+        let header = header
+            .trim_start_matches('\u{feff}')
+            .trim_end_matches(['\r', '\n']);
         let separator = if header.contains(';') && !header.contains(',') {
             ';'
         } else {
@@ -349,19 +391,31 @@ impl CsvLayout {
                     expense.insert("amount".into(), cell_json(cell, Kind::Money));
                     expenses.push(Json::Object(expense));
                 }
-                Column::Loan { number, field, kind } => {
+                Column::Loan {
+                    number,
+                    field,
+                    kind,
+                } => {
                     loans
                         .entry(*number)
                         .or_default()
                         .insert((*field).to_string(), cell_json(cell, *kind));
                 }
-                Column::Purchase { number, field, kind } => {
+                Column::Purchase {
+                    number,
+                    field,
+                    kind,
+                } => {
                     purchases
                         .entry(*number)
                         .or_default()
                         .insert((*field).to_string(), cell_json(cell, *kind));
                 }
-                Column::Member { number, field, kind } => {
+                Column::Member {
+                    number,
+                    field,
+                    kind,
+                } => {
                     members
                         .entry(*number)
                         .or_default()
@@ -490,7 +544,10 @@ mod tests {
         .unwrap();
         let mut out = String::new();
         layout
-            .row_to_json("c1,2025-03-12,1990-01-01,female,yes,12345.67,male,2,no", &mut out)
+            .row_to_json(
+                "c1,2025-03-12,1990-01-01,female,yes,12345.67,male,2,no",
+                &mut out,
+            )
             .unwrap();
         let json: Json = serde_json::from_str(&out).unwrap();
         let expected = serde_json::json!({

@@ -90,7 +90,10 @@ fn income_period_start(date: NaiveDate) -> (i32, u32) {
 
 fn add_month(year: i32, month: u32, offset: i32) -> (i32, u32) {
     let zero_based = year * 12 + month as i32 - 1 + offset;
-    (zero_based.div_euclid(12), (zero_based.rem_euclid(12) + 1) as u32)
+    (
+        zero_based.div_euclid(12),
+        (zero_based.rem_euclid(12) + 1) as u32,
+    )
 }
 
 /// Writes an amount of money: a JSON number or a string, whole tenge or with tiyn.
@@ -161,8 +164,13 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
         });
     }
     if random.chance(4) {
+        const OTHER_ROLES: [&str; 3] = ["sibling", "grandchild", "other"];
+        let role = OTHER_ROLES
+            .get(random.range(0, 2) as usize)
+            .copied()
+            .unwrap_or("other");
         people.push(Person {
-            role: *random.pick(&["sibling", "grandchild", "other"]),
+            role,
             age: random.range(1, 40),
         });
     }
@@ -224,7 +232,11 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
                 out.push_str(",\"full_time_student\":true");
             }
             if random.chance(4) {
-                let _ = write!(out, ",\"registered_business\":\"{}\"", random.pick(&["ip", "too"]));
+                let _ = write!(
+                    out,
+                    ",\"registered_business\":\"{}\"",
+                    random.pick(&["ip", "too"])
+                );
             }
         } else if random.chance(3) {
             out.push_str(",\"child_with_disability\":true");
@@ -263,7 +275,11 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
         if person.age >= 61 {
             let pension = random.range(60_000, 160_000);
             for offset in 0..3 {
-                incomes.push(("pension", add_month(period_year, period_month, offset), pension));
+                incomes.push((
+                    "pension",
+                    add_month(period_year, period_month, offset),
+                    pension,
+                ));
             }
         }
         if random.chance(10) {
@@ -367,7 +383,7 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
         write_date(out, application - Duration::days(random.range(0, 700)));
         out.push_str(",\"amount\":");
         let amount = random.range(1_000_000, 30_000_000);
-            write_money(out, &mut random, amount);
+        write_money(out, &mut random, amount);
         out.push_str("}]");
     }
     if random.chance(90) {
@@ -507,8 +523,7 @@ pub fn command(args: &GenerateArgs) -> u8 {
         }),
         None => {
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            std::io::copy(&mut reader, &mut writer)
-                .and_then(|_| std::io::Write::flush(&mut writer))
+            std::io::copy(&mut reader, &mut writer).and_then(|_| std::io::Write::flush(&mut writer))
         }
     };
     match written {

@@ -55,8 +55,15 @@ fn temp_dir(name: &str) -> PathBuf {
 fn eval_line(dir: &Path, case: &str) -> String {
     let path = dir.join("one.json");
     std::fs::write(&path, case).unwrap();
-    let output = ereje(&["eval", policy_dir().to_str().unwrap(), path.to_str().unwrap()]);
-    String::from_utf8(output.stdout).unwrap().trim_end().to_string()
+    let output = ereje(&[
+        "eval",
+        policy_dir().to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
 }
 
 fn example_cases() -> Vec<String> {
@@ -115,7 +122,11 @@ fn every_line_is_answered_in_input_order_whatever_its_neighbours() {
         "--threads",
         "3",
     ]);
-    assert_eq!(output.status.code(), Some(3), "error lines give exit code 3");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "error lines give exit code 3"
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), expected.len());
@@ -227,8 +238,16 @@ fn csv_rows_give_the_decisions_of_their_json() {
     std::fs::write(&csv_path, &csv).unwrap();
     std::fs::write(&json_path, &jsonl).unwrap();
     let policy = policy_dir();
-    let from_csv = ereje(&["batch", policy.to_str().unwrap(), csv_path.to_str().unwrap()]);
-    let from_json = ereje(&["batch", policy.to_str().unwrap(), json_path.to_str().unwrap()]);
+    let from_csv = ereje(&[
+        "batch",
+        policy.to_str().unwrap(),
+        csv_path.to_str().unwrap(),
+    ]);
+    let from_json = ereje(&[
+        "batch",
+        policy.to_str().unwrap(),
+        json_path.to_str().unwrap(),
+    ]);
     let csv_lines: Vec<String> = String::from_utf8(from_csv.stdout)
         .unwrap()
         .lines()
@@ -242,7 +261,11 @@ fn csv_rows_give_the_decisions_of_their_json() {
     assert_eq!(csv_lines.len(), CSV_ROWS.len() + 1);
     assert_eq!(&csv_lines[..CSV_ROWS.len()], &json_lines[..]);
     assert!(csv_lines[0].contains("\"outputs\""), "{}", csv_lines[0]);
-    assert!(csv_lines[2].contains("case.invalid_field"), "{}", csv_lines[2]);
+    assert!(
+        csv_lines[2].contains("case.invalid_field"),
+        "{}",
+        csv_lines[2]
+    );
     assert!(csv_lines[3].contains("csv.invalid_row"), "{}", csv_lines[3]);
     assert!(csv_lines[3].contains("c-csv-4"), "{}", csv_lines[3]);
 
@@ -252,7 +275,10 @@ fn csv_rows_give_the_decisions_of_their_json() {
         &csv,
     );
     assert_eq!(
-        String::from_utf8(from_stdin.stdout).unwrap().lines().count(),
+        String::from_utf8(from_stdin.stdout)
+            .unwrap()
+            .lines()
+            .count(),
         CSV_ROWS.len() + 1
     );
     let bad_header = ereje_with_input(
@@ -309,7 +335,10 @@ fn the_summary_counts_lines_errors_outcomes_and_money() {
         expected.iter().filter(|line| line.is_ok()).count() as u64
     );
     assert_eq!(summary["errors_by_code"], serde_json::json!(errors));
-    assert_eq!(summary["counts"]["asp.outcome"], serde_json::json!(outcomes));
+    assert_eq!(
+        summary["counts"]["asp.outcome"],
+        serde_json::json!(outcomes)
+    );
     assert_eq!(summary["totals"]["asp.monthly_total"], total.to_string());
     assert!(error_count >= 4 && outcomes.len() == 2, "{summary}");
 }
