@@ -1,7 +1,11 @@
 //! `ereje`: check, compile, evaluate and explain social-support policies.
 
+mod batch;
+mod bench;
+mod csv_input;
 mod explain;
 mod policy_test;
+mod generate;
 mod pretty;
 
 use std::io::{self, Read as _, Write as _};
@@ -131,6 +135,13 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
     },
+    /// Decide many cases: one decision or error line out per input line, in input order.
+    #[command(after_help = batch::BATCH_HELP)]
+    Batch(batch::BatchArgs),
+    /// Measure the engine on a generated population and print the figures.
+    Bench(bench::BenchArgs),
+    /// Write a seeded, generated population of family cases as JSON Lines.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,6 +202,9 @@ fn main() -> ExitCode {
             coverage,
             filter,
         } => policy_test::run_command(&policy_dir, coverage, filter.as_deref()),
+        Command::Batch(args) => batch::command(&args),
+        Command::Bench(args) => bench::command(&args),
+        Command::Generate(args) => generate::command(&args),
     };
     ExitCode::from(code)
 }

@@ -81,35 +81,40 @@ impl Decision {
     /// The decision as one line of JSON, keys in declaration order.
     pub fn to_json_string(&self) -> String {
         let mut out = String::with_capacity(512);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the decision's JSON line (without a newline) to `out`: batches reuse one buffer.
+    pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"case_id\":");
         match &self.case_id {
-            Some(id) => write_json_string(&mut out, id),
+            Some(id) => write_json_string(out, id),
             None => out.push_str("null"),
         }
-        out.push_str(",\"as_of\":");
-        write_json_string(&mut out, &self.as_of.to_string());
-        out.push_str(",\"policy\":{\"name\":");
-        write_json_string(&mut out, &self.policy.name);
+        out.push_str(",\"as_of\":\"");
+        write_date(out, self.as_of);
+        out.push_str("\",\"policy\":{\"name\":");
+        write_json_string(out, &self.policy.name);
         out.push_str(",\"version\":");
-        write_json_string(&mut out, &self.policy.version);
+        write_json_string(out, &self.policy.version);
         out.push_str(",\"digest\":");
-        write_json_string(&mut out, &self.policy.digest);
+        write_json_string(out, &self.policy.digest);
         out.push_str("},\"outputs\":{");
         for (position, (name, ty, value)) in self.output_entries().enumerate() {
             if position > 0 {
                 out.push(',');
             }
-            write_json_string(&mut out, name);
+            write_json_string(out, name);
             out.push(':');
-            write_value(&mut out, &self.ir, value, Some(ty));
+            write_value(out, &self.ir, value, Some(ty));
         }
         out.push('}');
         if let Some(trace) = &self.trace {
             out.push_str(",\"trace\":");
-            trace.write_json(&self.ir, &mut out);
+            trace.write_json(&self.ir, out);
         }
         out.push('}');
-        out
     }
 
     /// The decision as a `serde_json::Value` (for tests: its objects sort their keys).
@@ -129,23 +134,28 @@ impl CaseFailure {
     /// The error line: `{"case_id": …, "error": {"code", "path", "message", "rule"?}}`.
     pub fn to_json_line(&self) -> String {
         let mut out = String::with_capacity(160);
+        self.write_json_line(&mut out);
+        out
+    }
+
+    /// Appends the error line (without a newline) to `out`.
+    pub fn write_json_line(&self, out: &mut String) {
         out.push_str("{\"case_id\":");
         match &self.case_id {
-            Some(id) => write_json_string(&mut out, id),
+            Some(id) => write_json_string(out, id),
             None => out.push_str("null"),
         }
         out.push_str(",\"error\":{\"code\":");
-        write_json_string(&mut out, &self.error.code);
+        write_json_string(out, &self.error.code);
         out.push_str(",\"path\":");
-        write_json_string(&mut out, &self.error.path);
+        write_json_string(out, &self.error.path);
         out.push_str(",\"message\":");
-        write_json_string(&mut out, &self.error.message);
+        write_json_string(out, &self.error.message);
         if let Some(rule) = &self.error.rule {
             out.push_str(",\"rule\":");
-            write_json_string(&mut out, rule);
+            write_json_string(out, rule);
         }
         out.push_str("}}");
-        out
     }
 }
 
@@ -162,6 +172,14 @@ impl CaseOutcome {
         match self {
             CaseOutcome::Decision(decision) => decision.to_json_string(),
             CaseOutcome::Error(failure) => failure.to_json_line(),
+        }
+    }
+
+    /// Appends the JSON line (without a newline) to `out`.
+    pub fn write_json_line(&self, out: &mut String) {
+        match self {
+            CaseOutcome::Decision(decision) => decision.write_json(out),
+            CaseOutcome::Error(failure) => failure.write_json_line(out),
         }
     }
 
@@ -190,6 +208,15 @@ impl CaseOutcome {
 /// Writes `text` as a JSON string.
 pub(crate) fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
+    // Most text needs no escaping: copy it whole.
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => out.push_str("\\\""),
@@ -204,6 +231,17 @@ pub(crate) fn write_json_string(out: &mut String, text: &str) {
         }
     }
     out.push('"');
+}
+
+/// Writes a date as `YYYY-MM-DD` without allocating (years 0 to 9999; others by chrono).
+pub(crate) fn write_date(out: &mut String, date: Date) {
+    use chrono::Datelike as _;
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}-{:02}-{:02}", date.month(), date.day());
+    } else {
+        let _ = write!(out, "{date}");
+    }
 }
 
 fn write_decimal(out: &mut String, value: Decimal) {
@@ -348,7 +386,11 @@ fn write_untyped(out: &mut String, policy: &Policy, value: &Value, records: Reco
             let _ = write!(out, "{number}");
         }
         Value::Decimal(number) => write_decimal(out, *number),
-        Value::Date(date) => write_json_string(out, &date.to_string()),
+        Value::Date(date) => {
+            out.push('"');
+            write_date(out, *date);
+            out.push('"');
+        }
         Value::Month(month) => write_json_string(out, &month.to_string()),
         Value::Quarter(quarter) => write_json_string(out, &quarter.to_string()),
         Value::Text(text) => write_json_string(out, text),

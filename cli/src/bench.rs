@@ -1,0 +1,703 @@
+//! `ereje bench`: the benchmark suite, printed as a table of figures.
+//!
+//! Every figure is measured over several rounds on a generated population
+//! ([`crate::generate`]); the best and the median round are printed. Timings on a machine that
+//! other work shares are noisy: compare medians, and run the command more than once.
+//!
+//! The module also holds a hand-written Rust implementation of the ASP baseline rules of
+//! `policy-brief.md` (income period, counted income, per-capita income, poverty line, income
+//! test, contract ban, able-bodied members, aid kind, contract signed, amount, child supplements,
+//! total). It exists only here, as the limit the engine is compared with: the product never uses
+//! it, and nothing else in the engine knows any kz rule.
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Months, NaiveDate};
+use ereje_runtime::{Case, Decision, Engine, EvalOptions, Scratch};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::batch::{self, BatchOptions};
+use crate::generate;
+
+/// What to measure.
+pub struct BenchOptions {
+    pub cases: u64,
+    pub seed: u64,
+    pub rounds: usize,
+    /// Cases of the peak-memory batch run (0 skips it).
+    pub memory_cases: u64,
+}
+
+/// Best and median of a set of per-round measurements, in microseconds per unit.
+struct Figure {
+    best: f64,
+    median: f64,
+}
+
+impl Figure {
+    fn of(mut samples: Vec<f64>) -> Figure {
+        samples.sort_by(f64::total_cmp);
+        let best = samples.first().copied().unwrap_or(f64::NAN);
+        let median = samples.get(samples.len() / 2).copied().unwrap_or(f64::NAN);
+        Figure { best, median }
+    }
+}
+
+/// Runs `round` `rounds` times; each returns the time taken, divided by `units`.
+fn measure(rounds: usize, units: u64, mut round: impl FnMut() -> Duration) -> Figure {
+    let samples = (0..rounds.max(1))
+        .map(|_| round().as_secs_f64() * 1e6 / units.max(1) as f64)
+        .collect();
+    Figure::of(samples)
+}
+
+fn line(out: &mut String, what: &str, figure: &Figure, unit: &str, target: &str) {
+    out.push_str(&format!(
+        "{what:<52} {:>12.3} {:>12.3}  {unit:<10} {target}\n",
+        figure.best, figure.median
+    ));
+}
+
+/// Runs the whole suite and returns the report, or why it could not run.
+pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> {
+    let mut out = String::new();
+    let rounds = options.rounds.max(1);
+
+    // Peak memory first, so that the process's high-water mark is the batch run's own.
+    let memory = if options.memory_cases > 0 {
+        let engine = load_engine(policy_dir)?;
+        let reader = std::io::BufReader::with_capacity(
+            256 * 1024,
+            generate::PopulationReader::new(options.seed, options.memory_cases),
+        );
+        let batch_options = BatchOptions::new(2, EvalOptions::default());
+        let summary = batch::run_batch(&engine, reader, &mut std::io::sink(), &batch_options)
+            .map_err(|error| format!("the peak-memory batch failed: {error}"))?;
+        Some(summary)
+    } else {
+        None
+    };
+
+    let engine = load_engine(policy_dir)?;
+    let mut population = String::new();
+    generate::write_population(&mut population, options.seed, options.cases);
+    let cases: Vec<Case> = population
+        .lines()
+        .filter_map(|line| engine.read_case(line).ok())
+        .collect();
+    let count = cases.len() as u64;
+    out.push_str(&format!(
+        "ereje bench: policy {} {} ({}), {} generated cases (seed {}), {} read without error, {} rounds\n",
+        engine.policy().name,
+        engine.policy().version,
+        policy_dir.display(),
+        options.cases,
+        options.seed,
+        count,
+        rounds
+    ));
+    out.push_str(&format!(
+        "machine: {} cores, {}\n\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_model()
+    ));
+    out.push_str(&format!(
+        "{:<52} {:>12} {:>12}  {:<10} target\n",
+        "figure", "best", "median", "unit"
+    ));
+
+    let parse = measure(rounds, options.cases, || {
+        let started = Instant::now();
+        for text in population.lines() {
+            let _ = black_box(engine.read_case(black_box(text)));
+        }
+        started.elapsed()
+    });
+    line(
+        &mut out,
+        "case reading (JSON text -> typed case)",
+        &parse,
+        "us/case",
+        "",
+    );
+
+    let plain = EvalOptions::default();
+    let traced = EvalOptions {
+        trace: true,
+        ..EvalOptions::default()
+    };
+    let evaluate = |options: &EvalOptions| {
+        measure(rounds, count, || {
+            let mut scratch = Scratch::default();
+            let started = Instant::now();
+            for case in &cases {
+                let _ = black_box(engine.evaluate_with(case, options, &mut scratch));
+            }
+            started.elapsed()
+        })
+    };
+    let without_trace = evaluate(&plain);
+    line(
+        &mut out,
+        "evaluation, no trace (case already read)",
+        &without_trace,
+        "us/case",
+        "<= 2",
+    );
+    let with_trace = evaluate(&traced);
+    line(
+        &mut out,
+        "evaluation, full trace kept in memory",
+        &with_trace,
+        "us/case",
+        "<= 10",
+    );
+
+    // Serialization: the decisions of the first few thousand cases, written into one buffer.
+    let sample: Vec<&Case> = cases.iter().take(5_000).collect();
+    let mut scratch = Scratch::default();
+    let decisions: Vec<Decision> = sample
+        .iter()
+        .filter_map(|case| engine.evaluate_with(case, &plain, &mut scratch).ok())
+        .collect();
+    let traced_decisions: Vec<Decision> = sample
+        .iter()
+        .filter_map(|case| engine.evaluate_with(case, &traced, &mut scratch).ok())
+        .collect();
+    let serialize = |decisions: &[Decision]| {
+        measure(rounds, decisions.len() as u64, || {
+            let mut buffer = String::with_capacity(1 << 20);
+            let started = Instant::now();
+            for decision in decisions {
+                buffer.clear();
+                decision.write_json(&mut buffer);
+                black_box(&buffer);
+            }
+            started.elapsed()
+        })
+    };
+    line(
+        &mut out,
+        "decision JSON writing, no trace",
+        &serialize(&decisions),
+        "us/case",
+        "",
+    );
+    line(
+        &mut out,
+        "decision JSON writing, with its trace",
+        &serialize(&traced_decisions),
+        "us/case",
+        "",
+    );
+    let average_trace_bytes = traced_decisions
+        .iter()
+        .map(|decision| decision.to_json_string().len())
+        .sum::<usize>()
+        / traced_decisions.len().max(1);
+
+    // End to end: JSON Lines text in memory in, JSON Lines out (counted, then dropped).
+    let throughput = |threads: usize, trace: bool| {
+        let samples = (0..rounds)
+            .map(|_| {
+                let eval = EvalOptions {
+                    trace,
+                    ..EvalOptions::default()
+                };
+                let options = BatchOptions::new(threads, eval);
+                let mut sink = CountingSink::default();
+                let started = Instant::now();
+                let result = batch::run_batch(
+                    &engine,
+                    Cursor::new(population.as_bytes()),
+                    &mut sink,
+                    &options,
+                );
+                let seconds = started.elapsed().as_secs_f64();
+                match result {
+                    Ok(summary) if seconds > 0.0 => summary.cases as f64 / seconds,
+                    _ => 0.0,
+                }
+            })
+            .collect::<Vec<f64>>();
+        // For a rate, the best is the highest: flip the order so `best` reads right.
+        let mut figure = Figure::of(samples.iter().map(|rate| -rate).collect());
+        figure.best = -figure.best;
+        figure.median = -figure.median;
+        figure
+    };
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 1 thread, no trace",
+        &throughput(1, false),
+        "cases/s",
+        "",
+    );
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 2 threads, no trace",
+        &throughput(2, false),
+        "cases/s",
+        ">= 150000",
+    );
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 1 thread, traces written",
+        &throughput(1, true),
+        "cases/s",
+        "",
+    );
+    line(
+        &mut out,
+        "batch JSONL->JSONL, 2 threads, traces written",
+        &throughput(2, true),
+        "cases/s",
+        ">= 30000",
+    );
+
+    let (cold, recheck) = compile_times(policy_dir, rounds.max(5))?;
+    line(
+        &mut out,
+        "cold compile (fresh Workspace: read, parse, check)",
+        &cold,
+        "ms",
+        "< 50",
+    );
+    match recheck {
+        Some(recheck) => line(
+            &mut out,
+            "re-check after a one-rule edit",
+            &recheck,
+            "ms",
+            "< 5",
+        ),
+        None => out
+            .push_str("re-check after a one-rule edit: no rule with an English message to edit\n"),
+    }
+
+    // The hand-written ASP baseline, on the same cases, already read into its own types.
+    let hand_cases: Vec<HandCase> = population.lines().filter_map(HandCase::from_json).collect();
+    let hand = measure(rounds, hand_cases.len() as u64, || {
+        let started = Instant::now();
+        for case in &hand_cases {
+            black_box(hand_written_asp(black_box(case)));
+        }
+        started.elapsed()
+    });
+    line(
+        &mut out,
+        "hand-written ASP baseline (limit)",
+        &hand,
+        "us/case",
+        "",
+    );
+    let ratio = Figure {
+        best: without_trace.best / hand.best,
+        median: without_trace.median / hand.median,
+    };
+    line(
+        &mut out,
+        "ratio engine (whole set) / hand-written ASP",
+        &ratio,
+        "x",
+        "<= 5",
+    );
+    let (agreeing, compared) = agreement(&engine, &cases, &hand_cases);
+    out.push_str(&format!(
+        "\nhand-written ASP agrees with the engine's `asp` outcome and total on {agreeing} of {compared} cases outside the pilot\n"
+    ));
+    out.push_str(&format!(
+        "average decision line with its trace: {average_trace_bytes} bytes\n"
+    ));
+    match memory {
+        Some(summary) => out.push_str(&format!(
+            "peak memory (VmHWM) of a {}-case batch, 2 threads, generated input streamed, output discarded: {} ({:.0} cases/s); target < 200 MB\n",
+            summary.cases,
+            summary
+                .peak_memory_bytes
+                .map_or("unknown".to_string(), |bytes| format!("{:.1} MB", bytes as f64 / 1_048_576.0)),
+            summary.cases_per_second()
+        )),
+        None => out.push_str("peak memory: skipped (--memory-cases 0)\n"),
+    }
+    Ok(out)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown cpu".to_string())
+}
+
+fn load_engine(policy_dir: &Path) -> Result<Engine, String> {
+    let compilation = ereje_compiler::compile_dir(policy_dir)
+        .map_err(|error| format!("cannot load `{}`: {error}", policy_dir.display()))?;
+    let policy = match &compilation.policy {
+        Some(policy) if compilation.error_count() == 0 => policy.clone(),
+        _ => {
+            return Err(format!(
+                "`{}` has errors: run `ereje check`",
+                policy_dir.display()
+            ))
+        }
+    };
+    Engine::new((*policy).clone()).map_err(|error| format!("the policy cannot be loaded: {error}"))
+}
+
+/// Cold compile (a fresh workspace each round) and re-check after one edit, in milliseconds.
+fn compile_times(policy_dir: &Path, rounds: usize) -> Result<(Figure, Option<Figure>), String> {
+    let cold = Figure::of(
+        (0..rounds)
+            .map(|_| {
+                let started = Instant::now();
+                let compiled = ereje_compiler::Workspace::load(policy_dir).map(|workspace| {
+                    black_box(workspace.compile().policy.is_some());
+                });
+                let elapsed = started.elapsed().as_secs_f64() * 1e3;
+                compiled.map(|()| elapsed)
+            })
+            .collect::<Result<Vec<f64>, _>>()
+            .map_err(|error| format!("cannot load `{}`: {error}", policy_dir.display()))?,
+    );
+    let mut workspace = ereje_compiler::Workspace::load(policy_dir)
+        .map_err(|error| format!("cannot load `{}`: {error}", policy_dir.display()))?;
+    workspace.compile();
+    // The edit: a character added to (then removed from) the English message of the first rule
+    // that has one. It changes that rule's syntax, so that rule is parsed and checked again and
+    // the policy reassembled.
+    let marker = "message en \"";
+    let mut target = None;
+    for module in workspace.manifest().modules.clone() {
+        if let Some(text) = workspace.file_text(&module) {
+            if let Some(position) = text.find(marker) {
+                target = Some((module, text.to_string(), position + marker.len()));
+                break;
+            }
+        }
+    }
+    let Some((module, original, position)) = target else {
+        return Ok((cold, None));
+    };
+    let mut edited = original.clone();
+    edited.insert(position, '*');
+    let samples = (0..rounds * 2)
+        .map(|round| {
+            let text = if round % 2 == 0 { &edited } else { &original };
+            let started = Instant::now();
+            workspace.set_file_text(&module, text.clone());
+            black_box(workspace.compile().policy.is_some());
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    Ok((cold, Some(Figure::of(samples))))
+}
+
+/// A writer that counts bytes and keeps none.
+#[derive(Default)]
+struct CountingSink {
+    bytes: u64,
+}
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buffer.len() as u64;
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written ASP baseline.
+
+/// One member as the hand-written rules need it.
+pub struct HandMember {
+    birth: NaiveDate,
+    male: bool,
+    /// Disability group 1 or 2.
+    severe_disability: bool,
+    student: bool,
+    carer: bool,
+    /// (year, month, amount) of every income of a kind that counts.
+    incomes: Vec<(i32, u32, Decimal)>,
+}
+
+/// One case as the hand-written rules need it.
+pub struct HandCase {
+    case_id: String,
+    application: NaiveDate,
+    region: Option<String>,
+    members: Vec<HandMember>,
+    terminated_on: Option<NaiveDate>,
+    signed: bool,
+    pilot: bool,
+}
+
+fn date_of(value: &serde_json::Value) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value.as_str()?, "%Y-%m-%d").ok()
+}
+
+fn money_of(value: &serde_json::Value) -> Option<Decimal> {
+    match value {
+        serde_json::Value::String(text) => text.parse().ok(),
+        serde_json::Value::Number(number) => number.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+impl HandCase {
+    /// Reads a case from its JSON (outside the timed loop); `None` when it lacks a field.
+    pub fn from_json(text: &str) -> Option<HandCase> {
+        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
+        let mut members = Vec::new();
+        for member in json.get("members")?.as_array()? {
+            let mut incomes = Vec::new();
+            for income in member
+                .get("incomes")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let kind = income.get("kind")?.as_str()?;
+                if excluded.contains(&kind) {
+                    continue;
+                }
+                let month = income.get("month")?.as_str()?;
+                let year: i32 = month.get(0..4)?.parse().ok()?;
+                let number: u32 = month.get(5..7)?.parse().ok()?;
+                incomes.push((year, number, money_of(income.get("amount")?)?));
+            }
+            let flag = |name: &str| member.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+            let group = member.get("disability_group").and_then(|v| v.as_i64());
+            members.push(HandMember {
+                birth: date_of(member.get("birth_date")?)?,
+                male: member.get("sex")?.as_str()? == "male",
+                severe_disability: matches!(group, Some(1 | 2)),
+                student: flag("full_time_student"),
+                carer: flag("carer"),
+                incomes,
+            });
+        }
+        let contract = json.get("social_contract");
+        Some(HandCase {
+            case_id: json.get("case_id")?.as_str()?.to_string(),
+            application: date_of(json.get("application_date")?)?,
+            region: json
+                .get("region")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            members,
+            terminated_on: contract
+                .and_then(|c| c.get("terminated_on"))
+                .and_then(date_of),
+            signed: contract
+                .and_then(|c| c.get("signed"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            pilot: json
+                .get("pilot")
+                .and_then(|p| p.get("enrolled"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        })
+    }
+}
+
+/// What the hand-written rules decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandDecision {
+    pub granted: bool,
+    pub monthly_total: Decimal,
+}
+
+fn age(birth: NaiveDate, on: NaiveDate) -> i32 {
+    let mut years = on.year() - birth.year();
+    let mut birthday = (birth.month(), birth.day());
+    if birthday == (2, 29) && NaiveDate::from_ymd_opt(on.year(), 2, 29).is_none() {
+        birthday = (2, 28);
+    }
+    if (on.month(), on.day()) < birthday {
+        years -= 1;
+    }
+    years
+}
+
+/// The regional poverty line of `region` for the data quarter, where the kz table gives one.
+fn regional_line(region: &str, year: i32, quarter: u32) -> Option<Decimal> {
+    let (pm, median): (i64, i64) = match (region, year, quarter) {
+        ("aktobe", 2025, 4) => return Some(Decimal::from(37_060)),
+        ("zhetysu", 2024, 4) => (50_240, 96_500),
+        ("zhetysu", 2025, 1) => (51_870, 99_800),
+        ("zhetysu", 2025, 2) => (53_150, 104_200),
+        ("zhetysu", 2025, 3) => (54_020, 108_900),
+        ("karaganda", 2024, 4) => (53_610, 118_300),
+        ("karaganda", 2025, 1) => (55_040, 121_700),
+        ("karaganda", 2025, 2) => (56_380, 127_900),
+        ("karaganda", 2025, 3) => (57_100, 131_400),
+        ("shymkent", 2024, 4) => (49_870, 88_600),
+        ("shymkent", 2025, 1) => (51_020, 90_400),
+        ("shymkent", 2025, 2) => (52_460, 93_100),
+        ("shymkent", 2025, 3) => (53_300, 95_800),
+        _ => return None,
+    };
+    let by_median = Decimal::from(median) * Decimal::new(35, 2);
+    let by_pm = Decimal::from(pm) * Decimal::new(70, 2);
+    Some(
+        by_median
+            .max(by_pm)
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
+    )
+}
+
+/// The ASP baseline of `policy-brief.md`, written directly in Rust.
+pub fn hand_written_asp(case: &HandCase) -> HandDecision {
+    let application = case.application;
+    let year = application.year();
+    let (mrp, pm) = match year {
+        2024 => (3_692, 43_407),
+        2025 => (3_932, 46_228),
+        _ => (4_325, 50_851),
+    };
+    let quarter = (application.month() - 1) / 3 + 1;
+    let (period_year, period_quarter) = if quarter == 1 {
+        (year - 1, 4)
+    } else {
+        (year, quarter - 1)
+    };
+    let n = Decimal::from(case.members.len() as u64);
+    let mut counted = Decimal::ZERO;
+    for member in &case.members {
+        for (income_year, month, amount) in &member.incomes {
+            if *income_year == period_year && (month - 1) / 3 + 1 == period_quarter {
+                counted += amount;
+            }
+        }
+    }
+    let per_capita = (counted / Decimal::from(3)).normalize() / n;
+    let per_capita = per_capita.normalize();
+    let line = case
+        .region
+        .as_deref()
+        .and_then(|region| regional_line(region, period_year, period_quarter))
+        .unwrap_or_else(|| {
+            (Decimal::from(pm) * Decimal::new(70, 2))
+                .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        });
+    let income_test = per_capita >= line;
+    let contract_ban = case
+        .terminated_on
+        .and_then(|terminated| terminated.checked_add_months(Months::new(6)))
+        .is_some_and(|until| application < until);
+    let able_bodied = case.members.iter().any(|member| {
+        let years = age(member.birth, application);
+        let retirement = if member.male { 63 } else { 61 };
+        years >= 18
+            && years < retirement
+            && !member.severe_disability
+            && !member.student
+            && !member.carer
+    });
+    let contract_unsigned = able_bodied && !case.signed;
+    let granted = !income_test && !contract_ban && !contract_unsigned;
+    if !granted {
+        return HandDecision {
+            granted,
+            monthly_total: Decimal::ZERO,
+        };
+    }
+    let amount =
+        ((line - per_capita) * n).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let supplement = (Decimal::from(mrp) * Decimal::new(15, 1))
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let children = case
+        .members
+        .iter()
+        .filter(|member| (1..=6).contains(&age(member.birth, application)))
+        .count();
+    HandDecision {
+        granted,
+        monthly_total: amount + supplement * Decimal::from(children as u64),
+    }
+}
+
+/// How many cases outside the pilot the hand-written rules decide as the engine does (outcome
+/// and monthly total of the `asp` output), of how many were compared.
+fn agreement(engine: &Engine, cases: &[Case], hand_cases: &[HandCase]) -> (usize, usize) {
+    let mut scratch = Scratch::default();
+    let mut agreeing = 0;
+    let mut compared = 0;
+    for (case, hand) in cases.iter().zip(hand_cases) {
+        if hand.pilot || case.case_id() != Some(hand.case_id.as_str()) {
+            continue;
+        }
+        let Ok(decision) = engine.evaluate_with(case, &EvalOptions::default(), &mut scratch) else {
+            continue;
+        };
+        let Some(asp) = decision.output_json("asp") else {
+            continue;
+        };
+        compared += 1;
+        let expected = hand_written_asp(hand);
+        let outcome = asp.get("outcome").and_then(|v| v.as_str());
+        let total = asp.get("monthly_total").and_then(money_of);
+        if outcome
+            == Some(if expected.granted {
+                "granted"
+            } else {
+                "refused"
+            })
+            && total == Some(expected.monthly_total)
+        {
+            agreeing += 1;
+        }
+    }
+    (agreeing, compared)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Cases in the generated population.
+    #[arg(long, default_value_t = 20_000)]
+    pub cases: u64,
+    /// The generator's seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The policy directory to measure.
+    #[arg(long, default_value = "policies/kz")]
+    pub policy_dir: std::path::PathBuf,
+    /// Rounds per figure (the best and the median are printed).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Cases of the peak-memory batch run, streamed from the generator (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub memory_cases: u64,
+}
+
+/// Runs `ereje bench` and returns its exit code.
+pub fn command(args: &BenchArgs) -> u8 {
+    let options = BenchOptions {
+        cases: args.cases,
+        seed: args.seed,
+        rounds: args.rounds,
+        memory_cases: args.memory_cases,
+    };
+    match run(&args.policy_dir, &options) {
+        Ok(report) => {
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), report.as_bytes());
+            crate::EXIT_OK
+        }
+        Err(message) => crate::fail(miette::miette!(code = "bench", "{message}")),
+    }
+}
