@@ -50,6 +50,9 @@ pub struct Labels {
     pub below: &'static str,
     pub equal: &'static str,
     pub days: &'static str,
+    /// For dates: `{left} {lv} is {d} earlier than {right} {rv}`.
+    pub earlier: &'static str,
+    pub later: &'static str,
     pub conditions: &'static str,
     pub change: &'static str,
     pub no_change: &'static str,
@@ -105,6 +108,8 @@ pub const LABELS: [(Lang, Labels); 3] = [
             below: "{left} = {lv} ниже {right} = {rv} на {d}",
             equal: "{left} = {lv} равно {right} = {rv}",
             days: "{} дн.",
+            earlier: "{left} = {lv} раньше {right} = {rv} на {d}",
+            later: "{left} = {lv} позже {right} = {rv} на {d}",
             conditions: "Выполненные условия",
             change: "Что изменило бы решение",
             no_change: "изменение, проверенное повторным расчётом, не найдено",
@@ -166,6 +171,8 @@ pub const LABELS: [(Lang, Labels); 3] = [
             below: "{left} = {lv} {right} = {rv} мәнінен {d} төмен",
             equal: "{left} = {lv} {right} = {rv} мәніне тең",
             days: "{} күн",
+            earlier: "{left} = {lv} {right} = {rv} күнінен {d} ерте",
+            later: "{left} = {lv} {right} = {rv} күнінен {d} кеш",
             conditions: "Орындалған шарттар",
             change: "Шешімді не өзгертер еді",
             no_change: "қайта есептеумен расталған өзгеріс табылмады",
@@ -226,7 +233,9 @@ pub const LABELS: [(Lang, Labels); 3] = [
             above: "{left} = {lv} is {d} above {right} = {rv}",
             below: "{left} = {lv} is {d} below {right} = {rv}",
             equal: "{left} = {lv} equals {right} = {rv}",
-            days: "{} days",
+            days: "{} day(s)",
+            earlier: "{left} = {lv} is {d} earlier than {right} = {rv}",
+            later: "{left} = {lv} is {d} later than {right} = {rv}",
             conditions: "Conditions that hold",
             change: "What would change it",
             no_change: "no change confirmed by re-evaluation was found",
@@ -336,13 +345,18 @@ fn header(explanation: &Explanation, labels: &Labels) -> String {
 /// The "why" sentence of a comparison.
 pub fn comparison_sentence(comparison: &Comparison, lang: Lang) -> String {
     let labels = labels(lang);
+    let is_date = matches!(comparison.left_value, Quantity::Date(_));
     let template = match comparison.relation {
+        Relation::Above if is_date => labels.later,
+        Relation::Below if is_date => labels.earlier,
         Relation::Above => labels.above,
         Relation::Below => labels.below,
         Relation::Equal => labels.equal,
     };
     let distance = match (&comparison.distance, &comparison.left_value) {
-        (Quantity::Integer(days), Quantity::Date(_)) => labels.days.replace("{}", &days.to_string()),
+        (Quantity::Integer(days), Quantity::Date(_)) => {
+            labels.days.replace("{}", &days.to_string())
+        }
         (distance, _) => format_quantity(distance, lang),
     };
     format!(
@@ -459,7 +473,12 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     out.push('\n');
     let _ = writeln!(out, "{}", labels.facts);
     for fact in &explanation.facts {
-        let _ = writeln!(out, "  {} = {}", fact.path, format_quantity(&fact.value, lang));
+        let _ = writeln!(
+            out,
+            "  {} = {}",
+            fact.path,
+            format_quantity(&fact.value, lang)
+        );
     }
     out.push('\n');
     let _ = writeln!(out, "{}", labels.decisive);
@@ -647,7 +666,13 @@ pub fn node_line(branch: &TraceBranch, lang: Lang) -> String {
     line
 }
 
-fn write_tree(out: &mut String, branch: &TraceBranch, prefix: &str, last: Option<bool>, lang: Lang) {
+fn write_tree(
+    out: &mut String,
+    branch: &TraceBranch,
+    prefix: &str,
+    last: Option<bool>,
+    lang: Lang,
+) {
     let (connector, child_prefix) = match last {
         None => ("", String::new()),
         Some(true) => ("└─ ", format!("{prefix}   ")),
@@ -718,11 +743,14 @@ fn format_decimal(number: Decimal, decimal_separator: char) -> String {
     let text = number.normalize().to_string();
     match text.split_once('.') {
         Some((_, fraction)) if fraction.len() > 2 => {
-            let rounded = number.round_dp_with_strategy(
-                2,
-                rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-            );
-            format!("≈ {}", rounded.to_string().replace('.', &decimal_separator.to_string()))
+            let rounded = number
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            format!(
+                "≈ {}",
+                rounded
+                    .to_string()
+                    .replace('.', &decimal_separator.to_string())
+            )
         }
         _ => text.replace('.', &decimal_separator.to_string()),
     }
@@ -866,7 +894,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         escape(&explanation.policy.version),
         escape(&explanation.policy.digest)
     );
-    let _ = writeln!(out, "<h2>{}</h2>\n<div class=\"outcome\" id=\"outcome\">", escape(labels.outcome));
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>\n<div class=\"outcome\" id=\"outcome\">",
+        escape(labels.outcome)
+    );
     let mut outcome_text = String::new();
     for (name, value) in &explanation.outputs {
         write_entry(&mut outcome_text, lang, 0, name, value);
@@ -877,7 +909,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         let _ = writeln!(out, "<p>{}</p>", escape(labels.no_reasons));
     }
     for reason in &explanation.reasons {
-        let _ = writeln!(out, "<section class=\"reason\" id=\"{}\">", escape(&reason.rule));
+        let _ = writeln!(
+            out,
+            "<section class=\"reason\" id=\"{}\">",
+            escape(&reason.rule)
+        );
         let _ = writeln!(
             out,
             "<p><span class=\"rule\">{}</span> — {}</p>",
@@ -922,7 +958,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
             );
         }
         if !reason.numbers.is_empty() {
-            let _ = writeln!(out, "<table><tr><th colspan=\"2\">{}</th></tr>", escape(labels.numbers));
+            let _ = writeln!(
+                out,
+                "<table><tr><th colspan=\"2\">{}</th></tr>",
+                escape(labels.numbers)
+            );
             for number in &reason.numbers {
                 let _ = writeln!(
                     out,
@@ -1038,6 +1078,9 @@ mod tests {
 
     #[test]
     fn html_escapes_text() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -100,7 +100,8 @@ pub(crate) fn positions(context: &Context<'_>) -> Vec<BandPosition> {
             .and_then(|previous| {
                 let lower = band.lower.as_ref()?;
                 let bound = lower.value.as_decimal()?;
-                let points = score_number? - bound + if lower.inclusive { step } else { Decimal::ZERO };
+                let points =
+                    score_number? - bound + if lower.inclusive { step } else { Decimal::ZERO };
                 Some(neighbour(context, table, previous, points))
             });
         out.push(BandPosition {
@@ -135,14 +136,14 @@ fn neighbour(context: &Context<'_>, table: &BandTable, band: &Band, points: Deci
 
 fn contains(band: &Band, value: &Value) -> bool {
     let above_lower = band.lower.as_ref().is_none_or(|lower| {
-        value.compare(&lower.value).is_some_and(|order| {
-            order.is_gt() || (lower.inclusive && order.is_eq())
-        })
+        value
+            .compare(&lower.value)
+            .is_some_and(|order| order.is_gt() || (lower.inclusive && order.is_eq()))
     });
     let below_upper = band.upper.as_ref().is_none_or(|upper| {
-        value.compare(&upper.value).is_some_and(|order| {
-            order.is_lt() || (upper.inclusive && order.is_eq())
-        })
+        value
+            .compare(&upper.value)
+            .is_some_and(|order| order.is_lt() || (upper.inclusive && order.is_eq()))
     });
     above_lower && below_upper
 }
@@ -172,7 +173,10 @@ fn criteria(context: &Context<'_>, score: &Expr, depth: usize) -> Vec<(String, Q
                 .filter_map(|member| {
                     let item = policy.items.get(member.item as usize)?;
                     let node = context.trace.nodes.get(context.item_node(member.item)?)?;
-                    let nonzero = node.value.as_decimal().is_some_and(|value| !value.is_zero());
+                    let nonzero = node
+                        .value
+                        .as_decimal()
+                        .is_some_and(|value| !value.is_zero());
                     nonzero.then(|| {
                         (
                             item.name.clone(),

@@ -100,6 +100,8 @@ pub(crate) type Confirm<'c> = dyn Fn(&str) -> Option<bool> + 'c;
 
 struct Analyser<'a, 'c> {
     context: &'a Context<'a>,
+    /// The text each match binding stands for.
+    names: Vec<(u32, String)>,
     case_json: &'a str,
     confirm: &'c Confirm<'c>,
     analysis: Analysis,
@@ -120,6 +122,7 @@ pub(crate) fn analyse(
     };
     let mut analyser = Analyser {
         context,
+        names: Vec::new(),
         case_json,
         confirm,
         analysis: Analysis::default(),
@@ -133,9 +136,7 @@ const MAX_DEPTH: usize = 8;
 
 fn strip_conversions(expr: &Expr) -> &Expr {
     match expr {
-        Expr::Unary(UnaryOp::IntegerToDecimal | UnaryOp::Retype, inner) => {
-            strip_conversions(inner)
-        }
+        Expr::Unary(UnaryOp::IntegerToDecimal | UnaryOp::Retype, inner) => strip_conversions(inner),
         other => other,
     }
 }
@@ -208,6 +209,8 @@ impl Analyser<'_, '_> {
                     (Some(arm), Some(value)) => {
                         let pushed = arm.bind.is_some();
                         if let Some(slot) = arm.bind {
+                            let name = expr::render_named(policy, scrutinee, types, &self.names);
+                            self.names.push((slot, name));
                             locals.push((slot, value));
                             let ty = expr::type_of(policy, scrutinee, types).map(|ty| match ty {
                                 Type::Optional(inner) => *inner,
@@ -219,6 +222,7 @@ impl Analyser<'_, '_> {
                         if pushed {
                             locals.pop();
                             types.pop();
+                            self.names.pop();
                         }
                     }
                     _ => self.condition(expr, types),
@@ -241,9 +245,7 @@ impl Analyser<'_, '_> {
             }
             Expr::Unary(UnaryOp::Not, inner) => {
                 let fact = match strip_conversions(inner) {
-                    Expr::Coalesce(value, default) if matches!(**default, Expr::Const(_)) => {
-                        value
-                    }
+                    Expr::Coalesce(value, default) if matches!(**default, Expr::Const(_)) => value,
                     other => other,
                 };
                 match expr::input_path(policy, fact) {
@@ -273,9 +275,8 @@ impl Analyser<'_, '_> {
     }
 
     fn condition(&mut self, expr: &Expr, types: &LocalTypes) {
-        self.analysis
-            .conditions
-            .push(expr::render(self.context.policy, expr, types));
+        let text = expr::render_named(self.context.policy, expr, types, &self.names);
+        self.analysis.conditions.push(text);
     }
 
     fn comparison(
@@ -301,6 +302,7 @@ impl Analyser<'_, '_> {
         if self.analysis.comparison.is_none() {
             self.analysis.comparison = describe(
                 policy,
+                &self.names,
                 op,
                 (left, &left_value),
                 (right, &right_value),
@@ -313,9 +315,7 @@ impl Analyser<'_, '_> {
         };
         let requirement = self
             .solve(left, wanted, right_value.clone(), locals, types, None, 0)
-            .or_else(|| {
-                self.solve(right, mirror(wanted), left_value, locals, types, None, 0)
-            });
+            .or_else(|| self.solve(right, mirror(wanted), left_value, locals, types, None, 0));
         let Some(requirement) = requirement else {
             return;
         };
@@ -414,7 +414,15 @@ impl Analyser<'_, '_> {
                     })
                     .or_else(|| {
                         let target = Value::Decimal(constant(a)?.checked_sub(number?)?);
-                        self.solve(b, mirror(op), target, locals, types, owner.clone(), depth + 1)
+                        self.solve(
+                            b,
+                            mirror(op),
+                            target,
+                            locals,
+                            types,
+                            owner.clone(),
+                            depth + 1,
+                        )
                     })
             }
             Expr::Aggregate {
@@ -489,16 +497,14 @@ impl Analyser<'_, '_> {
                     spread(&records, current, new_total, unit)?,
                 )
             }
-            Leaf::Field { path, current, .. } => {
-                (
-                    current.clone().unwrap_or(Value::Absent),
-                    vec![Edit {
-                        path: path.clone(),
-                        from: self.json_at(path),
-                        to: Some(json_of(&value, unit)?),
-                    }],
-                )
-            }
+            Leaf::Field { path, current, .. } => (
+                current.clone().unwrap_or(Value::Absent),
+                vec![Edit {
+                    path: path.clone(),
+                    from: self.json_at(path),
+                    to: Some(json_of(&value, unit)?),
+                }],
+            ),
         };
         let confirmed = self.evaluate(&edits)?;
         confirmed.then(|| Change {
@@ -526,7 +532,11 @@ impl Analyser<'_, '_> {
         };
         let suffix = format!("/{field}");
         let mut out: Vec<(String, Decimal)> = Vec::new();
-        for node in owner.inputs.iter().filter_map(|input| trace.nodes.get(*input)) {
+        for node in owner
+            .inputs
+            .iter()
+            .filter_map(|input| trace.nodes.get(*input))
+        {
             if node.kind != TraceKind::Input {
                 continue;
             }
@@ -639,8 +649,7 @@ impl Analyser<'_, '_> {
                 locals.push((var, element.clone()));
                 let bound = expr::value_of(self.context, other, locals);
                 locals.pop();
-                let Some(new_value) = bound.and_then(|bound| nearest(wanted, &bound, &unit))
-                else {
+                let Some(new_value) = bound.and_then(|bound| nearest(wanted, &bound, &unit)) else {
                     continue;
                 };
                 let field_path = format!("{path}/{}", field.name);
@@ -758,6 +767,7 @@ fn flatten_and<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
 
 fn describe(
     policy: &crate::ir::Policy,
+    names: &[(u32, String)],
     op: BinaryOp,
     left: (&Expr, &Value),
     right: (&Expr, &Value),
@@ -794,10 +804,10 @@ fn describe(
         }
     };
     Some(Comparison {
-        left: expr::render(policy, left.0, types),
+        left: expr::render_named(policy, left.0, types, names),
         left_value: Quantity::of(policy, left.1, unit),
         operator: expr::operator_symbol(op).to_string(),
-        right: expr::render(policy, right.0, types),
+        right: expr::render_named(policy, right.0, types, names),
         right_value: Quantity::of(policy, right.1, unit),
         relation,
         distance,
@@ -872,23 +882,27 @@ fn spread(
         }
         amounts
     };
-    let remainder = new_total - amounts.iter().copied().sum::<Decimal>();
-    let largest = amounts
-        .iter()
-        .enumerate()
-        .fold(0, |best, (index, amount)| {
-            if amounts.get(best).is_some_and(|best| amount > best) {
-                index
-            } else {
-                best
-            }
-        });
-    if let Some(amount) = amounts.get_mut(largest) {
-        *amount += remainder;
+    // Rounding down lost less than one step per record: give the steps back one by one.
+    let step = if places == 0 {
+        Decimal::ONE
+    } else {
+        Decimal::new(1, 2)
+    };
+    let mut remainder = new_total - amounts.iter().copied().sum::<Decimal>();
+    for amount in amounts.iter_mut() {
+        if remainder < step {
+            break;
+        }
+        *amount += step;
+        remainder -= step;
+    }
+    if let Some(first) = amounts.first_mut() {
+        *first += remainder;
     }
     records
         .iter()
         .zip(amounts)
+        .filter(|((_, old), new)| old != new)
         .map(|((path, old), new)| {
             Some(Edit {
                 path: path.clone(),

@@ -121,13 +121,11 @@ pub(crate) fn value_of(context: &Context<'_>, expr: &Expr, locals: &Locals) -> O
             let right = value_of(context, right, locals)?;
             binary(*op, &left, &right)
         }
-        Expr::And(left, right) => {
-            match value_of(context, left, locals)? {
-                Value::Bool(false) => Some(Value::Bool(false)),
-                Value::Bool(true) => value_of(context, right, locals),
-                _ => None,
-            }
-        }
+        Expr::And(left, right) => match value_of(context, left, locals)? {
+            Value::Bool(false) => Some(Value::Bool(false)),
+            Value::Bool(true) => value_of(context, right, locals),
+            _ => None,
+        },
         Expr::Or(left, right) => match value_of(context, left, locals)? {
             Value::Bool(true) => Some(Value::Bool(true)),
             Value::Bool(false) => value_of(context, right, locals),
@@ -150,7 +148,9 @@ pub(crate) fn value_of(context: &Context<'_>, expr: &Expr, locals: &Locals) -> O
                 RoundingMode::Down => RoundingStrategy::ToZero,
                 RoundingMode::Up => RoundingStrategy::AwayFromZero,
             };
-            Some(Value::Decimal(number.round_dp_with_strategy(*places, strategy)))
+            Some(Value::Decimal(
+                number.round_dp_with_strategy(*places, strategy),
+            ))
         }
         Expr::Builtin(builtin, arguments) => {
             let values: Option<Vec<Value>> = arguments
@@ -315,9 +315,7 @@ pub(crate) fn type_of(policy: &Policy, expr: &Expr, locals: &LocalTypes) -> Opti
             };
             let mut inner = locals.clone();
             inner.push((*var, element.clone()));
-            let body_type = body
-                .as_ref()
-                .and_then(|body| type_of(policy, body, &inner));
+            let body_type = body.as_ref().and_then(|body| type_of(policy, body, &inner));
             match kind {
                 AggregateKind::SumInteger | AggregateKind::Count => Some(Type::Integer),
                 AggregateKind::SumDecimal => body_type,
@@ -378,11 +376,32 @@ fn escape_pointer(segment: &str) -> String {
 
 /// The expression as people read it: names of items and parameters, constants, operators.
 pub(crate) fn render(policy: &Policy, expr: &Expr, locals: &LocalTypes) -> String {
+    render_named(policy, expr, locals, &[])
+}
+
+/// Like [`render`], writing the local slots in `names` as the text they stand for (a match
+/// binding as the matched expression).
+pub(crate) fn render_named(
+    policy: &Policy,
+    expr: &Expr,
+    locals: &LocalTypes,
+    names: &[(u32, String)],
+) -> String {
+    let render = |policy: &Policy, expr: &Expr, locals: &LocalTypes| {
+        render_named(policy, expr, locals, names)
+    };
+    let render_operand = |policy: &Policy, expr: &Expr, locals: &LocalTypes| {
+        render_operand(policy, expr, locals, names)
+    };
     match expr {
         Expr::Const(value) => render_const(value),
         Expr::Input => policy.input.name.clone(),
         Expr::AsOf => "as_of".to_string(),
-        Expr::Local(_) => "x".to_string(),
+        Expr::Local(slot) => names
+            .iter()
+            .rev()
+            .find(|(bound, _)| bound == slot)
+            .map_or_else(|| "x".to_string(), |(_, name)| name.clone()),
         Expr::Item(item) => policy
             .items
             .get(*item as usize)
@@ -450,10 +469,15 @@ pub(crate) fn render(policy: &Policy, expr: &Expr, locals: &LocalTypes) -> Strin
     }
 }
 
-fn render_operand(policy: &Policy, expr: &Expr, locals: &LocalTypes) -> String {
+fn render_operand(
+    policy: &Policy,
+    expr: &Expr,
+    locals: &LocalTypes,
+    names: &[(u32, String)],
+) -> String {
     match expr {
         Expr::Binary(op, ..) if !is_comparison(*op) => {
-            let inner = render(policy, expr, locals);
+            let inner = render_named(policy, expr, locals, names);
             if matches!(
                 op,
                 BinaryOp::AddDecimal
@@ -466,7 +490,7 @@ fn render_operand(policy: &Policy, expr: &Expr, locals: &LocalTypes) -> String {
                 inner
             }
         }
-        _ => render(policy, expr, locals),
+        _ => render_named(policy, expr, locals, names),
     }
 }
 

@@ -112,8 +112,8 @@ impl Quantity {
                             .iter()
                             .enumerate()
                             .map(|(position, field)| {
-                                let field_def =
-                                    definition.and_then(|definition| definition.fields.get(position));
+                                let field_def = definition
+                                    .and_then(|definition| definition.fields.get(position));
                                 (
                                     field_def.map_or_else(
                                         || position.to_string(),
@@ -306,7 +306,13 @@ pub fn explain_case(
         case_id: decision.case_id.clone(),
         error,
     })?;
-    Ok(explain_decision(engine, case_json, case.root(), &decision, options))
+    Ok(explain_decision(
+        engine,
+        case_json,
+        case.root(),
+        &decision,
+        options,
+    ))
 }
 
 /// Explains a decision evaluated with a trace from `case_json` (read as `root`). Without a trace,
