@@ -174,6 +174,10 @@ fn builtin_value(builtin: Builtin, arguments: &[Value]) -> Option<Value> {
         (Builtin::AddDays, [Value::Date(date), Value::Integer(days)]) => {
             dates::add_days(*date, *days).map(Value::Date)
         }
+        (Builtin::Length, [Value::List(items)]) => {
+            i64::try_from(items.len()).ok().map(Value::Integer)
+        }
+        (Builtin::IsEmpty, [Value::List(items)]) => Some(Value::Bool(items.is_empty())),
         (Builtin::ToMoney | Builtin::ToDecimal, [value]) => value.as_decimal().map(Value::Decimal),
         (Builtin::Min2, [a, b]) => Some(if a.compare(b)?.is_le() { a } else { b }.clone()),
         (Builtin::Max2, [a, b]) => Some(if a.compare(b)?.is_ge() { a } else { b }.clone()),
