@@ -1,30 +1,20 @@
-//! Readable explanations of a decision, in Russian, Kazakh or English.
+//! Renders the runtime's [`Explanation`] for people: text, JSON or one self-contained HTML page.
 //!
-//! Everything here is a pure function of the compiled policy ([`Policy`]), the decision's trace
-//! ([`Trace`]) and the chosen language: no I/O, no global state, so it can be unit-tested and moved
-//! into a library. The rule messages and legal sources come from the policy itself (the IR items'
-//! `messages` and `source`); the only words in this file are the generic labels of [`LABELS`].
-//!
-//! An explanation has three parts:
-//! 1. the value of every output (from the trace's output nodes);
-//! 2. the reasons: every rule of a group collected by `holding(...)` whose id appears in an output
-//!    (for the kz policy, the `reasons` of `asp`), with its message, its source, its value and the
-//!    values it was computed from;
-//! 3. the trace tree under each output, to a depth of [`DEFAULT_DEPTH`] unless `full` is asked
-//!    for; a node already printed is shown again only as a one-line reference.
+//! The explanation itself (reasons, comparisons, confirmed changes, facts, trace branches) is
+//! data computed by `ereje_runtime::explain`; this file only chooses words and formats numbers.
+//! Rule messages, sources and band labels come from the policy inside the explanation; the only
+//! words here are the generic labels of [`LABELS`]. Money is written with a space between
+//! groups of three digits and `₸` (`786 400 ₸`), dates as `12.03.2025`.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use ereje_runtime::ir::{JsonLiteral, Policy, Type, TypeDef};
-use ereje_runtime::value::{Date, Value};
-use ereje_runtime::{Decision, Trace, TraceKind, TraceNode};
-
-/// How deep the trace tree goes below each output unless the full tree is asked for.
-pub const DEFAULT_DEPTH: usize = 4;
-
-/// Longest inline rendering of a value in the trace tree before it is cut.
-const INLINE_LIMIT: usize = 120;
+use ereje_runtime::explain::{
+    BandPosition, Change, ChangeKind, Comparison, Quantity, Reason, Relation, TraceBranch,
+};
+use ereje_runtime::ir::Messages;
+use ereje_runtime::value::Date;
+use ereje_runtime::Explanation;
+use rust_decimal::Decimal;
 
 /// The language of an explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,22 +25,16 @@ pub enum Lang {
     En,
 }
 
-/// What to explain and how.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExplainOptions {
-    pub lang: Lang,
-    /// Print the whole trace tree instead of [`DEFAULT_DEPTH`] levels under each output.
-    pub full: bool,
+/// How to write an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Html,
 }
 
-/// Which case the explanation is about.
-#[derive(Debug, Clone, Copy)]
-pub struct Header<'a> {
-    pub case_id: Option<&'a str>,
-    pub as_of: Date,
-}
-
-/// The generic words of an explanation in one language. Templates hold one `{}`.
+/// The generic words of an explanation in one language. `{…}` are placeholders.
 pub struct Labels {
     pub title: &'static str,
     pub case: &'static str,
@@ -58,44 +42,55 @@ pub struct Labels {
     pub policy: &'static str,
     pub outcome: &'static str,
     pub reasons: &'static str,
-    pub applied: &'static str,
     pub no_reasons: &'static str,
     pub source: &'static str,
-    pub value: &'static str,
-    pub inputs: &'static str,
+    pub why: &'static str,
+    /// `{left} {left_value} is {distance} above {right} {right_value}`.
+    pub above: &'static str,
+    pub below: &'static str,
+    pub equal: &'static str,
+    pub days: &'static str,
+    /// For dates: `{left} {lv} is {d} earlier than {right} {rv}`.
+    pub earlier: &'static str,
+    pub later: &'static str,
+    pub conditions: &'static str,
+    pub change: &'static str,
+    pub no_change: &'static str,
+    pub at_most: &'static str,
+    pub at_least: &'static str,
+    pub on_or_before: &'static str,
+    pub on_or_after: &'static str,
+    pub must_be: &'static str,
+    pub must_be_absent: &'static str,
+    pub sum_of: &'static str,
+    pub confirmed: &'static str,
+    pub edits: &'static str,
+    pub numbers: &'static str,
+    pub applied: &'static str,
+    pub bands: &'static str,
+    /// `{points} to {label}`.
+    pub to_next: &'static str,
+    pub to_previous: &'static str,
+    pub criteria: &'static str,
+    pub exception: &'static str,
+    pub facts: &'static str,
+    pub decisive: &'static str,
     pub trace: &'static str,
+    pub full_hint: &'static str,
     pub see_above: &'static str,
-    /// Template: the date from which a parameter's value applies.
     pub effective_from: &'static str,
-    /// Template: how many inputs are hidden below the depth limit.
-    pub more: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+    pub absent: &'static str,
     pub row_found: &'static str,
     pub row_missing: &'static str,
-    pub exception: &'static str,
     pub band: &'static str,
     pub no_message: &'static str,
-    pub no_trace: &'static str,
-    /// Template: a calendar quarter, `{q}` and `{y}`.
-    pub quarter: &'static str,
     pub decimal_separator: char,
-    pub kinds: Kinds,
+    pub kinds: [(&'static str, &'static str); 8],
 }
 
-/// The names of the trace node kinds in one language.
-pub struct Kinds {
-    pub rule: &'static str,
-    pub definition: &'static str,
-    pub function: &'static str,
-    pub parameter: &'static str,
-    pub table: &'static str,
-    pub band: &'static str,
-    pub input: &'static str,
-    pub output: &'static str,
-}
-
-/// The generic labels, one entry per language (in the order of [`Lang`]).
+/// The generic labels, one entry per language.
 pub const LABELS: [(Lang, Labels); 3] = [
     (
         Lang::Ru,
@@ -106,35 +101,58 @@ pub const LABELS: [(Lang, Labels); 3] = [
             policy: "политика",
             outcome: "Итог",
             reasons: "Основания",
-            applied: "Правила, давшие результат",
-            no_reasons: "нет",
+            no_reasons: "оснований для отказа нет",
             source: "Источник",
-            value: "Значение",
-            inputs: "Вычислено из",
-            trace: "Дерево вычисления",
+            why: "Почему",
+            above: "{left} = {lv} выше {right} = {rv} на {d}",
+            below: "{left} = {lv} ниже {right} = {rv} на {d}",
+            equal: "{left} = {lv} равно {right} = {rv}",
+            days: "{} дн.",
+            earlier: "{left} = {lv} раньше {right} = {rv} на {d}",
+            later: "{left} = {lv} позже {right} = {rv} на {d}",
+            conditions: "Выполненные условия",
+            change: "Что изменило бы решение",
+            no_change: "изменение, проверенное повторным расчётом, не найдено",
+            at_most: "не более",
+            at_least: "не менее",
+            on_or_before: "не позднее",
+            on_or_after: "не ранее",
+            must_be: "должно быть",
+            must_be_absent: "должны отсутствовать",
+            sum_of: "сумма {field}",
+            confirmed: "подтверждено повторным расчётом",
+            edits: "изменения дела",
+            numbers: "Значения",
+            applied: "Правила, давшие результат",
+            bands: "Категории",
+            to_next: "до «{label}»: +{points}",
+            to_previous: "до «{label}»: −{points}",
+            criteria: "Критерии",
+            exception: "исключение",
+            facts: "Данные дела",
+            decisive: "Решающая ветвь вычисления",
+            trace: "Полное дерево вычисления",
+            full_hint: "(полное дерево: --full)",
             see_above: "см. выше",
             effective_from: "действует с {}",
-            more: "… ещё {} (всё дерево: --full)",
             yes: "да",
             no: "нет",
+            absent: "—",
             row_found: "строка найдена",
             row_missing: "строки нет",
-            exception: "исключение",
             band: "интервал",
             no_message: "(сообщение не задано)",
-            no_trace: "(трассировки нет)",
-            quarter: "{q} кв. {y}",
             decimal_separator: ',',
-            kinds: Kinds {
-                rule: "правило",
-                definition: "определение",
-                function: "функция",
-                parameter: "параметр",
-                table: "таблица",
-                band: "шкала",
-                input: "данные дела",
-                output: "результат",
-            },
+            kinds: [
+                ("rule", "правило"),
+                ("definition", "определение"),
+                ("function", "функция"),
+                ("parameter", "параметр"),
+                ("table", "таблица"),
+                ("band", "шкала"),
+                ("input", "данные дела"),
+                ("output", "результат"),
+            ],
         },
     ),
     (
@@ -146,35 +164,58 @@ pub const LABELS: [(Lang, Labels); 3] = [
             policy: "саясат",
             outcome: "Нәтиже",
             reasons: "Негіздер",
-            applied: "Нәтижені берген ережелер",
-            no_reasons: "жоқ",
+            no_reasons: "бас тарту негіздері жоқ",
             source: "Дереккөз",
-            value: "Мәні",
-            inputs: "Есептелген мәндер",
-            trace: "Есептеу ағашы",
+            why: "Неліктен",
+            above: "{left} = {lv} {right} = {rv} мәнінен {d} жоғары",
+            below: "{left} = {lv} {right} = {rv} мәнінен {d} төмен",
+            equal: "{left} = {lv} {right} = {rv} мәніне тең",
+            days: "{} күн",
+            earlier: "{left} = {lv} {right} = {rv} күнінен {d} ерте",
+            later: "{left} = {lv} {right} = {rv} күнінен {d} кеш",
+            conditions: "Орындалған шарттар",
+            change: "Шешімді не өзгертер еді",
+            no_change: "қайта есептеумен расталған өзгеріс табылмады",
+            at_most: "ең көбі",
+            at_least: "кемінде",
+            on_or_before: "кешіктірмей",
+            on_or_after: "ерте емес",
+            must_be: "болуы керек",
+            must_be_absent: "болмауы керек",
+            sum_of: "{field} сомасы",
+            confirmed: "қайта есептеумен расталды",
+            edits: "іске өзгерістер",
+            numbers: "Мәндер",
+            applied: "Нәтижені берген ережелер",
+            bands: "Санаттар",
+            to_next: "«{label}» дейін: +{points}",
+            to_previous: "«{label}» дейін: −{points}",
+            criteria: "Критерийлер",
+            exception: "ерекшелік",
+            facts: "Іс деректері",
+            decisive: "Шешуші есептеу тармағы",
+            trace: "Толық есептеу ағашы",
+            full_hint: "(толық ағаш: --full)",
             see_above: "жоғарыда қараңыз",
             effective_from: "{} бастап қолданылады",
-            more: "… тағы {} (толық ағаш: --full)",
             yes: "иә",
             no: "жоқ",
+            absent: "—",
             row_found: "жол табылды",
             row_missing: "жол жоқ",
-            exception: "ерекшелік",
             band: "аралық",
             no_message: "(хабарлама берілмеген)",
-            no_trace: "(трассировка жоқ)",
-            quarter: "{y}, {q}-тоқсан",
             decimal_separator: ',',
-            kinds: Kinds {
-                rule: "ереже",
-                definition: "анықтама",
-                function: "функция",
-                parameter: "параметр",
-                table: "кесте",
-                band: "шкала",
-                input: "іс деректері",
-                output: "нәтиже",
-            },
+            kinds: [
+                ("rule", "ереже"),
+                ("definition", "анықтама"),
+                ("function", "функция"),
+                ("parameter", "параметр"),
+                ("table", "кесте"),
+                ("band", "шкала"),
+                ("input", "іс деректері"),
+                ("output", "нәтиже"),
+            ],
         },
     ),
     (
@@ -186,35 +227,58 @@ pub const LABELS: [(Lang, Labels); 3] = [
             policy: "policy",
             outcome: "Outcome",
             reasons: "Reasons",
-            applied: "Rules behind the outputs",
-            no_reasons: "none",
+            no_reasons: "no refusal reason holds",
             source: "Source",
-            value: "Value",
-            inputs: "Computed from",
-            trace: "Computation tree",
+            why: "Why",
+            above: "{left} = {lv} is {d} above {right} = {rv}",
+            below: "{left} = {lv} is {d} below {right} = {rv}",
+            equal: "{left} = {lv} equals {right} = {rv}",
+            days: "{} day(s)",
+            earlier: "{left} = {lv} is {d} earlier than {right} = {rv}",
+            later: "{left} = {lv} is {d} later than {right} = {rv}",
+            conditions: "Conditions that hold",
+            change: "What would change it",
+            no_change: "no change confirmed by re-evaluation was found",
+            at_most: "at most",
+            at_least: "at least",
+            on_or_before: "on or before",
+            on_or_after: "on or after",
+            must_be: "would have to be",
+            must_be_absent: "would have to be absent",
+            sum_of: "sum of {field}",
+            confirmed: "confirmed by re-evaluation",
+            edits: "edits of the case",
+            numbers: "Values",
+            applied: "Rules behind the outputs",
+            bands: "Categories",
+            to_next: "to “{label}”: +{points}",
+            to_previous: "to “{label}”: −{points}",
+            criteria: "Criteria",
+            exception: "exception",
+            facts: "Facts from the case",
+            decisive: "Decisive branch of the computation",
+            trace: "Whole computation tree",
+            full_hint: "(whole tree: --full)",
             see_above: "see above",
             effective_from: "in effect from {}",
-            more: "… {} more (whole tree: --full)",
             yes: "yes",
             no: "no",
+            absent: "—",
             row_found: "row found",
             row_missing: "no row",
-            exception: "exception",
             band: "band",
             no_message: "(no message given)",
-            no_trace: "(no trace)",
-            quarter: "Q{q} {y}",
             decimal_separator: '.',
-            kinds: Kinds {
-                rule: "rule",
-                definition: "definition",
-                function: "function",
-                parameter: "parameter",
-                table: "table",
-                band: "band",
-                input: "case data",
-                output: "output",
-            },
+            kinds: [
+                ("rule", "rule"),
+                ("definition", "definition"),
+                ("function", "function"),
+                ("parameter", "parameter"),
+                ("table", "table"),
+                ("band", "band"),
+                ("input", "case data"),
+                ("output", "output"),
+            ],
         },
     ),
 ];
@@ -229,173 +293,29 @@ pub fn labels(lang: Lang) -> &'static Labels {
     &LABELS[index].1
 }
 
-impl Kinds {
-    fn name(&self, kind: TraceKind) -> &'static str {
-        match kind {
-            TraceKind::Rule => self.rule,
-            TraceKind::Definition => self.definition,
-            TraceKind::Function => self.function,
-            TraceKind::Parameter => self.parameter,
-            TraceKind::Table => self.table,
-            TraceKind::Band => self.band,
-            TraceKind::Input => self.input,
-            TraceKind::Output => self.output,
-        }
-    }
-}
-
-/// Explains a decision that was evaluated with a trace; without one, only its header and a note.
-pub fn explain_decision(decision: &Decision, options: ExplainOptions) -> String {
-    let header = Header {
-        case_id: decision.case_id.as_deref(),
-        as_of: decision.as_of,
-    };
-    match &decision.trace {
-        Some(trace) => explain(decision.policy_ir(), trace, header, options),
-        None => {
-            let mut out = header_line(decision.policy_ir(), header, labels(options.lang));
-            out.push_str(labels(options.lang).no_trace);
-            out.push('\n');
-            out
-        }
-    }
-}
-
-/// The whole explanation: outputs, reasons and trace tree.
-pub fn explain(
-    policy: &Policy,
-    trace: &Trace,
-    header: Header<'_>,
-    options: ExplainOptions,
-) -> String {
-    let labels = labels(options.lang);
-    let mut out = header_line(policy, header, labels);
-    out.push('\n');
-    out.push_str(&outcome_section(policy, trace, options.lang));
-    out.push('\n');
-    out.push_str(&reasons_section(policy, trace, options.lang));
-    out.push('\n');
-    let applied = applied_section(policy, trace, options.lang);
-    if !applied.is_empty() {
-        out.push_str(&applied);
-        out.push('\n');
-    }
-    out.push_str(&tree_section(policy, trace, options));
-    out
-}
-
-fn header_line(policy: &Policy, header: Header<'_>, labels: &Labels) -> String {
-    format!(
-        "{}: {} {}, {} {}, {} {} {}\n",
-        labels.title,
-        labels.case,
-        header.case_id.unwrap_or("—"),
-        labels.as_of,
-        format_date(header.as_of),
-        labels.policy,
-        policy.name,
-        policy.version,
-    )
-}
-
-/// Part 1: every output's value; an object output as one line per field.
-pub fn outcome_section(policy: &Policy, trace: &Trace, lang: Lang) -> String {
-    let labels = labels(lang);
-    let mut out = format!("{}\n", labels.outcome);
-    for node in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
-        write_entry(
-            &mut out,
-            policy,
-            lang,
-            1,
-            &node.id,
-            &node.value,
-            node.ty.as_ref(),
-        );
-    }
-    out
-}
-
-/// Writes `name: value`, with an object's or map's entries on their own lines below.
-fn write_entry(
-    out: &mut String,
-    policy: &Policy,
-    lang: Lang,
-    depth: usize,
-    name: &str,
-    value: &Value,
-    ty: Option<&Type>,
-) {
-    let indent = "  ".repeat(depth);
-    let ty = ty.map(unwrap_optional);
-    match (value, ty) {
-        (Value::Map(entries), Some(Type::Object(fields))) if !entries.is_empty() => {
-            let _ = writeln!(out, "{indent}{name}:");
-            for (key, item) in entries.iter() {
-                let field_ty = fields
-                    .iter()
-                    .find(|(field, _)| **field == **key)
-                    .map(|(_, ty)| ty);
-                write_entry(out, policy, lang, depth + 1, key, item, field_ty);
-            }
-        }
-        (Value::Map(entries), Some(Type::Map(element))) if !entries.is_empty() => {
-            let _ = writeln!(out, "{indent}{name}:");
-            for (key, item) in entries.iter() {
-                write_entry(out, policy, lang, depth + 1, key, item, Some(element));
-            }
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "{indent}{name}: {}",
-                format_value(policy, value, ty, lang)
-            );
-        }
-    }
-}
-
-/// The reasons: rule ids that appear as text in the outputs and name a rule of a group (the
-/// rules `holding(...)` collects), in order of first appearance.
-pub fn reason_ids(policy: &Policy, trace: &Trace) -> Vec<String> {
-    let group_rules: HashSet<&str> = policy
-        .groups
+fn kind_name(labels: &Labels, kind: &str) -> &'static str {
+    labels
+        .kinds
         .iter()
-        .flat_map(|group| group.members.iter())
-        .filter_map(|member| policy.items.get(member.item as usize))
-        .filter(|item| item.kind == ereje_runtime::ir::ItemKind::Rule)
-        .map(|item| item.name.as_str())
-        .collect();
-    let mut found = Vec::new();
-    for node in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
-        collect_texts(&node.value, &mut |text| {
-            if group_rules.contains(text) && !found.iter().any(|seen: &String| seen == text) {
-                found.push(text.to_string());
-            }
-        });
-    }
-    found
+        .find(|(name, _)| *name == kind)
+        .map_or("", |(_, word)| *word)
 }
 
-fn collect_texts(value: &Value, visit: &mut dyn FnMut(&str)) {
-    match value {
-        Value::Text(text) => visit(text),
-        Value::List(items) => items.iter().for_each(|item| collect_texts(item, visit)),
-        Value::Map(entries) => entries
-            .iter()
-            .for_each(|(_, item)| collect_texts(item, visit)),
-        Value::Record(record) => record
-            .fields
-            .iter()
-            .for_each(|item| collect_texts(item, visit)),
-        _ => {}
+/// Renders an explanation in a format and language; `full` adds the whole computation tree.
+pub fn render(explanation: &Explanation, format: Format, lang: Lang, full: bool) -> String {
+    match format {
+        Format::Text => render_text(explanation, lang, full),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(explanation).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+        Format::Html => render_html(explanation, lang, full),
     }
 }
 
-/// A rule's message in `lang`, else in another language (ru, en, kk, in that order).
-pub fn message<'p>(policy: &'p Policy, rule: &str, lang: Lang) -> Option<&'p str> {
-    let item = policy.items.iter().find(|item| item.name == rule)?;
-    let messages = &item.messages;
+/// A message in `lang`, else in another language (ru, en, kk, in that order).
+pub fn message(messages: &Messages, lang: Lang) -> Option<&str> {
     let preferred = match lang {
         Lang::Ru => &messages.ru,
         Lang::Kk => &messages.kk,
@@ -408,286 +328,320 @@ pub fn message<'p>(policy: &'p Policy, rule: &str, lang: Lang) -> Option<&'p str
         .or(messages.kk.as_deref())
 }
 
-/// Part 2: each reason with its message, source, value and direct inputs.
-pub fn reasons_section(policy: &Policy, trace: &Trace, lang: Lang) -> String {
-    let labels = labels(lang);
-    let reasons = reason_ids(policy, trace);
-    if reasons.is_empty() {
-        return format!("{}: {}\n", labels.reasons, labels.no_reasons);
-    }
-    let mut out = format!("{}\n", labels.reasons);
-    for rule in &reasons {
-        let node_index = trace
-            .nodes
-            .iter()
-            .position(|node| node.kind == TraceKind::Rule && node.id == *rule);
-        let node = node_index.and_then(|index| trace.nodes.get(index));
-        let text = message(policy, rule, lang)
-            .map(|text| substitute(text, policy, trace, node, lang))
-            .unwrap_or_else(|| labels.no_message.to_string());
-        let _ = writeln!(out, "  {rule}: {text}");
-        let source = policy
-            .items
-            .iter()
-            .find(|item| item.name == *rule)
-            .and_then(|item| item.source.as_deref())
-            .or(node.and_then(|node| node.source.as_deref()));
-        if let Some(source) = source {
-            let _ = writeln!(out, "    {}: {source}", labels.source);
-        }
-        if let Some(node) = node {
-            let _ = writeln!(
-                out,
-                "    {}: {}",
-                labels.value,
-                format_value(policy, &node.value, node.ty.as_ref(), lang)
-            );
-            if !node.inputs.is_empty() {
-                let _ = writeln!(out, "    {}:", labels.inputs);
-                for input in node
-                    .inputs
-                    .iter()
-                    .filter_map(|input| trace.nodes.get(*input))
-                {
-                    let _ = writeln!(out, "      {}", node_line(policy, input, lang));
-                }
-            }
-        }
-    }
-    out
+fn header(explanation: &Explanation, labels: &Labels) -> String {
+    format!(
+        "{}: {} {}, {} {}, {} {} {}",
+        labels.title,
+        labels.case,
+        explanation.case_id.as_deref().unwrap_or("—"),
+        labels.as_of,
+        format_date(explanation.as_of),
+        labels.policy,
+        explanation.policy.name,
+        explanation.policy.version,
+    )
 }
 
-/// The rules each output used directly (for the kz policy: the aid kind, income, poverty line
-/// and amounts), with value, message and source; the reasons are left to [`reasons_section`].
-/// Empty when no output uses a rule directly.
-pub fn applied_section(policy: &Policy, trace: &Trace, lang: Lang) -> String {
+/// The "why" sentence of a comparison.
+pub fn comparison_sentence(comparison: &Comparison, lang: Lang) -> String {
     let labels = labels(lang);
-    let reasons = reason_ids(policy, trace);
-    let mut seen: Vec<usize> = Vec::new();
-    for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
-        for input in &root.inputs {
-            let is_rule = trace
-                .nodes
-                .get(*input)
-                .is_some_and(|node| node.kind == TraceKind::Rule && !reasons.contains(&node.id));
-            if is_rule && !seen.contains(input) {
-                seen.push(*input);
+    let is_date = matches!(comparison.left_value, Quantity::Date(_));
+    let template = match comparison.relation {
+        Relation::Above if is_date => labels.later,
+        Relation::Below if is_date => labels.earlier,
+        Relation::Above => labels.above,
+        Relation::Below => labels.below,
+        Relation::Equal => labels.equal,
+    };
+    let distance = match (&comparison.distance, &comparison.left_value) {
+        (Quantity::Integer(days), Quantity::Date(_)) => {
+            labels.days.replace("{}", &days.to_string())
+        }
+        (distance, _) => format_quantity(distance, lang),
+    };
+    format!(
+        "{} ({} {} {})",
+        template
+            .replace("{left}", &comparison.left)
+            .replace("{lv}", &format_quantity(&comparison.left_value, lang))
+            .replace("{right}", &comparison.right)
+            .replace("{rv}", &format_quantity(&comparison.right_value, lang))
+            .replace("{d}", &distance),
+        comparison.left,
+        comparison.operator,
+        comparison.right
+    )
+}
+
+/// The "what would change it" sentence of a change.
+pub fn change_sentence(change: &Change, lang: Lang) -> String {
+    let labels = labels(lang);
+    let is_date = matches!(change.value, Quantity::Date(_));
+    let subject = match &change.field {
+        Some(field) if !change.subject.starts_with('/') => format!(
+            "{} ({})",
+            change.subject,
+            labels.sum_of.replace("{field}", field)
+        ),
+        _ => change.subject.clone(),
+    };
+    let value = format_quantity(&change.value, lang);
+    let current = format_quantity(&change.current, lang);
+    let wanted = match change.kind {
+        ChangeKind::AtMost if is_date => format!("{} {value}", labels.on_or_before),
+        ChangeKind::AtLeast if is_date => format!("{} {value}", labels.on_or_after),
+        ChangeKind::AtMost => format!("{} {value}", labels.at_most),
+        ChangeKind::AtLeast => format!("{} {value}", labels.at_least),
+        ChangeKind::Set => format!("{} {value}", labels.must_be),
+        ChangeKind::Remove => labels.must_be_absent.to_string(),
+    };
+    let limit = match (&change.limit_operator, &change.limit) {
+        (Some(operator), Some(limit)) if operator == "<" || operator == ">" => {
+            format!(" ({operator} {})", format_quantity(limit, lang))
+        }
+        _ => String::new(),
+    };
+    let confirmed = if change.confirmed {
+        format!("; {}", labels.confirmed)
+    } else {
+        String::new()
+    };
+    if change.kind == ChangeKind::Remove {
+        format!("{subject}: {wanted}{confirmed}")
+    } else {
+        format!("{subject}: {current} → {wanted}{limit}{confirmed}")
+    }
+}
+
+fn edit_line(change: &Change) -> Vec<String> {
+    change
+        .edits
+        .iter()
+        .map(|edit| {
+            let show = |value: &Option<serde_json::Value>| {
+                value
+                    .as_ref()
+                    .map_or_else(|| "∅".to_string(), |value| value.to_string())
+            };
+            format!("{}: {} → {}", edit.path, show(&edit.from), show(&edit.to))
+        })
+        .collect()
+}
+
+fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
+    let labels = labels(lang);
+    let mut out = header(explanation, labels);
+    out.push_str("\n\n");
+    let _ = writeln!(out, "{}", labels.outcome);
+    for (name, value) in &explanation.outputs {
+        write_entry(&mut out, lang, 1, name, value);
+    }
+    out.push('\n');
+    if explanation.reasons.is_empty() {
+        let _ = writeln!(out, "{}: {}", labels.reasons, labels.no_reasons);
+    } else {
+        let _ = writeln!(out, "{}", labels.reasons);
+    }
+    for (position, reason) in explanation.reasons.iter().enumerate() {
+        write_reason(&mut out, reason, position + 1, lang);
+    }
+    if !explanation.rules.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", labels.applied);
+        for rule in &explanation.rules {
+            let _ = writeln!(
+                out,
+                "  {} = {}",
+                rule.rule,
+                format_quantity(&rule.value, lang)
+            );
+            if let Some(text) = message(&rule.messages, lang) {
+                let _ = writeln!(out, "    {text}");
+            }
+            if let Some(source) = &rule.source {
+                let _ = writeln!(out, "    {}: {source}", labels.source);
             }
         }
     }
-    if seen.is_empty() {
-        return String::new();
+    if !explanation.bands.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", labels.bands);
+        for band in &explanation.bands {
+            write_band(&mut out, band, lang);
+        }
     }
-    let mut out = format!("{}\n", labels.applied);
-    for node in seen.iter().filter_map(|index| trace.nodes.get(*index)) {
+    out.push('\n');
+    let _ = writeln!(out, "{}", labels.facts);
+    for fact in &explanation.facts {
         let _ = writeln!(
             out,
             "  {} = {}",
-            node.id,
-            format_value(policy, &node.value, node.ty.as_ref(), lang)
+            fact.path,
+            format_quantity(&fact.value, lang)
         );
-        if let Some(text) = message(policy, &node.id, lang) {
+    }
+    out.push('\n');
+    let _ = writeln!(out, "{}", labels.decisive);
+    for branch in &explanation.decisive {
+        write_tree(&mut out, branch, "", None, lang);
+    }
+    match (&explanation.full_trace, full) {
+        (Some(trace), true) => {
+            out.push('\n');
+            let _ = writeln!(out, "{}", labels.trace);
+            for branch in trace {
+                write_tree(&mut out, branch, "", None, lang);
+            }
+        }
+        _ => {
+            out.push('\n');
+            let _ = writeln!(out, "{}", labels.full_hint);
+        }
+    }
+    out
+}
+
+fn write_reason(out: &mut String, reason: &Reason, number: usize, lang: Lang) {
+    let labels = labels(lang);
+    let text = message(&reason.messages, lang).unwrap_or(labels.no_message);
+    let _ = writeln!(out, "  {number}. {}: {text}", reason.rule);
+    if let Some(source) = &reason.source {
+        let _ = writeln!(out, "     {}: {source}", labels.source);
+    }
+    if let Some(comparison) = &reason.comparison {
+        let _ = writeln!(
+            out,
+            "     {}: {}",
+            labels.why,
+            comparison_sentence(comparison, lang)
+        );
+    }
+    if !reason.conditions.is_empty() {
+        let _ = writeln!(
+            out,
+            "     {}: {}",
+            labels.conditions,
+            reason.conditions.join("; ")
+        );
+    }
+    if reason.changes.is_empty() {
+        let _ = writeln!(out, "     {}: {}", labels.change, labels.no_change);
+    } else {
+        let _ = writeln!(out, "     {}:", labels.change);
+        for change in &reason.changes {
+            let _ = writeln!(out, "       {}", change_sentence(change, lang));
+            for edit in edit_line(change) {
+                let _ = writeln!(out, "         {}: {edit}", labels.edits);
+            }
+        }
+    }
+    if !reason.numbers.is_empty() {
+        let _ = writeln!(out, "     {}:", labels.numbers);
+        for number in &reason.numbers {
+            let mut line = format!(
+                "{} {} = {}",
+                kind_name(labels, number.kind),
+                number.id,
+                format_quantity(&number.value, lang)
+            );
+            if let Some(date) = number.effective_from {
+                let _ = write!(
+                    line,
+                    " [{}]",
+                    labels.effective_from.replace("{}", &format_date(date))
+                );
+            }
+            let _ = writeln!(out, "       {line}");
+        }
+    }
+}
+
+fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
+    let labels = labels(lang);
+    let _ = writeln!(
+        out,
+        "  {} = {} ({} {} = {}: {} «{}»)",
+        band.item,
+        format_quantity(&band.value, lang),
+        band.bands,
+        band.score,
+        format_quantity(&band.score_value, lang),
+        labels.band,
+        band.band_label
+    );
+    if let Some(exception) = &band.exception {
+        let _ = writeln!(out, "    {}: {exception}", labels.exception);
+    }
+    for (template, neighbour) in [
+        (labels.to_next, &band.to_next),
+        (labels.to_previous, &band.to_previous),
+    ] {
+        if let Some(neighbour) = neighbour {
             let _ = writeln!(
                 out,
                 "    {}",
-                substitute(text, policy, trace, Some(node), lang)
+                template
+                    .replace("{label}", &neighbour.band_label)
+                    .replace("{points}", &format_quantity(&neighbour.points, lang))
             );
         }
-        let source = policy
-            .items
+    }
+    if !band.criteria.is_empty() {
+        let criteria: Vec<String> = band
+            .criteria
             .iter()
-            .find(|item| item.name == node.id)
-            .and_then(|item| item.source.as_deref())
-            .or(node.source.as_deref());
-        if let Some(source) = source {
-            let _ = writeln!(out, "    {}: {source}", labels.source);
-        }
+            .map(|(id, value)| format!("{id} {}", format_quantity(value, lang)))
+            .collect();
+        let _ = writeln!(out, "    {}: {}", labels.criteria, criteria.join(", "));
     }
-    out
 }
 
-/// Replaces `{name}` in a message by the value of the trace node called `name` (preferring the
-/// rule's own inputs); unknown names are left as written.
-fn substitute(
-    text: &str,
-    policy: &Policy,
-    trace: &Trace,
-    rule: Option<&TraceNode>,
-    lang: Lang,
-) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}');
-        let name = close.map(|close| &after[..close]);
-        let valid = name.is_some_and(|name| {
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-        });
-        match (name, close) {
-            (Some(name), Some(close)) if valid => {
-                let from_inputs = rule.and_then(|rule| {
-                    rule.inputs
-                        .iter()
-                        .filter_map(|input| trace.nodes.get(*input))
-                        .find(|node| node.id == name)
-                });
-                let node = from_inputs.or_else(|| trace.nodes.iter().find(|node| node.id == name));
-                match node {
-                    Some(node) => {
-                        out.push_str(&format_value(policy, &node.value, node.ty.as_ref(), lang))
-                    }
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                }
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push('{');
-                rest = after;
+fn write_entry(out: &mut String, lang: Lang, depth: usize, name: &str, value: &Quantity) {
+    let indent = "  ".repeat(depth);
+    match value {
+        Quantity::Entries(entries) if !entries.is_empty() => {
+            let _ = writeln!(out, "{indent}{name}:");
+            for (key, item) in entries {
+                write_entry(out, lang, depth + 1, key, item);
             }
         }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Part 3: the trace tree under each output.
-pub fn tree_section(policy: &Policy, trace: &Trace, options: ExplainOptions) -> String {
-    let labels = labels(options.lang);
-    let mut out = format!("{}\n", labels.trace);
-    let mut printed = vec![false; trace.nodes.len()];
-    let mut expanded = HashSet::new();
-    let max_depth = if options.full {
-        usize::MAX
-    } else {
-        DEFAULT_DEPTH
-    };
-    for root in &trace.roots {
-        let mut walk = TreeWalk {
-            policy,
-            trace,
-            lang: options.lang,
-            max_depth,
-            printed: &mut printed,
-            expanded: &mut expanded,
-            out: &mut out,
-        };
-        walk.node(*root, "", None, 0);
-    }
-    out
-}
-
-struct TreeWalk<'a> {
-    policy: &'a Policy,
-    trace: &'a Trace,
-    lang: Lang,
-    max_depth: usize,
-    printed: &'a mut Vec<bool>,
-    /// The lines of the nodes already expanded: two calls of a function with the same
-    /// arguments are two nodes with the same line and the same inputs.
-    expanded: &'a mut HashSet<String>,
-    out: &'a mut String,
-}
-
-impl TreeWalk<'_> {
-    /// Prints node `index`; `last` is `None` for a root, else whether it is its parent's last
-    /// child.
-    fn node(&mut self, index: usize, prefix: &str, last: Option<bool>, depth: usize) {
-        let Some(node) = self.trace.nodes.get(index) else {
-            return;
-        };
-        let labels = labels(self.lang);
-        let (connector, child_prefix) = match last {
-            None => ("", String::new()),
-            Some(true) => ("└─ ", format!("{prefix}   ")),
-            Some(false) => ("├─ ", format!("{prefix}│  ")),
-        };
-        let line = node_line(self.policy, node, self.lang);
-        let already =
-            self.printed.get(index).copied().unwrap_or(false) || self.expanded.contains(&line);
-        if already && !node.inputs.is_empty() {
-            let _ = writeln!(self.out, "{prefix}{connector}{line} ({})", labels.see_above);
-            return;
-        }
-        let _ = writeln!(self.out, "{prefix}{connector}{line}");
-        if node.inputs.is_empty() {
-            return;
-        }
-        if depth >= self.max_depth {
-            let more = labels.more.replace("{}", &node.inputs.len().to_string());
-            let _ = writeln!(self.out, "{child_prefix}└─ {more}");
-            return;
-        }
-        if let Some(flag) = self.printed.get_mut(index) {
-            *flag = true;
-        }
-        self.expanded.insert(line);
-        // Identical siblings (the same call made twice) are shown once.
-        let mut children: Vec<(usize, String)> = Vec::with_capacity(node.inputs.len());
-        for child in &node.inputs {
-            if let Some(child_node) = self.trace.nodes.get(*child) {
-                let child_line = node_line(self.policy, child_node, self.lang);
-                if !children.iter().any(|(_, seen)| *seen == child_line) {
-                    children.push((*child, child_line));
-                }
-            }
-        }
-        let count = children.len();
-        for (position, (child, _)) in children.into_iter().enumerate() {
-            self.node(child, &child_prefix, Some(position + 1 == count), depth + 1);
+        _ => {
+            let _ = writeln!(out, "{indent}{name}: {}", format_quantity(value, lang));
         }
     }
 }
 
-/// One node on one line: kind, name (with arguments, table key or path), value and notes.
-pub fn node_line(policy: &Policy, node: &TraceNode, lang: Lang) -> String {
+/// One trace node on one line: kind, name (with arguments or path), value and notes.
+pub fn node_line(branch: &TraceBranch, lang: Lang) -> String {
     let labels = labels(lang);
     let mut line = String::new();
-    line.push_str(labels.kinds.name(node.kind));
+    line.push_str(kind_name(labels, branch.kind));
     line.push(' ');
     let args = || {
-        node.args
+        branch
+            .args
             .iter()
-            .map(|(value, ty)| format_value(policy, value, ty.as_ref(), lang))
+            .map(|value| format_quantity(value, lang))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    match node.kind {
-        TraceKind::Input => match &node.path {
-            Some(path) => line.push_str(path),
-            None => line.push_str(&node.id),
-        },
-        TraceKind::Table => {
-            let _ = write!(line, "{}[{}]", node.id, args());
+    match (&branch.path, branch.kind) {
+        (Some(path), _) => line.push_str(path),
+        (None, "table") => {
+            let _ = write!(line, "{}[{}]", branch.id, args());
         }
-        TraceKind::Band => {
-            let _ = write!(line, "{}({})", node.id, args());
+        (None, _) if !branch.args.is_empty() => {
+            let _ = write!(line, "{}({})", branch.id, args());
         }
-        _ if !node.args.is_empty() => {
-            let _ = write!(line, "{}({})", node.id, args());
-        }
-        _ => line.push_str(&node.id),
+        (None, _) => line.push_str(&branch.id),
     }
     line.push_str(" = ");
-    line.push_str(&truncate(&format_value(
-        policy,
-        &node.value,
-        node.ty.as_ref(),
-        lang,
-    )));
+    line.push_str(&truncate(&format_quantity(&branch.value, lang)));
     let mut notes = Vec::new();
-    if let Some(date) = node.effective_from {
+    if let Some(date) = branch.effective_from {
         notes.push(labels.effective_from.replace("{}", &format_date(date)));
     }
-    if let Some(found) = node.found {
+    if let Some(found) = branch.found {
         notes.push(
             if found {
                 labels.row_found
@@ -697,17 +651,42 @@ pub fn node_line(policy: &Policy, node: &TraceNode, lang: Lang) -> String {
             .to_string(),
         );
     }
-    if let Some(label) = &node.label {
+    if let Some(label) = &branch.label {
         notes.push(format!("{}: {label}", labels.band));
     }
-    if let Some(exception) = &node.exception {
+    if let Some(exception) = &branch.exception {
         notes.push(format!("{}: {exception}", labels.exception));
     }
     if !notes.is_empty() {
         let _ = write!(line, " [{}]", notes.join("; "));
     }
+    if branch.repeated {
+        let _ = write!(line, " ({})", labels.see_above);
+    }
     line
 }
+
+fn write_tree(
+    out: &mut String,
+    branch: &TraceBranch,
+    prefix: &str,
+    last: Option<bool>,
+    lang: Lang,
+) {
+    let (connector, child_prefix) = match last {
+        None => ("", String::new()),
+        Some(true) => ("└─ ", format!("{prefix}   ")),
+        Some(false) => ("├─ ", format!("{prefix}│  ")),
+    };
+    let _ = writeln!(out, "{prefix}{connector}{}", node_line(branch, lang));
+    let count = branch.inputs.len();
+    for (position, child) in branch.inputs.iter().enumerate() {
+        write_tree(out, child, &child_prefix, Some(position + 1 == count), lang);
+    }
+}
+
+/// Longest inline rendering of a value in the tree before it is cut.
+const INLINE_LIMIT: usize = 120;
 
 fn truncate(text: &str) -> String {
     if text.chars().count() <= INLINE_LIMIT {
@@ -718,113 +697,39 @@ fn truncate(text: &str) -> String {
     cut
 }
 
-fn unwrap_optional(ty: &Type) -> &Type {
-    match ty {
-        Type::Optional(inner) => inner,
-        other => other,
-    }
-}
-
-/// A value for people: money as `786 400 ₸`, dates as `12.03.2025`, enums by their JSON name,
-/// records read from the case by their path, absent values as `—`.
-pub fn format_value(policy: &Policy, value: &Value, ty: Option<&Type>, lang: Lang) -> String {
+/// A quantity for people: money as `786 400 ₸`, dates as `12.03.2025`, absent values as `—`.
+pub fn format_quantity(quantity: &Quantity, lang: Lang) -> String {
     let labels = labels(lang);
-    let ty = ty.map(unwrap_optional);
-    match value {
-        Value::Absent => "—".to_string(),
-        Value::Bool(true) => labels.yes.to_string(),
-        Value::Bool(false) => labels.no.to_string(),
-        Value::Integer(number) => match ty {
-            Some(Type::Money) => format_money(&number.to_string(), labels.decimal_separator),
-            _ => number.to_string(),
+    match quantity {
+        Quantity::Money(number) => format_money(&number.to_string(), labels.decimal_separator),
+        Quantity::Decimal(number) => format_decimal(*number, labels.decimal_separator),
+        Quantity::Integer(number) => number.to_string(),
+        Quantity::Date(date) => format_date(*date),
+        Quantity::Month(month) => match month.split_once('-') {
+            Some((year, month)) => format!("{month}.{year}"),
+            None => month.clone(),
         },
-        Value::Decimal(number) => {
-            let mut number = *number;
-            if number.is_zero() {
-                number.set_sign_positive(true);
-            }
-            match ty {
-                Some(Type::Money) => format_money(&number.to_string(), labels.decimal_separator),
-                _ => format_decimal(&number.to_string(), labels.decimal_separator),
-            }
-        }
-        Value::Date(date) => format_date(*date),
-        Value::Month(month) => format!("{:02}.{:04}", month.month, month.year),
-        Value::Quarter(quarter) => labels
-            .quarter
-            .replace("{q}", &quarter.quarter.to_string())
-            .replace("{y}", &quarter.year.to_string()),
-        Value::Text(text) => text.to_string(),
-        Value::Enum(index) => enum_name(policy, ty, *index),
-        Value::List(items) => {
-            let element = match ty {
-                Some(Type::List(element)) => Some(&**element),
-                _ => None,
-            };
-            let parts: Vec<String> = items
+        Quantity::Quarter(quarter) => quarter.clone(),
+        Quantity::Bool(true) => labels.yes.to_string(),
+        Quantity::Bool(false) => labels.no.to_string(),
+        Quantity::Text(text) | Quantity::Record(text) => text.clone(),
+        Quantity::List(items) => format!(
+            "[{}]",
+            items
                 .iter()
-                .map(|item| format_value(policy, item, element, lang))
-                .collect();
-            format!("[{}]", parts.join(", "))
-        }
-        Value::Record(record) => {
-            if let Some(path) = &record.path {
-                return path.to_string();
-            }
-            let definition = match ty {
-                Some(Type::Record(id)) => match policy.types.get(*id as usize) {
-                    Some(TypeDef::Record(definition)) => Some(definition),
-                    _ => None,
-                },
-                _ => None,
-            };
-            let parts: Vec<String> = record
-                .fields
+                .map(|item| format_quantity(item, lang))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Quantity::Entries(entries) => format!(
+            "{{{}}}",
+            entries
                 .iter()
-                .enumerate()
-                .map(|(position, field)| {
-                    let field_def =
-                        definition.and_then(|definition| definition.fields.get(position));
-                    let name =
-                        field_def.map_or_else(|| position.to_string(), |field| field.name.clone());
-                    let value = format_value(policy, field, field_def.map(|field| &field.ty), lang);
-                    format!("{name}: {value}")
-                })
-                .collect();
-            format!("{{{}}}", parts.join(", "))
-        }
-        Value::Map(entries) => {
-            let parts: Vec<String> = entries
-                .iter()
-                .map(|(key, item)| {
-                    let item_ty = match ty {
-                        Some(Type::Map(element)) => Some(&**element),
-                        Some(Type::Object(fields)) => fields
-                            .iter()
-                            .find(|(field, _)| **field == **key)
-                            .map(|(_, ty)| ty),
-                        _ => None,
-                    };
-                    format!("{key}: {}", format_value(policy, item, item_ty, lang))
-                })
-                .collect();
-            format!("{{{}}}", parts.join(", "))
-        }
-    }
-}
-
-fn enum_name(policy: &Policy, ty: Option<&Type>, index: u32) -> String {
-    let variant = match ty {
-        Some(Type::Enum(id)) => match policy.types.get(*id as usize) {
-            Some(TypeDef::Enum(definition)) => definition.variants.get(index as usize),
-            _ => None,
-        },
-        _ => None,
-    };
-    match variant.map(|variant| &variant.json) {
-        Some(JsonLiteral::Text(text)) => text.clone(),
-        Some(JsonLiteral::Integer(number)) => number.to_string(),
-        None => index.to_string(),
+                .map(|(key, item)| format!("{key}: {}", format_quantity(item, lang)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Quantity::Absent => labels.absent.to_string(),
     }
 }
 
@@ -833,9 +738,27 @@ pub fn format_date(date: Date) -> String {
     date.format("%d.%m.%Y").to_string()
 }
 
+/// A decimal, at most 2 decimal places shown (rounded half-up, marked `≈` when rounded).
+fn format_decimal(number: Decimal, decimal_separator: char) -> String {
+    let text = number.normalize().to_string();
+    match text.split_once('.') {
+        Some((_, fraction)) if fraction.len() > 2 => {
+            let rounded = number
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            format!(
+                "≈ {}",
+                rounded
+                    .to_string()
+                    .replace('.', &decimal_separator.to_string())
+            )
+        }
+        _ => text.replace('.', &decimal_separator.to_string()),
+    }
+}
+
 /// Money from its exact decimal text: groups of three digits separated by spaces, the decimal
 /// separator of the language, `₸`. More than two decimal places are rounded half-up to two and
-/// marked `≈` (the exact value is in the decision's trace).
+/// marked `≈` (the exact value is in the JSON explanation).
 pub fn format_money(exact: &str, decimal_separator: char) -> String {
     let (negative, digits) = match exact.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -862,11 +785,6 @@ pub fn format_money(exact: &str, decimal_separator: char) -> String {
     }
     out.push_str(" ₸");
     out
-}
-
-/// A plain decimal with the language's decimal separator.
-fn format_decimal(exact: &str, decimal_separator: char) -> String {
-    exact.replace('.', &decimal_separator.to_string())
 }
 
 fn group_thousands(integer: &str) -> String {
@@ -918,283 +836,251 @@ fn round_half_up(integer: &str, fraction: &str, places: usize) -> (String, Strin
     (text[..split].to_string(), text[split..].to_string())
 }
 
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,'DejaVu Sans',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.45}\
+h1{font-size:1.4rem;margin-bottom:.2rem}h2{font-size:1.15rem;border-bottom:2px solid #2b5d8a;padding-bottom:.2rem;margin-top:1.6rem}\
+.meta{color:#555}.outcome{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;background:#eef3f8;border-left:6px solid #2b5d8a}\
+.reason{border:1px solid #ccd;border-radius:6px;padding:.6rem 1rem;margin:.8rem 0;break-inside:avoid}\
+.rule{font-family:monospace;font-weight:bold;color:#8a2b2b}.source{color:#555;font-size:.9rem}\
+.why{margin:.3rem 0}.change{background:#f3f8ee;padding:.3rem .6rem;border-radius:4px;margin:.3rem 0}\
+table{border-collapse:collapse;width:100%;font-size:.92rem}td,th{border:1px solid #ccd;padding:.2rem .5rem;text-align:left;vertical-align:top}\
+code{font-family:monospace}details{margin-left:1.1rem}summary{cursor:pointer}.tree>details{margin-left:0}\
+.controls button{margin-right:.5rem}\
+@media print{.controls{display:none}body{margin:0;max-width:none}details{margin-left:.8rem}}";
+
+const SCRIPT: &str = "function setAll(open){document.querySelectorAll('details').forEach(function(d){d.open=open;});}\
+window.addEventListener('beforeprint',function(){setAll(true);});";
+
+fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
+    let labels = labels(lang);
+    let html_lang = match lang {
+        Lang::Ru => "ru",
+        Lang::Kk => "kk",
+        Lang::En => "en",
+    };
+    let mut out = String::new();
+    let title = header(explanation, labels);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{html_lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    let _ = writeln!(out, "<h1>{}</h1>", escape(labels.title));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{} <b>{}</b> · {} {} · {} {} {} · <code>{}</code></p>",
+        escape(labels.case),
+        escape(explanation.case_id.as_deref().unwrap_or("—")),
+        escape(labels.as_of),
+        format_date(explanation.as_of),
+        escape(labels.policy),
+        escape(&explanation.policy.name),
+        escape(&explanation.policy.version),
+        escape(&explanation.policy.digest)
+    );
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>\n<div class=\"outcome\" id=\"outcome\">",
+        escape(labels.outcome)
+    );
+    let mut outcome_text = String::new();
+    for (name, value) in &explanation.outputs {
+        write_entry(&mut outcome_text, lang, 0, name, value);
+    }
+    let _ = writeln!(out, "<pre>{}</pre>\n</div>", escape(&outcome_text));
+    let _ = writeln!(out, "<h2>{}</h2>", escape(labels.reasons));
+    if explanation.reasons.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", escape(labels.no_reasons));
+    }
+    for reason in &explanation.reasons {
+        let _ = writeln!(
+            out,
+            "<section class=\"reason\" id=\"{}\">",
+            escape(&reason.rule)
+        );
+        let _ = writeln!(
+            out,
+            "<p><span class=\"rule\">{}</span> — {}</p>",
+            escape(&reason.rule),
+            escape(message(&reason.messages, lang).unwrap_or(labels.no_message))
+        );
+        if let Some(source) = &reason.source {
+            let _ = writeln!(
+                out,
+                "<p class=\"source\">{}: {}</p>",
+                escape(labels.source),
+                escape(source)
+            );
+        }
+        if let Some(comparison) = &reason.comparison {
+            let _ = writeln!(
+                out,
+                "<p class=\"why\"><b>{}:</b> {}</p>",
+                escape(labels.why),
+                escape(&comparison_sentence(comparison, lang))
+            );
+        }
+        if !reason.conditions.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p><b>{}:</b> <code>{}</code></p>",
+                escape(labels.conditions),
+                escape(&reason.conditions.join("; "))
+            );
+        }
+        let _ = writeln!(out, "<p><b>{}:</b></p>", escape(labels.change));
+        if reason.changes.is_empty() {
+            let _ = writeln!(out, "<p class=\"change\">{}</p>", escape(labels.no_change));
+        }
+        for change in &reason.changes {
+            let _ = writeln!(
+                out,
+                "<div class=\"change\">{}<br><small>{}: {}</small></div>",
+                escape(&change_sentence(change, lang)),
+                escape(labels.edits),
+                escape(&edit_line(change).join("; "))
+            );
+        }
+        if !reason.numbers.is_empty() {
+            let _ = writeln!(
+                out,
+                "<table><tr><th colspan=\"2\">{}</th></tr>",
+                escape(labels.numbers)
+            );
+            for number in &reason.numbers {
+                let _ = writeln!(
+                    out,
+                    "<tr><td>{} <code>{}</code></td><td>{}</td></tr>",
+                    escape(kind_name(labels, number.kind)),
+                    escape(&number.id),
+                    escape(&format_quantity(&number.value, lang))
+                );
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</section>\n");
+    }
+    if !explanation.rules.is_empty() {
+        let _ = writeln!(out, "<h2>{}</h2>\n<table>", escape(labels.applied));
+        for rule in &explanation.rules {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}<br><small class=\"source\">{}</small></td></tr>",
+                escape(&rule.rule),
+                escape(&format_quantity(&rule.value, lang)),
+                escape(message(&rule.messages, lang).unwrap_or("")),
+                escape(rule.source.as_deref().unwrap_or(""))
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !explanation.bands.is_empty() {
+        let _ = writeln!(out, "<h2>{}</h2>", escape(labels.bands));
+        let mut text = String::new();
+        for band in &explanation.bands {
+            write_band(&mut text, band, lang);
+        }
+        let _ = writeln!(out, "<pre>{}</pre>", escape(&text));
+    }
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>\n<table id=\"facts\">",
+        escape(labels.facts)
+    );
+    for fact in &explanation.facts {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td></tr>",
+            escape(&fact.path),
+            escape(&format_quantity(&fact.value, lang))
+        );
+    }
+    out.push_str("</table>\n");
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>\n<p class=\"controls\"><button type=\"button\" id=\"open-all\" onclick=\"setAll(true)\">+</button>\
+         <button type=\"button\" id=\"close-all\" onclick=\"setAll(false)\">−</button></p>\n<div class=\"tree\" id=\"decisive\">",
+        escape(labels.decisive)
+    );
+    for branch in &explanation.decisive {
+        html_tree(&mut out, branch, lang, 0);
+    }
+    out.push_str("</div>\n");
+    if let (Some(trace), true) = (&explanation.full_trace, full) {
+        let _ = writeln!(
+            out,
+            "<h2>{}</h2>\n<div class=\"tree\" id=\"full\">",
+            escape(labels.trace)
+        );
+        for branch in trace {
+            html_tree(&mut out, branch, lang, 2);
+        }
+        out.push_str("</div>\n");
+    }
+    let _ = writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>");
+    out
+}
+
+/// A trace node as nested `<details>`: open to `open_depth` levels.
+fn html_tree(out: &mut String, branch: &TraceBranch, lang: Lang, open_depth: usize) {
+    let line = escape(&node_line(branch, lang));
+    if branch.inputs.is_empty() {
+        let _ = writeln!(out, "<div class=\"leaf\">{line}</div>");
+        return;
+    }
+    let open = if open_depth > 0 { " open" } else { "" };
+    let _ = writeln!(out, "<details{open}><summary>{line}</summary>");
+    for child in &branch.inputs {
+        html_tree(out, child, lang, open_depth.saturating_sub(1));
+    }
+    out.push_str("</details>\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ereje_runtime::ir::{
-        Body, Expr, FieldDef, Group, GroupMember, InputDecl, Item, ItemKind, Messages, Output,
-        RecordDef, IR_FORMAT_VERSION,
-    };
 
-    fn date(y: i32, m: u32, d: u32) -> Date {
-        Date::from_ymd_opt(y, m, d).unwrap_or_default()
+    fn check(exact: &str, separator: char, expected: &str) {
+        assert_eq!(format_money(exact, separator), expected, "{exact}");
     }
 
-    fn node(
-        kind: TraceKind,
-        id: &str,
-        value: Value,
-        ty: Option<Type>,
-        inputs: Vec<usize>,
-    ) -> TraceNode {
-        TraceNode {
-            kind,
-            id: id.into(),
-            value,
-            ty,
-            inputs,
-            effective_from: None,
-            source: None,
-            path: None,
-            args: vec![],
-            found: None,
-            label: None,
-            exception: None,
+    #[test]
+    fn money_is_written_as_people_write_it() {
+        for (exact, separator, expected) in [
+            ("786400", ',', "786 400 ₸"),
+            ("12345.67", ',', "12 345,67 ₸"),
+            ("5898", '.', "5 898 ₸"),
+            ("999.999", '.', "≈ 1 000.00 ₸"),
+            ("1251.6666666", ',', "≈ 1 251,67 ₸"),
+            ("-100", ',', "−100 ₸"),
+        ] {
+            check(exact, separator, expected);
         }
-    }
-
-    fn rule(name: &str, ty: Type, messages: Messages) -> Item {
-        Item {
-            name: name.into(),
-            kind: ItemKind::Rule,
-            ty,
-            params: vec![],
-            locals: 0,
-            body: Body::Expr(Expr::Const(Value::Bool(true))),
-            source: Some(format!("source of {name}")),
-            messages,
-            module: 0,
-            doc: None,
-        }
-    }
-
-    fn sample() -> (Policy, Trace) {
-        let policy = Policy {
-            format_version: IR_FORMAT_VERSION,
-            name: "demo".into(),
-            version: "1".into(),
-            publisher: "example".into(),
-            in_force_from: date(2025, 1, 1),
-            modules: vec![],
-            types: vec![TypeDef::Record(RecordDef {
-                name: "Case".into(),
-                fields: vec![FieldDef {
-                    name: "income".into(),
-                    ty: Type::Money,
-                    required: true,
-                    default: None,
-                    constraints: vec![],
-                }],
-            })],
-            input: InputDecl {
-                name: "case".into(),
-                record: 0,
-                id_field: None,
-                as_of_field: None,
-            },
-            params: vec![],
-            tables: vec![],
-            calendars: vec![],
-            bands: vec![],
-            items: vec![
-                rule(
-                    "INCOME-TEST",
-                    Type::Bool,
-                    Messages {
-                        ru: Some("Доход {income_total} не ниже черты.".into()),
-                        kk: None,
-                        en: Some("Income {income_total} is not below the line.".into()),
-                    },
-                ),
-                rule("AMOUNT", Type::Money, Messages::default()),
-            ],
-            groups: vec![Group {
-                name: "REFUSALS".into(),
-                element: Type::Bool,
-                members: vec![GroupMember {
-                    item: 0,
-                    active_from: None,
-                }],
-            }],
-            outputs: vec![Output {
-                name: "aid".into(),
-                ty: Type::Object(vec![
-                    ("outcome".into(), Type::Text),
-                    ("reasons".into(), Type::List(Box::new(Type::Text))),
-                    ("amount".into(), Type::Money),
-                ]),
-                expr: Expr::Const(Value::Absent),
-                module: 0,
-            }],
-        };
-        let mut line = node(
-            TraceKind::Parameter,
-            "POVERTY_LINE",
-            Value::Integer(32360),
-            Some(Type::Money),
-            vec![],
-        );
-        line.effective_from = Some(date(2025, 1, 1));
-        let mut income = node(
-            TraceKind::Input,
-            "income",
-            Value::Integer(786400),
-            Some(Type::Money),
-            vec![],
-        );
-        income.path = Some("/income".into());
-        let nodes = vec![
-            income,
-            line,
-            node(
-                TraceKind::Definition,
-                "income_total",
-                Value::Integer(786400),
-                Some(Type::Money),
-                vec![0],
-            ),
-            node(
-                TraceKind::Rule,
-                "INCOME-TEST",
-                Value::Bool(true),
-                Some(Type::Bool),
-                vec![2, 1],
-            ),
-            node(
-                TraceKind::Output,
-                "aid",
-                Value::Map(
-                    vec![
-                        ("outcome".into(), Value::text("refused")),
-                        (
-                            "reasons".into(),
-                            Value::List(vec![Value::text("INCOME-TEST")].into()),
-                        ),
-                        ("amount".into(), Value::Integer(0)),
-                    ]
-                    .into(),
-                ),
-                policy.outputs.first().map(|output| output.ty.clone()),
-                vec![3, 2],
-            ),
-        ];
-        (
-            policy,
-            Trace {
-                nodes,
-                roots: vec![4],
-            },
-        )
+        let date = Date::from_ymd_opt(2025, 3, 12).unwrap_or_default();
+        assert_eq!(format_date(date), "12.03.2025");
     }
 
     #[test]
-    fn money_and_dates() {
-        assert_eq!(format_money("786400", ','), "786 400 ₸");
-        assert_eq!(format_money("12345.67", ','), "12 345,67 ₸");
-        assert_eq!(format_money("5898", '.'), "5 898 ₸");
-        assert_eq!(format_money("999.999", '.'), "≈ 1 000.00 ₸");
-        assert_eq!(format_money("1251.6666666", ','), "≈ 1 251,67 ₸");
-        assert_eq!(format_money("-100", ','), "−100 ₸");
-        assert_eq!(format_date(date(2025, 3, 12)), "12.03.2025");
-    }
-
-    #[test]
-    fn reasons_come_from_group_rules_in_outputs() {
-        let (policy, trace) = sample();
-        assert_eq!(reason_ids(&policy, &trace), vec!["INCOME-TEST".to_string()]);
-    }
-
-    #[test]
-    fn explains_in_each_language_with_fallback() {
-        let (policy, trace) = sample();
-        let header = Header {
-            case_id: Some("c1"),
-            as_of: date(2025, 3, 12),
-        };
-        let en = explain(
-            &policy,
-            &trace,
-            header,
-            ExplainOptions {
-                lang: Lang::En,
-                full: false,
-            },
+    fn html_escapes_text() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
-        assert!(
-            en.contains("Decision explanation: case c1, as of 12.03.2025, policy demo 1"),
-            "{en}"
-        );
-        assert!(
-            en.contains("INCOME-TEST: Income 786 400 ₸ is not below the line."),
-            "{en}"
-        );
-        assert!(en.contains("Source: source of INCOME-TEST"), "{en}");
-        assert!(
-            en.contains("parameter POVERTY_LINE = 32 360 ₸ [in effect from 01.01.2025]"),
-            "{en}"
-        );
-        assert!(en.contains("case data /income = 786 400 ₸"), "{en}");
-        assert!(en.contains("    amount: 0 ₸"), "{en}");
-        // kk has no message: falls back to ru.
-        let kk = explain(
-            &policy,
-            &trace,
-            header,
-            ExplainOptions {
-                lang: Lang::Kk,
-                full: false,
-            },
-        );
-        assert!(kk.contains("Доход 786 400 ₸ не ниже черты."), "{kk}");
-        assert!(kk.contains("Негіздер"), "{kk}");
-    }
-
-    #[test]
-    fn tree_collapses_repeated_nodes_and_limits_depth() {
-        let (policy, trace) = sample();
-        let tree = tree_section(
-            &policy,
-            &trace,
-            ExplainOptions {
-                lang: Lang::En,
-                full: true,
-            },
-        );
-        assert!(
-            tree.contains("└─ definition income_total = 786 400 ₸ (see above)"),
-            "{tree}"
-        );
-        let mut deep = trace.clone();
-        // A chain deeper than the default depth.
-        let mut previous = 0;
-        for level in 0..6 {
-            deep.nodes.push(node(
-                TraceKind::Definition,
-                &format!("d{level}"),
-                Value::Integer(level),
-                None,
-                vec![previous],
-            ));
-            previous = deep.nodes.len() - 1;
-        }
-        deep.roots = vec![previous];
-        let short = tree_section(
-            &policy,
-            &deep,
-            ExplainOptions {
-                lang: Lang::En,
-                full: false,
-            },
-        );
-        assert!(short.contains("… 1 more (whole tree: --full)"), "{short}");
-        let full = tree_section(
-            &policy,
-            &deep,
-            ExplainOptions {
-                lang: Lang::En,
-                full: true,
-            },
-        );
-        assert!(full.contains("case data /income"), "{full}");
     }
 }

@@ -91,9 +91,11 @@ enum Command {
         long_about = "Decide one case and explain the decision: the value of every output, then \
                       each reason (a rule that holds in a group collected by `holding`, e.g. the \
                       refusal reasons of ASP) with its message in the chosen language, its legal \
-                      source and the values it was computed from, then the computation tree under \
-                      each output. The tree stops 4 levels below each output unless --full is \
-                      given; a value already shown is referred to, not repeated."
+                      source, the values it was computed from, why it holds (a comparison's \
+                      value, threshold and distance) and the nearest change of the case at which \
+                      it would no longer hold, confirmed by evaluating the changed case again; \
+                      then the facts of the case used and the decisive branch of the computation. \
+                      --full adds the whole computation tree."
     )]
     Explain {
         /// The policy directory (holding `ereje.toml`).
@@ -106,9 +108,13 @@ enum Command {
         /// Evaluate as of this date (YYYY-MM-DD) instead of the case's own date.
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         as_of: Option<Date>,
-        /// Print the whole computation tree, not only 4 levels under each output.
+        /// Add the whole computation tree, not only the decisive branch.
         #[arg(long)]
         full: bool,
+        /// `text` (the default), `json` (the explanation as data) or `html` (one self-contained
+        /// page to print or attach).
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
     },
     /// Compile a policy directory to its IR JSON (for embedding programs) and print its digest.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -148,6 +154,23 @@ enum Command {
 enum ErrorFormat {
     Human,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Html,
+}
+
+impl From<FormatArg> for explain::Format {
+    fn from(format: FormatArg) -> explain::Format {
+        match format {
+            FormatArg::Text => explain::Format::Text,
+            FormatArg::Json => explain::Format::Json,
+            FormatArg::Html => explain::Format::Html,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -195,7 +218,8 @@ fn main() -> ExitCode {
             lang,
             as_of,
             full,
-        } => explain_case(&policy_dir, &case, lang.into(), as_of, full),
+            format,
+        } => explain_case(&policy_dir, &case, lang.into(), as_of, full, format.into()),
         Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
         Command::Test {
             policy_dir,
@@ -361,18 +385,26 @@ fn explain_case(
     lang: explain::Lang,
     as_of: Option<Date>,
     full: bool,
+    format: explain::Format,
 ) -> u8 {
-    let outcome = match evaluate(policy_dir, case, as_of, true) {
-        Ok(outcome) => outcome,
+    let engine = match load_engine(policy_dir) {
+        Ok(engine) => engine,
         Err(code) => return code,
     };
-    match outcome {
-        CaseOutcome::Decision(decision) => {
-            let options = explain::ExplainOptions { lang, full };
-            print_stdout(&explain::explain_decision(&decision, options));
+    let text = match read_case(case) {
+        Ok(text) => text,
+        Err(code) => return code,
+    };
+    let options = ereje_runtime::ExplainOptions {
+        as_of,
+        full_trace: full,
+    };
+    match ereje_runtime::explain_case(&engine, &text, &options) {
+        Ok(explanation) => {
+            print_stdout(&explain::render(&explanation, format, lang, full));
             EXIT_OK
         }
-        CaseOutcome::Error(failure) => {
+        Err(failure) => {
             let mut line = failure.to_json_line();
             line.push('\n');
             print_stdout(&line);

@@ -66,6 +66,7 @@ pub mod dates;
 pub mod decision;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod ir;
 mod load;
 pub mod trace;
@@ -79,6 +80,7 @@ pub use case::Case;
 pub use decision::{CaseFailure, CaseOutcome, Decision, PolicyRef};
 pub use error::{CaseError, LoadError};
 pub use eval::Scratch;
+pub use explain::{explain_case, ExplainOptions, Explanation};
 pub use trace::{Trace, TraceKind, TraceNode};
 
 use crate::error::codes;

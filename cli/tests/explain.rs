@@ -1,0 +1,412 @@
+//! `ereje explain` end to end on the bundled kz policy: for every refusal reason of the brief, the
+//! "what would change it" value, and that the edited case, evaluated again by `ereje eval`, no
+//! longer has the reason; text snapshots in ru, kk and en; snapshots of the example cases; the
+//! HTML page in a real headless Chromium (skipped, with a note, when Chromium is not installed).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn policy_dir() -> PathBuf {
+    manifest_dir().join("../policies/kz")
+}
+
+fn example_cases() -> Vec<String> {
+    let path = manifest_dir().join("../../shared/contract/examples/cases.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn example(case_id: &str) -> String {
+    example_cases()
+        .into_iter()
+        .find(|line| line.contains(&format!("\"case_id\": \"{case_id}\"")))
+        .unwrap_or_else(|| panic!("no example case {case_id}"))
+}
+
+/// A case refused only by ASP-CONTRACT-BAN: the example whose ban has just ended, applying a
+/// day earlier (the social contract was terminated on 2024-08-31; the ban ends on 2025-02-28).
+fn ban_case() -> String {
+    example("edge-ban-over")
+        .replace("edge-ban-over", "ban-in-force")
+        .replace(
+            "\"application_date\": \"2025-02-28\"",
+            "\"application_date\": \"2025-02-27\"",
+        )
+}
+
+/// A fresh directory for each call (tests run in parallel).
+fn temp_dir(name: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let number = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "ereje-explain-{}-{number}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ereje"))
+        .args(args)
+        .output()
+        .expect("the ereje binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// `ereje <command> kz <case> <extra…>` on a case given as text.
+fn ereje_on(command: &str, case: &str, extra: &[&str]) -> String {
+    let dir = temp_dir(&format!("{command}-{}", extra.join("-")));
+    let path = dir.join("case.json");
+    std::fs::write(&path, case).unwrap();
+    let policy = policy_dir();
+    let mut args = vec![command, policy.to_str().unwrap(), path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (code, out) = run(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0), "{command} {extra:?} failed: {out}");
+    out
+}
+
+fn explanation(case: &str) -> serde_json::Value {
+    serde_json::from_str(&ereje_on("explain", case, &["--format", "json"])).unwrap()
+}
+
+fn asp_reasons(case: &str) -> Vec<String> {
+    let decision: serde_json::Value = serde_json::from_str(&ereje_on("eval", case, &[])).unwrap();
+    decision["outputs"]["asp"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reason| reason.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Applies a change's edits to the case JSON, as a caseworker would correct the facts.
+fn apply_edits(case: &str, edits: &[serde_json::Value]) -> String {
+    let mut json: serde_json::Value = serde_json::from_str(case).unwrap();
+    // Removals from the end, so that earlier indices stay valid.
+    for edit in edits {
+        let path = edit["path"].as_str().unwrap();
+        let (parent, last) = path.rsplit_once('/').unwrap();
+        if parent.is_empty() {
+            json[last] = edit["to"].clone();
+            continue;
+        }
+        if json.pointer(parent).is_none() {
+            let (grand, key) = parent.rsplit_once('/').unwrap();
+            let holder = if grand.is_empty() {
+                &mut json
+            } else {
+                json.pointer_mut(grand).unwrap()
+            };
+            holder[key] = serde_json::json!({});
+        }
+        let holder = json.pointer_mut(parent).unwrap();
+        match (&edit["to"], holder) {
+            (serde_json::Value::Null, serde_json::Value::Array(items)) => {
+                items.remove(last.parse::<usize>().unwrap());
+            }
+            (value, serde_json::Value::Array(items)) => {
+                items[last.parse::<usize>().unwrap()] = value.clone();
+            }
+            (value, holder) => holder[last] = value.clone(),
+        }
+    }
+    json.to_string()
+}
+
+/// The one check of a refusal reason: the explanation names the reason, its first confirmed
+/// change has the expected kind and value, the edits evaluated again by `ereje eval` remove the
+/// reason, and the text in each language says what would change it (a snapshot).
+fn check(name: &str, case: &str, rule: &str, kind: &str, value: &str) {
+    assert!(
+        asp_reasons(case).contains(&rule.to_string()),
+        "{name}: {rule} does not hold in the case"
+    );
+    let explanation = explanation(case);
+    let reason = explanation["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|reason| reason["rule"] == rule)
+        .unwrap_or_else(|| panic!("{name}: no reason {rule} in {explanation:#}"));
+    let change = &reason["changes"][0];
+    assert_eq!(change["kind"], kind, "{name}: {change:#}");
+    assert_eq!(
+        change["value"]["value"].to_string(),
+        value,
+        "{name}: {change:#}"
+    );
+    assert_eq!(change["confirmed"], true, "{name}");
+    let edited = apply_edits(case, change["edits"].as_array().unwrap());
+    let after = asp_reasons(&edited);
+    assert!(
+        !after.contains(&rule.to_string()),
+        "{name}: {rule} still holds after {edited}"
+    );
+    let mut texts = String::new();
+    for lang in ["ru", "kk", "en"] {
+        let text = ereje_on("explain", case, &["--lang", lang]);
+        // The reason's block: its numbered line and the indented lines below it.
+        let block: Vec<&str> = text
+            .lines()
+            .skip_while(|line| !line.contains(&format!(". {rule}:")))
+            .enumerate()
+            .take_while(|(position, line)| *position == 0 || line.starts_with("     "))
+            .map(|(_, line)| line)
+            .collect();
+        assert!(!block.is_empty(), "{name} {lang}: {text}");
+        texts.push_str(&format!("--- {lang}\n{}\n", block.join("\n")));
+    }
+    insta::assert_snapshot!(format!("change_{name}"), texts);
+}
+
+#[test]
+fn every_refusal_reason_has_a_confirmed_change() {
+    let cases: [(&str, String, &str, &str, &str); 9] = [
+        // Per-capita income 114 536,89 ₸ against the line 32 360 ₸, 4 members: the counted
+        // income must fall below 32 360 × 3 × 4 = 388 320 ₸, i.e. at most 388 319,99 ₸.
+        (
+            "income_test",
+            example("c000002"),
+            "ASP-INCOME-TEST",
+            "at_most",
+            "\"388319.99\"",
+        ),
+        // Equal is not below: 97 080 ₸ over the quarter for one member is exactly the line.
+        (
+            "income_equal",
+            example("edge-income-equal"),
+            "ASP-INCOME-TEST",
+            "at_most",
+            "\"97079.99\"",
+        ),
+        (
+            "contract_ban",
+            ban_case(),
+            "ASP-CONTRACT-BAN",
+            "at_least",
+            "\"2025-02-28\"",
+        ),
+        (
+            "contract_signed",
+            example("c000005"),
+            "ASP-CONTRACT-SIGNED",
+            "set",
+            "true",
+        ),
+        (
+            "purchase",
+            example("c000005"),
+            "PILOT-PURCHASE",
+            "at_most",
+            "\"2024-05-07\"",
+        ),
+        // One member, 2026: PM 50 851 ₸ × 3 months = 152 553 ₸ of loans at most.
+        (
+            "loans",
+            example("c000012"),
+            "PILOT-LOANS",
+            "at_most",
+            "\"152553\"",
+        ),
+        // Four members, line 32 360 ₸: expenses at most 32 360 × 3 × 4 = 388 320 ₸.
+        (
+            "expenses",
+            example("c000002"),
+            "PILOT-EXPENSES",
+            "at_most",
+            "\"388320\"",
+        ),
+        (
+            "deposits",
+            example("c000002"),
+            "PILOT-DEPOSITS",
+            "at_most",
+            "\"786400\"",
+        ),
+        (
+            "deposits_edge",
+            example("edge-deposit-over-cap"),
+            "PILOT-DEPOSITS",
+            "at_most",
+            "\"786400\"",
+        ),
+    ];
+    for (name, case, rule, kind, value) in cases {
+        check(name, &case, rule, kind, value);
+    }
+}
+
+#[test]
+fn example_explanations_in_three_languages() {
+    for case in example_cases() {
+        let json: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = json["case_id"].as_str().unwrap().to_string();
+        let mut texts = String::new();
+        for lang in ["ru", "kk", "en"] {
+            texts.push_str(&format!("=== {lang}\n"));
+            texts.push_str(&ereje_on("explain", &case, &["--lang", lang]));
+        }
+        insta::assert_snapshot!(format!("example_{case_id}"), texts);
+    }
+}
+
+#[test]
+fn explanations_are_byte_identical_across_runs() {
+    let case = example("c000002");
+    for format in ["text", "json", "html"] {
+        let first = ereje_on("explain", &case, &["--format", format, "--full"]);
+        let second = ereje_on("explain", &case, &["--format", format, "--full"]);
+        assert_eq!(first, second, "{format}");
+    }
+}
+
+#[test]
+fn full_adds_the_whole_tree() {
+    let case = example("c000000");
+    let short = ereje_on("explain", &case, &["--lang", "en"]);
+    let full = ereje_on("explain", &case, &["--lang", "en", "--full"]);
+    assert!(short.contains("(whole tree: --full)"), "{short}");
+    assert!(!short.contains("Whole computation tree"), "{short}");
+    assert!(full.contains("Whole computation tree"), "{full}");
+    assert!(full.len() > short.len());
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
+
+/// The HTML page in a real browser: it renders to a non-blank screenshot, the tree's
+/// `<details>` close and open (a script run in the page reports their states), and it prints
+/// to a PDF.
+#[test]
+fn html_renders_opens_closes_and_prints_in_chromium() {
+    let html = ereje_on(
+        "explain",
+        &example("c000002"),
+        &["--format", "html", "--lang", "ru", "--full"],
+    );
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page loads nothing"
+    );
+    assert!(html.contains("<details"), "the tree is collapsible");
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} is not installed (apt-get install -y chromium)");
+        return;
+    }
+    let dir = temp_dir("chromium");
+    let page = dir.join("explanation.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+
+    let pdf = dir.join("out.pdf");
+    let output = chromium(
+        &dir.join("profile-pdf"),
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+            &url,
+        ],
+    );
+    let bytes = std::fs::read(&pdf)
+        .unwrap_or_else(|_| panic!("no PDF: {}", String::from_utf8_lossy(&output.stderr)));
+    assert!(bytes.starts_with(b"%PDF"), "not a PDF");
+    assert!(bytes.len() > 20_000, "PDF too small: {} bytes", bytes.len());
+
+    let shot = dir.join("shot.png");
+    let output = chromium(
+        &dir.join("profile-shot"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,1600",
+            &url,
+        ],
+    );
+    let png = std::fs::read(&shot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&output.stderr)));
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    // A blank 1200×1600 page compresses to a few kilobytes; text and tables do not.
+    assert!(
+        png.len() > 30_000,
+        "screenshot looks blank: {} bytes",
+        png.len()
+    );
+
+    // The tree closes and opens: a script in the page toggles every <details> with the page's
+    // own controls and writes what it saw into the DOM, which Chromium dumps.
+    let probe = html.replace(
+        "</body>",
+        "<script>(function(){var all=document.querySelectorAll('details');\
+         document.getElementById('close-all').click();\
+         var closed=Array.prototype.every.call(all,function(d){return !d.open;});\
+         document.getElementById('open-all').click();\
+         var opened=Array.prototype.every.call(all,function(d){return d.open;});\
+         var first=all[0];first.open=false;var summary=first.querySelector('summary');summary.click();\
+         var toggled=first.open;\
+         document.body.setAttribute('data-probe','details='+all.length+' closed='+closed+' opened='+opened+' toggled='+toggled);\
+         })();</script></body>",
+    );
+    let probe_page = dir.join("probe.html");
+    std::fs::write(&probe_page, probe).unwrap();
+    let output = chromium(
+        &dir.join("profile-dom"),
+        &[
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            &format!("file://{}", probe_page.display()),
+        ],
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let probe = dom
+        .split("data-probe=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| {
+            panic!(
+                "no probe in the DOM: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    assert!(
+        probe.contains("closed=true opened=true toggled=true"),
+        "{probe}"
+    );
+    assert!(!probe.starts_with("details=0 "), "{probe}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,595 @@
+//! Explanations of decisions, as data an embedding application can show.
+//!
+//! [`explain_case`] evaluates a case with its trace and returns an [`Explanation`]: the outcome,
+//! each reason that decided it (the rules of a group collected by `holding` whose ids appear in
+//! the outputs) with its messages in every language the policy gives, its legal source and the
+//! numbers it was computed from; for a reason that is a comparison, the value, the threshold and
+//! the distance between them ("why not"); the nearest change of a fact of the case at which the
+//! reason would no longer hold, found from the IR and confirmed by evaluating the changed case
+//! again ("what would change it"); the position of every banded value in its bands; the facts of
+//! the case the reasons used, with their JSON paths; and the decisive branch of the trace.
+//!
+//! Everything here is generic over the IR: no rule, parameter or output is named in Rust. Words
+//! for people (messages, sources, band labels) come from the policy; the few generic words of an
+//! explanation (`above`, `at most`) belong to whoever renders it.
+
+mod bands;
+mod change;
+mod expr;
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::decision::{CaseFailure, CaseOutcome, Decision};
+use crate::ir::{ItemKind, JsonLiteral, Messages, Policy, Type, TypeDef};
+use crate::trace::{Trace, TraceKind};
+use crate::value::{Date, Value};
+use crate::{Engine, EvalOptions};
+
+pub use bands::BandPosition;
+pub use change::{Change, ChangeKind, Comparison, Edit, Relation};
+
+/// A value with its unit, written exactly: money and decimals as their decimal text, dates in
+/// ISO form. Renderers format it for people (`786 400 ₸`, `12.03.2025`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "unit", content = "value", rename_all = "snake_case")]
+pub enum Quantity {
+    Money(Decimal),
+    Decimal(Decimal),
+    Integer(i64),
+    Date(Date),
+    Month(String),
+    Quarter(String),
+    Bool(bool),
+    Text(String),
+    /// A record read from the case, by its JSON path.
+    Record(String),
+    List(Vec<Quantity>),
+    /// Named entries, in order (an object or a map).
+    Entries(Vec<(String, Quantity)>),
+    /// An optional value that is not there.
+    Absent,
+}
+
+impl Quantity {
+    /// A runtime value with its static type (the type decides money against plain numbers and
+    /// enum names against indices).
+    pub fn of(policy: &Policy, value: &Value, ty: Option<&Type>) -> Quantity {
+        let ty = match ty {
+            Some(Type::Optional(inner)) => Some(&**inner),
+            other => other,
+        };
+        match value {
+            Value::Absent => Quantity::Absent,
+            Value::Bool(flag) => Quantity::Bool(*flag),
+            Value::Integer(number) => match ty {
+                Some(Type::Money) => Quantity::Money(Decimal::from(*number)),
+                Some(Type::Decimal) => Quantity::Decimal(Decimal::from(*number)),
+                _ => Quantity::Integer(*number),
+            },
+            Value::Decimal(number) => {
+                let mut number = *number;
+                if number.is_zero() {
+                    number.set_sign_positive(true);
+                }
+                match ty {
+                    Some(Type::Money) => Quantity::Money(number),
+                    _ => Quantity::Decimal(number),
+                }
+            }
+            Value::Date(date) => Quantity::Date(*date),
+            Value::Month(month) => Quantity::Month(month.to_string()),
+            Value::Quarter(quarter) => Quantity::Quarter(quarter.to_string()),
+            Value::Text(text) => Quantity::Text(text.to_string()),
+            Value::Enum(index) => Quantity::Text(enum_literal(policy, ty, *index)),
+            Value::List(items) => {
+                let element = match ty {
+                    Some(Type::List(element)) => Some(&**element),
+                    _ => None,
+                };
+                Quantity::List(
+                    items
+                        .iter()
+                        .map(|item| Quantity::of(policy, item, element))
+                        .collect(),
+                )
+            }
+            Value::Record(record) => match &record.path {
+                Some(path) => Quantity::Record(path.to_string()),
+                None => {
+                    let definition = match ty {
+                        Some(Type::Record(id)) => match policy.types.get(*id as usize) {
+                            Some(TypeDef::Record(definition)) => Some(definition),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    Quantity::Entries(
+                        record
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .map(|(position, field)| {
+                                let field_def = definition
+                                    .and_then(|definition| definition.fields.get(position));
+                                (
+                                    field_def.map_or_else(
+                                        || position.to_string(),
+                                        |field| field.name.clone(),
+                                    ),
+                                    Quantity::of(policy, field, field_def.map(|field| &field.ty)),
+                                )
+                            })
+                            .collect(),
+                    )
+                }
+            },
+            Value::Map(entries) => Quantity::Entries(
+                entries
+                    .iter()
+                    .map(|(key, item)| {
+                        let item_ty = match ty {
+                            Some(Type::Map(element)) => Some(&**element),
+                            Some(Type::Object(fields)) => fields
+                                .iter()
+                                .find(|(field, _)| **field == **key)
+                                .map(|(_, ty)| ty),
+                            _ => None,
+                        };
+                        (key.to_string(), Quantity::of(policy, item, item_ty))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The number, for money, decimals and integers.
+    pub fn number(&self) -> Option<Decimal> {
+        match self {
+            Quantity::Money(number) | Quantity::Decimal(number) => Some(*number),
+            Quantity::Integer(number) => Some(Decimal::from(*number)),
+            _ => None,
+        }
+    }
+}
+
+fn enum_literal(policy: &Policy, ty: Option<&Type>, index: u32) -> String {
+    let variant = match ty {
+        Some(Type::Enum(id)) => match policy.types.get(*id as usize) {
+            Some(TypeDef::Enum(definition)) => definition.variants.get(index as usize),
+            _ => None,
+        },
+        _ => None,
+    };
+    match variant.map(|variant| &variant.json) {
+        Some(JsonLiteral::Text(text)) => text.clone(),
+        Some(JsonLiteral::Integer(number)) => number.to_string(),
+        None => index.to_string(),
+    }
+}
+
+/// The explanation of one decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub case_id: Option<String>,
+    pub as_of: Date,
+    pub policy: PolicyInfo,
+    /// Every output's value, in declaration order: the outcome comes first.
+    pub outputs: Vec<(String, Quantity)>,
+    /// Each reason that decided the outcome, in the order the outputs list them.
+    pub reasons: Vec<Reason>,
+    /// The rules the outputs used directly (amounts, kinds, lines), other than the reasons,
+    /// with their values, messages and sources.
+    pub rules: Vec<AppliedRule>,
+    /// Every banded value the decision used (a category from a score), with the way to the
+    /// neighbouring bands.
+    pub bands: Vec<BandPosition>,
+    /// The facts of the case the decisive branch used, with their JSON paths, in order of use.
+    pub facts: Vec<Fact>,
+    /// The decisive branch of the trace: the reasons' computations, or, when there is no
+    /// reason, the computations of every rule that could have been one.
+    pub decisive: Vec<TraceBranch>,
+    /// The whole trace, when asked for.
+    pub full_trace: Option<Vec<TraceBranch>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// A rule that decided the outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reason {
+    /// The rule id.
+    pub rule: String,
+    /// The rule's message in each language the policy gives.
+    pub messages: Messages,
+    /// The legal source.
+    pub source: Option<String>,
+    /// The values the rule was computed from (its direct inputs in the trace).
+    pub numbers: Vec<Number>,
+    /// For a rule whose decisive condition is a comparison: both sides and their distance.
+    pub comparison: Option<Comparison>,
+    /// The other conditions of the rule, which hold (e.g. the pilot applies).
+    pub conditions: Vec<String>,
+    /// The nearest changes of the case at which the rule would no longer hold, each confirmed
+    /// by evaluating the changed case again (unconfirmed candidates are not listed).
+    pub changes: Vec<Change>,
+    /// The facts of the case the rule used.
+    pub facts: Vec<Fact>,
+}
+
+/// A rule an output used directly.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedRule {
+    pub rule: String,
+    pub value: Quantity,
+    pub messages: Messages,
+    pub source: Option<String>,
+}
+
+/// A named value the decision used.
+#[derive(Debug, Clone, Serialize)]
+pub struct Number {
+    pub kind: &'static str,
+    pub id: String,
+    pub value: Quantity,
+    pub effective_from: Option<Date>,
+    pub source: Option<String>,
+}
+
+/// A fact read from the case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fact {
+    /// The JSON pointer of the field in the case.
+    pub path: String,
+    pub value: Quantity,
+}
+
+/// A node of the trace with the nodes it was computed from. A node met a second time is
+/// `repeated` and carries no inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceBranch {
+    pub kind: &'static str,
+    pub id: String,
+    pub value: Quantity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<TraceBranch>,
+}
+
+/// What to include in an explanation.
+#[derive(Debug, Clone, Default)]
+pub struct ExplainOptions {
+    /// Evaluate as of this date instead of the case's own.
+    pub as_of: Option<Date>,
+    /// Include the whole trace, not only the decisive branch.
+    pub full_trace: bool,
+}
+
+/// Evaluates a case (JSON text) with its trace and explains the decision. A case that cannot be
+/// decided gives its error line instead.
+pub fn explain_case(
+    engine: &Engine,
+    case_json: &str,
+    options: &ExplainOptions,
+) -> Result<Explanation, CaseFailure> {
+    let eval_options = EvalOptions {
+        as_of: options.as_of,
+        trace: true,
+    };
+    let decision = match engine.evaluate_json(case_json, &eval_options) {
+        CaseOutcome::Decision(decision) => decision,
+        CaseOutcome::Error(failure) => return Err(failure),
+    };
+    let case = engine.read_case(case_json).map_err(|error| CaseFailure {
+        case_id: decision.case_id.clone(),
+        error,
+    })?;
+    Ok(explain_decision(
+        engine,
+        case_json,
+        case.root(),
+        &decision,
+        options,
+    ))
+}
+
+/// Explains a decision evaluated with a trace from `case_json` (read as `root`). Without a trace,
+/// the explanation lists the outputs only.
+pub fn explain_decision(
+    engine: &Engine,
+    case_json: &str,
+    root: &Value,
+    decision: &Decision,
+    options: &ExplainOptions,
+) -> Explanation {
+    let policy = engine.policy();
+    let empty = Trace::default();
+    let trace = decision.trace.as_ref().unwrap_or(&empty);
+    let context = expr::Context::new(policy, trace, root, decision.as_of);
+    let outputs = decision
+        .output_entries()
+        .map(|(name, ty, value)| (name.to_string(), Quantity::of(policy, value, Some(ty))))
+        .collect();
+    let holding_reasons = reason_ids(policy, &decision.outputs);
+    let reevaluate = |json: &str| -> Option<Vec<String>> {
+        let options = EvalOptions {
+            as_of: options.as_of,
+            trace: false,
+        };
+        match engine.evaluate_json(json, &options) {
+            CaseOutcome::Decision(decision) => Some(reason_ids(policy, &decision.outputs)),
+            CaseOutcome::Error(_) => None,
+        }
+    };
+    let mut reasons = Vec::new();
+    let mut decisive_nodes = Vec::new();
+    for rule in &holding_reasons {
+        let Some(item_index) = policy
+            .items
+            .iter()
+            .position(|item| item.kind == ItemKind::Rule && item.name == *rule)
+        else {
+            continue;
+        };
+        let node = context.item_nodes.get(rule.as_str()).copied();
+        if let Some(node) = node {
+            decisive_nodes.push(node);
+        }
+        let analysis = change::analyse(&context, item_index, case_json, &|json| {
+            reevaluate(json).map(|reasons| !reasons.contains(rule))
+        });
+        let item = &policy.items[item_index];
+        reasons.push(Reason {
+            rule: rule.clone(),
+            messages: item.messages.clone(),
+            source: item.source.clone(),
+            numbers: node.map_or_else(Vec::new, |node| numbers(policy, trace, node)),
+            comparison: analysis.comparison,
+            conditions: analysis.conditions,
+            changes: analysis.changes,
+            facts: node.map_or_else(Vec::new, |node| facts(policy, trace, &[node])),
+        });
+    }
+    if decisive_nodes.is_empty() {
+        decisive_nodes = candidate_nodes(policy, &context);
+    }
+    Explanation {
+        case_id: decision.case_id.clone(),
+        as_of: decision.as_of,
+        policy: PolicyInfo {
+            name: decision.policy.name.to_string(),
+            version: decision.policy.version.to_string(),
+            digest: decision.policy.digest.to_string(),
+        },
+        outputs,
+        reasons,
+        rules: applied_rules(policy, trace, &holding_reasons),
+        bands: bands::positions(&context),
+        facts: facts(policy, trace, &decisive_nodes),
+        decisive: branches(policy, trace, &decisive_nodes),
+        full_trace: options
+            .full_trace
+            .then(|| branches(policy, trace, &trace.roots)),
+    }
+}
+
+/// The ids of the rules of groups (the rules `holding(...)` collects) that appear as text in
+/// the outputs, in order of first appearance.
+pub fn reason_ids(policy: &Policy, outputs: &[Value]) -> Vec<String> {
+    let group_rules: HashSet<&str> = policy
+        .groups
+        .iter()
+        .flat_map(|group| group.members.iter())
+        .filter_map(|member| policy.items.get(member.item as usize))
+        .filter(|item| item.kind == ItemKind::Rule && item.ty == Type::Bool)
+        .map(|item| item.name.as_str())
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    for output in outputs {
+        collect_texts(output, &mut |text| {
+            if group_rules.contains(text) && !found.iter().any(|seen| seen == text) {
+                found.push(text.to_string());
+            }
+        });
+    }
+    found
+}
+
+fn collect_texts(value: &Value, visit: &mut dyn FnMut(&str)) {
+    match value {
+        Value::Text(text) => visit(text),
+        Value::List(items) => items.iter().for_each(|item| collect_texts(item, visit)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|(_, item)| collect_texts(item, visit)),
+        Value::Record(record) => record
+            .fields
+            .iter()
+            .for_each(|item| collect_texts(item, visit)),
+        _ => {}
+    }
+}
+
+/// The trace nodes of every Bool group rule the decision evaluated (the rules that could have
+/// been reasons), in group order.
+fn candidate_nodes(policy: &Policy, context: &expr::Context<'_>) -> Vec<usize> {
+    let mut nodes = Vec::new();
+    for member in policy.groups.iter().flat_map(|group| group.members.iter()) {
+        let is_bool_rule = policy
+            .items
+            .get(member.item as usize)
+            .is_some_and(|item| item.kind == ItemKind::Rule && item.ty == Type::Bool);
+        if let (true, Some(node)) = (is_bool_rule, context.item_node(member.item)) {
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
+    }
+    nodes
+}
+
+fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<AppliedRule> {
+    let mut seen: Vec<usize> = Vec::new();
+    for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
+        for input in &root.inputs {
+            let is_rule = trace
+                .nodes
+                .get(*input)
+                .is_some_and(|node| node.kind == TraceKind::Rule && !reasons.contains(&node.id));
+            if is_rule && !seen.contains(input) {
+                seen.push(*input);
+            }
+        }
+    }
+    seen.iter()
+        .filter_map(|index| trace.nodes.get(*index))
+        .filter_map(|node| {
+            let item = policy.items.iter().find(|item| item.name == node.id)?;
+            Some(AppliedRule {
+                rule: node.id.clone(),
+                value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                messages: item.messages.clone(),
+                source: item.source.clone(),
+            })
+        })
+        .collect()
+}
+
+fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
+    let Some(node) = trace.nodes.get(node) else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    node.inputs
+        .iter()
+        .filter_map(|input| trace.nodes.get(*input))
+        .filter(|input| seen.insert((input.kind.as_str(), input.id.as_str(), input.path.clone())))
+        .map(|input| Number {
+            kind: input.kind.as_str(),
+            id: input.path.clone().unwrap_or_else(|| input.id.clone()),
+            value: Quantity::of(policy, &input.value, input.ty.as_ref()),
+            effective_from: input.effective_from,
+            source: input.source.clone(),
+        })
+        .collect()
+}
+
+/// The input nodes with a path under `nodes`, each path once, in depth-first order.
+fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
+    let mut visited = vec![false; trace.nodes.len()];
+    let mut paths = HashSet::new();
+    let mut out = Vec::new();
+    let mut stack: Vec<usize> = nodes.iter().rev().copied().collect();
+    while let Some(index) = stack.pop() {
+        match visited.get_mut(index) {
+            Some(flag) if !*flag => *flag = true,
+            _ => continue,
+        }
+        let Some(node) = trace.nodes.get(index) else {
+            continue;
+        };
+        if node.kind == TraceKind::Input {
+            if let Some(path) = &node.path {
+                if paths.insert(path.clone()) {
+                    out.push(Fact {
+                        path: path.clone(),
+                        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                    });
+                }
+            }
+        }
+        stack.extend(node.inputs.iter().rev().copied());
+    }
+    out
+}
+
+/// The trees under `nodes`; a node met again is marked repeated and not expanded, and
+/// identical siblings (the same call made twice) are shown once.
+fn branches(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<TraceBranch> {
+    let mut expanded = vec![false; trace.nodes.len()];
+    nodes
+        .iter()
+        .filter_map(|node| branch(policy, trace, *node, &mut expanded))
+        .collect()
+}
+
+fn branch(
+    policy: &Policy,
+    trace: &Trace,
+    index: usize,
+    expanded: &mut [bool],
+) -> Option<TraceBranch> {
+    let node = trace.nodes.get(index)?;
+    let repeated = expanded.get(index).copied().unwrap_or(true) && !node.inputs.is_empty();
+    if let Some(flag) = expanded.get_mut(index) {
+        *flag = true;
+    }
+    let mut inputs = Vec::new();
+    if !repeated {
+        let mut siblings: Vec<(TraceKind, &str, &Value, Vec<Quantity>)> = Vec::new();
+        for child in &node.inputs {
+            let Some(child_node) = trace.nodes.get(*child) else {
+                continue;
+            };
+            let args: Vec<Quantity> = child_node
+                .args
+                .iter()
+                .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+                .collect();
+            let same = siblings.iter().any(|(kind, id, value, seen_args)| {
+                *kind == child_node.kind
+                    && *id == child_node.id
+                    && **value == child_node.value
+                    && *seen_args == args
+                    && child_node.kind != TraceKind::Input
+            });
+            if same {
+                continue;
+            }
+            siblings.push((child_node.kind, &child_node.id, &child_node.value, args));
+            if let Some(child_branch) = branch(policy, trace, *child, expanded) {
+                inputs.push(child_branch);
+            }
+        }
+    }
+    Some(TraceBranch {
+        kind: node.kind.as_str(),
+        id: node.id.clone(),
+        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+        path: node.path.clone(),
+        args: node
+            .args
+            .iter()
+            .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+            .collect(),
+        effective_from: node.effective_from,
+        source: node.source.clone(),
+        found: node.found,
+        label: node.label.clone(),
+        exception: node.exception.clone(),
+        repeated,
+        inputs,
+    })
+}
