@@ -4,8 +4,8 @@ mod batch;
 mod bench;
 mod csv_input;
 mod explain;
-mod policy_test;
 mod generate;
+mod policy_test;
 mod pretty;
 
 use std::io::{self, Read as _, Write as _};

@@ -20,7 +20,7 @@ use ereje_runtime::{CaseOutcome, Engine, EvalOptions, Trace, TraceKind, TraceNod
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use crate::explain::{format_value, Lang};
+use crate::explain::{format_quantity, Lang};
 
 /// Exit code: every test passed.
 const EXIT_ALL_PASSED: u8 = 0;
@@ -756,7 +756,10 @@ fn path_text(policy: &Policy, trace: &Trace, parent: &[Option<usize>], target: u
         .get(target)
         .map(|node| {
             cut(
-                &format_value(policy, &node.value, node.ty.as_ref(), Lang::En),
+                &format_quantity(
+                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_ref()),
+                    Lang::En,
+                ),
                 TRACE_VALUE_LIMIT,
             )
         })
