@@ -56,6 +56,20 @@ pub enum Item {
     /// `exception LABEL to name …`: an exception added to a definition from outside it (an
     /// amendment's way to change a baseline value from its date).
     Exception(TargetedException),
+    /// `check ID for x in list at x.field = condition`: a check on cases beyond their types.
+    Check(CheckItem),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckItem {
+    pub id: Name,
+    pub variable: Option<Name>,
+    pub list: Option<Expr>,
+    /// `at x.field` (two names) or `at field` (one name).
+    pub at: Vec<Name>,
+    pub code: Option<String>,
+    pub messages: Vec<(String, String, Span)>,
+    pub condition: Expr,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +94,7 @@ impl Item {
             Item::Extend(item) => &item.group,
             Item::Output(item) => &item.name,
             Item::Exception(item) => &item.exception.label,
+            Item::Check(item) => &item.id,
         }
     }
 
@@ -100,6 +115,7 @@ impl Item {
             Item::Extend(_) => "extension",
             Item::Output(_) => "output",
             Item::Exception(_) => "exception",
+            Item::Check(_) => "check",
         }
     }
 }

@@ -31,6 +31,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "extend",
     "output",
     "exception",
+    "check",
 ];
 
 /// Deeper nesting than this is refused before pest sees the text: pest's parser is recursive and
@@ -881,6 +882,52 @@ impl Builder {
                         condition,
                         value,
                     },
+                })
+            }
+            Rule::check_item => {
+                let id = self.name(&next!("check id")?);
+                let mut variable = None;
+                let mut list = None;
+                let mut at = Vec::new();
+                let mut code = None;
+                let mut messages = Vec::new();
+                let mut condition = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::check_for => {
+                            let mut parts = part.into_inner();
+                            variable = parts.next().map(|p| self.name(&p));
+                            let _in = parts.next();
+                            if let Some(expression) = parts.next() {
+                                list = Some(self.expr(expression)?);
+                            }
+                        }
+                        Rule::check_at => at = part.into_inner().map(|p| self.name(&p)).collect(),
+                        Rule::check_code => {
+                            code = part.into_inner().next().map(|p| self.string(&p))
+                        }
+                        Rule::message_clause => {
+                            let message_span = self.span(&part);
+                            let mut parts = part.into_inner();
+                            let lang = parts
+                                .next()
+                                .map(|p| p.as_str().to_string())
+                                .unwrap_or_default();
+                            let text = parts.next().map(|p| self.string(&p)).unwrap_or_default();
+                            messages.push((lang, text, message_span));
+                        }
+                        Rule::expr => condition = Some(self.expr(part)?),
+                        _ => {}
+                    }
+                }
+                Item::Check(CheckItem {
+                    id,
+                    variable,
+                    list,
+                    at,
+                    code,
+                    messages,
+                    condition: condition.ok_or_else(|| internal("check condition"))?,
                 })
             }
             Rule::output_item => {

@@ -119,6 +119,7 @@ pub enum Lowered {
         target: u32,
         exception: Exception,
     },
+    Check(ir::CaseCheck),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -167,6 +168,7 @@ pub fn check_item<'db>(db: &'db dyn Db, set: PolicySet, key: ItemKey<'db>) -> Ch
         }
         Item::Input(input) => check_input(&mut checker, input),
         Item::Exception(targeted) => check_targeted_exception(&mut checker, targeted, module),
+        Item::Check(check) => check_case_check(&mut checker, check),
     };
     CheckedItem {
         lowered,
@@ -1179,6 +1181,122 @@ fn check_targeted_exception(
     }
 }
 
+/// `check ID [for x in list] [at x.field] = condition`.
+fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowered {
+    let mut messages = Messages::default();
+    for (lang, text, _) in &check.messages {
+        match lang.as_str() {
+            "ru" => messages.ru = Some(text.clone()),
+            "kk" => messages.kk = Some(text.clone()),
+            _ => messages.en = Some(text.clone()),
+        }
+    }
+    if messages.ru.is_none() && messages.kk.is_none() && messages.en.is_none() {
+        checker.report(
+            Diagnostic::error(
+                "check.no_message",
+                format!("check `{}` has no message", check.id.text),
+                check.id.span,
+                "a failed check must say why",
+            )
+            .with_help("add `message en \"…\"` (and ru, kk)"),
+        );
+    }
+    // The element's type (or the case root's) names the fields `at` may point at.
+    let (list, element_type) = match (&check.variable, &check.list) {
+        (Some(variable), Some(list)) => {
+            let (lowered, ty) = checker.expr(list, None);
+            let element = match ty {
+                Some(Type::List(element)) => Some(*element),
+                Some(other) => {
+                    let shown = checker.show(&other);
+                    checker.report(Diagnostic::error(
+                        "type.mismatch",
+                        format!("`for` goes over a list, but this is {shown}"),
+                        list.span,
+                        "not a list",
+                    ));
+                    None
+                }
+                None => None,
+            };
+            let Some(element) = element else {
+                return Lowered::Nothing;
+            };
+            checker.push_local(&variable.text, element.clone());
+            (Some(lowered), Some(element))
+        }
+        _ => {
+            let input = checker
+                .symbols
+                .inputs
+                .first()
+                .and_then(|item| item.key(checker.db, checker.set))
+                .and_then(|key| {
+                    signature(checker.db, checker.set, key)
+                        .as_ref()
+                        .map(|s| s.ty.clone())
+                });
+            (None, input)
+        }
+    };
+    let condition = checker.check_against(&check.condition, &Type::Bool, "a check's condition");
+    let field = match check.at.as_slice() {
+        [] => None,
+        [first, rest @ ..] => {
+            let (field, variable_named) = match rest {
+                [field] => (field, Some(first)),
+                _ => (first, None),
+            };
+            if let (Some(named), Some(variable)) = (variable_named, &check.variable) {
+                if named.text != variable.text {
+                    checker.report(Diagnostic::error(
+                        "name.unknown",
+                        format!("`at` must name the checked element `{}`", variable.text),
+                        named.span,
+                        "not the element",
+                    ));
+                }
+            }
+            let fields: Vec<String> = match &element_type {
+                Some(Type::Record(id)) => checker
+                    .types
+                    .record(*id)
+                    .map(|record| record.fields.iter().map(|f| f.name.clone()).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            if !fields.contains(&field.text) {
+                let mut diagnostic = Diagnostic::error(
+                    "name.unknown_field",
+                    format!("the checked record has no field `{}`", field.text),
+                    field.span,
+                    "no such field",
+                );
+                if let Some(suggestion) =
+                    crate::diagnostic::closest_name(&field.text, fields.iter().map(String::as_str))
+                {
+                    diagnostic = diagnostic.with_help(format!("did you mean `{suggestion}`?"));
+                }
+                checker.report(diagnostic);
+            }
+            Some(field.text.clone())
+        }
+    };
+    Lowered::Check(ir::CaseCheck {
+        id: check.id.text.clone(),
+        code: check
+            .code
+            .clone()
+            .unwrap_or_else(|| "case.invalid_field".to_string()),
+        messages,
+        list,
+        condition,
+        field,
+        locals: checker.next_slot,
+    })
+}
+
 fn check_input(checker: &mut Checker<'_>, input: &ast::InputItem) -> Lowered {
     let Some(record) = checker.symbols.types.get(&input.record.text).map(|s| s.id) else {
         checker.report(Diagnostic::error(
@@ -1421,6 +1539,12 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
             }
         }
     }
+    let mut checks = Vec::new();
+    for item in &symbols.checks {
+        if let Some(Lowered::Check(lowered)) = lowered(item) {
+            checks.push(lowered.clone());
+        }
+    }
     let mut outputs = Vec::new();
     for item in &symbols.outputs {
         if let Some(Lowered::Output(lowered)) = lowered(item) {
@@ -1512,7 +1636,8 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         && calendars.len() == symbols.calendars.len()
         && bands.len() == symbols.bands.len()
         && groups.len() == symbols.groups.len()
-        && outputs.len() == symbols.outputs.len();
+        && outputs.len() == symbols.outputs.len()
+        && checks.len() == symbols.checks.len();
     let policy = match (has_errors, complete, input) {
         (false, true, Some(input)) => {
             let manifest = set.manifest(db);
@@ -1561,6 +1686,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
                 items,
                 groups,
                 outputs,
+                checks,
             }))
         }
         _ => None,

@@ -123,6 +123,8 @@ pub struct Symbols {
     pub extends: Vec<ItemRef>,
     /// `exception … to …` items.
     pub targeted_exceptions: Vec<ItemRef>,
+    /// `check` items, in declaration order.
+    pub checks: Vec<ItemRef>,
     pub inputs: Vec<ItemRef>,
     /// Every item, for the checks that visit them all.
     pub all_items: Vec<ItemRef>,
@@ -262,6 +264,10 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
                 Item::Output(_) => Some(push(&mut symbols.outputs, &item_ref, ValueKind::Output)),
                 Item::Exception(_) => {
                     symbols.targeted_exceptions.push(item_ref.clone());
+                    None
+                }
+                Item::Check(_) => {
+                    symbols.checks.push(item_ref.clone());
                     None
                 }
             };

@@ -119,6 +119,72 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Runs the policy's case checks (`check` items) in declaration order; the first element
+    /// that fails its check makes the case an error naming the element's field by JSON path.
+    /// Checks run before any output, and their evaluation leaves no trace.
+    pub(crate) fn checks(&mut self) -> EvalResult<()> {
+        let tracing = self.trace.take();
+        let result = self.run_checks();
+        self.trace = tracing;
+        self.scratch.reset(self.policy.items.len());
+        result
+    }
+
+    fn run_checks(&mut self) -> EvalResult<()> {
+        for check in &self.policy.checks {
+            self.scratch.locals.clear();
+            self.scratch
+                .locals
+                .resize((check.locals as usize).max(1), Value::Absent);
+            self.frame = 0;
+            let elements: Vec<Value> = match &check.list {
+                Some(list) => match self
+                    .eval(list)
+                    .map_err(|failure| attribute(failure, &check.id))?
+                {
+                    Value::List(items) => items.iter().cloned().collect(),
+                    Value::Absent => Vec::new(),
+                    _ => return Err(type_error("a check goes over a list")),
+                },
+                None => vec![self.root.clone()],
+            };
+            for element in elements {
+                if check.list.is_some() {
+                    if let Some(slot) = self.scratch.locals.get_mut(0) {
+                        *slot = element.clone();
+                    }
+                }
+                let holds = self
+                    .eval(&check.condition)
+                    .map_err(|failure| attribute(failure, &check.id))?;
+                if holds == Value::Bool(false) {
+                    let base = match &element {
+                        Value::Record(record) => record.path.as_deref().unwrap_or("").to_string(),
+                        _ => String::new(),
+                    };
+                    let path = match &check.field {
+                        Some(field) => format!("{base}/{field}"),
+                        None => base,
+                    };
+                    let messages = &check.messages;
+                    let message = messages
+                        .en
+                        .as_deref()
+                        .or(messages.ru.as_deref())
+                        .or(messages.kk.as_deref())
+                        .unwrap_or(check.id.as_str());
+                    return Err(Box::new(CaseError {
+                        code: std::borrow::Cow::Owned(check.code.clone()),
+                        path,
+                        message: format!("{message} ({})", check.id),
+                        rule: Some(check.id.clone()),
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Evaluates every output in declaration order.
     pub(crate) fn outputs(&mut self) -> EvalResult<Vec<Value>> {
         let mut values = Vec::with_capacity(self.policy.outputs.len());

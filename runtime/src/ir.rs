@@ -49,6 +49,34 @@ pub struct Policy {
     pub groups: Vec<Group>,
     /// The declared outputs, in declaration order: together they make up a decision.
     pub outputs: Vec<Output>,
+    /// Checks on a case beyond its types (`check` items), in declaration order: run after the
+    /// case is read and before anything is evaluated; the first that fails makes the case an
+    /// error line instead of a decision.
+    #[serde(default)]
+    pub checks: Vec<CaseCheck>,
+}
+
+/// `check ID for x in LIST at x.FIELD = CONDITION`: every element of the list (or the case
+/// itself, without `for`) must satisfy the condition. A failure is a case error with `code`, the
+/// JSON path of the element's field (e.g. `/members/2/birth_date`) and the check's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseCheck {
+    /// The check's id, e.g. `CASE-BIRTH-DATE`.
+    pub id: String,
+    /// The error code of a failure, `case.invalid_field` unless the policy says otherwise.
+    pub code: String,
+    /// The message of a failure in each language; the error line uses English, else Russian,
+    /// else Kazakh, else the id.
+    pub messages: Messages,
+    /// The list whose elements are checked, each in local slot 0; `None` checks the case once.
+    pub list: Option<Expr>,
+    /// Must be true for every element (Bool).
+    pub condition: Expr,
+    /// The field the error points at: a field of the element (or of the case root without `for`),
+    /// by name, appended to the element's JSON path.
+    pub field: Option<String>,
+    /// Local slots the condition needs (slot 0 is the element).
+    pub locals: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

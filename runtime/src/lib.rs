@@ -48,6 +48,7 @@
 //!     }],
 //!     groups: vec![],
 //!     outputs: vec![Output { name: "eligible".into(), ty: Type::Bool, expr: Expr::Item(0), module: 0 }],
+//!     checks: vec![],
 //! };
 //!
 //! let engine = Engine::new(policy)?;
@@ -183,6 +184,7 @@ impl Engine {
             scratch,
             options.trace,
         );
+        evaluator.checks().map_err(|failure| *failure)?;
         let outputs = evaluator.outputs().map_err(|failure| *failure)?;
         let trace = evaluator.take_trace();
         Ok(Decision {

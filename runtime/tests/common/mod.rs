@@ -234,6 +234,7 @@ pub fn base_policy() -> Policy {
         items: vec![],
         groups: vec![],
         outputs: vec![],
+        checks: vec![],
     }
 }
 
