@@ -99,7 +99,9 @@ pub fn run(arguments: &DiffArgs) -> u8 {
                     text.push('\n');
                     text
                 }
-                DiffFormat::Html => crate::impact_html::static_page(&old.label, &new.label, &changes),
+                DiffFormat::Html => {
+                    crate::impact_html::static_page(&old.label, &new.label, &changes)
+                }
             }
         }
         Some(path) => {
@@ -113,11 +115,15 @@ pub fn run(arguments: &DiffArgs) -> u8 {
                     ))
                 }
             };
-            let impact = match impact(&old, &new, &text, arguments.measure.as_deref(), arguments.top) {
+            let impact = match impact(
+                &old,
+                &new,
+                &text,
+                arguments.measure.as_deref(),
+                arguments.top,
+            ) {
                 Ok(impact) => impact,
-                Err(message) => {
-                    return fail(miette::miette!(code = "diff::measure", "{message}"))
-                }
+                Err(message) => return fail(miette::miette!(code = "diff::measure", "{message}")),
             };
             match arguments.format {
                 DiffFormat::Text => impact_text(&impact),
@@ -173,9 +179,7 @@ impl<'p> Printer<'p> {
     fn for_item(policy: &'p Policy, item: &Item) -> Printer<'p> {
         let mut printer = Printer::new(policy);
         for (name, ty) in &item.params {
-            printer
-                .locals
-                .push((Some(name.clone()), Some(ty.clone())));
+            printer.locals.push((Some(name.clone()), Some(ty.clone())));
         }
         printer
     }
@@ -423,7 +427,10 @@ impl<'p> Printer<'p> {
                     result_ty = result_ty.or(ty);
                     parts.push(format!("{pattern} => {body}"));
                 }
-                (format!("match {text} {{ {} }}", parts.join(", ")), result_ty)
+                (
+                    format!("match {text} {{ {} }}", parts.join(", ")),
+                    result_ty,
+                )
             }
             Expr::Aggregate {
                 kind,
@@ -489,7 +496,10 @@ impl<'p> Printer<'p> {
                     Some(Type::List(inner)) => Some(inner.as_ref().clone()),
                     _ => None,
                 };
-                (format!("[{}]", self.list(items, inner.as_ref())), hint.cloned())
+                (
+                    format!("[{}]", self.list(items, inner.as_ref())),
+                    hint.cloned(),
+                )
             }
             Expr::Object(fields) => {
                 let fields: Vec<String> = fields
@@ -701,7 +711,13 @@ fn param_values(policy: &Policy, index: usize) -> String {
         param
             .values
             .iter()
-            .map(|v| format!("from {} = {}", v.from, printer.value(&v.value, Some(&param.ty))))
+            .map(|v| {
+                format!(
+                    "from {} = {}",
+                    v.from,
+                    printer.value(&v.value, Some(&param.ty))
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     })
@@ -789,10 +805,20 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         &old.modules,
         &new.modules,
         |m| m.name.clone(),
-        |m, _| vec![format!("version {} ({}), in force from {}", m.version, m.file, m.in_force_from)],
+        |m, _| {
+            vec![format!(
+                "version {} ({}), in force from {}",
+                m.version, m.file, m.in_force_from
+            )]
+        },
         |a, b| {
             let mut details = Vec::new();
-            compare_field(&mut details, "version", a.version.clone(), b.version.clone());
+            compare_field(
+                &mut details,
+                "version",
+                a.version.clone(),
+                b.version.clone(),
+            );
             compare_field(&mut details, "file", a.file.clone(), b.file.clone());
             compare_field(
                 &mut details,
@@ -801,9 +827,10 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
                 b.in_force_from.to_string(),
             );
             let amends = |m: &ereje_runtime::ir::ModuleInfo| {
-                m.amends
-                    .as_ref()
-                    .map_or_else(|| "(nothing)".to_string(), |a| format!("{} from {}", a.module, a.from))
+                m.amends.as_ref().map_or_else(
+                    || "(nothing)".to_string(),
+                    |a| format!("{} from {}", a.module, a.from),
+                )
             };
             compare_field(&mut details, "amends", amends(a), amends(b));
             details
@@ -839,7 +866,12 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
                 param_values(old, index_of(old, &a.name).unwrap_or(usize::MAX)),
                 param_values(new, index_of(new, &b.name).unwrap_or(usize::MAX)),
             );
-            compare_field(&mut details, "source", quoted(a.source.as_ref()), quoted(b.source.as_ref()));
+            compare_field(
+                &mut details,
+                "source",
+                quoted(a.source.as_ref()),
+                quoted(b.source.as_ref()),
+            );
             details
         },
     );
@@ -862,13 +894,48 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         },
         |a, b| {
             let mut details = Vec::new();
-            compare_field(&mut details, "kind", item_kind(a).into(), item_kind(b).into());
-            compare_field(&mut details, "signature", item_signature(old, a), item_signature(new, b));
-            compare_field(&mut details, "formula", body_text(old, a), body_text(new, b));
-            compare_field(&mut details, "source", quoted(a.source.as_ref()), quoted(b.source.as_ref()));
-            compare_field(&mut details, "message ru", quoted(a.messages.ru.as_ref()), quoted(b.messages.ru.as_ref()));
-            compare_field(&mut details, "message kk", quoted(a.messages.kk.as_ref()), quoted(b.messages.kk.as_ref()));
-            compare_field(&mut details, "message en", quoted(a.messages.en.as_ref()), quoted(b.messages.en.as_ref()));
+            compare_field(
+                &mut details,
+                "kind",
+                item_kind(a).into(),
+                item_kind(b).into(),
+            );
+            compare_field(
+                &mut details,
+                "signature",
+                item_signature(old, a),
+                item_signature(new, b),
+            );
+            compare_field(
+                &mut details,
+                "formula",
+                body_text(old, a),
+                body_text(new, b),
+            );
+            compare_field(
+                &mut details,
+                "source",
+                quoted(a.source.as_ref()),
+                quoted(b.source.as_ref()),
+            );
+            compare_field(
+                &mut details,
+                "message ru",
+                quoted(a.messages.ru.as_ref()),
+                quoted(b.messages.ru.as_ref()),
+            );
+            compare_field(
+                &mut details,
+                "message kk",
+                quoted(a.messages.kk.as_ref()),
+                quoted(b.messages.kk.as_ref()),
+            );
+            compare_field(
+                &mut details,
+                "message en",
+                quoted(a.messages.en.as_ref()),
+                quoted(b.messages.en.as_ref()),
+            );
             let module = |policy: &Policy, item: &Item| {
                 policy
                     .modules
@@ -879,7 +946,8 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
             details
         },
     );
-    let group_index = |policy: &Policy, name: &str| policy.groups.iter().position(|g| g.name == name);
+    let group_index =
+        |policy: &Policy, name: &str| policy.groups.iter().position(|g| g.name == name);
     compare_named(
         &mut changes,
         |_| "group",
@@ -891,7 +959,11 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
             let members = group_members(policy, group_index(policy, &g.name).unwrap_or(usize::MAX));
             vec![format!(
                 "members: {}",
-                members.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                members
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )]
         },
         |a, b| {
@@ -900,7 +972,10 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
             let mut details = Vec::new();
             for (name, from) in &new_members {
                 if !old_members.iter().any(|(n, _)| n == name) {
-                    let from = from.as_ref().map(|d| format!(" (from {d})")).unwrap_or_default();
+                    let from = from
+                        .as_ref()
+                        .map(|d| format!(" (from {d})"))
+                        .unwrap_or_default();
                     details.push(format!("extended with {name}{from}"));
                 }
             }
@@ -910,10 +985,24 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
                 }
             }
             let order = |members: &[(String, Option<String>)]| {
-                members.iter().map(|(n, f)| format!("{n}{}", f.as_ref().map(|d| format!("@{d}")).unwrap_or_default())).collect::<Vec<_>>().join(", ")
+                members
+                    .iter()
+                    .map(|(n, f)| {
+                        format!(
+                            "{n}{}",
+                            f.as_ref().map(|d| format!("@{d}")).unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             if details.is_empty() {
-                compare_field(&mut details, "members", order(&old_members), order(&new_members));
+                compare_field(
+                    &mut details,
+                    "members",
+                    order(&old_members),
+                    order(&new_members),
+                );
             } else {
                 details.push(format!("members now: {}", order(&new_members)));
             }
@@ -932,8 +1021,18 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         },
         |a, b| {
             let mut details = Vec::new();
-            compare_field(&mut details, "type", Printer::new(old).type_name(&a.ty), Printer::new(new).type_name(&b.ty));
-            compare_field(&mut details, "formula", Printer::new(old).expr(&a.expr), Printer::new(new).expr(&b.expr));
+            compare_field(
+                &mut details,
+                "type",
+                Printer::new(old).type_name(&a.ty),
+                Printer::new(new).type_name(&b.ty),
+            );
+            compare_field(
+                &mut details,
+                "formula",
+                Printer::new(old).expr(&a.expr),
+                Printer::new(new).expr(&b.expr),
+            );
             details
         },
     );
@@ -961,15 +1060,30 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
                 .difference(&old_rows)
                 .map(|row| format!("row added: {row}"))
                 .collect();
-            details.extend(old_rows.difference(&new_rows).map(|row| format!("row removed: {row}")));
-            compare_field(&mut details, "source", quoted(a.source.as_ref()), quoted(b.source.as_ref()));
+            details.extend(
+                old_rows
+                    .difference(&new_rows)
+                    .map(|row| format!("row removed: {row}")),
+            );
+            compare_field(
+                &mut details,
+                "source",
+                quoted(a.source.as_ref()),
+                quoted(b.source.as_ref()),
+            );
             details
         },
     );
     let bands = |policy: &Policy, table: &ereje_runtime::ir::BandTable| {
         let printer = Printer::new(policy);
         let bound = |b: &Option<ereje_runtime::ir::Bound>, lower: bool| match b {
-            None => if lower { "(-inf".to_string() } else { "+inf)".to_string() },
+            None => {
+                if lower {
+                    "(-inf".to_string()
+                } else {
+                    "+inf)".to_string()
+                }
+            }
             Some(b) => {
                 let v = printer.value(&b.value, None);
                 match (lower, b.inclusive) {
@@ -983,7 +1097,15 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         table
             .bands
             .iter()
-            .map(|b| format!("{}, {} => {} {:?}", bound(&b.lower, true), bound(&b.upper, false), printer.value(&b.value, Some(&table.result)), b.label))
+            .map(|b| {
+                format!(
+                    "{}, {} => {} {:?}",
+                    bound(&b.lower, true),
+                    bound(&b.upper, false),
+                    printer.value(&b.value, Some(&table.result)),
+                    b.label
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -1006,13 +1128,24 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         &old.calendars,
         &new.calendars,
         |c| c.name.clone(),
-        |c, _| vec![format!("years {}", c.years.iter().map(|y| y.year.to_string()).collect::<Vec<_>>().join(", "))],
+        |c, _| {
+            vec![format!(
+                "years {}",
+                c.years
+                    .iter()
+                    .map(|y| y.year.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )]
+        },
         |a, b| {
             let mut details = Vec::new();
             for year in &b.years {
                 match a.years.iter().find(|y| y.year == year.year) {
                     None => details.push(format!("year {} added", year.year)),
-                    Some(previous) if previous != year => details.push(format!("year {} changed", year.year)),
+                    Some(previous) if previous != year => {
+                        details.push(format!("year {} changed", year.year))
+                    }
                     Some(_) => {}
                 }
             }
@@ -1027,11 +1160,23 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
     let type_text = |policy: &Policy, def: &TypeDef| {
         let printer = Printer::new(policy);
         match def {
-            TypeDef::Enum(e) => e.variants.iter().map(|v| v.name.clone()).collect::<Vec<_>>().join(", "),
+            TypeDef::Enum(e) => e
+                .variants
+                .iter()
+                .map(|v| v.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
             TypeDef::Record(r) => r
                 .fields
                 .iter()
-                .map(|f| format!("{}: {}{}", f.name, printer.type_name(&f.ty), if f.required { "" } else { " (optional)" }))
+                .map(|f| {
+                    format!(
+                        "{}: {}{}",
+                        f.name,
+                        printer.type_name(&f.ty),
+                        if f.required { "" } else { " (optional)" }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         }
@@ -1049,7 +1194,12 @@ pub fn static_diff(old: &Policy, new: &Policy) -> Vec<Change> {
         |def, added| vec![type_text(if added { new } else { old }, def)],
         |a, b| {
             let mut details = Vec::new();
-            compare_field(&mut details, "definition", type_text(old, a), type_text(new, b));
+            compare_field(
+                &mut details,
+                "definition",
+                type_text(old, a),
+                type_text(new, b),
+            );
             details
         },
     );
@@ -1117,7 +1267,13 @@ pub fn static_text(old_label: &str, new_label: &str, changes: &[Change]) -> Stri
         }
         let _ = writeln!(out, "\n{}:", heading(kind));
         for change in of_kind {
-            let _ = writeln!(out, "  {} {} ({})", sign(change.change), change.name, change.change);
+            let _ = writeln!(
+                out,
+                "  {} {} ({})",
+                sign(change.change),
+                change.name,
+                change.change
+            );
             for detail in &change.details {
                 let _ = writeln!(out, "      {detail}");
             }
@@ -1130,7 +1286,9 @@ pub fn static_json(old_label: &str, new_label: &str, changes: &[Change]) -> serd
     let changes: Vec<serde_json::Value> = KIND_ORDER
         .iter()
         .flat_map(|kind| changes.iter().filter(move |c| c.kind == *kind))
-        .map(|c| json!({ "kind": c.kind, "name": c.name, "change": c.change, "details": c.details }))
+        .map(
+            |c| json!({ "kind": c.kind, "name": c.name, "change": c.change, "details": c.details }),
+        )
         .collect();
     json!({ "old": old_label, "new": new_label, "changes": changes })
 }
@@ -1206,7 +1364,9 @@ fn leaves(outcome: &CaseOutcome) -> Result<Vec<(String, Leaf)>, String> {
         CaseOutcome::Decision(decision) => {
             let mut out = Vec::new();
             for (name, ty, _) in decision.output_entries() {
-                let json = decision.output_json(name).unwrap_or(serde_json::Value::Null);
+                let json = decision
+                    .output_json(name)
+                    .unwrap_or(serde_json::Value::Null);
                 flatten(ty, &json, name.to_string(), &mut out);
             }
             Ok(out)
@@ -1280,7 +1440,8 @@ fn impact(
             )),
         }
     }
-    let mut transitions: BTreeMap<String, BTreeMap<(String, String), Vec<String>>> = BTreeMap::new();
+    let mut transitions: BTreeMap<String, BTreeMap<(String, String), Vec<String>>> =
+        BTreeMap::new();
     let mut distributions: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
     let mut money: BTreeMap<String, (usize, usize, Decimal, Decimal)> = BTreeMap::new();
     let mut reasons: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
@@ -1288,7 +1449,8 @@ fn impact(
     let mut field_order: Vec<String> = Vec::new();
     let mut changed = 0;
     for (id, old_leaves, new_leaves) in &rows {
-        let new_map: BTreeMap<&str, &Leaf> = new_leaves.iter().map(|(p, l)| (p.as_str(), l)).collect();
+        let new_map: BTreeMap<&str, &Leaf> =
+            new_leaves.iter().map(|(p, l)| (p.as_str(), l)).collect();
         let mut any = old_leaves.len() != new_leaves.len();
         for (path, old_leaf) in old_leaves {
             let Some(new_leaf) = new_map.get(path.as_str()).copied() else {
@@ -1301,7 +1463,12 @@ fn impact(
             any |= old_leaf != new_leaf;
             match (old_leaf, new_leaf) {
                 (Leaf::Money(a), Leaf::Money(b)) => {
-                    let entry = money.entry(path.clone()).or_insert((field_order.len(), 0, Decimal::ZERO, Decimal::ZERO));
+                    let entry = money.entry(path.clone()).or_insert((
+                        field_order.len(),
+                        0,
+                        Decimal::ZERO,
+                        Decimal::ZERO,
+                    ));
                     entry.1 += usize::from(a != b);
                     entry.2 += a;
                     entry.3 += b;
@@ -1321,10 +1488,20 @@ fn impact(
                 }
                 (Leaf::Ids(a), Leaf::Ids(b)) => {
                     for added in b.iter().filter(|x| !a.contains(x)) {
-                        reasons.entry(path.clone()).or_default().entry(format!("+{added}")).or_default().push(id.clone());
+                        reasons
+                            .entry(path.clone())
+                            .or_default()
+                            .entry(format!("+{added}"))
+                            .or_default()
+                            .push(id.clone());
                     }
                     for removed in a.iter().filter(|x| !b.contains(x)) {
-                        reasons.entry(path.clone()).or_default().entry(format!("-{removed}")).or_default().push(id.clone());
+                        reasons
+                            .entry(path.clone())
+                            .or_default()
+                            .entry(format!("-{removed}"))
+                            .or_default()
+                            .push(id.clone());
                     }
                 }
                 (a, b) => {
@@ -1341,8 +1518,10 @@ fn impact(
         .map(|(path, (order, n, a, b))| (path, order, n, a, b))
         .collect();
     money.sort_by_key(|entry| entry.1);
-    let money: Vec<(String, usize, Decimal, Decimal)> =
-        money.into_iter().map(|(path, _, n, a, b)| (path, n, a, b)).collect();
+    let money: Vec<(String, usize, Decimal, Decimal)> = money
+        .into_iter()
+        .map(|(path, _, n, a, b)| (path, n, a, b))
+        .collect();
     let measure = match measure {
         Some(wanted) => {
             if !money.iter().any(|(path, ..)| path == wanted) {
@@ -1369,10 +1548,13 @@ fn impact(
     if let Some(measure) = &measure {
         for (id, old_leaves, new_leaves) in &rows {
             let find = |leaves: &[(String, Leaf)]| {
-                leaves.iter().find(|(p, _)| p == measure).and_then(|(_, l)| match l {
-                    Leaf::Money(m) => Some(*m),
-                    _ => None,
-                })
+                leaves
+                    .iter()
+                    .find(|(p, _)| p == measure)
+                    .and_then(|(_, l)| match l {
+                        Leaf::Money(m) => Some(*m),
+                        _ => None,
+                    })
             };
             if let (Some(a), Some(b)) = (find(old_leaves), find(new_leaves)) {
                 if a != b {
@@ -1441,7 +1623,11 @@ impl Impact {
     }
 
     pub fn losers(&self) -> impl Iterator<Item = &(String, Decimal, Decimal, Decimal)> {
-        let mut losers: Vec<_> = self.measure_changes.iter().filter(|c| c.3 < Decimal::ZERO).collect();
+        let mut losers: Vec<_> = self
+            .measure_changes
+            .iter()
+            .filter(|c| c.3 < Decimal::ZERO)
+            .collect();
         losers.sort_by(|x, y| x.3.cmp(&y.3).then_with(|| x.0.cmp(&y.0)));
         losers.into_iter().take(self.top)
     }
@@ -1498,7 +1684,13 @@ pub fn impact_text(impact: &Impact) -> String {
         let mut any = false;
         for (id, a, b, change) in impact.winners() {
             any = true;
-            let _ = writeln!(out, "  {id}: {} → {} ({})", money_text(*a, false), money_text(*b, false), money_text(*change, true));
+            let _ = writeln!(
+                out,
+                "  {id}: {} → {} ({})",
+                money_text(*a, false),
+                money_text(*b, false),
+                money_text(*change, true)
+            );
         }
         if !any {
             out.push_str("  none\n");
@@ -1507,7 +1699,13 @@ pub fn impact_text(impact: &Impact) -> String {
         let mut any = false;
         for (id, a, b, change) in impact.losers() {
             any = true;
-            let _ = writeln!(out, "  {id}: {} → {} ({})", money_text(*a, false), money_text(*b, false), money_text(*change, true));
+            let _ = writeln!(
+                out,
+                "  {id}: {} → {} ({})",
+                money_text(*a, false),
+                money_text(*b, false),
+                money_text(*change, true)
+            );
         }
         if !any {
             out.push_str("  none\n");

@@ -47,7 +47,9 @@ pub fn static_page(old_label: &str, new_label: &str, changes: &[Change]) -> Stri
     if changes.is_empty() {
         body.push_str("<p>No difference.</p>\n");
     } else {
-        body.push_str("<table><tr><th>kind</th><th>name</th><th>change</th><th>details</th></tr>\n");
+        body.push_str(
+            "<table><tr><th>kind</th><th>name</th><th>change</th><th>details</th></tr>\n",
+        );
         for change in changes {
             let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
             let _ = writeln!(
@@ -78,7 +80,11 @@ fn histogram(changes: &[Decimal]) -> String {
     let least = changes.iter().copied().min().unwrap_or_default();
     let most = changes.iter().copied().max().unwrap_or_default();
     let bins = 12usize;
-    let span = if most == least { Decimal::ONE } else { most - least };
+    let span = if most == least {
+        Decimal::ONE
+    } else {
+        most - least
+    };
     let mut counts = vec![0usize; bins];
     for change in changes {
         let position = to_float((*change - least) / span) * bins as f64;
@@ -179,6 +185,9 @@ fn before_after(field: &str, counts: &[(&String, &(usize, usize))]) -> String {
     svg
 }
 
+/// A chart's rows: each value with its count before and after.
+type BeforeAfterRows<'a> = Vec<(&'a String, &'a (usize, usize))>;
+
 fn case_list(ids: &[String]) -> String {
     escape(&ids.join(", "))
 }
@@ -201,7 +210,11 @@ pub fn impact_page(impact: &Impact) -> String {
     if let Some(measure) = &impact.measure {
         if let Some((_, _, old_total, new_total)) = impact.money.iter().find(|m| &m.0 == measure) {
             let change = *new_total - *old_total;
-            let class = if change < Decimal::ZERO { "loss" } else { "gain" };
+            let class = if change < Decimal::ZERO {
+                "loss"
+            } else {
+                "gain"
+            };
             let _ = writeln!(
                 body,
                 "<div class=\"card\">change of {}<b class=\"{class}\">{}</b>{} → {}</div>",
@@ -239,7 +252,7 @@ pub fn impact_page(impact: &Impact) -> String {
         }
         body.push_str("</table>\n");
     }
-    let charts: Vec<(&String, Vec<(&String, &(usize, usize))>)> = impact
+    let charts: Vec<(&String, BeforeAfterRows)> = impact
         .distributions
         .iter()
         .filter(|(_, counts)| (2..=12).contains(&counts.len()))
@@ -256,7 +269,11 @@ pub fn impact_page(impact: &Impact) -> String {
         body.push_str("<h2>Money</h2><table><tr><th>field</th><th class=\"num\">cases changed</th><th class=\"num\">old total</th><th class=\"num\">new total</th><th class=\"num\">change</th></tr>\n");
         for (path, n, a, b) in &impact.money {
             let change = *b - *a;
-            let class = if change < Decimal::ZERO { "loss" } else { "gain" };
+            let class = if change < Decimal::ZERO {
+                "loss"
+            } else {
+                "gain"
+            };
             let _ = writeln!(
                 body,
                 "<tr><td><code>{}</code></td><td class=\"num\">{n}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num {class}\">{}</td></tr>",
@@ -273,7 +290,11 @@ pub fn impact_page(impact: &Impact) -> String {
         for (path, groups) in &impact.reasons {
             for (id, cases) in groups {
                 let (sign, rule) = id.split_at(1);
-                let (class, word) = if sign == "+" { ("removed", "now holds") } else { ("added", "no longer holds") };
+                let (class, word) = if sign == "+" {
+                    ("removed", "now holds")
+                } else {
+                    ("added", "no longer holds")
+                };
                 let _ = writeln!(
                     body,
                     "<tr class=\"{class}\"><td><code>{}</code></td><td><code>{}</code> {word}</td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -288,8 +309,16 @@ pub fn impact_page(impact: &Impact) -> String {
     }
     if let Some(measure) = &impact.measure {
         for (title, rows, class) in [
-            ("Largest winners", impact.winners().collect::<Vec<_>>(), "gain"),
-            ("Largest losers", impact.losers().collect::<Vec<_>>(), "loss"),
+            (
+                "Largest winners",
+                impact.winners().collect::<Vec<_>>(),
+                "gain",
+            ),
+            (
+                "Largest losers",
+                impact.losers().collect::<Vec<_>>(),
+                "loss",
+            ),
         ] {
             let _ = writeln!(body, "<h2>{title} by <code>{}</code></h2>", escape(measure));
             if rows.is_empty() {
@@ -311,9 +340,17 @@ pub fn impact_page(impact: &Impact) -> String {
         }
     }
     if !impact.errors.is_empty() {
-        body.push_str("<h2>Cases not decided</h2><table><tr><th>case</th><th>old</th><th>new</th></tr>\n");
+        body.push_str(
+            "<h2>Cases not decided</h2><table><tr><th>case</th><th>old</th><th>new</th></tr>\n",
+        );
         for (id, a, b) in &impact.errors {
-            let _ = writeln!(body, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(id), escape(a), escape(b));
+            let _ = writeln!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(id),
+                escape(a),
+                escape(b)
+            );
         }
         body.push_str("</table>\n");
     }

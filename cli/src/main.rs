@@ -176,7 +176,15 @@ fn main() -> ExitCode {
             pretty,
             version,
             sets,
-        } => eval(&policy_dir, &case, as_of, trace, pretty, version.as_deref(), &sets),
+        } => eval(
+            &policy_dir,
+            &case,
+            as_of,
+            trace,
+            pretty,
+            version.as_deref(),
+            &sets,
+        ),
         Command::Diff(arguments) => diff::run(&arguments),
         Command::Explain {
             policy_dir,

@@ -173,9 +173,7 @@ fn version_from_table(
             ))
         }
     };
-    let mut modules = table
-        .modules
-        .unwrap_or_else(|| manifest.modules.clone());
+    let mut modules = table.modules.unwrap_or_else(|| manifest.modules.clone());
     for (old, new) in &table.replace_modules {
         let Some(slot) = modules.iter_mut().find(|module| *module == old) else {
             return Err(manifest_error(
@@ -234,9 +232,7 @@ impl PolicyVersions {
             // (the compiled IR checks it), so no date is claimed here.
             versions.push(VersionSpec {
                 name: file.policy.version.clone(),
-                status: VersionStatus::InForce {
-                    from: Date::MIN,
-                },
+                status: VersionStatus::InForce { from: Date::MIN },
                 source: None,
                 modules: file.policy.modules.clone(),
             });
@@ -419,7 +415,9 @@ impl VersionSet {
         let first = self.engines.first().map(|(_, engine)| engine.as_ref())?;
         let as_of = match options.as_of {
             Some(date) => Some(date),
-            None if self.engines.len() > 1 => first.read_case(json).ok().and_then(|case| case.as_of()),
+            None if self.engines.len() > 1 => {
+                first.read_case(json).ok().and_then(|case| case.as_of())
+            }
             None => None,
         };
         let engine = self.pick(as_of)?;
@@ -451,11 +449,12 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Result<PolicyVersions, String> {
-        PolicyVersions::from_manifest_text(Path::new("p"), Path::new("p/ereje.toml"), text)
-            .map_err(|error| match error {
+        PolicyVersions::from_manifest_text(Path::new("p"), Path::new("p/ereje.toml"), text).map_err(
+            |error| match error {
                 LoadError::Manifest { message, .. } => message,
                 other => other.to_string(),
-            })
+            },
+        )
     }
 
     const POLICY: &str = "[policy]\nname = \"x\"\nversion = \"1\"\npublisher = \"p\"\nmodules = [\"a.ereje\", \"b.ereje\"]\n";
@@ -488,7 +487,11 @@ mod tests {
     fn manifests_give_their_versions_or_a_clear_error() {
         check(
             "",
-            Ok(&[("1", "a.ereje,b.ereje", "in force from the date its modules say")]),
+            Ok(&[(
+                "1",
+                "a.ereje,b.ereje",
+                "in force from the date its modules say",
+            )]),
         );
         check(
             "[[version]]\nname = \"1\"\nstatus = \"in-force\"\nfrom = 2025-01-01\n\

@@ -165,7 +165,11 @@ pub fn parse_value(policy: &Policy, ty: &Type, text: &str) -> Result<Value, Stri
                 .map(Value::Enum)
                 .ok_or_else(|| {
                     let names: Vec<&str> = def.variants.iter().map(|v| v.name.as_str()).collect();
-                    format!("`{text}` is not a {}: one of {}", def.name, names.join(", "))
+                    format!(
+                        "`{text}` is not a {}: one of {}",
+                        def.name,
+                        names.join(", ")
+                    )
                 }),
             _ => Err(format!("type #{id} is not an enum")),
         },
@@ -222,7 +226,9 @@ fn apply_one(policy: &mut Policy, change: &Override) -> Result<(), WhatIfError> 
             }
             Some(from) => {
                 param.values.retain(|existing| existing.from != from);
-                let at = param.values.partition_point(|existing| existing.from < from);
+                let at = param
+                    .values
+                    .partition_point(|existing| existing.from < from);
                 param.values.insert(
                     at,
                     crate::ir::ParamValue {
@@ -235,9 +241,11 @@ fn apply_one(policy: &mut Policy, change: &Override) -> Result<(), WhatIfError> 
         }
         return Ok(());
     }
-    if let Some(index) = policy.items.iter().position(|item| {
-        item.kind == ItemKind::DerivedParam && item.name == change.parameter
-    }) {
+    if let Some(index) = policy
+        .items
+        .iter()
+        .position(|item| item.kind == ItemKind::DerivedParam && item.name == change.parameter)
+    {
         let ty = policy.items[index].ty.clone();
         let value = parse_value(policy, &ty, &change.value)
             .map_err(|message| bad_value(&ty, message, policy))?;
@@ -349,10 +357,7 @@ mod tests {
                 ty: Type::Money,
                 params: vec![],
                 locals: 0,
-                body: Body::Expr(Expr::Param {
-                    param: 0,
-                    at: None,
-                }),
+                body: Body::Expr(Expr::Param { param: 0, at: None }),
                 source: None,
                 messages: Messages::default(),
                 module: 0,
@@ -412,7 +417,10 @@ mod tests {
         check("SHARE=high", "`high` is not a decimal number");
         check("AGE=6.5", "`6.5` is not a whole number");
         check("MRP=1.005", "at most two decimals");
-        check("SHARE=0.75@2025-13-01", "`2025-13-01` after `@` is not a date");
+        check(
+            "SHARE=0.75@2025-13-01",
+            "`2025-13-01` after `@` is not a date",
+        );
         check("SHARE", "is not PARAM=VALUE[@DATE]");
         check("=1", "names no parameter");
     }
