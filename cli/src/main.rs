@@ -3,10 +3,13 @@
 mod batch;
 mod bench;
 mod csv_input;
+mod diff;
 mod explain;
 mod generate;
+mod impact_html;
 mod policy_test;
 mod pretty;
+mod versions;
 
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -84,7 +87,18 @@ enum Command {
         /// Indent the JSON (keys keep their order).
         #[arg(long)]
         pretty: bool,
+        /// Decide with this version of the policy (see the manifest's [[version]] tables)
+        /// instead of the one in force on the case's date.
+        #[arg(long, value_name = "NAME")]
+        version: Option<String>,
+        /// What-if: give a parameter another value, from DATE on or on every date
+        /// (repeatable), e.g. --set POVERTY_LINE_SHARE=0.75.
+        #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = versions::parse_set)]
+        sets: Vec<ereje_runtime::whatif::Override>,
     },
+    /// Compare two policies or versions: what changed, and what it does to a population.
+    #[command(after_help = EXIT_CODES_HELP, long_about = diff::LONG_ABOUT)]
+    Diff(diff::DiffArgs),
     /// Decide one case and explain the decision in Russian, Kazakh or English.
     #[command(
         after_help = EXIT_CODES_HELP,
@@ -211,7 +225,18 @@ fn main() -> ExitCode {
             as_of,
             trace,
             pretty,
-        } => eval(&policy_dir, &case, as_of, trace, pretty),
+            version,
+            sets,
+        } => eval(
+            &policy_dir,
+            &case,
+            as_of,
+            trace,
+            pretty,
+            version.as_deref(),
+            &sets,
+        ),
+        Command::Diff(arguments) => diff::run(&arguments),
         Command::Explain {
             policy_dir,
             case,
@@ -348,22 +373,27 @@ fn read_case(path: &Path) -> Result<String, u8> {
     })
 }
 
-fn evaluate(
+fn eval(
     policy_dir: &Path,
     case: &Path,
     as_of: Option<Date>,
     trace: bool,
-) -> Result<CaseOutcome, u8> {
-    let engine = load_engine(policy_dir)?;
-    let text = read_case(case)?;
-    let options = EvalOptions { as_of, trace };
-    Ok(engine.evaluate_json(&text, &options))
-}
-
-fn eval(policy_dir: &Path, case: &Path, as_of: Option<Date>, trace: bool, pretty: bool) -> u8 {
-    let outcome = match evaluate(policy_dir, case, as_of, trace) {
-        Ok(outcome) => outcome,
+    pretty: bool,
+    version: Option<&str>,
+    sets: &[ereje_runtime::whatif::Override],
+) -> u8 {
+    let side = match versions::load_side(policy_dir, version, sets) {
+        Ok(side) => side,
         Err(code) => return code,
+    };
+    let text = match read_case(case) {
+        Ok(text) => text,
+        Err(code) => return code,
+    };
+    let options = EvalOptions { as_of, trace };
+    let scratch = &mut ereje_runtime::Scratch::default();
+    let Some(outcome) = side.engines.evaluate_json(&text, &options, scratch) else {
+        return EXIT_POLICY_ERRORS;
     };
     let line = outcome.to_json_line();
     let mut text = if pretty {

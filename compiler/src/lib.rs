@@ -24,6 +24,7 @@ pub mod queries;
 mod render;
 pub mod symbols;
 pub mod types;
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use salsa::Setter;
 pub use crate::db::{Database, Manifest};
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::render::{render_human, render_json, Report};
+pub use crate::versions::{PolicyVersions, VersionSet, VersionSpec, VersionStatus};
 
 /// The stack of the compiling thread: enough for the deepest nesting the parser accepts.
 const COMPILER_STACK_BYTES: usize = 256 * 1024 * 1024;
@@ -49,11 +51,6 @@ pub enum LoadError {
         help("a manifest has a [policy] table with name, version, publisher and modules")
     )]
     Manifest { path: String, message: String },
-}
-
-#[derive(serde::Deserialize)]
-struct ManifestFile {
-    policy: Manifest,
 }
 
 /// The result of compiling a policy set: the IR when there are no errors, and every diagnostic.
@@ -88,31 +85,18 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Reads `ereje.toml` and the module files it names from a policy directory.
+    /// Reads `ereje.toml` and the module files it names from a policy directory. When the
+    /// manifest declares versions, the files are those of the in-force version with the latest
+    /// date (see [`versions`]); [`PolicyVersions`] reads any other.
     pub fn load(directory: &Path) -> Result<Workspace, LoadError> {
-        let manifest_path = directory.join("ereje.toml");
-        let manifest_text =
-            std::fs::read_to_string(&manifest_path).map_err(|error| LoadError::Io {
-                path: manifest_path.display().to_string(),
-                message: error.to_string(),
+        let versions = PolicyVersions::load(directory)?;
+        let version = versions
+            .latest_in_force()
+            .ok_or_else(|| LoadError::Manifest {
+                path: directory.join("ereje.toml").display().to_string(),
+                message: "no version is in force".to_string(),
             })?;
-        let manifest: ManifestFile =
-            toml::from_str(&manifest_text).map_err(|error| LoadError::Manifest {
-                path: manifest_path.display().to_string(),
-                message: error.message().to_string(),
-            })?;
-        let mut sources = Vec::with_capacity(manifest.policy.modules.len());
-        for module in &manifest.policy.modules {
-            let path = directory.join(module);
-            let text = std::fs::read_to_string(&path).map_err(|error| LoadError::Io {
-                path: path.display().to_string(),
-                message: error.to_string(),
-            })?;
-            sources.push((module.clone(), text));
-        }
-        let mut workspace = Workspace::from_sources(manifest.policy, sources);
-        workspace.directory = Some(directory.to_path_buf());
-        Ok(workspace)
+        versions.workspace(version)
     }
 
     /// A workspace from texts in memory (tests, tools).

@@ -72,6 +72,7 @@ pub mod ir;
 mod load;
 pub mod trace;
 pub mod value;
+pub mod whatif;
 
 use std::sync::Arc;
 
