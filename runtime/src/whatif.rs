@@ -334,18 +334,21 @@ mod tests {
                     ty: Type::Money,
                     source: None,
                     values: vec![value("2024-01-01", 3692), value("2025-01-01", 3932)],
+                    valid_until: None,
                 },
                 Param {
                     name: "SHARE".into(),
                     ty: Type::Decimal,
                     source: None,
                     values: vec![value("2024-01-01", 1)],
+                    valid_until: None,
                 },
                 Param {
                     name: "AGE".into(),
                     ty: Type::Integer,
                     source: None,
                     values: vec![],
+                    valid_until: None,
                 },
             ],
             tables: vec![],
@@ -365,6 +368,7 @@ mod tests {
             }],
             groups: vec![],
             outputs: vec![],
+            checks: vec![],
         }
     }
 
