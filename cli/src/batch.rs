@@ -23,9 +23,10 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ereje_compiler::versions::VersionSet;
 use ereje_runtime::ir::{JsonLiteral, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
-use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, Engine, EvalOptions, Scratch};
+use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions, Scratch};
 use rust_decimal::Decimal;
 
 use crate::csv_input::CsvLayout;
@@ -319,7 +320,7 @@ struct OutputChunk {
 /// Decides every line of `input` and writes one line per input line to `output`, in order.
 /// Fails only when the input cannot be read or the output cannot be written.
 pub fn run_batch<R, W>(
-    engine: &Engine,
+    engine: &VersionSet,
     input: R,
     output: &mut W,
     options: &BatchOptions,
@@ -412,7 +413,7 @@ fn read_chunks<R: BufRead>(
 }
 
 fn decide_chunks(
-    engine: &Engine,
+    engine: &VersionSet,
     options: &BatchOptions,
     work: &Mutex<Receiver<InputChunk>>,
     done: &mpsc::Sender<OutputChunk>,
@@ -435,7 +436,9 @@ fn decide_chunks(
             let outcome = decide_line(engine, options, raw, &mut scratch, &mut converted);
             outcome.write_json_line(&mut text);
             text.push('\n');
-            summary.record(engine.policy(), &outcome);
+            if let Some(first) = engine.first() {
+                summary.record(first.policy(), &outcome);
+            }
         }
         if done
             .send(OutputChunk {
@@ -451,7 +454,7 @@ fn decide_chunks(
 
 /// Decides one raw input line (its newline, if any, included).
 pub fn decide_line(
-    engine: &Engine,
+    engine: &VersionSet,
     options: &BatchOptions,
     raw: &[u8],
     scratch: &mut Scratch,
@@ -492,7 +495,18 @@ pub fn decide_line(
             }
         }
     };
-    engine.evaluate_json_with(json, &options.eval, scratch)
+    engine
+        .evaluate_json(json, &options.eval, scratch)
+        .unwrap_or_else(|| {
+            failure(
+                None,
+                CaseError::new(
+                    ereje_runtime::error::codes::NOT_IN_FORCE,
+                    "",
+                    "no version of the policy is in force for this case",
+                ),
+            )
+        })
 }
 
 fn failure(case_id: Option<String>, error: CaseError) -> CaseOutcome {
@@ -578,6 +592,13 @@ pub struct BatchArgs {
     /// Evaluate every case as of this date (YYYY-MM-DD) instead of its own.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_date)]
     pub as_of: Option<ereje_runtime::value::Date>,
+    /// Decide every case with this version of the policy (default: the version in force on
+    /// each case's date).
+    #[arg(long, value_name = "NAME")]
+    pub version: Option<String>,
+    /// What-if: give a parameter another value, on every date or from DATE on; repeatable.
+    #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = crate::versions::parse_set)]
+    pub sets: Vec<ereje_runtime::whatif::Override>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -597,10 +618,11 @@ fn io_failure(code: &'static str, message: String) -> u8 {
 
 /// Runs `ereje batch` and returns its exit code.
 pub fn command(args: &BatchArgs) -> u8 {
-    let engine = match crate::load_engine(&args.policy_dir) {
-        Ok(engine) => engine,
-        Err(code) => return code,
-    };
+    let engine =
+        match crate::versions::load_side(&args.policy_dir, args.version.as_deref(), &args.sets) {
+            Ok(side) => side.engines,
+            Err(code) => return code,
+        };
     let from_stdin = args.cases.as_os_str() == "-";
     let format = args.format.unwrap_or_else(|| {
         let csv = args

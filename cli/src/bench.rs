@@ -74,7 +74,8 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             generate::PopulationReader::new(options.seed, options.memory_cases),
         );
         let batch_options = BatchOptions::new(2, EvalOptions::default());
-        let summary = batch::run_batch(&engine, reader, &mut std::io::sink(), &batch_options)
+        let versions = ereje_compiler::versions::VersionSet::single(engine.clone());
+        let summary = batch::run_batch(&versions, reader, &mut std::io::sink(), &batch_options)
             .map_err(|error| format!("the peak-memory batch failed: {error}"))?;
         Some(summary)
     } else {
@@ -210,8 +211,9 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
                 let options = BatchOptions::new(threads, eval);
                 let mut sink = CountingSink::default();
                 let started = Instant::now();
+                let versions = ereje_compiler::versions::VersionSet::single(engine.clone());
                 let result = batch::run_batch(
-                    &engine,
+                    &versions,
                     Cursor::new(population.as_bytes()),
                     &mut sink,
                     &options,

@@ -347,6 +347,11 @@ pub struct VersionSet {
 }
 
 impl VersionSet {
+    /// The earliest version's engine (for what every version shares: the outputs' shapes).
+    pub fn first(&self) -> Option<&Engine> {
+        self.engines.first().map(|(_, engine)| engine.as_ref())
+    }
+
     /// One engine used for every case (a version forced with `--version`).
     pub fn single(engine: Engine) -> VersionSet {
         VersionSet {
