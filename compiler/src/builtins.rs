@@ -4,7 +4,7 @@ use ereje_runtime::ir::{Builtin, Expr, Type};
 use ereje_runtime::value::Value;
 
 use crate::ast::{self, ExprKind, LiteralKind, Name, Span};
-use crate::check::{to_decimal, unify, Checker, Typed};
+use crate::check::{to_decimal, unify, Checker, NamedKind, Typed};
 use crate::diagnostic::{closest_name, Diagnostic};
 
 /// Every built-in function, for "did you mean" and the language reference.
@@ -110,7 +110,7 @@ pub fn call_builtin(
     }
     match function {
         "lookup" => {
-            let table = checker.table_arg(arguments.first());
+            let table = checker.named_arg(arguments.first(), NamedKind::Table);
             let mut keys = Vec::new();
             let key_types = table
                 .as_ref()
@@ -167,7 +167,7 @@ pub fn call_builtin(
             )
         }
         "band" | "band_label" => {
-            let bands = checker.bands_arg(arguments.first());
+            let bands = checker.named_arg(arguments.first(), NamedKind::Bands);
             let (lowered, ty) = checker.arg(arguments, 1, None);
             let Some((bands_id, bands_name)) = bands else {
                 return nothing();
@@ -203,7 +203,9 @@ pub fn call_builtin(
             }
         }
         "holding" | "total" | "values" => {
-            let Some((group_id, group_name)) = checker.group_arg(arguments.first()) else {
+            let Some((group_id, group_name)) =
+                checker.named_arg(arguments.first(), NamedKind::Group)
+            else {
                 return nothing();
             };
             let Some((element, _)) = checker.signature_of(&group_name) else {
@@ -255,7 +257,7 @@ pub fn call_builtin(
             )
         }
         "add_working_days" | "is_working_day" => {
-            let calendar = checker.calendar_arg(arguments.first());
+            let calendar = checker.named_arg(arguments.first(), NamedKind::Calendar);
             let date = expect(checker, arguments, 1, &Type::Date, function);
             let extra = if function == "add_working_days" {
                 Some(expect(checker, arguments, 2, &Type::Integer, function))
@@ -280,7 +282,7 @@ pub fn call_builtin(
             }
         }
         "at" => {
-            let param = checker.param_arg(arguments.first());
+            let param = checker.named_arg(arguments.first(), NamedKind::Param);
             let date = expect(checker, arguments, 1, &Type::Date, function);
             let Some((param_id, param_name)) = param else {
                 return nothing();

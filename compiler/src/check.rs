@@ -1474,54 +1474,35 @@ impl<'a> Checker<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    pub fn table_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
-        self.named_thing(argument, "table", |k| {
-            if let ValueKind::Table(id) = k {
-                Some(id)
-            } else {
-                None
-            }
-        })
-    }
-
-    pub fn bands_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
-        self.named_thing(argument, "band table", |k| {
-            if let ValueKind::Bands(id) = k {
-                Some(id)
-            } else {
-                None
-            }
-        })
-    }
-
-    pub fn group_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
-        self.named_thing(argument, "group", |k| {
-            if let ValueKind::Group(id) = k {
-                Some(id)
-            } else {
-                None
-            }
-        })
-    }
-
-    pub fn calendar_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
-        self.named_thing(argument, "calendar", |k| {
-            if let ValueKind::Calendar(id) = k {
-                Some(id)
-            } else {
-                None
-            }
-        })
-    }
-
-    pub fn param_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
-        self.named_thing(argument, "parameter", |k| {
-            if let ValueKind::Param(id) = k {
-                Some(id)
-            } else {
-                None
-            }
-        })
+    /// An argument that must name a declared thing of one kind (`lookup(TABLE, …)`).
+    pub fn named_arg(
+        &mut self,
+        argument: Option<&ast::Expr>,
+        kind: NamedKind,
+    ) -> Option<(u32, String)> {
+        let (word, matches): (&str, fn(ValueKind) -> Option<u32>) = match kind {
+            NamedKind::Table => ("table", |k| match k {
+                ValueKind::Table(id) => Some(id),
+                _ => None,
+            }),
+            NamedKind::Bands => ("band table", |k| match k {
+                ValueKind::Bands(id) => Some(id),
+                _ => None,
+            }),
+            NamedKind::Group => ("group", |k| match k {
+                ValueKind::Group(id) => Some(id),
+                _ => None,
+            }),
+            NamedKind::Calendar => ("calendar", |k| match k {
+                ValueKind::Calendar(id) => Some(id),
+                _ => None,
+            }),
+            NamedKind::Param => ("parameter", |k| match k {
+                ValueKind::Param(id) => Some(id),
+                _ => None,
+            }),
+        };
+        self.named_thing(argument, word, matches)
     }
 
     pub fn item_arg(&mut self, argument: Option<&ast::Expr>) -> Option<(u32, String)> {
@@ -1596,6 +1577,16 @@ fn pattern_span(pattern: &PatternDecl) -> Span {
         PatternDecl::Literal(literal) => literal.span,
         PatternDecl::Variant(_, name) => name.span,
     }
+}
+
+/// The kinds of declared things a built-in function takes by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedKind {
+    Table,
+    Bands,
+    Group,
+    Calendar,
+    Param,
 }
 
 pub fn to_decimal(expr: Expr) -> Expr {
