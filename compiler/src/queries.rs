@@ -1459,42 +1459,30 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
 
     // Every value item referenced in IR order; missing ones leave the policy incomplete.
     let lowered = |item: &ItemRef| checked.get(item).map(|c| &c.lowered);
-    let mut items = Vec::new();
-    for item in &symbols.items {
-        if let Some(Lowered::Item(lowered)) = lowered(item) {
-            items.push(lowered.clone());
-        }
-    }
-    let mut params = Vec::new();
-    for item in &symbols.params {
-        if let Some(Lowered::Param(lowered)) = lowered(item) {
-            params.push(lowered.clone());
-        }
-    }
-    let mut tables = Vec::new();
-    for item in &symbols.tables {
-        if let Some(Lowered::Table(lowered)) = lowered(item) {
-            tables.push(lowered.clone());
-        }
-    }
-    let mut calendars = Vec::new();
-    for item in &symbols.calendars {
-        if let Some(Lowered::Calendar(lowered)) = lowered(item) {
-            calendars.push(lowered.clone());
-        }
-    }
-    let mut bands = Vec::new();
-    for item in &symbols.bands {
-        if let Some(Lowered::Bands(lowered)) = lowered(item) {
-            bands.push(lowered.clone());
-        }
-    }
-    let mut groups = Vec::new();
-    for item in &symbols.groups {
-        if let Some(Lowered::Group(lowered)) = lowered(item) {
-            groups.push(lowered.clone());
-        }
-    }
+    let mut items = collect_lowered(&symbols.items, &checked, |lowered| match lowered {
+        Lowered::Item(value) => Some(value),
+        _ => None,
+    });
+    let params = collect_lowered(&symbols.params, &checked, |lowered| match lowered {
+        Lowered::Param(value) => Some(value),
+        _ => None,
+    });
+    let tables = collect_lowered(&symbols.tables, &checked, |lowered| match lowered {
+        Lowered::Table(value) => Some(value),
+        _ => None,
+    });
+    let calendars = collect_lowered(&symbols.calendars, &checked, |lowered| match lowered {
+        Lowered::Calendar(value) => Some(value),
+        _ => None,
+    });
+    let bands = collect_lowered(&symbols.bands, &checked, |lowered| match lowered {
+        Lowered::Bands(value) => Some(value),
+        _ => None,
+    });
+    let mut groups = collect_lowered(&symbols.groups, &checked, |lowered| match lowered {
+        Lowered::Group(value) => Some(value),
+        _ => None,
+    });
     for item in &symbols.extends {
         if let Some(Lowered::Extend { group, members }) = lowered(item) {
             let from = symbols
@@ -1539,18 +1527,14 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
             }
         }
     }
-    let mut checks = Vec::new();
-    for item in &symbols.checks {
-        if let Some(Lowered::Check(lowered)) = lowered(item) {
-            checks.push(lowered.clone());
-        }
-    }
-    let mut outputs = Vec::new();
-    for item in &symbols.outputs {
-        if let Some(Lowered::Output(lowered)) = lowered(item) {
-            outputs.push(lowered.clone());
-        }
-    }
+    let checks = collect_lowered(&symbols.checks, &checked, |lowered| match lowered {
+        Lowered::Check(value) => Some(value),
+        _ => None,
+    });
+    let outputs = collect_lowered(&symbols.outputs, &checked, |lowered| match lowered {
+        Lowered::Output(value) => Some(value),
+        _ => None,
+    });
     let mut input = None;
     for (index, item) in symbols.inputs.iter().enumerate() {
         if index > 0 {
@@ -1695,6 +1679,18 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         policy,
         diagnostics,
     }
+}
+
+/// The lowered IR of the listed items that lowered to the kind `pick` selects, in list order.
+fn collect_lowered<T: Clone>(
+    list: &[ItemRef],
+    checked: &BTreeMap<ItemRef, &CheckedItem>,
+    pick: impl Fn(&Lowered) -> Option<&T>,
+) -> Vec<T> {
+    list.iter()
+        .filter_map(|item| checked.get(item).and_then(|c| pick(&c.lowered)))
+        .cloned()
+        .collect()
 }
 
 fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
