@@ -578,6 +578,14 @@ pub struct BatchArgs {
     /// Evaluate every case as of this date (YYYY-MM-DD) instead of its own.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_date)]
     pub as_of: Option<ereje_runtime::value::Date>,
+    /// The largest case accepted, in bytes (default 1048576); a larger line gets the error
+    /// line `case.too_large`.
+    #[arg(long, value_name = "BYTES")]
+    pub max_case_bytes: Option<usize>,
+    /// The deepest nesting of objects and arrays accepted (default 32); a deeper case gets the
+    /// error line `case.too_deep`.
+    #[arg(long, value_name = "LEVELS")]
+    pub max_depth: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -598,7 +606,7 @@ fn io_failure(code: &'static str, message: String) -> u8 {
 /// Runs `ereje batch` and returns its exit code.
 pub fn command(args: &BatchArgs) -> u8 {
     let engine = match crate::load_engine(&args.policy_dir) {
-        Ok(engine) => engine,
+        Ok(engine) => engine.with_limits(crate::limits(args.max_case_bytes, args.max_depth)),
         Err(code) => return code,
     };
     let from_stdin = args.cases.as_os_str() == "-";
