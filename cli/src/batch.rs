@@ -599,6 +599,14 @@ pub struct BatchArgs {
     /// What-if: give a parameter another value, on every date or from DATE on; repeatable.
     #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = crate::versions::parse_set)]
     pub sets: Vec<ereje_runtime::whatif::Override>,
+    /// The largest case accepted, in bytes (default 1048576); a larger line gets the error
+    /// line `case.too_large`.
+    #[arg(long, value_name = "BYTES")]
+    pub max_case_bytes: Option<usize>,
+    /// The deepest nesting of objects and arrays accepted (default 32); a deeper case gets the
+    /// error line `case.too_deep`.
+    #[arg(long, value_name = "LEVELS")]
+    pub max_depth: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -618,11 +626,16 @@ fn io_failure(code: &'static str, message: String) -> u8 {
 
 /// Runs `ereje batch` and returns its exit code.
 pub fn command(args: &BatchArgs) -> u8 {
-    let engine =
-        match crate::versions::load_side(&args.policy_dir, args.version.as_deref(), &args.sets) {
-            Ok(side) => side.engines,
-            Err(code) => return code,
-        };
+    let limits = crate::limits(args.max_case_bytes, args.max_depth);
+    let engine = match crate::versions::load_side_with_limits(
+        &args.policy_dir,
+        args.version.as_deref(),
+        &args.sets,
+        limits,
+    ) {
+        Ok(side) => side.engines,
+        Err(code) => return code,
+    };
     let from_stdin = args.cases.as_os_str() == "-";
     let format = args.format.unwrap_or_else(|| {
         let csv = args

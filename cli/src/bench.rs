@@ -90,6 +90,18 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         .filter_map(|line| engine.read_case(line).ok())
         .collect();
     let count = cases.len() as u64;
+    // The fast case reader must give what the checked reader gives, record paths included.
+    let readers_agree = population
+        .lines()
+        .filter(|line| {
+            format!("{:?}", engine.read_case(line))
+                == format!("{:?}", engine.read_case_checked(line))
+        })
+        .count();
+    let fast_reads = population
+        .lines()
+        .filter(|line| engine.fast_reader_reads(line))
+        .count();
     out.push_str(&format!(
         "ereje bench: policy {} {} ({}), {} generated cases (seed {}), {} read without error, {} rounds\n",
         engine.policy().name,
@@ -99,6 +111,10 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         options.seed,
         count,
         rounds
+    ));
+    out.push_str(&format!(
+        "fast case reader agrees with the checked reader on {readers_agree} of {} cases, reads {fast_reads} alone\n",
+        options.cases
     ));
     out.push_str(&format!(
         "machine: {} cores, {}\n\n",

@@ -95,6 +95,14 @@ enum Command {
         /// (repeatable), e.g. --set POVERTY_LINE_SHARE=0.75.
         #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = versions::parse_set)]
         sets: Vec<ereje_runtime::whatif::Override>,
+        /// The largest case accepted, in bytes (default 1048576); a larger one is the error
+        /// `case.too_large`.
+        #[arg(long, value_name = "BYTES")]
+        max_case_bytes: Option<usize>,
+        /// The deepest nesting of objects and arrays accepted (default 32); a deeper case is
+        /// the error `case.too_deep`.
+        #[arg(long, value_name = "LEVELS")]
+        max_depth: Option<u32>,
     },
     /// Compare two policies or versions: what changed, and what it does to a population.
     #[command(after_help = EXIT_CODES_HELP, long_about = diff::LONG_ABOUT)]
@@ -227,14 +235,16 @@ fn main() -> ExitCode {
             pretty,
             version,
             sets,
+            max_case_bytes,
+            max_depth,
         } => eval(
             &policy_dir,
             &case,
-            as_of,
-            trace,
+            EvalOptions { as_of, trace },
             pretty,
             version.as_deref(),
             &sets,
+            limits(max_case_bytes, max_depth),
         ),
         Command::Diff(arguments) => diff::run(&arguments),
         Command::Explain {
@@ -373,16 +383,26 @@ fn read_case(path: &Path) -> Result<String, u8> {
     })
 }
 
+/// The case limits, with the ones given on the command line in place of the defaults.
+fn limits(max_case_bytes: Option<usize>, max_depth: Option<u32>) -> ereje_runtime::Limits {
+    let defaults = ereje_runtime::Limits::default();
+    ereje_runtime::Limits {
+        max_case_bytes: max_case_bytes.unwrap_or(defaults.max_case_bytes),
+        max_depth: max_depth.unwrap_or(defaults.max_depth),
+        ..defaults
+    }
+}
+
 fn eval(
     policy_dir: &Path,
     case: &Path,
-    as_of: Option<Date>,
-    trace: bool,
+    options: EvalOptions,
     pretty: bool,
     version: Option<&str>,
     sets: &[ereje_runtime::whatif::Override],
+    limits: ereje_runtime::Limits,
 ) -> u8 {
-    let side = match versions::load_side(policy_dir, version, sets) {
+    let side = match versions::load_side_with_limits(policy_dir, version, sets, limits) {
         Ok(side) => side,
         Err(code) => return code,
     };
@@ -390,7 +410,6 @@ fn eval(
         Ok(text) => text,
         Err(code) => return code,
     };
-    let options = EvalOptions { as_of, trace };
     let scratch = &mut ereje_runtime::Scratch::default();
     let Some(outcome) = side.engines.evaluate_json(&text, &options, scratch) else {
         return EXIT_POLICY_ERRORS;

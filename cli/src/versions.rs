@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ereje_compiler::{render_human, Compilation, PolicyVersions, VersionSet, VersionSpec};
 use ereje_runtime::ir::Policy;
 use ereje_runtime::whatif::{self, Override};
-use ereje_runtime::Engine;
+use ereje_runtime::{Engine, Limits};
 
 use crate::{fail, print_stderr, summary, EXIT_POLICY_ERRORS};
 
@@ -61,13 +61,15 @@ fn prepare(
     Ok(policy)
 }
 
-fn engine(policy: Policy) -> Result<Engine, u8> {
-    Engine::new(policy).map_err(|error| {
-        fail(miette::miette!(
-            code = "load::ir",
-            "the policy compiled but cannot be loaded: {error}"
-        ))
-    })
+fn engine(policy: Policy, limits: Limits) -> Result<Engine, u8> {
+    Engine::new(policy)
+        .map(|engine| engine.with_limits(limits))
+        .map_err(|error| {
+            fail(miette::miette!(
+                code = "load::ir",
+                "the policy compiled but cannot be loaded: {error}"
+            ))
+        })
 }
 
 /// One side of a command: the engines that decide cases and the IR that stands for the side in
@@ -85,6 +87,16 @@ pub fn load_side(
     version: Option<&str>,
     sets: &[Override],
 ) -> Result<PolicySide, u8> {
+    load_side_with_limits(directory, version, sets, Limits::default())
+}
+
+/// Like [`load_side`], with engines that read cases under `limits`.
+pub fn load_side_with_limits(
+    directory: &Path,
+    version: Option<&str>,
+    sets: &[Override],
+    limits: Limits,
+) -> Result<PolicySide, u8> {
     let versions = PolicyVersions::load(directory).map_err(load_error)?;
     if let Some(name) = version {
         let spec = versions.find(name).map_err(load_error)?.clone();
@@ -98,7 +110,7 @@ pub fn load_side(
                 policy.version,
                 spec.status_text()
             ),
-            engines: VersionSet::single(engine(policy)?),
+            engines: VersionSet::single(engine(policy, limits)?),
             policy: shared,
         });
     }
@@ -115,7 +127,7 @@ pub fn load_side(
             }
             Ok(policy)
         },
-        |policy| engine(policy).map_err(SideError),
+        |policy| engine(policy, limits).map_err(SideError),
     )
     .map_err(|error: SideError| error.0)?;
     let policy = match latest {

@@ -4,6 +4,8 @@
 //! Numbers are read exactly from their JSON text (the workspace's `serde_json` keeps it), never
 //! through binary floating point.
 
+mod fast;
+
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -11,7 +13,12 @@ use serde_json::Value as Json;
 
 use crate::error::{codes, CaseError};
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, RecordDef, Type, TypeDef, TypeId};
+use crate::limits::{self, Limits};
 use crate::value::{Date, Month, Quarter, Record, Value};
+
+/// The key under which `serde_json` (with `arbitrary_precision`) hands a number's text to a
+/// visitor, as a one-entry map.
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// A case read against a policy's input record: ready to evaluate.
 #[derive(Debug, Clone)]
@@ -39,7 +46,55 @@ impl Case {
 }
 
 /// Reads a case; on failure, returns the case id when it could be read from the raw JSON.
-pub(crate) fn read_case(policy: &Policy, text: &str) -> Result<Case, (Option<String>, CaseError)> {
+///
+/// The size limit comes first. Then the fast reader (`case/fast.rs`) reads the text straight
+/// into values; when it gives up, the checked reader below finds the first problem and reports
+/// it.
+pub(crate) fn read_case(
+    policy: &Policy,
+    limits: &Limits,
+    text: &str,
+) -> Result<Case, (Option<String>, CaseError)> {
+    if let Some(error) = limits::check_size(text, limits) {
+        return Err((None, error));
+    }
+    if let Ok(case) = fast::read(policy, limits, text) {
+        return Ok(Case {
+            root: case.root,
+            case_id: case.case_id,
+            as_of: case.as_of,
+        });
+    }
+    read_case_checked(policy, limits, text)
+}
+
+/// Whether the fast reader alone reads `text`.
+pub(crate) fn fast_reader_reads(policy: &Policy, limits: &Limits, text: &str) -> bool {
+    limits::check_size(text, limits).is_none() && fast::read(policy, limits, text).is_ok()
+}
+
+/// Reads a case through the checked reader only: the limits of the text first (depth, long
+/// strings, long lists, in text order), then the JSON syntax, then the case against the input
+/// record.
+pub(crate) fn read_case_checked(
+    policy: &Policy,
+    limits: &Limits,
+    text: &str,
+) -> Result<Case, (Option<String>, CaseError)> {
+    if let Some(error) = limits::check_size(text, limits) {
+        return Err((None, error));
+    }
+    let id_name = policy.input.id_field.and_then(|index| {
+        record_def(policy, policy.input.record)
+            .ok()?
+            .fields
+            .get(index as usize)
+            .map(|field| field.name.as_str())
+    });
+    let scan = limits::scan(text, limits, id_name);
+    if let Some(violation) = scan.violation {
+        return Err((scan.case_id, violation));
+    }
     let json: Json = serde_json::from_str(text).map_err(|error| {
         let message = format!(
             "the case is not valid json: {} at line {} column {}",

@@ -63,6 +63,10 @@ pub mod codes {
     pub const MISSING_FIELD: &str = "case.missing_field";
     pub const UNKNOWN_FIELD: &str = "case.unknown_field";
     pub const INVALID_FIELD: &str = "case.invalid_field";
+    /// The case text is longer than [`crate::Limits::max_case_bytes`].
+    pub const TOO_LARGE: &str = "case.too_large";
+    /// Objects and arrays nest deeper than [`crate::Limits::max_depth`].
+    pub const TOO_DEEP: &str = "case.too_deep";
     pub const NOT_IN_FORCE: &str = "case.not_in_force";
     pub const NO_PARAMETER_VALUE: &str = "eval.no_parameter_value";
     pub const OVERFLOW: &str = "eval.overflow";

@@ -230,6 +230,12 @@ impl<'a> Evaluator<'a> {
             Expr::Call(id, args) => self.call(*id, args),
             Expr::Param { param, at } => self.param(*param, at.as_deref()),
             Expr::Field(record, index) => {
+                if let Some(place) = self.case_place(record) {
+                    return self.field(place, *index);
+                }
+                if let Expr::Local(slot) = &**record {
+                    return self.field_of_local(*slot, *index);
+                }
                 let record = self.eval(record)?;
                 self.field(&record, *index)
             }
@@ -333,6 +339,38 @@ impl<'a> Evaluator<'a> {
                 _ => Err(type_error("`first` expects a list")),
             },
         }
+    }
+
+    /// A record or object of the case that `expr` names without computing anything (the case
+    /// itself, and records and objects in its fields), borrowed for the whole evaluation
+    /// instead of cloned. Anything else is `None`, and evaluated as usual: a structural value
+    /// is never a fact of the trace, so reading it this way leaves the trace unchanged.
+    fn case_place(&self, expr: &Expr) -> Option<&'a Value> {
+        let value = match expr {
+            Expr::Input => self.root,
+            Expr::Field(inner, index) => match self.case_place(inner)? {
+                Value::Record(record) => record.fields.get(*index as usize)?,
+                Value::Map(entries) => &entries.get(*index as usize)?.1,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        matches!(value, Value::Record(_) | Value::Map(_)).then_some(value)
+    }
+
+    /// Field `index` of the record in local `slot`, read without cloning the record: it is
+    /// moved out of its slot for the read and put back.
+    fn field_of_local(&mut self, slot: u32, index: u32) -> EvalResult<Value> {
+        let position = self.frame + slot as usize;
+        let record = match self.scratch.locals.get_mut(position) {
+            Some(place) => std::mem::replace(place, Value::Absent),
+            None => return Err(type_error("a local slot outside its frame")),
+        };
+        let result = self.field(&record, index);
+        if let Some(place) = self.scratch.locals.get_mut(position) {
+            *place = record;
+        }
+        result
     }
 
     fn eval_bool(&mut self, expr: &'a Expr) -> EvalResult<bool> {
@@ -605,7 +643,8 @@ impl<'a> Evaluator<'a> {
                     (self.trace.as_deref_mut(), record.path.as_deref())
                 {
                     if !matches!(value, Value::List(_) | Value::Record(_) | Value::Map(_)) {
-                        trace_input(trace, self.policy, path, index, &value);
+                        let key = (Arc::as_ptr(record) as usize, index);
+                        trace_input(trace, self.policy, path, key, &value);
                     }
                 }
                 Ok(value)
@@ -1289,14 +1328,20 @@ fn item_node(item: &Item, value: Value) -> TraceNode {
     node
 }
 
-/// Records the read of field `index` of the case record at `record_path`.
+/// Records the read of field `index` of the case record at `record_path`; `key` is the
+/// record's address and the field's index.
 fn trace_input(
     trace: &mut TraceBuilder,
     policy: &Policy,
     record_path: &str,
-    index: u32,
+    key: (usize, u32),
     value: &Value,
 ) {
+    if let Some(node) = trace.input_nodes.get(&key).copied() {
+        trace.reference(node);
+        return;
+    }
+    let index = key.1;
     let field = input_field(policy, record_path, index);
     let mut path = String::with_capacity(record_path.len() + 24);
     path.push_str(record_path);
@@ -1307,10 +1352,6 @@ fn trace_input(
             path.push_str(&index.to_string());
         }
     }
-    if let Some(node) = trace.input_nodes.get(&path).copied() {
-        trace.reference(node);
-        return;
-    }
     let id = field.map_or_else(|| index.to_string(), |field| field.name.clone());
     let mut node = TraceNode::new(
         TraceKind::Input,
@@ -1318,9 +1359,9 @@ fn trace_input(
         value.clone(),
         field.map(|field| field.ty.clone()),
     );
-    node.path = Some(path.clone());
+    node.path = Some(path);
     let node = trace.leaf(node);
-    trace.input_nodes.insert(path, node);
+    trace.input_nodes.insert(key, node);
 }
 
 fn integer(value: &Value) -> EvalResult<i64> {

@@ -69,6 +69,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod ir;
+pub mod limits;
 mod load;
 pub mod trace;
 pub mod value;
@@ -83,6 +84,7 @@ pub use decision::{CaseFailure, CaseOutcome, Decision, PolicyRef};
 pub use error::{CaseError, LoadError};
 pub use eval::Scratch;
 pub use explain::{explain_case, ExplainOptions, Explanation};
+pub use limits::Limits;
 pub use trace::{Trace, TraceKind, TraceNode};
 
 use crate::error::codes;
@@ -104,6 +106,7 @@ pub struct Engine {
     policy: Arc<ir::Policy>,
     prepared: Arc<eval::Prepared>,
     policy_ref: PolicyRef,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Engine {
@@ -140,7 +143,19 @@ impl Engine {
             policy: Arc::new(policy),
             prepared: Arc::new(prepared),
             policy_ref,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same engine, reading cases under other [`Limits`].
+    pub fn with_limits(mut self, limits: Limits) -> Engine {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits on the cases this engine reads.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Loads a serialized IR (the JSON of an [`ir::Policy`]).
@@ -161,7 +176,21 @@ impl Engine {
 
     /// Reads a case against the policy's input record.
     pub fn read_case(&self, json: &str) -> Result<Case, CaseError> {
-        case::read_case(&self.policy, json).map_err(|(_, failure)| failure)
+        case::read_case(&self.policy, &self.limits, json).map_err(|(_, failure)| failure)
+    }
+
+    /// Whether the fast case reader alone reads `json` (without it, the checked reader runs):
+    /// for benchmarks and tests.
+    #[doc(hidden)]
+    pub fn fast_reader_reads(&self, json: &str) -> bool {
+        case::fast_reader_reads(&self.policy, &self.limits, json)
+    }
+
+    /// Reads a case with the checked reader alone, never the fast one: for tests that compare
+    /// the two.
+    #[doc(hidden)]
+    pub fn read_case_checked(&self, json: &str) -> Result<Case, CaseError> {
+        case::read_case_checked(&self.policy, &self.limits, json).map_err(|(_, failure)| failure)
     }
 
     /// Evaluates every declared output for a case.
@@ -250,7 +279,7 @@ impl Engine {
         options: &EvalOptions,
         scratch: &mut Scratch,
     ) -> CaseOutcome {
-        let case = match case::read_case(&self.policy, json) {
+        let case = match case::read_case(&self.policy, &self.limits, json) {
             Ok(case) => case,
             Err((case_id, error)) => return CaseOutcome::Error(CaseFailure { case_id, error }),
         };

@@ -217,8 +217,11 @@ pub(crate) struct TraceBuilder {
     pub(crate) item_nodes: Vec<Option<usize>>,
     /// The node of each parameter's lookup on the as-of date.
     pub(crate) param_nodes: Vec<Option<usize>>,
-    /// The node of each input field, by JSON pointer.
-    pub(crate) input_nodes: HashMap<String, usize>,
+    /// The node of each input field, by the address of the case record it was read from and
+    /// the field's index. A record of the case is one shared allocation for the whole
+    /// evaluation, with one JSON pointer, so the address stands for the pointer without
+    /// building it again at every read.
+    pub(crate) input_nodes: HashMap<(usize, u32), usize>,
 }
 
 impl TraceBuilder {
