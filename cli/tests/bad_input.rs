@@ -55,6 +55,9 @@ struct Bad {
     case_id: Option<&'static str>,
 }
 
+/// Where a 5 000-deep array passes the default depth limit of 32: the 32nd nested element.
+const DEEP_PATH: &str = "/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0";
+
 fn bad_inputs() -> Vec<Bad> {
     let bad = |what, text: String, code, path, case_id| Bad {
         what,
@@ -189,7 +192,21 @@ fn bad_inputs() -> Vec<Bad> {
             "/case_id",
             None,
         ),
-        bad("deep nesting", deep, "case.invalid_json", "", None),
+        bad("deep nesting", deep, "case.too_deep", DEEP_PATH, None),
+        bad(
+            "a very long string",
+            good_with(|v| v["region"] = "x".repeat(100_000).into()),
+            "case.invalid_field",
+            "/region",
+            Some("good"),
+        ),
+        bad(
+            "a case larger than the limit",
+            good_with(|v| v["members"][0]["notes"] = "x".repeat(2 << 20).into()),
+            "case.too_large",
+            "",
+            None,
+        ),
         bad("an empty line", String::new(), "case.empty_line", "", None),
     ]
 }
