@@ -347,3 +347,50 @@ fn help_documents_the_exit_codes() {
     assert!(text.contains("Exit codes"), "{text}");
     assert!(text.contains("--pretty"), "{text}");
 }
+
+#[test]
+fn case_limits_can_be_set_for_eval_and_batch() {
+    let dir = temp_dir("limits");
+    let case = first_case();
+    let path = write_case(&dir, "case.json", &case);
+    let path_text = path.to_str().unwrap();
+    let policy = policy_dir();
+    let policy_text = policy.to_str().unwrap();
+    // Under the defaults the case is decided; a smaller size limit makes it an error line.
+    let decided = ereje(&["eval", policy_text, path_text]);
+    assert!(
+        stdout(&decided).contains("\"outputs\""),
+        "{}",
+        stdout(&decided)
+    );
+    let too_large = ereje(&["eval", policy_text, path_text, "--max-case-bytes", "64"]);
+    assert_eq!(too_large.status.code(), Some(3));
+    assert!(
+        stdout(&too_large).contains(&format!(
+            "\"code\":\"case.too_large\",\"path\":\"\",\"message\":\"the case is {} bytes, more than the limit of 64 bytes\"",
+            case.len()
+        )),
+        "{}",
+        stdout(&too_large)
+    );
+    // In a batch, a depth limit of 1 stops every case at its first nested value, and each line
+    // still gets its answer.
+    let lines = write_case(&dir, "cases.jsonl", &format!("{case}\n{case}\n"));
+    let batch = ereje(&[
+        "batch",
+        policy_text,
+        lines.to_str().unwrap(),
+        "--max-depth",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    let output = stdout(&batch);
+    assert_eq!(output.lines().count(), 2, "{output}");
+    assert!(
+        output
+            .lines()
+            .all(|line| line.contains("\"code\":\"case.too_deep\"")),
+        "{output}"
+    );
+}

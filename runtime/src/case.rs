@@ -186,6 +186,10 @@ pub(crate) fn record_def(policy: &Policy, id: TypeId) -> Result<&RecordDef, Case
 /// Appends a key to a JSON pointer, escaping `~` and `/`.
 pub(crate) fn push_key(path: &mut String, key: &str) {
     path.push('/');
+    if !key.contains(['~', '/']) {
+        path.push_str(key);
+        return;
+    }
     for character in key.chars() {
         match character {
             '~' => path.push_str("~0"),

@@ -9,6 +9,16 @@ use crate::value::{Date, Month, Quarter};
 
 /// The number of days in a month, or `None` for an impossible month.
 pub fn days_in_month(year: i32, month: u32) -> Option<u32> {
+    // Ordinary years by arithmetic; the far ends of the calendar's range through chrono.
+    if (1..=9999).contains(&year) {
+        return match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+            4 | 6 | 9 | 11 => Some(30),
+            2 if is_leap_year(year) => Some(29),
+            2 => Some(28),
+            _ => None,
+        };
+    }
     let first = Date::from_ymd_opt(year, month, 1)?;
     let next_first = if month == 12 {
         Date::from_ymd_opt(year.checked_add(1)?, 1, 1)?
@@ -46,10 +56,29 @@ pub fn add_days(date: Date, days: i64) -> Option<Date> {
 /// Negative when `on` is before the birth.
 pub fn age(birth: Date, on: Date) -> Option<i64> {
     let mut years = i64::from(on.year()) - i64::from(birth.year());
+    if (1..=9999).contains(&on.year()) && (1..=9999).contains(&birth.year()) {
+        // The anniversary in `on`'s year, without building it: 29 February falls back to the
+        // 28th in a common year, as `add_years` clips it.
+        let anniversary_day = if birth.month() == 2 && birth.day() == 29 && !is_leap_year(on.year())
+        {
+            28
+        } else {
+            birth.day()
+        };
+        if (on.month(), on.day()) < (birth.month(), anniversary_day) {
+            years -= 1;
+        }
+        return Some(years);
+    }
     if add_years(birth, years)? > on {
         years -= 1;
     }
     Some(years)
+}
+
+/// Whether `year` has a 29 February (proleptic Gregorian).
+fn is_leap_year(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
 /// `b − a` in days.
@@ -182,6 +211,54 @@ mod tests {
 
     fn date(year: i32, month: u32, day: u32) -> Date {
         Date::from_ymd_opt(year, month, day).unwrap()
+    }
+
+    #[test]
+    fn arithmetic_age_and_month_length_agree_with_the_calendar() {
+        // The reference: the anniversary built with `add_years`, and months measured by chrono.
+        let reference_age = |birth: Date, on: Date| {
+            let mut years = i64::from(on.year()) - i64::from(birth.year());
+            if add_years(birth, years).unwrap() > on {
+                years -= 1;
+            }
+            years
+        };
+        let births: Vec<Date> = (0..800)
+            .map(|offset| add_days(date(1999, 11, 1), offset).unwrap())
+            .chain([date(2000, 2, 29), date(2004, 2, 29), date(1996, 2, 29)])
+            .collect();
+        let days: Vec<Date> = (0..900)
+            .step_by(7)
+            .map(|offset| add_days(date(2023, 1, 1), offset).unwrap())
+            .chain([
+                date(2024, 2, 28),
+                date(2024, 2, 29),
+                date(2025, 2, 28),
+                date(2025, 3, 1),
+            ])
+            .collect();
+        for birth in &births {
+            for on in &days {
+                assert_eq!(
+                    age(*birth, *on),
+                    Some(reference_age(*birth, *on)),
+                    "{birth} {on}"
+                );
+            }
+        }
+        for year in (1..=2500).chain([1900, 2000, 2100, 9999]) {
+            for month in 0..=13 {
+                let reference = Date::from_ymd_opt(year, month, 1).and_then(|first| {
+                    let next = if month == 12 {
+                        Date::from_ymd_opt(year + 1, 1, 1)?
+                    } else {
+                        Date::from_ymd_opt(year, month + 1, 1)?
+                    };
+                    u32::try_from(next.signed_duration_since(first).num_days()).ok()
+                });
+                assert_eq!(days_in_month(year, month), reference, "{year}-{month}");
+            }
+        }
     }
 
     #[test]

@@ -125,8 +125,13 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn checks(&mut self) -> EvalResult<()> {
         let tracing = self.trace.take();
         let result = self.run_checks();
+        // Without a trace, the values the checks computed are the outputs' values too (the
+        // same case, the same date): they are kept. With one, the outputs compute them again
+        // so that their nodes are recorded.
+        if tracing.is_some() {
+            self.scratch.reset(self.policy.items.len());
+        }
         self.trace = tracing;
-        self.scratch.reset(self.policy.items.len());
         result
     }
 

@@ -7,6 +7,12 @@
 //! evaluation is an error value ([`CaseError`]) with a stable code and a JSON pointer, never a
 //! panic. With [`EvalOptions::trace`], a decision carries the tree of every value it used.
 //!
+//! Cases are read under [`Limits`], overridable with [`Engine::with_limits`]. The defaults:
+//! a case of at most 1 MiB of JSON text (else `case.too_large`), objects and arrays nested at
+//! most 32 levels deep (else `case.too_deep`, with the path where the limit was passed), string
+//! values of at most 4096 characters and arrays of at most 10 000 items (else
+//! `case.invalid_field`, with the path of the string or array).
+//!
 //! ```
 //! use ereje_runtime::ir::*;
 //! use ereje_runtime::value::{Date, Value};

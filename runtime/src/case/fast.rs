@@ -224,7 +224,10 @@ impl<'p> TypedSeed<'_, 'p> {
         };
         let count = definition.fields.len();
         let mut fields: Vec<Value> = vec![Value::Absent; count];
-        let mut seen = vec![false; count];
+        let mut seen = Seen::new(count);
+        // Cases usually give the fields in declaration order: the field after the last one
+        // read is tried first.
+        let mut expected = 0usize;
         let id_field = if self.root {
             policy.input.id_field.map(|index| index as usize)
         } else {
@@ -234,17 +237,24 @@ impl<'p> TypedSeed<'_, 'p> {
         let mut key = Some(first);
         while let Some(name) = key {
             let name = name.as_str();
-            let Some(index) = definition
-                .fields
-                .iter()
-                .position(|field| field.name == name)
-            else {
-                return Err(give_up());
+            let index = match definition.fields.get(expected) {
+                Some(field) if field.name == name => expected,
+                _ => match definition
+                    .fields
+                    .iter()
+                    .position(|field| field.name == name)
+                {
+                    Some(index) => index,
+                    None => return Err(give_up()),
+                },
             };
-            if std::mem::replace(&mut seen[index], true) {
+            expected = index + 1;
+            if seen.insert(index) {
                 return Err(give_up());
             }
-            let field = &definition.fields[index];
+            let Some(field) = definition.fields.get(index) else {
+                return Err(give_up());
+            };
             let length = self.context.path.len();
             push_key(&mut self.context.path, name);
             self.context.capture_id = id_field == Some(index);
@@ -259,7 +269,7 @@ impl<'p> TypedSeed<'_, 'p> {
             key = entries.next_key_seed(KeySeed)?;
         }
         for (index, field) in definition.fields.iter().enumerate() {
-            if !seen[index] {
+            if !seen.contains(index) {
                 if field.required {
                     return Err(give_up());
                 }
@@ -341,6 +351,45 @@ impl<'p> TypedSeed<'_, 'p> {
             result.push((Arc::from(name.as_str()), value));
         }
         Ok(Value::Map(Arc::from(result)))
+    }
+}
+
+/// Which fields of a record were read: a bit set in one word for records of up to 64 fields.
+enum Seen {
+    Word(u64),
+    Many(Vec<bool>),
+}
+
+impl Seen {
+    fn new(count: usize) -> Seen {
+        if count <= 64 {
+            Seen::Word(0)
+        } else {
+            Seen::Many(vec![false; count])
+        }
+    }
+
+    /// Marks field `index` as read, and tells whether it had been read already.
+    fn insert(&mut self, index: usize) -> bool {
+        match self {
+            Seen::Word(bits) => {
+                let bit = 1u64 << index;
+                let before = *bits & bit != 0;
+                *bits |= bit;
+                before
+            }
+            Seen::Many(flags) => match flags.get_mut(index) {
+                Some(flag) => std::mem::replace(flag, true),
+                None => true,
+            },
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        match self {
+            Seen::Word(bits) => index < 64 && *bits & (1u64 << index) != 0,
+            Seen::Many(flags) => flags.get(index).copied().unwrap_or(false),
+        }
     }
 }
 
