@@ -357,6 +357,315 @@ fn reference_asp(case: &Value) -> Result<Value, &'static str> {
     }))
 }
 
+/// The `welfare` and `local_support` outputs the brief prescribes (scorecard, bands, overrides,
+/// the local gate), written again from `policy-brief.md`.
+fn reference_welfare_and_local(case: &Value) -> (Value, Value) {
+    let application = text_date(&case["application_date"]).unwrap();
+    let members = case["members"].as_array().unwrap();
+    let count = members.len() as i64;
+    let n = Decimal::from(count);
+    let period = previous_quarter(quarter(application));
+    let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
+    let counted: Decimal = members
+        .iter()
+        .flat_map(|m| m["incomes"].as_array().into_iter().flatten())
+        .filter(|i| month_in_quarter(i["month"].as_str().unwrap(), period))
+        .filter(|i| !excluded.contains(&i["kind"].as_str().unwrap()))
+        .map(|i| money(&i["amount"]))
+        .sum();
+    let pm_now = pm(application);
+    let r = counted / dec("3") / n / pm_now;
+    let assets = &case["assets"];
+    let count_of = |field: &str| assets[field].as_i64().unwrap_or(0);
+    let (housing, vehicles) = (count_of("housing_units"), count_of("vehicles"));
+    let ages: Vec<i32> = members
+        .iter()
+        .map(|m| age(text_date(&m["birth_date"]).unwrap(), application))
+        .collect();
+    let adult = |index: usize| ages[index] >= 18;
+    let able = members
+        .iter()
+        .zip(&ages)
+        .filter(|(m, &a)| {
+            let retirement = if m["sex"] == "male" { 63 } else { 61 };
+            let group = m["disability_group"].as_i64();
+            a >= 18
+                && a < retirement
+                && group != Some(1)
+                && group != Some(2)
+                && m["full_time_student"] != true
+                && m["carer"] != true
+        })
+        .count() as i64;
+    let business = members.iter().any(|m| m["registered_business"].is_string());
+    let bank = &case["bank"];
+    let deposits: Decimal = bank["deposits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["mortgage"] != true)
+        .map(|d| money(&d["balance"]))
+        .sum();
+    let loans = bank["loans"].as_array().cloned().unwrap_or_default();
+    let period_loans: Decimal = loans
+        .iter()
+        .filter(|l| {
+            l["kind"] != "mortgage" && quarter(text_date(&l["issued_on"]).unwrap()) == period
+        })
+        .map(|l| money(&l["amount"]))
+        .sum();
+    let expenses: Decimal = bank["expenses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| month_in_quarter(e["month"].as_str().unwrap(), period))
+        .map(|e| money(&e["amount"]))
+        .sum();
+    let from = add_months(application, -12);
+    let purchased = case["purchases"].as_array().into_iter().flatten().any(|p| {
+        let day = text_date(&p["date"]).unwrap();
+        day >= from && day <= application
+    });
+    let any_member = |test: &dyn Fn(&Value) -> bool| members.iter().any(test);
+    let any_adult = |test: &dyn Fn(&Value) -> bool| {
+        members.iter().enumerate().any(|(i, m)| adult(i) && test(m))
+    };
+    let minors = ages.iter().filter(|&&a| a < 18).count();
+    let adults_not_parents = members
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| adult(*i) && m["role"] != "parent")
+        .count();
+    let points: Vec<(&str, i64)> = vec![
+        (
+            "WELL-01",
+            if r < dec("0.55") {
+                0
+            } else if r < dec("0.70") {
+                8
+            } else if r < dec("1") {
+                16
+            } else if r < dec("2") {
+                28
+            } else if r < dec("4") {
+                40
+            } else {
+                52
+            },
+        ),
+        (
+            "WELL-02",
+            if housing >= 2 {
+                10
+            } else if housing == 1 {
+                4
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-03",
+            if housing == 0 && assets["renting"] == true {
+                -4
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-04",
+            if vehicles >= 2 {
+                10
+            } else if vehicles == 1 {
+                4
+            } else {
+                0
+            },
+        ),
+        ("WELL-05", if business { 8 } else { 0 }),
+        (
+            "WELL-06",
+            if deposits > mrp(application) * dec("200") {
+                8
+            } else if deposits > n * pm_now {
+                4
+            } else {
+                0
+            },
+        ),
+        ("WELL-07", if count_of("land_plots") >= 1 { 2 } else { 0 }),
+        (
+            "WELL-08",
+            if count_of("livestock_heads") >= 5 {
+                3
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-09",
+            if period_loans / dec("3") / n > pm_now {
+                4
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-10",
+            if loans
+                .iter()
+                .any(|l| l["overdue_days"].as_i64().unwrap_or(0) > 90)
+            {
+                -4
+            } else {
+                0
+            },
+        ),
+        ("WELL-11", if purchased { 6 } else { 0 }),
+        (
+            "WELL-12",
+            if expenses / dec("3") / n > pm_now {
+                5
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-13",
+            if expenses > dec("1.5") * counted {
+                6
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-14",
+            if able >= 1
+                && !any_member(&|m| {
+                    m["employment"] == "employed" || m["employment"] == "self_employed"
+                })
+            {
+                -6
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-15",
+            if any_member(&|m| m["employment"] == "registered_unemployed") {
+                -3
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-16",
+            if any_member(&|m| matches!(m["disability_group"].as_i64(), Some(1) | Some(2))) {
+                -6
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-17",
+            if any_member(&|m| m["child_with_disability"] == true) {
+                -6
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-18",
+            if any_member(&|m| m["chronic_illness"] == true) {
+                -3
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-19",
+            if !any_adult(&|m| m["education"] == "vocational" || m["education"] == "higher") {
+                -3
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-20",
+            if any_adult(&|m| m["education"] == "higher") {
+                2
+            } else {
+                0
+            },
+        ),
+        (
+            "WELL-21",
+            if able == 0 {
+                -8
+            } else {
+                let ratio = Decimal::from(count - able) / Decimal::from(able);
+                if ratio >= dec("3") {
+                    -6
+                } else if ratio >= dec("2") {
+                    -4
+                } else {
+                    0
+                }
+            },
+        ),
+        ("WELL-22", if minors >= 4 { -4 } else { 0 }),
+        (
+            "WELL-23",
+            if minors > 0 && adults_not_parents == 1 {
+                -3
+            } else {
+                0
+            },
+        ),
+    ];
+    let score: i64 = points.iter().map(|(_, p)| p).sum();
+    let band = match score {
+        s if s < 5 => 1,
+        s if s < 15 => 2,
+        s if s < 25 => 3,
+        s if s < 40 => 4,
+        s if s < 55 => 5,
+        _ => 6,
+    };
+    let high = r > dec("4") && (housing >= 2 || vehicles >= 2 || business);
+    let food = r < dec("0.55") && vehicles == 0 && deposits <= n * pm_now && !business;
+    let (category, override_label) = if high {
+        (6, json!("WELL-HIGH"))
+    } else if food {
+        (1, json!("WELL-FOOD"))
+    } else {
+        (band, Value::Null)
+    };
+    let mut point_map = serde_json::Map::new();
+    for (id, p) in &points {
+        point_map.insert(id.to_string(), json!(p));
+    }
+    let welfare = json!({ "category": category, "score": score, "override": override_label, "points": point_map });
+    let gate = category == 6;
+    let measure = |extra: Option<&str>| {
+        let mut reasons: Vec<&str> = Vec::new();
+        if gate {
+            reasons.push("LOCAL-GATE");
+        }
+        if let Some(extra) = extra {
+            reasons.push(extra);
+        }
+        json!({ "available": reasons.is_empty(), "reasons": reasons })
+    };
+    let no_disabled_child = !any_member(&|m| m["child_with_disability"] == true);
+    let local = json!({
+        "housing_aid": measure(None),
+        "rent_subsidy": measure(None),
+        "homeschool_reimbursement": measure(no_disabled_child.then_some("LOCAL-HOMESCHOOL-CHILD")),
+        "school_material_aid": measure(None),
+    });
+    (welfare, local)
+}
+
 // ------------------------------------------------------------------ random cases
 
 /// A small deterministic generator (xorshift64*), so that a failure replays exactly.
@@ -422,18 +731,39 @@ fn random_case(random: &mut Random, index: usize) -> Value {
         if random.chance(10) {
             member["disability_group"] = json!(random.pick(&[1, 2, 3]));
         }
+        if random.chance(80) {
+            member["employment"] = json!(random.pick(&[
+                "employed",
+                "self_employed",
+                "registered_unemployed",
+                "not_working"
+            ]));
+        }
+        if random.chance(80) {
+            member["education"] =
+                json!(random.pick(&["none", "secondary", "vocational", "higher"]));
+        }
+        for flag in ["chronic_illness", "child_with_disability"] {
+            if random.chance(7) {
+                member[flag] = json!(true);
+            }
+        }
+        if random.chance(8) {
+            member["registered_business"] = json!(random.pick(&["ip", "too"]));
+        }
         for flag in ["full_time_student", "carer"] {
             if random.chance(8) {
                 member[flag] = json!(true);
             }
         }
         let mut incomes = Vec::new();
+        let rich = random.chance(8);
         for _ in 0..random.below(5) {
             let month = add_months(period_start, random.below(6) as i32 - 1);
             incomes.push(json!({
                 "kind": random.pick(&["salary", "pension", "alimony", "other", "asp", "one_time_aid", "housing_aid", "state_benefit"]),
                 "month": month_text(month),
-                "amount": random.money(150_000),
+                "amount": random.money(if rich { 2_500_000 } else { 150_000 }),
             }));
         }
         member["incomes"] = json!(incomes);
@@ -447,6 +777,23 @@ fn random_case(random: &mut Random, index: usize) -> Value {
     if random.chance(70) {
         case["region"] =
             json!(random.pick(&["zhetysu", "karaganda", "shymkent", "aktobe", "almaty"]));
+    }
+    if random.chance(75) {
+        let mut assets = json!({});
+        for (field, max) in [
+            ("housing_units", 3),
+            ("vehicles", 3),
+            ("land_plots", 2),
+            ("livestock_heads", 9),
+        ] {
+            if random.chance(80) {
+                assets[field] = json!(random.below(max + 1));
+            }
+        }
+        if random.chance(50) {
+            assets["renting"] = json!(random.chance(40));
+        }
+        case["assets"] = assets;
     }
     if random.chance(85) {
         let mut contract = json!({ "signed": random.chance(80) });
@@ -476,11 +823,15 @@ fn random_case(random: &mut Random, index: usize) -> Value {
         let mut loans = Vec::new();
         for _ in 0..random.below(3) {
             let issued = random.day_between(period_start - Duration::days(40), application);
-            loans.push(json!({
+            let mut loan = json!({
                 "kind": random.pick(&["bank_loan", "microcredit", "mortgage"]),
                 "issued_on": issued.format("%Y-%m-%d").to_string(),
                 "amount": random.money(600_000),
-            }));
+            });
+            if random.chance(30) {
+                loan["overdue_days"] = json!(*random.pick(&[0, 30, 89, 90, 91, 200]));
+            }
+            loans.push(loan);
         }
         let mut expenses = Vec::new();
         for k in 0..random.below(4) {
@@ -522,6 +873,10 @@ fn engine_agrees_with_the_independent_reference_on_random_cases() {
     let mut errors = 0;
     let mut reasons_seen: std::collections::BTreeMap<String, usize> =
         std::collections::BTreeMap::new();
+    let mut categories_seen: std::collections::BTreeMap<String, usize> =
+        std::collections::BTreeMap::new();
+    let mut overrides_seen: std::collections::BTreeMap<String, usize> =
+        std::collections::BTreeMap::new();
     let cases = 3000;
     for index in 0..cases {
         let case = random_case(&mut random, index);
@@ -549,6 +904,23 @@ fn engine_agrees_with_the_independent_reference_on_random_cases() {
                     disagreements.push(format!(
                         "{case}\n  engine:    {engine_asp}\n  reference: {reference}"
                     ));
+                }
+                let (welfare, local) = reference_welfare_and_local(&case);
+                for (part, expected) in [("welfare", welfare), ("local_support", local)] {
+                    let actual = &decision["outputs"][part];
+                    if *actual != expected {
+                        disagreements.push(format!(
+                            "{case}\n  engine {part}:    {actual}\n  reference {part}: {expected}"
+                        ));
+                    }
+                    if part == "welfare" {
+                        *categories_seen
+                            .entry(expected["category"].to_string())
+                            .or_insert(0) += 1;
+                        *overrides_seen
+                            .entry(expected["override"].to_string())
+                            .or_insert(0) += 1;
+                    }
                 }
             }
         }
@@ -583,6 +955,23 @@ fn engine_agrees_with_the_independent_reference_on_random_cases() {
         assert!(
             seen >= 20,
             "the generator reached `{reason}` only {seen} times: {reasons_seen:?}"
+        );
+    }
+    for category in 1..=6 {
+        let seen = categories_seen
+            .get(&category.to_string())
+            .copied()
+            .unwrap_or(0);
+        assert!(
+            seen >= 10,
+            "the generator reached welfare category {category} only {seen} times: {categories_seen:?}"
+        );
+    }
+    for label in ["\"WELL-HIGH\"", "\"WELL-FOOD\""] {
+        let seen = overrides_seen.get(label).copied().unwrap_or(0);
+        assert!(
+            seen >= 10,
+            "the generator reached {label} only {seen} times: {overrides_seen:?}"
         );
     }
 }
