@@ -137,6 +137,12 @@ enum Command {
         /// page to print or attach).
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
+        /// Explain with this version of the policy instead of the one in force on the case's date.
+        #[arg(long, value_name = "NAME")]
+        version: Option<String>,
+        /// What-if: give a parameter another value, from DATE on or on every date (repeatable).
+        #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = versions::parse_set)]
+        sets: Vec<ereje_runtime::whatif::Override>,
     },
     /// Compile a policy directory to its IR JSON (for embedding programs) and print its digest.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -254,7 +260,20 @@ fn main() -> ExitCode {
             as_of,
             full,
             format,
-        } => explain_case(&policy_dir, &case, lang.into(), as_of, full, format.into()),
+            version,
+            sets,
+        } => explain_case(
+            &policy_dir,
+            &case,
+            ExplainChoices {
+                lang: lang.into(),
+                as_of,
+                full,
+                format: format.into(),
+                version: version.as_deref(),
+                sets: &sets,
+            },
+        ),
         Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
         Command::Test {
             policy_dir,
@@ -428,21 +447,42 @@ fn eval(
     }
 }
 
-fn explain_case(
-    policy_dir: &Path,
-    case: &Path,
+/// What `ereje explain` was asked for.
+struct ExplainChoices<'a> {
     lang: explain::Lang,
     as_of: Option<Date>,
     full: bool,
     format: explain::Format,
-) -> u8 {
-    let engine = match load_engine(policy_dir) {
-        Ok(engine) => engine,
+    version: Option<&'a str>,
+    sets: &'a [ereje_runtime::whatif::Override],
+}
+
+fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> u8 {
+    let ExplainChoices {
+        lang,
+        as_of,
+        full,
+        format,
+        version,
+        sets,
+    } = choices;
+    let side = match versions::load_side(policy_dir, version, sets) {
+        Ok(side) => side,
         Err(code) => return code,
     };
     let text = match read_case(case) {
         Ok(text) => text,
         Err(code) => return code,
+    };
+    // The version in force on the case's date (or the one asked for).
+    let date = as_of.or_else(|| {
+        side.engines
+            .first()
+            .and_then(|engine| engine.read_case(&text).ok())
+            .and_then(|case| case.as_of())
+    });
+    let Some(engine) = side.engines.pick(date) else {
+        return EXIT_POLICY_ERRORS;
     };
     let options = ereje_runtime::ExplainOptions {
         as_of,
