@@ -488,7 +488,7 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
         as_of,
         full_trace: full,
     };
-    match ereje_runtime::explain_case(&engine, &text, &options) {
+    match ereje_runtime::explain_case(engine, &text, &options) {
         Ok(explanation) => {
             print_stdout(&explain::render(&explanation, format, lang, full));
             EXIT_OK
