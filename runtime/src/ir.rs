@@ -312,8 +312,8 @@ pub struct Item {
     pub messages: Messages,
     /// The index into [`Policy::modules`] of the module that declares the item.
     pub module: u32,
-    /// Whether the item is part of the decision's explanation as a reason (a rule in a group
-    /// collected by `holding`).
+    /// Documentation of the item for explanations; the compiler sets none yet (reserved so
+    /// that adding it does not change the IR's shape).
     pub doc: Option<String>,
 }
 
