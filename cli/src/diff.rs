@@ -1681,35 +1681,9 @@ pub fn impact_text(impact: &Impact) -> String {
     }
     if let Some(measure) = &impact.measure {
         let _ = writeln!(out, "\nWinners by {measure} (largest gain first):");
-        let mut any = false;
-        for (id, a, b, change) in impact.winners() {
-            any = true;
-            let _ = writeln!(
-                out,
-                "  {id}: {} → {} ({})",
-                money_text(*a, false),
-                money_text(*b, false),
-                money_text(*change, true)
-            );
-        }
-        if !any {
-            out.push_str("  none\n");
-        }
+        write_ranked(&mut out, impact.winners());
         let _ = writeln!(out, "\nLosers by {measure} (largest loss first):");
-        let mut any = false;
-        for (id, a, b, change) in impact.losers() {
-            any = true;
-            let _ = writeln!(
-                out,
-                "  {id}: {} → {} ({})",
-                money_text(*a, false),
-                money_text(*b, false),
-                money_text(*change, true)
-            );
-        }
-        if !any {
-            out.push_str("  none\n");
-        }
+        write_ranked(&mut out, impact.losers());
     }
     if !impact.errors.is_empty() {
         out.push_str("\nCases not decided on a side (old, new):\n");
@@ -1775,4 +1749,25 @@ pub fn impact_json(impact: &Impact) -> serde_json::Value {
         "losers": ranked(impact.losers().collect()),
         "errors": errors,
     })
+}
+
+/// One line per case of a ranking (`id: before → after (change)`), or `none`.
+fn write_ranked<'a>(
+    out: &mut String,
+    cases: impl Iterator<Item = &'a (String, Decimal, Decimal, Decimal)>,
+) {
+    let mut any = false;
+    for (id, before, after, change) in cases {
+        any = true;
+        let _ = writeln!(
+            out,
+            "  {id}: {} → {} ({})",
+            money_text(*before, false),
+            money_text(*after, false),
+            money_text(*change, true)
+        );
+    }
+    if !any {
+        out.push_str("  none\n");
+    }
 }

@@ -810,16 +810,7 @@ impl Builder {
                         }
                         Rule::type_ref => ty = Some(self.type_ref(part)?),
                         Rule::source_clause => source = self.source(part),
-                        Rule::message_clause => {
-                            let message_span = self.span(&part);
-                            let mut parts = part.into_inner();
-                            let lang = parts
-                                .next()
-                                .map(|p| p.as_str().to_string())
-                                .unwrap_or_default();
-                            let text = parts.next().map(|p| self.string(&p)).unwrap_or_default();
-                            messages.push((lang, text, message_span));
-                        }
+                        Rule::message_clause => messages.push(self.message(part)),
                         Rule::expr => body = Some(self.expr(part)?),
                         Rule::exception => exceptions.push(self.exception(part)?),
                         _ => {}
@@ -854,35 +845,8 @@ impl Builder {
             Rule::exception_item => {
                 let label = self.name(&next!("exception label")?);
                 let target = self.name(&next!("exception target")?);
-                let mut over = Vec::new();
-                let mut source = None;
-                let mut expressions = Vec::new();
-                for part in inner {
-                    match part.as_rule() {
-                        Rule::exception_over => {
-                            over.extend(part.into_inner().map(|p| self.name(&p)))
-                        }
-                        Rule::source_clause => source = self.source(part),
-                        _ => expressions.push(self.expr(part)?),
-                    }
-                }
-                let mut expressions = expressions.into_iter();
-                let condition = expressions
-                    .next()
-                    .ok_or_else(|| internal("exception condition"))?;
-                let value = expressions
-                    .next()
-                    .ok_or_else(|| internal("exception value"))?;
-                Item::Exception(TargetedException {
-                    target,
-                    exception: ExceptionDecl {
-                        label,
-                        over,
-                        source,
-                        condition,
-                        value,
-                    },
-                })
+                let exception = self.exception_parts(label, inner)?;
+                Item::Exception(TargetedException { target, exception })
             }
             Rule::check_item => {
                 let id = self.name(&next!("check id")?);
@@ -906,16 +870,7 @@ impl Builder {
                         Rule::check_code => {
                             code = part.into_inner().next().map(|p| self.string(&p))
                         }
-                        Rule::message_clause => {
-                            let message_span = self.span(&part);
-                            let mut parts = part.into_inner();
-                            let lang = parts
-                                .next()
-                                .map(|p| p.as_str().to_string())
-                                .unwrap_or_default();
-                            let text = parts.next().map(|p| self.string(&p)).unwrap_or_default();
-                            messages.push((lang, text, message_span));
-                        }
+                        Rule::message_clause => messages.push(self.message(part)),
                         Rule::expr => condition = Some(self.expr(part)?),
                         _ => {}
                     }
@@ -944,6 +899,18 @@ impl Builder {
                 ));
             }
         })
+    }
+
+    /// `message LANG "text"`: the language, the text and the clause's span.
+    fn message(&self, pair: Pair<Rule>) -> (String, String, Span) {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let lang = parts
+            .next()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        let text = parts.next().map(|p| self.string(&p)).unwrap_or_default();
+        (lang, text, span)
     }
 
     fn source(&self, pair: Pair<Rule>) -> Option<String> {
@@ -1105,6 +1072,16 @@ impl Builder {
     fn exception(&mut self, pair: Pair<Rule>) -> Built<ExceptionDecl> {
         let mut parts = pair.into_inner();
         let label = self.name(&parts.next().ok_or_else(|| internal("exception label"))?);
+        self.exception_parts(label, parts)
+    }
+
+    /// The parts of an exception after its label (and target): `over …`, `source …`, the
+    /// condition and the value.
+    fn exception_parts<'i>(
+        &mut self,
+        label: Name,
+        parts: impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> Built<ExceptionDecl> {
         let mut over = Vec::new();
         let mut source = None;
         let mut expressions = Vec::new();

@@ -177,9 +177,15 @@ pub fn check_item<'db>(db: &'db dyn Db, set: PolicySet, key: ItemKey<'db>) -> Ch
     }
 }
 
-fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
+/// The `message` clauses of a rule or check, one per language; a second one in a language is
+/// an error.
+fn collect_messages(
+    checker: &mut Checker<'_>,
+    owner: &str,
+    clauses: &[(String, String, Span)],
+) -> Messages {
     let mut messages = Messages::default();
-    for (lang, text, span) in &def.messages {
+    for (lang, text, span) in clauses {
         let slot = match lang.as_str() {
             "ru" => &mut messages.ru,
             "kk" => &mut messages.kk,
@@ -188,13 +194,18 @@ fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
         if slot.is_some() {
             checker.report(Diagnostic::error(
                 "rule.duplicate_message",
-                format!("rule `{}` has two `{lang}` messages", def.name.text),
+                format!("{owner} has two `{lang}` messages"),
                 *span,
                 "again here",
             ));
         }
         *slot = Some(text.clone());
     }
+    messages
+}
+
+fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
+    let messages = collect_messages(checker, &format!("rule `{}`", def.name.text), &def.messages);
     if def.is_rule {
         let missing: Vec<&str> = [
             ("ru", &messages.ru),
@@ -1183,14 +1194,11 @@ fn check_targeted_exception(
 
 /// `check ID [for x in list] [at x.field] = condition`.
 fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowered {
-    let mut messages = Messages::default();
-    for (lang, text, _) in &check.messages {
-        match lang.as_str() {
-            "ru" => messages.ru = Some(text.clone()),
-            "kk" => messages.kk = Some(text.clone()),
-            _ => messages.en = Some(text.clone()),
-        }
-    }
+    let messages = collect_messages(
+        checker,
+        &format!("check `{}`", check.id.text),
+        &check.messages,
+    );
     if messages.ru.is_none() && messages.kk.is_none() && messages.en.is_none() {
         checker.report(
             Diagnostic::error(
