@@ -210,11 +210,7 @@ pub fn impact_page(impact: &Impact) -> String {
     if let Some(measure) = &impact.measure {
         if let Some((_, _, old_total, new_total)) = impact.money.iter().find(|m| &m.0 == measure) {
             let change = *new_total - *old_total;
-            let class = if change < Decimal::ZERO {
-                "loss"
-            } else {
-                "gain"
-            };
+            let class = change_class(change);
             let _ = writeln!(
                 body,
                 "<div class=\"card\">change of {}<b class=\"{class}\">{}</b>{} → {}</div>",
@@ -269,11 +265,7 @@ pub fn impact_page(impact: &Impact) -> String {
         body.push_str("<h2>Money</h2><table><tr><th>field</th><th class=\"num\">cases changed</th><th class=\"num\">old total</th><th class=\"num\">new total</th><th class=\"num\">change</th></tr>\n");
         for (path, n, a, b) in &impact.money {
             let change = *b - *a;
-            let class = if change < Decimal::ZERO {
-                "loss"
-            } else {
-                "gain"
-            };
+            let class = change_class(change);
             let _ = writeln!(
                 body,
                 "<tr><td><code>{}</code></td><td class=\"num\">{n}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num {class}\">{}</td></tr>",
@@ -355,4 +347,13 @@ pub fn impact_page(impact: &Impact) -> String {
         body.push_str("</table>\n");
     }
     page("ereje diff: impact", &body)
+}
+
+/// The CSS class of a money change: `loss` below zero, else `gain`.
+fn change_class(change: Decimal) -> &'static str {
+    if change < Decimal::ZERO {
+        "loss"
+    } else {
+        "gain"
+    }
 }

@@ -1210,16 +1210,7 @@ impl Builder {
 
     fn expr(&mut self, pair: Pair<Rule>) -> Built<Expr> {
         let span = self.span(&pair);
-        self.operations += 1;
-        if self.operations > MAX_OPERATIONS {
-            return Err(Diagnostic::error(
-                "syntax.too_large",
-                format!("this item has more than {MAX_OPERATIONS} operations"),
-                span,
-                "too large",
-            )
-            .with_help("split it into several definitions"));
-        }
+        self.count_operations(1, span)?;
         let rule = pair.as_rule();
         let kind = match rule {
             Rule::expr | Rule::paren_expr => {

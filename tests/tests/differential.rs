@@ -188,24 +188,37 @@ fn money(value: &Value) -> Decimal {
     }
 }
 
+/// Counted income (ASP-COUNTED-INCOME): every income of the period but support for the poor.
+fn counted_income(members: &[Value], period: (i32, u32)) -> Decimal {
+    let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
+    members
+        .iter()
+        .flat_map(|m| m["incomes"].as_array().into_iter().flatten())
+        .filter(|i| month_in_quarter(i["month"].as_str().unwrap(), period))
+        .filter(|i| !excluded.contains(&i["kind"].as_str().unwrap()))
+        .map(|i| money(&i["amount"]))
+        .sum()
+}
+
+/// ASP-ABLE-BODIED for a member of the given age.
+fn is_able_bodied(member: &Value, age: i32) -> bool {
+    let retirement = if member["sex"] == "male" { 63 } else { 61 };
+    let group = member["disability_group"].as_i64();
+    age >= 18
+        && age < retirement
+        && group != Some(1)
+        && group != Some(2)
+        && member["full_time_student"] != true
+        && member["carer"] != true
+}
+
 /// The `asp` output the brief prescribes for a case, or the error code it must give.
 fn reference_asp(case: &Value) -> Result<Value, &'static str> {
     let application = text_date(&case["application_date"]).unwrap();
     let members = case["members"].as_array().unwrap();
     let n = Decimal::from(members.len() as i64);
     let period = previous_quarter(quarter(application));
-    let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
-    let mut counted = Decimal::ZERO;
-    for member in members {
-        for income in member["incomes"].as_array().into_iter().flatten() {
-            let kind = income["kind"].as_str().unwrap();
-            if month_in_quarter(income["month"].as_str().unwrap(), period)
-                && !excluded.contains(&kind)
-            {
-                counted += money(&income["amount"]);
-            }
-        }
-    }
+    let counted = counted_income(members, period);
     let per_capita = counted / dec("3") / n;
     let regional = case["region"]
         .as_str()
@@ -229,16 +242,10 @@ fn reference_asp(case: &Value) -> Result<Value, &'static str> {
         .iter()
         .map(|m| age(text_date(&m["birth_date"]).unwrap(), application))
         .collect();
-    let able = members.iter().zip(&ages).any(|(m, &a)| {
-        let retirement = if m["sex"] == "male" { 63 } else { 61 };
-        let group = m["disability_group"].as_i64();
-        a >= 18
-            && a < retirement
-            && group != Some(1)
-            && group != Some(2)
-            && m["full_time_student"] != true
-            && m["carer"] != true
-    });
+    let able = members
+        .iter()
+        .zip(&ages)
+        .any(|(m, &a)| is_able_bodied(m, a));
     let mut reasons = Vec::new();
     if per_capita >= line {
         reasons.push("ASP-INCOME-TEST");
@@ -365,14 +372,7 @@ fn reference_welfare_and_local(case: &Value) -> (Value, Value) {
     let count = members.len() as i64;
     let n = Decimal::from(count);
     let period = previous_quarter(quarter(application));
-    let excluded = ["asp", "asp_child_supplement", "one_time_aid", "housing_aid"];
-    let counted: Decimal = members
-        .iter()
-        .flat_map(|m| m["incomes"].as_array().into_iter().flatten())
-        .filter(|i| month_in_quarter(i["month"].as_str().unwrap(), period))
-        .filter(|i| !excluded.contains(&i["kind"].as_str().unwrap()))
-        .map(|i| money(&i["amount"]))
-        .sum();
+    let counted = counted_income(members, period);
     let pm_now = pm(application);
     let r = counted / dec("3") / n / pm_now;
     let assets = &case["assets"];
@@ -386,16 +386,7 @@ fn reference_welfare_and_local(case: &Value) -> (Value, Value) {
     let able = members
         .iter()
         .zip(&ages)
-        .filter(|(m, &a)| {
-            let retirement = if m["sex"] == "male" { 63 } else { 61 };
-            let group = m["disability_group"].as_i64();
-            a >= 18
-                && a < retirement
-                && group != Some(1)
-                && group != Some(2)
-                && m["full_time_student"] != true
-                && m["carer"] != true
-        })
+        .filter(|(m, &a)| is_able_bodied(m, a))
         .count() as i64;
     let business = members.iter().any(|m| m["registered_business"].is_string());
     let bank = &case["bank"];
