@@ -116,6 +116,27 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         "fast case reader agrees with the checked reader on {readers_agree} of {} cases, reads {fast_reads} alone\n",
         options.cases
     ));
+    // The compiled evaluator must give what the interpreter gives, byte for byte.
+    let plain_options = EvalOptions::default();
+    let mut agreement_scratch = Scratch::default();
+    let compiled_agrees = cases
+        .iter()
+        .filter(|case| {
+            let line = |outcome: Result<Decision, ereje_runtime::CaseError>| match outcome {
+                Ok(decision) => decision.to_json_string(),
+                Err(failure) => format!("{failure:?}"),
+            };
+            line(engine.evaluate_with(case, &plain_options, &mut agreement_scratch))
+                == line(engine.evaluate_interpreted(case, &plain_options, &mut agreement_scratch))
+        })
+        .count();
+    let compiled_alone = cases
+        .iter()
+        .filter(|case| engine.compiled_evaluates(case, &plain_options))
+        .count();
+    out.push_str(&format!(
+        "compiled evaluator agrees with the interpreter on {compiled_agrees} of {count} cases, evaluates {compiled_alone} alone\n",
+    ));
     out.push_str(&format!(
         "machine: {} cores, {}\n\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -22,13 +22,13 @@ use crate::value::{Date, Value};
 type EvalResult<T> = Result<T, Box<CaseError>>;
 
 /// How deeply item evaluations and function calls may nest before evaluation gives up.
-const MAX_DEPTH: u32 = 96;
+pub(crate) const MAX_DEPTH: u32 = 96;
 
 fn error(code: &'static str, message: String) -> Box<CaseError> {
     Box::new(CaseError::new(code, "", message))
 }
 
-fn type_error(message: &str) -> Box<CaseError> {
+pub(crate) fn type_error(message: &str) -> Box<CaseError> {
     error(codes::TYPE_ERROR, message.to_string())
 }
 
@@ -61,6 +61,8 @@ pub struct Scratch {
     /// For items with exceptions: the index of the exception that gave the value.
     exception: Vec<Option<u32>>,
     locals: Vec<Value>,
+    /// The buffers of the compiled evaluator.
+    pub(crate) compiled: crate::compiled::CompiledScratch,
 }
 
 impl Scratch {
@@ -884,248 +886,13 @@ impl<'a> Evaluator<'a> {
         Ok(Value::Map(Arc::from(entries)))
     }
 
-    fn arg(&mut self, args: &'a [Expr], index: usize) -> EvalResult<Value> {
-        match args.get(index) {
+    /// Evaluates a builtin, its arguments evaluated lazily by [`apply_builtin`].
+    fn builtin(&mut self, builtin: Builtin, args: &'a [Expr]) -> EvalResult<Value> {
+        let policy = self.policy;
+        apply_builtin(policy, builtin, |index| match args.get(index) {
             Some(arg) => self.eval(arg),
             None => Err(type_error("a builtin called with too few arguments")),
-        }
-    }
-
-    fn date_arg(&mut self, args: &'a [Expr], index: usize) -> EvalResult<Option<Date>> {
-        match self.arg(args, index)? {
-            Value::Date(date) => Ok(Some(date)),
-            Value::Absent => Ok(None),
-            _ => Err(type_error("expected a date")),
-        }
-    }
-
-    fn builtin(&mut self, builtin: Builtin, args: &'a [Expr]) -> EvalResult<Value> {
-        match builtin {
-            Builtin::AddMonths | Builtin::AddDays | Builtin::AddYears => {
-                let Some(date) = self.date_arg(args, 0)? else {
-                    return Ok(Value::Absent);
-                };
-                let amount = integer(&self.arg(args, 1)?)?;
-                let result = match builtin {
-                    Builtin::AddMonths => dates::add_months(date, amount),
-                    Builtin::AddYears => dates::add_years(date, amount),
-                    _ => dates::add_days(date, amount),
-                };
-                result.map(Value::Date).ok_or_else(|| {
-                    error(
-                        codes::INVALID_DATE,
-                        format!("{date} moved by {amount} is out of the calendar's range"),
-                    )
-                })
-            }
-            Builtin::Age => {
-                let (Some(birth), Some(on)) = (self.date_arg(args, 0)?, self.date_arg(args, 1)?)
-                else {
-                    return Ok(Value::Absent);
-                };
-                dates::age(birth, on).map(Value::Integer).ok_or_else(|| {
-                    error(codes::INVALID_DATE, format!("no age from {birth} on {on}"))
-                })
-            }
-            Builtin::DaysBetween => {
-                let (Some(from), Some(to)) = (self.date_arg(args, 0)?, self.date_arg(args, 1)?)
-                else {
-                    return Ok(Value::Absent);
-                };
-                Ok(Value::Integer(dates::days_between(from, to)))
-            }
-            Builtin::QuarterOf | Builtin::QuarterOfMonth => match self.arg(args, 0)? {
-                Value::Date(date) => Ok(Value::Quarter(dates::quarter_of(date))),
-                Value::Month(month) => Ok(Value::Quarter(month.quarter())),
-                Value::Absent => Ok(Value::Absent),
-                _ => Err(type_error("`quarter` expects a date or a month")),
-            },
-            Builtin::MonthOf => match self.arg(args, 0)? {
-                Value::Date(date) => Ok(Value::Month(dates::month_of(date))),
-                Value::Absent => Ok(Value::Absent),
-                _ => Err(type_error("`month` expects a date")),
-            },
-            Builtin::PreviousQuarter
-            | Builtin::NextQuarter
-            | Builtin::PreviousMonth
-            | Builtin::NextMonth => {
-                let result = match self.arg(args, 0)? {
-                    Value::Quarter(quarter) if builtin == Builtin::PreviousQuarter => {
-                        dates::previous_quarter(quarter).map(Value::Quarter)
-                    }
-                    Value::Quarter(quarter) if builtin == Builtin::NextQuarter => {
-                        dates::next_quarter(quarter).map(Value::Quarter)
-                    }
-                    Value::Month(month) if builtin == Builtin::PreviousMonth => {
-                        dates::previous_month(month).map(Value::Month)
-                    }
-                    Value::Month(month) if builtin == Builtin::NextMonth => {
-                        dates::next_month(month).map(Value::Month)
-                    }
-                    Value::Absent => return Ok(Value::Absent),
-                    _ => return Err(type_error("`previous`/`next` expects a quarter or a month")),
-                };
-                result.ok_or_else(|| {
-                    error(
-                        codes::INVALID_DATE,
-                        "a month or quarter out of range".to_string(),
-                    )
-                })
-            }
-            Builtin::QuarterFirstDay
-            | Builtin::QuarterLastDay
-            | Builtin::MonthFirstDay
-            | Builtin::MonthLastDay => {
-                let first = matches!(builtin, Builtin::QuarterFirstDay | Builtin::MonthFirstDay);
-                let result = match self.arg(args, 0)? {
-                    Value::Quarter(quarter) if first => dates::quarter_first_day(quarter),
-                    Value::Quarter(quarter) => dates::quarter_last_day(quarter),
-                    Value::Month(month) if first => dates::month_first_day(month),
-                    Value::Month(month) => dates::month_last_day(month),
-                    Value::Absent => return Ok(Value::Absent),
-                    _ => {
-                        return Err(type_error(
-                            "`first_day`/`last_day` expects a quarter or a month",
-                        ))
-                    }
-                };
-                result.map(Value::Date).ok_or_else(|| {
-                    error(
-                        codes::INVALID_DATE,
-                        "a month or quarter out of range".to_string(),
-                    )
-                })
-            }
-            Builtin::QuarterContainsMonth => match (self.arg(args, 0)?, self.arg(args, 1)?) {
-                (Value::Quarter(quarter), Value::Month(month)) => {
-                    Ok(Value::Bool(dates::quarter_contains(quarter, month)))
-                }
-                (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
-                _ => Err(type_error("`contains` expects a quarter and a month")),
-            },
-            Builtin::YearOf => match self.arg(args, 0)? {
-                Value::Date(date) => Ok(Value::Integer(i64::from(date.year()))),
-                Value::Month(month) => Ok(Value::Integer(i64::from(month.year))),
-                Value::Quarter(quarter) => Ok(Value::Integer(i64::from(quarter.year))),
-                Value::Absent => Ok(Value::Absent),
-                _ => Err(type_error("`year` expects a date")),
-            },
-            Builtin::MakeDate => {
-                let year = integer(&self.arg(args, 0)?)?;
-                let month = integer(&self.arg(args, 1)?)?;
-                let day = integer(&self.arg(args, 2)?)?;
-                let date = match (
-                    i32::try_from(year),
-                    u32::try_from(month),
-                    u32::try_from(day),
-                ) {
-                    (Ok(year), Ok(month), Ok(day)) => Date::from_ymd_opt(year, month, day),
-                    _ => None,
-                };
-                date.map(Value::Date).ok_or_else(|| {
-                    error(
-                        codes::INVALID_DATE,
-                        format!("`{year:04}-{month:02}-{day:02}` is not a date that exists"),
-                    )
-                })
-            }
-            Builtin::AddWorkingDays | Builtin::IsWorkingDay => self.working_days(builtin, args),
-            Builtin::Length => match self.arg(args, 0)? {
-                Value::List(items) => Ok(Value::Integer(
-                    i64::try_from(items.len()).map_err(|_| overflow("a length"))?,
-                )),
-                Value::Map(entries) => Ok(Value::Integer(
-                    i64::try_from(entries.len()).map_err(|_| overflow("a length"))?,
-                )),
-                Value::Text(text) => Ok(Value::Integer(
-                    i64::try_from(text.chars().count()).map_err(|_| overflow("a length"))?,
-                )),
-                Value::Absent => Ok(Value::Integer(0)),
-                _ => Err(type_error("`length` expects a list")),
-            },
-            Builtin::IsEmpty => match self.arg(args, 0)? {
-                Value::List(items) => Ok(Value::Bool(items.is_empty())),
-                Value::Map(entries) => Ok(Value::Bool(entries.is_empty())),
-                Value::Text(text) => Ok(Value::Bool(text.is_empty())),
-                Value::Absent => Ok(Value::Bool(true)),
-                _ => Err(type_error("`is_empty` expects a list")),
-            },
-            Builtin::ListContains => {
-                let list = self.arg(args, 0)?;
-                let needle = self.arg(args, 1)?;
-                match list {
-                    Value::List(items) => Ok(Value::Bool(
-                        items.iter().any(|item| values_equal(item, &needle)),
-                    )),
-                    Value::Absent => Ok(Value::Bool(false)),
-                    _ => Err(type_error("`contains` expects a list")),
-                }
-            }
-            Builtin::AbsInteger => match self.arg(args, 0)? {
-                Value::Integer(number) => number
-                    .checked_abs()
-                    .map(Value::Integer)
-                    .ok_or_else(|| overflow("`abs`")),
-                Value::Absent => Ok(Value::Absent),
-                _ => Err(type_error("`abs` expects an integer")),
-            },
-            Builtin::AbsDecimal => match self.arg(args, 0)? {
-                Value::Absent => Ok(Value::Absent),
-                value => Ok(Value::Decimal(decimal(&value)?.abs())),
-            },
-            Builtin::Min2 | Builtin::Max2 => {
-                let left = self.arg(args, 0)?;
-                let right = self.arg(args, 1)?;
-                let ordering = left
-                    .compare(&right)
-                    .ok_or_else(|| type_error("`min`/`max` of values that have no order"))?;
-                let take_right = if builtin == Builtin::Min2 {
-                    ordering == std::cmp::Ordering::Greater
-                } else {
-                    ordering == std::cmp::Ordering::Less
-                };
-                Ok(if take_right { right } else { left })
-            }
-            Builtin::ToMoney | Builtin::ToDecimal => match self.arg(args, 0)? {
-                Value::Absent => Ok(Value::Absent),
-                value => Ok(Value::Decimal(decimal(&value)?)),
-            },
-            Builtin::ToText => {
-                let value = self.arg(args, 0)?;
-                Ok(Value::text(&to_text(&value)?))
-            }
-        }
-    }
-
-    fn working_days(&mut self, builtin: Builtin, args: &'a [Expr]) -> EvalResult<Value> {
-        let calendar_id = integer(&self.arg(args, 0)?)?;
-        let policy = self.policy;
-        let calendar = usize::try_from(calendar_id)
-            .ok()
-            .and_then(|index| policy.calendars.get(index))
-            .ok_or_else(|| type_error("a calendar that does not exist"))?;
-        let Some(date) = self.date_arg(args, 1)? else {
-            return Ok(Value::Absent);
-        };
-        let not_covered = |missing: dates::NotCovered| {
-            error(
-                codes::CALENDAR_NOT_COVERED,
-                format!("calendar `{}` does not cover {}", calendar.name, missing.0),
-            )
-        };
-        if builtin == Builtin::IsWorkingDay {
-            return dates::is_working_day(calendar, date)
-                .map(Value::Bool)
-                .map_err(not_covered);
-        }
-        let days = integer(&self.arg(args, 2)?)?;
-        match dates::add_working_days(calendar, date, days).map_err(not_covered)? {
-            Some(result) => Ok(Value::Date(result)),
-            None => Err(error(
-                codes::INVALID_DATE,
-                format!("{date} moved by {days} working days is out of range"),
-            )),
-        }
+        })
     }
 
     fn band(&mut self, id: u32, value: &'a Expr, label_only: bool) -> EvalResult<Value> {
@@ -1321,6 +1088,253 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+fn date_arg<F>(arg: &mut F, index: usize) -> EvalResult<Option<Date>>
+where
+    F: FnMut(usize) -> EvalResult<Value>,
+{
+    match arg(index)? {
+        Value::Date(date) => Ok(Some(date)),
+        Value::Absent => Ok(None),
+        _ => Err(type_error("expected a date")),
+    }
+}
+
+/// A builtin's result. `arg(i)` gives the value of argument `i` and is asked for each argument
+/// when, and only when, the builtin needs it, in the order the builtin needs them: an absent
+/// first argument leaves the others unevaluated, as it always has. The interpreter passes its own
+/// evaluation of the argument expressions; the compiled evaluator (`compiled.rs`) its closures.
+pub(crate) fn apply_builtin<F>(policy: &Policy, builtin: Builtin, mut arg: F) -> EvalResult<Value>
+where
+    F: FnMut(usize) -> EvalResult<Value>,
+{
+    match builtin {
+        Builtin::AddMonths | Builtin::AddDays | Builtin::AddYears => {
+            let Some(date) = date_arg(&mut arg, 0)? else {
+                return Ok(Value::Absent);
+            };
+            let amount = integer(&arg(1)?)?;
+            let result = match builtin {
+                Builtin::AddMonths => dates::add_months(date, amount),
+                Builtin::AddYears => dates::add_years(date, amount),
+                _ => dates::add_days(date, amount),
+            };
+            result.map(Value::Date).ok_or_else(|| {
+                error(
+                    codes::INVALID_DATE,
+                    format!("{date} moved by {amount} is out of the calendar's range"),
+                )
+            })
+        }
+        Builtin::Age => {
+            let (Some(birth), Some(on)) = (date_arg(&mut arg, 0)?, date_arg(&mut arg, 1)?) else {
+                return Ok(Value::Absent);
+            };
+            dates::age(birth, on)
+                .map(Value::Integer)
+                .ok_or_else(|| error(codes::INVALID_DATE, format!("no age from {birth} on {on}")))
+        }
+        Builtin::DaysBetween => {
+            let (Some(from), Some(to)) = (date_arg(&mut arg, 0)?, date_arg(&mut arg, 1)?) else {
+                return Ok(Value::Absent);
+            };
+            Ok(Value::Integer(dates::days_between(from, to)))
+        }
+        Builtin::QuarterOf | Builtin::QuarterOfMonth => match arg(0)? {
+            Value::Date(date) => Ok(Value::Quarter(dates::quarter_of(date))),
+            Value::Month(month) => Ok(Value::Quarter(month.quarter())),
+            Value::Absent => Ok(Value::Absent),
+            _ => Err(type_error("`quarter` expects a date or a month")),
+        },
+        Builtin::MonthOf => match arg(0)? {
+            Value::Date(date) => Ok(Value::Month(dates::month_of(date))),
+            Value::Absent => Ok(Value::Absent),
+            _ => Err(type_error("`month` expects a date")),
+        },
+        Builtin::PreviousQuarter
+        | Builtin::NextQuarter
+        | Builtin::PreviousMonth
+        | Builtin::NextMonth => {
+            let result = match arg(0)? {
+                Value::Quarter(quarter) if builtin == Builtin::PreviousQuarter => {
+                    dates::previous_quarter(quarter).map(Value::Quarter)
+                }
+                Value::Quarter(quarter) if builtin == Builtin::NextQuarter => {
+                    dates::next_quarter(quarter).map(Value::Quarter)
+                }
+                Value::Month(month) if builtin == Builtin::PreviousMonth => {
+                    dates::previous_month(month).map(Value::Month)
+                }
+                Value::Month(month) if builtin == Builtin::NextMonth => {
+                    dates::next_month(month).map(Value::Month)
+                }
+                Value::Absent => return Ok(Value::Absent),
+                _ => return Err(type_error("`previous`/`next` expects a quarter or a month")),
+            };
+            result.ok_or_else(|| {
+                error(
+                    codes::INVALID_DATE,
+                    "a month or quarter out of range".to_string(),
+                )
+            })
+        }
+        Builtin::QuarterFirstDay
+        | Builtin::QuarterLastDay
+        | Builtin::MonthFirstDay
+        | Builtin::MonthLastDay => {
+            let first = matches!(builtin, Builtin::QuarterFirstDay | Builtin::MonthFirstDay);
+            let result = match arg(0)? {
+                Value::Quarter(quarter) if first => dates::quarter_first_day(quarter),
+                Value::Quarter(quarter) => dates::quarter_last_day(quarter),
+                Value::Month(month) if first => dates::month_first_day(month),
+                Value::Month(month) => dates::month_last_day(month),
+                Value::Absent => return Ok(Value::Absent),
+                _ => {
+                    return Err(type_error(
+                        "`first_day`/`last_day` expects a quarter or a month",
+                    ))
+                }
+            };
+            result.map(Value::Date).ok_or_else(|| {
+                error(
+                    codes::INVALID_DATE,
+                    "a month or quarter out of range".to_string(),
+                )
+            })
+        }
+        Builtin::QuarterContainsMonth => match (arg(0)?, arg(1)?) {
+            (Value::Quarter(quarter), Value::Month(month)) => {
+                Ok(Value::Bool(dates::quarter_contains(quarter, month)))
+            }
+            (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
+            _ => Err(type_error("`contains` expects a quarter and a month")),
+        },
+        Builtin::YearOf => match arg(0)? {
+            Value::Date(date) => Ok(Value::Integer(i64::from(date.year()))),
+            Value::Month(month) => Ok(Value::Integer(i64::from(month.year))),
+            Value::Quarter(quarter) => Ok(Value::Integer(i64::from(quarter.year))),
+            Value::Absent => Ok(Value::Absent),
+            _ => Err(type_error("`year` expects a date")),
+        },
+        Builtin::MakeDate => {
+            let year = integer(&arg(0)?)?;
+            let month = integer(&arg(1)?)?;
+            let day = integer(&arg(2)?)?;
+            let date = match (
+                i32::try_from(year),
+                u32::try_from(month),
+                u32::try_from(day),
+            ) {
+                (Ok(year), Ok(month), Ok(day)) => Date::from_ymd_opt(year, month, day),
+                _ => None,
+            };
+            date.map(Value::Date).ok_or_else(|| {
+                error(
+                    codes::INVALID_DATE,
+                    format!("`{year:04}-{month:02}-{day:02}` is not a date that exists"),
+                )
+            })
+        }
+        Builtin::AddWorkingDays | Builtin::IsWorkingDay => working_days(policy, builtin, arg),
+        Builtin::Length => match arg(0)? {
+            Value::List(items) => Ok(Value::Integer(
+                i64::try_from(items.len()).map_err(|_| overflow("a length"))?,
+            )),
+            Value::Map(entries) => Ok(Value::Integer(
+                i64::try_from(entries.len()).map_err(|_| overflow("a length"))?,
+            )),
+            Value::Text(text) => Ok(Value::Integer(
+                i64::try_from(text.chars().count()).map_err(|_| overflow("a length"))?,
+            )),
+            Value::Absent => Ok(Value::Integer(0)),
+            _ => Err(type_error("`length` expects a list")),
+        },
+        Builtin::IsEmpty => match arg(0)? {
+            Value::List(items) => Ok(Value::Bool(items.is_empty())),
+            Value::Map(entries) => Ok(Value::Bool(entries.is_empty())),
+            Value::Text(text) => Ok(Value::Bool(text.is_empty())),
+            Value::Absent => Ok(Value::Bool(true)),
+            _ => Err(type_error("`is_empty` expects a list")),
+        },
+        Builtin::ListContains => {
+            let list = arg(0)?;
+            let needle = arg(1)?;
+            match list {
+                Value::List(items) => Ok(Value::Bool(
+                    items.iter().any(|item| values_equal(item, &needle)),
+                )),
+                Value::Absent => Ok(Value::Bool(false)),
+                _ => Err(type_error("`contains` expects a list")),
+            }
+        }
+        Builtin::AbsInteger => match arg(0)? {
+            Value::Integer(number) => number
+                .checked_abs()
+                .map(Value::Integer)
+                .ok_or_else(|| overflow("`abs`")),
+            Value::Absent => Ok(Value::Absent),
+            _ => Err(type_error("`abs` expects an integer")),
+        },
+        Builtin::AbsDecimal => match arg(0)? {
+            Value::Absent => Ok(Value::Absent),
+            value => Ok(Value::Decimal(decimal(&value)?.abs())),
+        },
+        Builtin::Min2 | Builtin::Max2 => {
+            let left = arg(0)?;
+            let right = arg(1)?;
+            let ordering = left
+                .compare(&right)
+                .ok_or_else(|| type_error("`min`/`max` of values that have no order"))?;
+            let take_right = if builtin == Builtin::Min2 {
+                ordering == std::cmp::Ordering::Greater
+            } else {
+                ordering == std::cmp::Ordering::Less
+            };
+            Ok(if take_right { right } else { left })
+        }
+        Builtin::ToMoney | Builtin::ToDecimal => match arg(0)? {
+            Value::Absent => Ok(Value::Absent),
+            value => Ok(Value::Decimal(decimal(&value)?)),
+        },
+        Builtin::ToText => {
+            let value = arg(0)?;
+            Ok(Value::text(&to_text(&value)?))
+        }
+    }
+}
+
+fn working_days<F>(policy: &Policy, builtin: Builtin, mut arg: F) -> EvalResult<Value>
+where
+    F: FnMut(usize) -> EvalResult<Value>,
+{
+    let calendar_id = integer(&arg(0)?)?;
+    let calendar = usize::try_from(calendar_id)
+        .ok()
+        .and_then(|index| policy.calendars.get(index))
+        .ok_or_else(|| type_error("a calendar that does not exist"))?;
+    let Some(date) = date_arg(&mut arg, 1)? else {
+        return Ok(Value::Absent);
+    };
+    let not_covered = |missing: dates::NotCovered| {
+        error(
+            codes::CALENDAR_NOT_COVERED,
+            format!("calendar `{}` does not cover {}", calendar.name, missing.0),
+        )
+    };
+    if builtin == Builtin::IsWorkingDay {
+        return dates::is_working_day(calendar, date)
+            .map(Value::Bool)
+            .map_err(not_covered);
+    }
+    let days = integer(&arg(2)?)?;
+    match dates::add_working_days(calendar, date, days).map_err(not_covered)? {
+        Some(result) => Ok(Value::Date(result)),
+        None => Err(error(
+            codes::INVALID_DATE,
+            format!("{date} moved by {days} working days is out of range"),
+        )),
+    }
+}
+
 fn item_node(item: &Item, value: Value) -> TraceNode {
     let kind = match item.kind {
         ItemKind::Rule => TraceKind::Rule,
@@ -1369,21 +1383,21 @@ fn trace_input(
     trace.input_nodes.insert(key, node);
 }
 
-fn integer(value: &Value) -> EvalResult<i64> {
+pub(crate) fn integer(value: &Value) -> EvalResult<i64> {
     match value {
         Value::Integer(number) => Ok(*number),
         _ => Err(type_error("expected an integer")),
     }
 }
 
-fn decimal(value: &Value) -> EvalResult<Decimal> {
+pub(crate) fn decimal(value: &Value) -> EvalResult<Decimal> {
     value
         .as_decimal()
         .ok_or_else(|| type_error("expected a number"))
 }
 
 /// Equality that treats an integer and a decimal of the same number as equal.
-fn values_equal(left: &Value, right: &Value) -> bool {
+pub(crate) fn values_equal(left: &Value, right: &Value) -> bool {
     match (left, right) {
         (Value::Integer(_), Value::Decimal(_)) | (Value::Decimal(_), Value::Integer(_)) => {
             left.compare(right) == Some(std::cmp::Ordering::Equal)
@@ -1392,7 +1406,7 @@ fn values_equal(left: &Value, right: &Value) -> bool {
     }
 }
 
-fn unary(op: UnaryOp, value: Value) -> EvalResult<Value> {
+pub(crate) fn unary(op: UnaryOp, value: Value) -> EvalResult<Value> {
     if value.is_absent() {
         return Ok(Value::Absent);
     }
@@ -1410,7 +1424,7 @@ fn unary(op: UnaryOp, value: Value) -> EvalResult<Value> {
     }
 }
 
-fn binary(op: BinaryOp, left: &Value, right: &Value) -> EvalResult<Value> {
+pub(crate) fn binary(op: BinaryOp, left: &Value, right: &Value) -> EvalResult<Value> {
     use std::cmp::Ordering;
     let ordering = |left: &Value, right: &Value| {
         left.compare(right)
@@ -1490,7 +1504,7 @@ pub(crate) fn round(value: &Value, places: u32, mode: RoundingMode) -> EvalResul
 }
 
 /// `text(x)`: a value as text.
-fn to_text(value: &Value) -> EvalResult<String> {
+pub(crate) fn to_text(value: &Value) -> EvalResult<String> {
     match value {
         Value::Text(text) => Ok(text.to_string()),
         Value::Integer(number) => Ok(number.to_string()),

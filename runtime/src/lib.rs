@@ -69,6 +69,7 @@
 //! ```
 
 pub mod case;
+mod compiled;
 pub mod dates;
 pub mod decision;
 pub mod error;
@@ -111,6 +112,8 @@ pub struct EvalOptions {
 pub struct Engine {
     policy: Arc<ir::Policy>,
     prepared: Arc<eval::Prepared>,
+    /// The policy compiled into closures, for evaluations without a trace.
+    compiled: Arc<compiled::Program>,
     policy_ref: PolicyRef,
     limits: Limits,
 }
@@ -145,9 +148,11 @@ impl Engine {
             version: Arc::from(policy.version.as_str()),
             digest: Arc::from(digest),
         };
+        let compiled = compiled::compile(&policy, &prepared);
         Ok(Engine {
             policy: Arc::new(policy),
             prepared: Arc::new(prepared),
+            compiled: Arc::new(compiled),
             policy_ref,
             limits: Limits::default(),
         })
@@ -212,6 +217,67 @@ impl Engine {
         scratch: &mut Scratch,
     ) -> Result<Decision, CaseError> {
         let as_of = self.as_of(case, options)?;
+        if !options.trace {
+            // The compiled evaluator finishes nearly every case; when it gives up, the
+            // interpreter below evaluates the case again and reports what went wrong.
+            let compiled = compiled::evaluate(
+                &self.policy,
+                &self.compiled,
+                &case.root,
+                as_of,
+                &mut scratch.compiled,
+            );
+            if let Ok(outputs) = compiled {
+                return Ok(Decision {
+                    case_id: case.case_id.clone(),
+                    as_of,
+                    policy: self.policy_ref.clone(),
+                    outputs,
+                    trace: None,
+                    ir: Arc::clone(&self.policy),
+                });
+            }
+        }
+        self.interpret(case, as_of, options, scratch)
+    }
+
+    /// Evaluates a case with the interpreter alone, never the compiled evaluator: for tests and
+    /// benchmarks that compare the two.
+    #[doc(hidden)]
+    pub fn evaluate_interpreted(
+        &self,
+        case: &Case,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> Result<Decision, CaseError> {
+        let as_of = self.as_of(case, options)?;
+        self.interpret(case, as_of, options, scratch)
+    }
+
+    /// Whether the compiled evaluator alone evaluates `case` (without it, the interpreter runs):
+    /// for tests and benchmarks.
+    #[doc(hidden)]
+    pub fn compiled_evaluates(&self, case: &Case, options: &EvalOptions) -> bool {
+        match self.as_of(case, options) {
+            Ok(as_of) => compiled::evaluate(
+                &self.policy,
+                &self.compiled,
+                &case.root,
+                as_of,
+                &mut compiled::CompiledScratch::default(),
+            )
+            .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn interpret(
+        &self,
+        case: &Case,
+        as_of: Date,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> Result<Decision, CaseError> {
         let mut evaluator = eval::Evaluator::new(
             &self.policy,
             &self.prepared,

@@ -966,3 +966,72 @@ fn engine_agrees_with_the_independent_reference_on_random_cases() {
         );
     }
 }
+
+/// The compiled evaluator (used for every evaluation without a trace) against the interpreter
+/// (used with a trace, and whenever the compiled evaluator gives up): the same random cases,
+/// plus each case with one field broken so that the errors are compared too, must give
+/// byte-identical decision lines, and the compiled evaluator must finish every valid case alone.
+#[test]
+fn compiled_evaluator_agrees_with_the_interpreter() {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
+    let compilation = ereje_compiler::compile_dir(&directory).unwrap();
+    let engine = Engine::new((*compilation.policy.unwrap()).clone()).unwrap();
+    let mut random = Random(0xC0DE_D1FF_u64);
+    let options = EvalOptions::default();
+    let mut scratch = ereje_runtime::Scratch::default();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    let mut finished_alone = 0;
+    let mut valid = 0;
+    for index in 0..1500 {
+        let case = random_case(&mut random, index);
+        let mut broken = case.clone();
+        // A member born after the application date fails the policy's `check`, a negative
+        // income fails a field check: both must come out as the interpreter reports them.
+        if let Some(member) = broken["members"].get_mut(0) {
+            member["birth_date"] = json!("2030-01-01");
+        }
+        for text in [case.to_string(), broken.to_string()] {
+            let Ok(read) = engine.read_case(&text) else {
+                continue;
+            };
+            let line = |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| {
+                match outcome {
+                    Ok(decision) => decision.to_json_string(),
+                    Err(failure) => format!("{failure:?}"),
+                }
+            };
+            let compiled = line(engine.evaluate_with(&read, &options, &mut scratch));
+            let interpreted = line(engine.evaluate_interpreted(&read, &options, &mut scratch));
+            compared += 1;
+            if compiled != interpreted {
+                disagreements.push(format!(
+                    "{text}\n  compiled:    {compiled}\n  interpreted: {interpreted}"
+                ));
+            }
+            if engine
+                .evaluate_interpreted(&read, &options, &mut scratch)
+                .is_ok()
+            {
+                valid += 1;
+                if engine.compiled_evaluates(&read, &options) {
+                    finished_alone += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} of {compared} cases disagree; the first:\n{}",
+        disagreements.len(),
+        disagreements.first().cloned().unwrap_or_default()
+    );
+    assert!(compared > 2500, "only {compared} cases were read");
+    assert!(valid > 1000, "only {valid} cases had decisions");
+    assert_eq!(
+        finished_alone,
+        valid,
+        "the compiled evaluator gave up on {} valid cases",
+        valid - finished_alone
+    );
+}

@@ -285,11 +285,47 @@ pub fn eval_expr(expr: Expr, ty: Type) -> CaseOutcome {
 }
 
 /// The JSON text of the output of [`eval_expr`], or `error <code>`.
+///
+/// Every expression is evaluated three ways: by the engine as embedders call it (the compiled
+/// evaluator, the interpreter when it gives up), by the interpreter alone, and with a trace (the
+/// interpreter). All three must agree, and the compiled evaluator must finish every expression
+/// that has a value on its own, so that each row tests both evaluators.
 pub fn eval_text(expr: Expr, ty: Type) -> String {
-    match eval_expr(expr, ty) {
-        CaseOutcome::Decision(decision) => decision.output_json("result").unwrap().to_string(),
-        CaseOutcome::Error(failure) => format!("error {}", failure.error.code),
+    let mut policy = base_policy();
+    policy
+        .items
+        .push(item("subject", ItemKind::Definition, ty.clone(), expr));
+    policy.outputs.push(output("result", ty, Expr::Item(0)));
+    let engine = engine(policy);
+    let text = |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| match outcome {
+        Ok(decision) => decision.output_json("result").unwrap().to_string(),
+        Err(failure) => format!("error {}", failure.code),
+    };
+    let case = engine.read_case(CASE_JSON).unwrap();
+    let plain = EvalOptions::default();
+    let traced = EvalOptions {
+        trace: true,
+        ..EvalOptions::default()
+    };
+    let mut scratch = ereje_runtime::Scratch::default();
+    let compiled = text(engine.evaluate_with(&case, &plain, &mut scratch));
+    let interpreted = text(engine.evaluate_interpreted(&case, &plain, &mut scratch));
+    let with_trace = text(engine.evaluate_with(&case, &traced, &mut scratch));
+    assert_eq!(
+        compiled, interpreted,
+        "the compiled evaluator and the interpreter disagree"
+    );
+    assert_eq!(
+        compiled, with_trace,
+        "evaluation with and without a trace disagree"
+    );
+    if !compiled.starts_with("error ") {
+        assert!(
+            engine.compiled_evaluates(&case, &plain),
+            "the compiled evaluator gave up on an expression that has a value: {compiled}"
+        );
     }
+    compiled
 }
 
 /// Checks a list of (expression, type, expected JSON text or `error <code>`) rows; reports every

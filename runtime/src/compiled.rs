@@ -1,0 +1,1458 @@
+//! The compiled evaluator: the policy's expressions turned into closures once, when an
+//! [`crate::Engine`] is built, and run for every case that asks for no trace.
+//!
+//! Rationale: the interpreter of `eval.rs` walks the IR tree for every case, and its one large
+//! `match` pays for all of its variants at every node (a big stack frame, a long prologue, a
+//! `Value` built and matched again between every two nodes). Here each node is decided once:
+//! a field read of the case becomes a walk down fixed indices that borrows the records, a
+//! condition becomes a closure that returns a `bool`, an aggregate over a list of the case binds
+//! each element by reference instead of cloning it, and names written into results are shared
+//! text prepared in advance.
+//!
+//! The compiled evaluator never reports an error itself. On anything unusual (an evaluation
+//! error, a failed case check, a cycle, a value of an unexpected shape) it gives up with
+//! [`Bail`], and the engine evaluates the case again with the interpreter, which reports what
+//! happened with its code, path, rule and message. Every error therefore has one source, and the
+//! compiled evaluator only has to agree with the interpreter on the values of the cases it
+//! finishes: `tests/tests/compiled.rs` and `ereje bench` check that it does. Because giving up
+//! is always safe, the compiled code may evaluate an argument the interpreter would have skipped:
+//! evaluation has no side effects besides memoisation.
+//!
+//! The interpreter stays the evaluator of traced runs, which record every node.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::error::CaseError;
+use crate::eval::{self, Prepared, MAX_DEPTH};
+use crate::ir::{
+    AggregateKind, BandTable, BinaryOp, Body, Builtin, CaseCheck, Expr, GroupMember, ItemKind,
+    Param, Pattern, Policy, RoundingMode, TableRow, Type, UnaryOp,
+};
+use crate::value::{Date, Value};
+
+/// The compiled evaluator gave up; the interpreter evaluates the case again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bail;
+
+type Run<T> = Result<T, Bail>;
+
+/// A compiled expression that gives a value.
+type Code = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<Value> + Send + Sync>;
+
+/// A compiled condition: an expression of type Bool, without a `Value` around the answer.
+type Condition = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<bool> + Send + Sync>;
+
+/// A local slot's content: a value the frame owns, or a value of the case borrowed for the whole
+/// evaluation (the element of an aggregate over a list of the case, a member passed to a
+/// function), which costs no reference count.
+#[derive(Debug, Clone)]
+enum Local<'c> {
+    Owned(Value),
+    Borrowed(&'c Value),
+}
+
+impl<'c> Local<'c> {
+    fn get(&self) -> &Value {
+        match self {
+            Local::Owned(value) => value,
+            Local::Borrowed(value) => value,
+        }
+    }
+}
+
+/// The per-case state of a memoised item.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum MemoSlot {
+    #[default]
+    Empty,
+    InProgress,
+    Done(Value),
+}
+
+/// The buffers of the compiled evaluator that outlive a case (see [`crate::Scratch`]).
+#[derive(Debug, Default)]
+pub(crate) struct CompiledScratch {
+    memo: Vec<MemoSlot>,
+    exception: Vec<Option<u32>>,
+    calls: CallMemo,
+    /// The local slots' buffer, kept between cases (see [`recycle`]).
+    locals: Vec<Local<'static>>,
+}
+
+/// An emptied buffer of local slots, with its allocation, for another evaluation's lifetime.
+/// Collecting an emptied `Vec` into a `Vec` of a type of the same layout reuses its allocation
+/// (the standard library collects in place), so no slot buffer is allocated per case.
+fn recycle<'from, 'to>(mut locals: Vec<Local<'from>>) -> Vec<Local<'to>> {
+    locals.clear();
+    locals
+        .into_iter()
+        .map(|_| Local::Owned(Value::Absent))
+        .collect()
+}
+
+/// The results of one-argument function calls on records of the case, for one case.
+///
+/// Rationale: policies ask the same question of each family member again and again (`age_of(m)`
+/// behind `is_adult`, `is_minor`, `is_able_bodied`, …, in rule after rule). A function's result
+/// depends only on its arguments, the case and the as-of date, so within one case a call on the
+/// same record gives the same value. A record borrowed from the case has a fixed address for the
+/// whole evaluation, which makes (function, address) an exact key; records the evaluation builds
+/// are never keys, since their addresses can be reused. The table is open-addressed with a
+/// generation number, so forgetting the previous case costs nothing; when it is full, calls are
+/// simply not remembered.
+#[derive(Debug)]
+struct CallMemo {
+    generation: u32,
+    entries: Vec<CallEntry>,
+    used: usize,
+}
+
+#[derive(Debug, Clone)]
+struct CallEntry {
+    generation: u32,
+    function: usize,
+    record: usize,
+    value: Value,
+}
+
+/// Slots of the call table: a power of two, four times the calls of a large family.
+const CALL_MEMO_SLOTS: usize = 1024;
+
+impl Default for CallMemo {
+    fn default() -> CallMemo {
+        CallMemo {
+            generation: 1,
+            entries: Vec::new(),
+            used: 0,
+        }
+    }
+}
+
+impl CallMemo {
+    fn start_case(&mut self) {
+        if self.entries.is_empty() {
+            self.entries = vec![
+                CallEntry {
+                    generation: 0,
+                    function: 0,
+                    record: 0,
+                    value: Value::Absent,
+                };
+                CALL_MEMO_SLOTS
+            ];
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // After four billion cases the generations start again: forget every entry.
+            for entry in &mut self.entries {
+                entry.generation = 0;
+            }
+            self.generation = 1;
+        }
+        self.used = 0;
+    }
+
+    fn slot(function: usize, record: usize) -> usize {
+        // Records are at least 8-byte aligned; mix the address with the function id.
+        let mixed = (record >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) ^ function;
+        (mixed ^ (mixed >> 29)) & (CALL_MEMO_SLOTS - 1)
+    }
+
+    fn get(&self, function: usize, record: usize) -> Option<&Value> {
+        let mut slot = CallMemo::slot(function, record);
+        for _ in 0..CALL_MEMO_SLOTS {
+            let entry = self.entries.get(slot)?;
+            if entry.generation != self.generation {
+                return None;
+            }
+            if entry.function == function && entry.record == record {
+                return Some(&entry.value);
+            }
+            slot = (slot + 1) & (CALL_MEMO_SLOTS - 1);
+        }
+        None
+    }
+
+    fn insert(&mut self, function: usize, record: usize, value: &Value) {
+        // Keep the table at most half full so that probes stay short.
+        if self.used >= CALL_MEMO_SLOTS / 2 {
+            return;
+        }
+        let generation = self.generation;
+        let mut slot = CallMemo::slot(function, record);
+        for _ in 0..CALL_MEMO_SLOTS {
+            let Some(entry) = self.entries.get_mut(slot) else {
+                return;
+            };
+            if entry.generation != generation {
+                *entry = CallEntry {
+                    generation,
+                    function,
+                    record,
+                    value: value.clone(),
+                };
+                self.used += 1;
+                return;
+            }
+            slot = (slot + 1) & (CALL_MEMO_SLOTS - 1);
+        }
+    }
+}
+
+/// A place in the case: the case root or a local slot, then record fields (or object entries)
+/// by index. Reading a place borrows every record on the way and clones only what it returns.
+#[derive(Debug, Clone)]
+struct Place {
+    start: PlaceStart,
+    fields: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PlaceStart {
+    Root,
+    Local(u32),
+}
+
+/// Where an aggregate's elements come from.
+enum ListSource {
+    /// A list of the case, or of a local that may borrow one.
+    Place(Place),
+    /// `place ?? fallback`, as in `case.bank.loans ?? []`.
+    PlaceOr(Place, Code),
+    /// `flat_map(var in outer where filter => place)`: the elements of the inner lists, one
+    /// after the other, without building the flattened list.
+    FlatMap {
+        var: u32,
+        outer: Box<ListSource>,
+        filter: Option<Condition>,
+        inner: Place,
+    },
+    /// Any other expression: the list is computed and its elements are cloned into the slot.
+    Computed(Code),
+}
+
+/// How a function argument or a `match` binding is filled.
+enum Binding {
+    /// Another local: copied, so a borrowed value stays borrowed.
+    Local(u32),
+    /// A place: borrowed when it lies in the case.
+    Place(Place),
+    Computed(Code),
+}
+
+struct CompiledItem {
+    kind: ItemKind,
+    /// The frame's size: the item's locals and every slot its body uses.
+    frame: usize,
+    /// The function's parameter count (0 for other items).
+    params: usize,
+    body: CompiledBody,
+}
+
+enum CompiledBody {
+    Expr(Code),
+    Exceptions {
+        base: Code,
+        /// Condition and value of each exception, highest priority first.
+        exceptions: Vec<(Condition, Code)>,
+    },
+}
+
+struct CompiledCheck {
+    list: Option<ListSource>,
+    /// Fails the check when it gives `false` (and only then, as in the interpreter).
+    condition: Code,
+    frame: usize,
+}
+
+/// A policy compiled for evaluation without a trace.
+pub(crate) struct Program {
+    items: Vec<CompiledItem>,
+    checks: Vec<CompiledCheck>,
+    outputs: Vec<(Code, usize)>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Program")
+            .field("items", &self.items.len())
+            .field("outputs", &self.outputs.len())
+            .finish()
+    }
+}
+
+/// The state of one evaluation.
+pub(crate) struct Machine<'c> {
+    policy: &'c Policy,
+    program: &'c Program,
+    root: &'c Value,
+    as_of: Date,
+    memo: &'c mut Vec<MemoSlot>,
+    exception: &'c mut Vec<Option<u32>>,
+    calls: &'c mut CallMemo,
+    locals: Vec<Local<'c>>,
+    /// Where the current frame starts in `locals`.
+    frame: usize,
+    depth: u32,
+}
+
+/// Runs the checks, then every output, of a compiled policy for one case; `Err(Bail)` when the
+/// interpreter must evaluate the case instead.
+pub(crate) fn evaluate(
+    policy: &Policy,
+    program: &Program,
+    root: &Value,
+    as_of: Date,
+    scratch: &mut CompiledScratch,
+) -> Run<Vec<Value>> {
+    let CompiledScratch {
+        memo,
+        exception,
+        calls,
+        locals: spare_locals,
+    } = scratch;
+    calls.start_case();
+    memo.clear();
+    memo.resize(program.items.len(), MemoSlot::Empty);
+    exception.clear();
+    exception.resize(program.items.len(), None);
+    let mut machine = Machine {
+        policy,
+        program,
+        root,
+        as_of,
+        memo,
+        exception,
+        calls,
+        locals: recycle(std::mem::take(spare_locals)),
+        frame: 0,
+        depth: 0,
+    };
+    let values = machine.run();
+    *spare_locals = recycle(machine.locals);
+    values
+}
+
+impl<'c> Machine<'c> {
+    fn run(&mut self) -> Run<Vec<Value>> {
+        self.run_checks()?;
+        let program = self.program;
+        let mut values = Vec::with_capacity(program.outputs.len());
+        for (code, frame) in &program.outputs {
+            self.reset_frame(*frame);
+            values.push(code(self)?);
+        }
+        Ok(values)
+    }
+
+    fn reset_frame(&mut self, size: usize) {
+        self.locals.clear();
+        self.locals.resize(size, Local::Owned(Value::Absent));
+        self.frame = 0;
+    }
+
+    fn run_checks(&mut self) -> Run<()> {
+        let program = self.program;
+        for check in &program.checks {
+            self.reset_frame(check.frame);
+            match &check.list {
+                None => {
+                    if (check.condition)(self)? == Value::Bool(false) {
+                        return Err(Bail);
+                    }
+                }
+                Some(list) => self.for_each(list, &mut |machine, element| {
+                    machine.set_local(0, element)?;
+                    if (check.condition)(machine)? == Value::Bool(false) {
+                        Err(Bail)
+                    } else {
+                        Ok(true)
+                    }
+                })?,
+            }
+        }
+        Ok(())
+    }
+
+    fn local(&self, slot: u32) -> Run<&Local<'c>> {
+        self.locals.get(self.frame + slot as usize).ok_or(Bail)
+    }
+
+    fn set_local(&mut self, slot: u32, value: Local<'c>) -> Run<()> {
+        let place = self
+            .locals
+            .get_mut(self.frame + slot as usize)
+            .ok_or(Bail)?;
+        *place = value;
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Run<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+
+    /// The value of a definition, rule or derived parameter, computed once per case.
+    fn item(&mut self, id: usize) -> Run<Value> {
+        match self.memo.get(id) {
+            Some(MemoSlot::Done(value)) => return Ok(value.clone()),
+            Some(MemoSlot::Empty) => {}
+            Some(MemoSlot::InProgress) | None => return Err(Bail),
+        }
+        let program = self.program;
+        let item = program.items.get(id).ok_or(Bail)?;
+        if item.kind == ItemKind::Function {
+            return Err(Bail);
+        }
+        self.memo[id] = MemoSlot::InProgress;
+        self.enter()?;
+        let saved_frame = self.frame;
+        let base = self.locals.len();
+        if item.frame > 0 {
+            self.locals
+                .resize(base + item.frame, Local::Owned(Value::Absent));
+        }
+        self.frame = base;
+        let value = self.body(id, &item.body)?;
+        self.frame = saved_frame;
+        if item.frame > 0 {
+            self.locals.truncate(base);
+        }
+        self.depth -= 1;
+        self.memo[id] = MemoSlot::Done(value.clone());
+        Ok(value)
+    }
+
+    fn call(&mut self, id: usize, args: &[Binding]) -> Run<Value> {
+        let program = self.program;
+        let item = program.items.get(id).ok_or(Bail)?;
+        if item.kind != ItemKind::Function {
+            return self.item(id);
+        }
+        if args.len() != item.params {
+            return Err(Bail);
+        }
+        let base = self.locals.len();
+        for arg in args {
+            let value = self.bind(arg)?;
+            self.locals.push(value);
+        }
+        // A one-argument call on a record of the case: remembered for the rest of the case.
+        let record = match self.locals.get(base..) {
+            Some([Local::Borrowed(record @ Value::Record(_))]) => {
+                Some(std::ptr::from_ref::<Value>(record) as usize)
+            }
+            _ => None,
+        };
+        if let Some(record) = record {
+            if let Some(value) = self.calls.get(id, record) {
+                let value = value.clone();
+                self.locals.truncate(base);
+                return Ok(value);
+            }
+        }
+        self.enter()?;
+        self.locals.resize(
+            base + item.frame.max(args.len()),
+            Local::Owned(Value::Absent),
+        );
+        let saved_frame = self.frame;
+        self.frame = base;
+        let value = self.body(id, &item.body)?;
+        self.frame = saved_frame;
+        self.locals.truncate(base);
+        self.depth -= 1;
+        if let Some(record) = record {
+            self.calls.insert(id, record, &value);
+        }
+        Ok(value)
+    }
+
+    fn body(&mut self, id: usize, body: &CompiledBody) -> Run<Value> {
+        match body {
+            CompiledBody::Expr(code) => code(self),
+            CompiledBody::Exceptions { base, exceptions } => {
+                for (position, (condition, value)) in exceptions.iter().enumerate() {
+                    if condition(self)? {
+                        if let Some(place) = self.exception.get_mut(id) {
+                            *place = u32::try_from(position).ok();
+                        }
+                        return value(self);
+                    }
+                }
+                if let Some(place) = self.exception.get_mut(id) {
+                    *place = None;
+                }
+                base(self)
+            }
+        }
+    }
+
+    /// The value a place holds in the case, borrowed for the whole evaluation; `None` when the
+    /// place starts at a local that owns its value.
+    fn place_in_case(&self, place: &Place) -> Run<Option<&'c Value>> {
+        let mut value: &'c Value = match place.start {
+            PlaceStart::Root => self.root,
+            PlaceStart::Local(slot) => match self.local(slot)? {
+                Local::Borrowed(value) => value,
+                Local::Owned(_) => return Ok(None),
+            },
+        };
+        for index in &place.fields {
+            value = match step(value, *index)? {
+                Some(next) => next,
+                None => return Ok(Some(&ABSENT)),
+            };
+        }
+        Ok(Some(value))
+    }
+
+    /// The value a place holds, cloned.
+    fn place_value(&self, place: &Place) -> Run<Value> {
+        let mut value: &Value = match place.start {
+            PlaceStart::Root => self.root,
+            PlaceStart::Local(slot) => self.local(slot)?.get(),
+        };
+        for index in &place.fields {
+            value = match step(value, *index)? {
+                Some(next) => next,
+                None => return Ok(Value::Absent),
+            };
+        }
+        Ok(value.clone())
+    }
+
+    fn bind(&mut self, binding: &Binding) -> Run<Local<'c>> {
+        match binding {
+            Binding::Local(slot) => Ok(self.local(*slot)?.clone()),
+            Binding::Place(place) => match self.place_in_case(place)? {
+                Some(value) => Ok(Local::Borrowed(value)),
+                None => Ok(Local::Owned(self.place_value(place)?)),
+            },
+            Binding::Computed(code) => Ok(Local::Owned(code(self)?)),
+        }
+    }
+
+    /// Calls `visit` with each element of a list source until it returns `false`.
+    fn for_each(
+        &mut self,
+        source: &ListSource,
+        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
+    ) -> Run<()> {
+        match source {
+            ListSource::Place(place) => self.for_each_in_place(place, None, visit),
+            ListSource::PlaceOr(place, fallback) => {
+                self.for_each_in_place(place, Some(fallback), visit)
+            }
+            ListSource::FlatMap {
+                var,
+                outer,
+                filter,
+                inner,
+            } => self.for_each(outer, &mut |machine, element| {
+                machine.set_local(*var, element)?;
+                if let Some(filter) = filter {
+                    if !filter(machine)? {
+                        return Ok(true);
+                    }
+                }
+                let mut going = true;
+                machine.for_each_in_place(inner, None, &mut |machine, element| {
+                    going = visit(machine, element)?;
+                    Ok(going)
+                })?;
+                Ok(going)
+            }),
+            ListSource::Computed(code) => {
+                let list = code(self)?;
+                self.for_each_owned(&list, visit)
+            }
+        }
+    }
+
+    fn for_each_in_place(
+        &mut self,
+        place: &Place,
+        fallback: Option<&Code>,
+        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
+    ) -> Run<()> {
+        match self.place_in_case(place)? {
+            Some(Value::List(items)) => {
+                for item in items.iter() {
+                    if !visit(self, Local::Borrowed(item))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Some(Value::Absent) => match fallback {
+                Some(fallback) => {
+                    let list = fallback(self)?;
+                    self.for_each_owned(&list, visit)
+                }
+                None => Ok(()),
+            },
+            Some(_) => Err(Bail),
+            None => {
+                let list = self.place_value(place)?;
+                match (&list, fallback) {
+                    (Value::Absent, Some(fallback)) => {
+                        let list = fallback(self)?;
+                        self.for_each_owned(&list, visit)
+                    }
+                    _ => self.for_each_owned(&list, visit),
+                }
+            }
+        }
+    }
+
+    fn for_each_owned(
+        &mut self,
+        list: &Value,
+        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
+    ) -> Run<()> {
+        match list {
+            Value::List(items) => {
+                for item in items.iter() {
+                    if !visit(self, Local::Owned(item.clone()))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Value::Absent => Ok(()),
+            _ => Err(Bail),
+        }
+    }
+
+    fn active(&self, member: &GroupMember) -> bool {
+        member.active_from.is_none_or(|from| from <= self.as_of)
+    }
+}
+
+/// An absent value to borrow for the whole evaluation.
+static ABSENT: Value = Value::Absent;
+
+/// Field `index` of a record or object; `None` when the value is absent.
+fn step(value: &Value, index: u32) -> Run<Option<&Value>> {
+    match value {
+        Value::Record(record) => record.fields.get(index as usize).map(Some).ok_or(Bail),
+        Value::Map(entries) => entries
+            .get(index as usize)
+            .map(|(_, value)| Some(value))
+            .ok_or(Bail),
+        Value::Absent => Ok(None),
+        _ => Err(Bail),
+    }
+}
+
+fn bail(_: Box<CaseError>) -> Bail {
+    Bail
+}
+
+/// Any error of the compiled code, as the interpreter's error type, for [`eval::apply_builtin`];
+/// it is turned back into [`Bail`] at once and never shown.
+fn bail_error() -> Box<CaseError> {
+    eval::type_error("the compiled evaluator gave up")
+}
+
+/// The ordering of two values, quick for the common integer and decimal pairs.
+#[inline]
+fn order(left: &Value, right: &Value) -> Run<Ordering> {
+    match (left, right) {
+        (Value::Integer(left), Value::Integer(right)) => Ok(left.cmp(right)),
+        (Value::Decimal(left), Value::Decimal(right)) => Ok(left.cmp(right)),
+        _ => left.compare(right).ok_or(Bail),
+    }
+}
+
+fn compare(op: BinaryOp, left: &Value, right: &Value) -> Run<bool> {
+    Ok(match op {
+        BinaryOp::Eq => eval::values_equal(left, right),
+        BinaryOp::Ne => !eval::values_equal(left, right),
+        BinaryOp::Lt => order(left, right)? == Ordering::Less,
+        BinaryOp::Le => order(left, right)? != Ordering::Greater,
+        BinaryOp::Gt => order(left, right)? == Ordering::Greater,
+        BinaryOp::Ge => order(left, right)? != Ordering::Less,
+        BinaryOp::In | BinaryOp::NotIn => {
+            let contained = match right {
+                Value::List(items) => items.iter().any(|item| eval::values_equal(left, item)),
+                Value::Absent => false,
+                _ => return Err(Bail),
+            };
+            contained == (op == BinaryOp::In)
+        }
+        _ => return Err(Bail),
+    })
+}
+
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In
+            | BinaryOp::NotIn
+    )
+}
+
+/// The place an expression names, if it is a chain of field reads from the case or a local.
+fn place_of(expr: &Expr) -> Option<Place> {
+    match expr {
+        Expr::Input => Some(Place {
+            start: PlaceStart::Root,
+            fields: Vec::new(),
+        }),
+        Expr::Local(slot) => Some(Place {
+            start: PlaceStart::Local(*slot),
+            fields: Vec::new(),
+        }),
+        Expr::Field(inner, index) => {
+            let mut place = place_of(inner)?;
+            place.fields.push(*index);
+            Some(place)
+        }
+        _ => None,
+    }
+}
+
+/// Compiles a policy for evaluation without a trace. Compilation cannot fail: the IR has been
+/// checked by `load::prepare`, and anything that would not evaluate compiles to code that gives
+/// up.
+pub(crate) fn compile(policy: &Policy, prepared: &Prepared) -> Program {
+    let compiler = Compiler { policy };
+    let items = policy
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| CompiledItem {
+            kind: item.kind,
+            frame: prepared
+                .item_frames
+                .get(index)
+                .map_or(item.locals as usize, |frame| *frame as usize)
+                .max(item.params.len()),
+            params: item.params.len(),
+            body: match &item.body {
+                Body::Expr(expr) => CompiledBody::Expr(compiler.value(expr)),
+                Body::Exceptions { base, exceptions } => CompiledBody::Exceptions {
+                    base: compiler.value(base),
+                    exceptions: exceptions
+                        .iter()
+                        .map(|exception| {
+                            (
+                                compiler.condition(&exception.condition),
+                                compiler.value(&exception.value),
+                            )
+                        })
+                        .collect(),
+                },
+            },
+        })
+        .collect();
+    let checks = policy
+        .checks
+        .iter()
+        .map(|check: &CaseCheck| CompiledCheck {
+            list: check.list.as_ref().map(|list| compiler.list_source(list)),
+            condition: compiler.value(&check.condition),
+            frame: (check.locals as usize).max(1),
+        })
+        .collect();
+    let outputs = policy
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(index, output)| {
+            let frame = prepared.output_frames.get(index).copied().unwrap_or(0);
+            (compiler.value(&output.expr), frame as usize)
+        })
+        .collect();
+    Program {
+        items,
+        checks,
+        outputs,
+    }
+}
+
+struct Compiler<'p> {
+    policy: &'p Policy,
+}
+
+/// Code that always gives up (an IR index out of range, which `load::prepare` rules out).
+fn give_up() -> Code {
+    Box::new(|_| Err(Bail))
+}
+
+impl Compiler<'_> {
+    fn values(&self, exprs: &[Expr]) -> Vec<Code> {
+        exprs.iter().map(|expr| self.value(expr)).collect()
+    }
+
+    fn optional_condition(&self, expr: Option<&Expr>) -> Option<Condition> {
+        expr.map(|expr| self.condition(expr))
+    }
+
+    fn binding(&self, expr: &Expr) -> Binding {
+        match expr {
+            Expr::Local(slot) => Binding::Local(*slot),
+            _ => match place_of(expr) {
+                Some(place) => Binding::Place(place),
+                None => Binding::Computed(self.value(expr)),
+            },
+        }
+    }
+
+    fn list_source(&self, expr: &Expr) -> ListSource {
+        if let Some(place) = place_of(expr) {
+            return ListSource::Place(place);
+        }
+        match expr {
+            Expr::Coalesce(value, fallback) => match place_of(value) {
+                Some(place) => ListSource::PlaceOr(place, self.value(fallback)),
+                None => ListSource::Computed(self.value(expr)),
+            },
+            Expr::Aggregate {
+                kind: AggregateKind::FlatMap,
+                var,
+                list,
+                filter,
+                body: Some(body),
+            } => match place_of(body) {
+                Some(inner) => ListSource::FlatMap {
+                    var: *var,
+                    outer: Box::new(self.list_source(list)),
+                    filter: self.optional_condition(filter.as_deref()),
+                    inner,
+                },
+                None => ListSource::Computed(self.value(expr)),
+            },
+            _ => ListSource::Computed(self.value(expr)),
+        }
+    }
+
+    /// Compiles an expression of type Bool into a condition.
+    fn condition(&self, expr: &Expr) -> Condition {
+        match expr {
+            Expr::Const(Value::Bool(value)) => {
+                let value = *value;
+                Box::new(move |_| Ok(value))
+            }
+            Expr::And(left, right) => {
+                let left = self.condition(left);
+                let right = self.condition(right);
+                Box::new(move |machine| Ok(left(machine)? && right(machine)?))
+            }
+            Expr::Or(left, right) => {
+                let left = self.condition(left);
+                let right = self.condition(right);
+                Box::new(move |machine| Ok(left(machine)? || right(machine)?))
+            }
+            // `not` of an absent value is absent, which no condition accepts: the operand's
+            // condition gives up on it as well.
+            Expr::Unary(UnaryOp::Not, operand) => {
+                let operand = self.condition(operand);
+                Box::new(move |machine| Ok(!operand(machine)?))
+            }
+            Expr::Binary(op, left, right) if is_comparison(*op) => {
+                let op = *op;
+                let left = self.value(left);
+                match &**right {
+                    Expr::Const(constant) => {
+                        let constant = constant.clone();
+                        Box::new(move |machine| compare(op, &left(machine)?, &constant))
+                    }
+                    _ => {
+                        let right = self.value(right);
+                        Box::new(move |machine| {
+                            let left = left(machine)?;
+                            compare(op, &left, &right(machine)?)
+                        })
+                    }
+                }
+            }
+            Expr::IsPresent(value) => {
+                let value = self.value(value);
+                Box::new(move |machine| Ok(!value(machine)?.is_absent()))
+            }
+            Expr::Aggregate {
+                kind: kind @ (AggregateKind::Any | AggregateKind::All),
+                var,
+                list,
+                filter,
+                body,
+            } => self.any_or_all(*kind, *var, list, filter.as_deref(), body.as_deref()),
+            _ => {
+                let value = self.value(expr);
+                Box::new(move |machine| match value(machine)? {
+                    Value::Bool(value) => Ok(value),
+                    _ => Err(Bail),
+                })
+            }
+        }
+    }
+
+    fn any_or_all(
+        &self,
+        kind: AggregateKind,
+        var: u32,
+        list: &Expr,
+        filter: Option<&Expr>,
+        body: Option<&Expr>,
+    ) -> Condition {
+        let source = self.list_source(list);
+        let filter = self.optional_condition(filter);
+        let body = self.optional_condition(body);
+        let any = kind == AggregateKind::Any;
+        Box::new(move |machine| {
+            let mut answer = !any;
+            machine.for_each(&source, &mut |machine, element| {
+                machine.set_local(var, element)?;
+                let selected = match &filter {
+                    Some(filter) => filter(machine)?,
+                    None => true,
+                };
+                if any {
+                    if selected && body.as_ref().map_or(Ok(true), |body| body(machine))? {
+                        answer = true;
+                        return Ok(false);
+                    }
+                } else {
+                    // Without a body, the filter is the predicate every element must satisfy.
+                    let holds = match &body {
+                        Some(body) => !selected || body(machine)?,
+                        None => selected,
+                    };
+                    if !holds {
+                        answer = false;
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })?;
+            Ok(answer)
+        })
+    }
+
+    /// Compiles an expression into code that gives its value.
+    fn value(&self, expr: &Expr) -> Code {
+        match expr {
+            Expr::Const(value) => {
+                let value = value.clone();
+                Box::new(move |_| Ok(value.clone()))
+            }
+            Expr::Input => Box::new(|machine| Ok(machine.root.clone())),
+            Expr::AsOf => Box::new(|machine| Ok(Value::Date(machine.as_of))),
+            Expr::Local(slot) => {
+                let slot = *slot;
+                Box::new(move |machine| Ok(machine.local(slot)?.get().clone()))
+            }
+            Expr::Item(id) => {
+                let id = *id as usize;
+                Box::new(move |machine| machine.item(id))
+            }
+            Expr::Call(id, args) => {
+                let id = *id as usize;
+                let args: Vec<Binding> = args.iter().map(|arg| self.binding(arg)).collect();
+                Box::new(move |machine| machine.call(id, &args))
+            }
+            Expr::Param { param, at } => self.param(*param, at.as_deref()),
+            Expr::Field(record, index) => match place_of(expr) {
+                Some(place) => Box::new(move |machine| machine.place_value(&place)),
+                None => {
+                    let record = self.value(record);
+                    let index = *index;
+                    Box::new(move |machine| {
+                        let record = record(machine)?;
+                        Ok(step(&record, index)?.cloned().unwrap_or(Value::Absent))
+                    })
+                }
+            },
+            Expr::Unary(op, operand) => {
+                let op = *op;
+                let operand = self.value(operand);
+                Box::new(move |machine| eval::unary(op, operand(machine)?).map_err(bail))
+            }
+            Expr::Binary(op, _, _) if is_comparison(*op) => self.condition_value(expr),
+            Expr::Binary(op, left, right) => {
+                let op = *op;
+                let left = self.value(left);
+                let right = self.value(right);
+                Box::new(move |machine| {
+                    let left = left(machine)?;
+                    eval::binary(op, &left, &right(machine)?).map_err(bail)
+                })
+            }
+            Expr::And(..) | Expr::Or(..) => self.condition_value(expr),
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let condition = self.condition(condition);
+                let then = self.value(then);
+                let otherwise = self.value(otherwise);
+                Box::new(move |machine| {
+                    if condition(machine)? {
+                        then(machine)
+                    } else {
+                        otherwise(machine)
+                    }
+                })
+            }
+            Expr::Match { scrutinee, arms } => {
+                let scrutinee = self.binding(scrutinee);
+                let arms: Vec<(Pattern, Option<u32>, Code)> = arms
+                    .iter()
+                    .map(|arm| (arm.pattern.clone(), arm.bind, self.value(&arm.body)))
+                    .collect();
+                Box::new(move |machine| {
+                    let value = machine.bind(&scrutinee)?;
+                    for (pattern, bind, body) in &arms {
+                        let matched = match pattern {
+                            Pattern::Variant(index) => {
+                                matches!(value.get(), Value::Enum(variant) if variant == index)
+                            }
+                            Pattern::Literal(literal) => eval::values_equal(value.get(), literal),
+                            Pattern::Some => !value.get().is_absent(),
+                            Pattern::None => value.get().is_absent(),
+                            Pattern::Wildcard => true,
+                        };
+                        if matched {
+                            if let Some(slot) = bind {
+                                machine.set_local(*slot, value)?;
+                            }
+                            return body(machine);
+                        }
+                    }
+                    Err(Bail)
+                })
+            }
+            Expr::Aggregate {
+                kind,
+                var,
+                list,
+                filter,
+                body,
+            } => self.aggregate(*kind, *var, list, filter.as_deref(), body.as_deref(), expr),
+            Expr::MapOf {
+                var,
+                list,
+                filter,
+                key,
+                value,
+            } => {
+                let var = *var;
+                let source = self.list_source(list);
+                let filter = self.optional_condition(filter.as_deref());
+                let key = self.value(key);
+                let value = self.value(value);
+                Box::new(move |machine| {
+                    let mut entries: Vec<(Arc<str>, Value)> = Vec::new();
+                    machine.for_each(&source, &mut |machine, element| {
+                        machine.set_local(var, element)?;
+                        if let Some(filter) = &filter {
+                            if !filter(machine)? {
+                                return Ok(true);
+                            }
+                        }
+                        let key = match key(machine)? {
+                            Value::Text(text) => text,
+                            other => Arc::from(eval::to_text(&other).map_err(bail)?.as_str()),
+                        };
+                        let value = value(machine)?;
+                        match entries.iter_mut().find(|(existing, _)| *existing == key) {
+                            Some(entry) => entry.1 = value,
+                            None => entries.push((key, value)),
+                        }
+                        Ok(true)
+                    })?;
+                    Ok(Value::Map(Arc::from(entries)))
+                })
+            }
+            Expr::List(items) => {
+                let items = self.values(items);
+                Box::new(move |machine| {
+                    let mut values = Vec::with_capacity(items.len());
+                    for item in &items {
+                        values.push(item(machine)?);
+                    }
+                    Ok(Value::List(Arc::from(values)))
+                })
+            }
+            Expr::Object(fields) => {
+                let names: Vec<Arc<str>> = fields
+                    .iter()
+                    .map(|(name, _)| Arc::from(name.as_str()))
+                    .collect();
+                let codes: Vec<Code> = fields.iter().map(|(_, expr)| self.value(expr)).collect();
+                Box::new(move |machine| {
+                    let mut entries = Vec::with_capacity(codes.len());
+                    for (name, code) in names.iter().zip(&codes) {
+                        entries.push((Arc::clone(name), code(machine)?));
+                    }
+                    Ok(Value::Map(Arc::from(entries)))
+                })
+            }
+            Expr::Builtin(builtin, args) => self.builtin(*builtin, args),
+            Expr::Round {
+                value,
+                places,
+                mode,
+            } => {
+                let value = self.value(value);
+                let places = *places;
+                let mode: RoundingMode = *mode;
+                Box::new(move |machine| eval::round(&value(machine)?, places, mode).map_err(bail))
+            }
+            Expr::Band(band, value) => self.band(*band, value, false),
+            Expr::BandLabel(band, value) => self.band(*band, value, true),
+            Expr::Lookup(table, keys) => {
+                let Some(table) = self.policy.tables.get(*table as usize) else {
+                    return give_up();
+                };
+                let rows: Vec<TableRow> = table.rows.clone();
+                let keys = self.values(keys);
+                Box::new(move |machine| {
+                    let mut key = Vec::with_capacity(keys.len());
+                    for code in &keys {
+                        key.push(code(machine)?);
+                    }
+                    if key.iter().any(Value::is_absent) {
+                        return Ok(Value::Absent);
+                    }
+                    let row = rows.iter().find(|row| {
+                        row.key.len() == key.len()
+                            && row
+                                .key
+                                .iter()
+                                .zip(&key)
+                                .all(|(left, right)| eval::values_equal(left, right))
+                    });
+                    Ok(row.map_or(Value::Absent, |row| row.value.clone()))
+                })
+            }
+            Expr::Holding(group) => {
+                let Some(group) = self.policy.groups.get(*group as usize) else {
+                    return give_up();
+                };
+                let members = self.members(&group.members);
+                Box::new(move |machine| {
+                    let mut holding = Vec::new();
+                    for (member, id, name) in &members {
+                        if machine.active(member) && machine.item(*id)? == Value::Bool(true) {
+                            holding.push(Value::Text(Arc::clone(name)));
+                        }
+                    }
+                    Ok(Value::List(Arc::from(holding)))
+                })
+            }
+            Expr::GroupSum(group) => {
+                let Some(group) = self.policy.groups.get(*group as usize) else {
+                    return give_up();
+                };
+                let members = self.members(&group.members);
+                let integers = group.element == Type::Integer;
+                Box::new(move |machine| {
+                    let mut integer_total: i64 = 0;
+                    let mut decimal_total = Decimal::ZERO;
+                    for (member, id, _) in &members {
+                        if !machine.active(member) {
+                            continue;
+                        }
+                        match machine.item(*id)? {
+                            Value::Absent => {}
+                            Value::Integer(value) if integers => {
+                                integer_total = integer_total.checked_add(value).ok_or(Bail)?;
+                            }
+                            value if !integers => {
+                                let value = eval::decimal(&value).map_err(bail)?;
+                                decimal_total = decimal_total.checked_add(value).ok_or(Bail)?;
+                            }
+                            _ => return Err(Bail),
+                        }
+                    }
+                    Ok(if integers {
+                        Value::Integer(integer_total)
+                    } else {
+                        Value::Decimal(decimal_total)
+                    })
+                })
+            }
+            Expr::GroupValues(group) => {
+                let Some(group) = self.policy.groups.get(*group as usize) else {
+                    return give_up();
+                };
+                let members = self.members(&group.members);
+                Box::new(move |machine| {
+                    let mut entries = Vec::with_capacity(members.len());
+                    for (member, id, name) in &members {
+                        if machine.active(member) {
+                            entries.push((Arc::clone(name), machine.item(*id)?));
+                        }
+                    }
+                    Ok(Value::Map(Arc::from(entries)))
+                })
+            }
+            Expr::ExceptionApplied(item) => {
+                let id = *item as usize;
+                let labels: Vec<Value> = match self.policy.items.get(id).map(|item| &item.body) {
+                    Some(Body::Exceptions { exceptions, .. }) => exceptions
+                        .iter()
+                        .map(|exception| Value::text(&exception.label))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Box::new(move |machine| {
+                    machine.item(id)?;
+                    let won = machine.exception.get(id).copied().flatten();
+                    Ok(won
+                        .and_then(|index| labels.get(index as usize))
+                        .cloned()
+                        .unwrap_or(Value::Absent))
+                })
+            }
+            Expr::Coalesce(value, fallback) => {
+                let value = self.value(value);
+                let fallback = self.value(fallback);
+                Box::new(move |machine| {
+                    let value = value(machine)?;
+                    if value.is_absent() {
+                        fallback(machine)
+                    } else {
+                        Ok(value)
+                    }
+                })
+            }
+            Expr::IsPresent(_) => self.condition_value(expr),
+            Expr::First(list) => {
+                let list = self.value(list);
+                Box::new(move |machine| match list(machine)? {
+                    Value::List(items) => Ok(items.first().cloned().unwrap_or(Value::Absent)),
+                    Value::Absent => Ok(Value::Absent),
+                    _ => Err(Bail),
+                })
+            }
+        }
+    }
+
+    /// A condition as code that gives a `Value::Bool`.
+    fn condition_value(&self, expr: &Expr) -> Code {
+        let condition = self.condition(expr);
+        Box::new(move |machine| Ok(Value::Bool(condition(machine)?)))
+    }
+
+    /// The members of a group with their item ids and names as shared text.
+    fn members(&self, members: &[GroupMember]) -> Vec<(GroupMember, usize, Arc<str>)> {
+        members
+            .iter()
+            .map(|member| {
+                let name = self
+                    .policy
+                    .items
+                    .get(member.item as usize)
+                    .map_or("", |item| item.name.as_str());
+                (member.clone(), member.item as usize, Arc::from(name))
+            })
+            .collect()
+    }
+
+    fn param(&self, id: u32, at: Option<&Expr>) -> Code {
+        let Some(param) = self.policy.params.get(id as usize) else {
+            return give_up();
+        };
+        let param: Param = param.clone();
+        match at {
+            None => Box::new(move |machine| param_value(&param, machine.as_of)),
+            Some(at) => {
+                let at = self.value(at);
+                Box::new(move |machine| match at(machine)? {
+                    Value::Date(date) => param_value(&param, date),
+                    _ => Err(Bail),
+                })
+            }
+        }
+    }
+
+    fn builtin(&self, builtin: Builtin, args: &[Expr]) -> Code {
+        let args = self.values(args);
+        Box::new(move |machine| {
+            let policy = machine.policy;
+            eval::apply_builtin(policy, builtin, |index| match args.get(index) {
+                Some(arg) => arg(machine).map_err(|Bail| bail_error()),
+                None => Err(bail_error()),
+            })
+            .map_err(bail)
+        })
+    }
+
+    fn band(&self, id: u32, value: &Expr, label_only: bool) -> Code {
+        let Some(table) = self.policy.bands.get(id as usize) else {
+            return give_up();
+        };
+        let table: BandTable = table.clone();
+        let results: Vec<Value> = table
+            .bands
+            .iter()
+            .map(|band| {
+                if label_only {
+                    Value::text(&band.label)
+                } else {
+                    band.value.clone()
+                }
+            })
+            .collect();
+        let value = self.value(value);
+        Box::new(move |machine| {
+            let value = value(machine)?;
+            for (band, result) in table.bands.iter().zip(&results) {
+                let above_lower = match &band.lower {
+                    None => true,
+                    Some(bound) => {
+                        let ordering = order(&value, &bound.value)?;
+                        ordering == Ordering::Greater
+                            || (bound.inclusive && ordering == Ordering::Equal)
+                    }
+                };
+                if !above_lower {
+                    continue;
+                }
+                let below_upper = match &band.upper {
+                    None => true,
+                    Some(bound) => {
+                        let ordering = order(&value, &bound.value)?;
+                        ordering == Ordering::Less
+                            || (bound.inclusive && ordering == Ordering::Equal)
+                    }
+                };
+                if below_upper {
+                    return Ok(result.clone());
+                }
+            }
+            Err(Bail)
+        })
+    }
+
+    fn aggregate(
+        &self,
+        kind: AggregateKind,
+        var: u32,
+        list: &Expr,
+        filter: Option<&Expr>,
+        body: Option<&Expr>,
+        whole: &Expr,
+    ) -> Code {
+        if matches!(kind, AggregateKind::Any | AggregateKind::All) {
+            return self.condition_value(whole);
+        }
+        let source = self.list_source(list);
+        let filter = self.optional_condition(filter);
+        let body = body.map(|body| self.value(body));
+        Box::new(move |machine| {
+            // The element a body-less aggregate contributes, or the body's value.
+            fn contribution<'c>(
+                machine: &mut Machine<'c>,
+                body: &Option<Code>,
+                var: u32,
+            ) -> Run<Value> {
+                match body {
+                    Some(body) => body(machine),
+                    None => Ok(machine.local(var)?.get().clone()),
+                }
+            }
+            let mut integer_total: i64 = 0;
+            let mut decimal_total = Decimal::ZERO;
+            let mut collected: Vec<Value> = Vec::new();
+            let mut best = Value::Absent;
+            machine.for_each(&source, &mut |machine, element| {
+                machine.set_local(var, element)?;
+                if let Some(filter) = &filter {
+                    if !filter(machine)? {
+                        return Ok(true);
+                    }
+                }
+                match kind {
+                    AggregateKind::Count => {
+                        integer_total = integer_total.checked_add(1).ok_or(Bail)?;
+                    }
+                    AggregateKind::SumInteger => match contribution(machine, &body, var)? {
+                        Value::Absent => {}
+                        Value::Integer(value) => {
+                            integer_total = integer_total.checked_add(value).ok_or(Bail)?;
+                        }
+                        _ => return Err(Bail),
+                    },
+                    AggregateKind::SumDecimal => match contribution(machine, &body, var)? {
+                        Value::Absent => {}
+                        value => {
+                            let value = eval::decimal(&value).map_err(bail)?;
+                            decimal_total = decimal_total.checked_add(value).ok_or(Bail)?;
+                        }
+                    },
+                    AggregateKind::Filter => {
+                        collected.push(machine.local(var)?.get().clone());
+                    }
+                    AggregateKind::Map => collected.push(contribution(machine, &body, var)?),
+                    AggregateKind::FlatMap => match contribution(machine, &body, var)? {
+                        Value::List(inner) => collected.extend(inner.iter().cloned()),
+                        Value::Absent => {}
+                        _ => return Err(Bail),
+                    },
+                    AggregateKind::Min | AggregateKind::Max => {
+                        let value = contribution(machine, &body, var)?;
+                        if value.is_absent() {
+                            return Ok(true);
+                        }
+                        if best.is_absent() {
+                            best = value;
+                        } else {
+                            let wanted = if kind == AggregateKind::Min {
+                                Ordering::Less
+                            } else {
+                                Ordering::Greater
+                            };
+                            if value.compare(&best).ok_or(Bail)? == wanted {
+                                best = value;
+                            }
+                        }
+                    }
+                    AggregateKind::Any | AggregateKind::All => return Err(Bail),
+                }
+                Ok(true)
+            })?;
+            Ok(match kind {
+                AggregateKind::Count | AggregateKind::SumInteger => Value::Integer(integer_total),
+                AggregateKind::SumDecimal => Value::Decimal(decimal_total),
+                AggregateKind::Filter | AggregateKind::Map | AggregateKind::FlatMap => {
+                    Value::List(Arc::from(collected))
+                }
+                AggregateKind::Min | AggregateKind::Max => best,
+                AggregateKind::Any | AggregateKind::All => return Err(Bail),
+            })
+        })
+    }
+}
+
+/// A parameter's value on a date, as the interpreter finds it; no value gives up.
+fn param_value(param: &Param, date: Date) -> Run<Value> {
+    if param.valid_until.is_some_and(|until| date > until) {
+        return Err(Bail);
+    }
+    let position = param.values.partition_point(|value| value.from <= date);
+    position
+        .checked_sub(1)
+        .and_then(|index| param.values.get(index))
+        .map(|found| found.value.clone())
+        .ok_or(Bail)
+}
