@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::dates;
 use crate::error::CaseError;
 use crate::eval::{self, Prepared, MAX_DEPTH};
 use crate::ir::{
@@ -673,22 +674,36 @@ fn order(left: &Value, right: &Value) -> Run<Ordering> {
     }
 }
 
+/// Equality as the interpreter decides it, quick for the common scalar pairs.
+#[inline]
+fn equal(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Enum(left), Value::Enum(right)) => left == right,
+        (Value::Integer(left), Value::Integer(right)) => left == right,
+        (Value::Bool(left), Value::Bool(right)) => left == right,
+        _ => eval::values_equal(left, right),
+    }
+}
+
+/// Whether `list` (a list, or absent) contains `value`.
+fn contains(list: &Value, value: &Value) -> Run<bool> {
+    match list {
+        Value::List(items) => Ok(items.iter().any(|item| equal(value, item))),
+        Value::Absent => Ok(false),
+        _ => Err(Bail),
+    }
+}
+
 fn compare(op: BinaryOp, left: &Value, right: &Value) -> Run<bool> {
     Ok(match op {
-        BinaryOp::Eq => eval::values_equal(left, right),
-        BinaryOp::Ne => !eval::values_equal(left, right),
+        BinaryOp::Eq => equal(left, right),
+        BinaryOp::Ne => !equal(left, right),
         BinaryOp::Lt => order(left, right)? == Ordering::Less,
         BinaryOp::Le => order(left, right)? != Ordering::Greater,
         BinaryOp::Gt => order(left, right)? == Ordering::Greater,
         BinaryOp::Ge => order(left, right)? != Ordering::Less,
-        BinaryOp::In | BinaryOp::NotIn => {
-            let contained = match right {
-                Value::List(items) => items.iter().any(|item| eval::values_equal(left, item)),
-                Value::Absent => false,
-                _ => return Err(Bail),
-            };
-            contained == (op == BinaryOp::In)
-        }
+        BinaryOp::In => contains(right, left)?,
+        BinaryOp::NotIn => !contains(right, left)?,
         _ => return Err(Bail),
     })
 }
@@ -865,15 +880,60 @@ impl Compiler<'_> {
                 let operand = self.condition(operand);
                 Box::new(move |machine| Ok(!operand(machine)?))
             }
-            Expr::Binary(op, left, right) if is_comparison(*op) => {
-                let op = *op;
+            // Membership in a list parameter (`i.kind not in EXCLUDED_INCOME_KINDS`): the
+            // parameter's list is read where it lies, not cloned.
+            Expr::Binary(op @ (BinaryOp::In | BinaryOp::NotIn), left, right)
+                if matches!(&**right, Expr::Param { at: None, .. }) =>
+            {
+                let Expr::Param { param, .. } = &**right else {
+                    return Box::new(|_| Err(Bail));
+                };
+                let Some(param) = self.policy.params.get(*param as usize) else {
+                    return Box::new(|_| Err(Bail));
+                };
+                let param = param.clone();
                 let left = self.value(left);
-                match &**right {
-                    Expr::Const(constant) => {
+                let wanted = *op == BinaryOp::In;
+                Box::new(move |machine| {
+                    let left = left(machine)?;
+                    Ok(contains(param_at(&param, machine.as_of)?, &left)? == wanted)
+                })
+            }
+            Expr::Binary(op, left, right) if is_comparison(*op) => {
+                let left = self.value(left);
+                // An ordering operator is decided now: the closure holds which orderings make
+                // the condition true.
+                let wanted: Option<[bool; 3]> = match op {
+                    BinaryOp::Lt => Some([true, false, false]),
+                    BinaryOp::Le => Some([true, true, false]),
+                    BinaryOp::Gt => Some([false, false, true]),
+                    BinaryOp::Ge => Some([false, true, true]),
+                    _ => None,
+                };
+                let holds = move |ordering: Ordering| match (wanted, ordering) {
+                    (Some([less, _, _]), Ordering::Less) => less,
+                    (Some([_, equal, _]), Ordering::Equal) => equal,
+                    (Some([_, _, greater]), Ordering::Greater) => greater,
+                    (None, _) => false,
+                };
+                let op = *op;
+                match (&**right, wanted.is_some()) {
+                    (Expr::Const(constant), true) => {
+                        let constant = constant.clone();
+                        Box::new(move |machine| Ok(holds(order(&left(machine)?, &constant)?)))
+                    }
+                    (_, true) => {
+                        let right = self.value(right);
+                        Box::new(move |machine| {
+                            let left = left(machine)?;
+                            Ok(holds(order(&left, &right(machine)?)?))
+                        })
+                    }
+                    (Expr::Const(constant), false) => {
                         let constant = constant.clone();
                         Box::new(move |machine| compare(op, &left(machine)?, &constant))
                     }
-                    _ => {
+                    (_, false) => {
                         let right = self.value(right);
                         Box::new(move |machine| {
                             let left = left(machine)?;
@@ -1024,7 +1084,7 @@ impl Compiler<'_> {
                             Pattern::Variant(index) => {
                                 matches!(value.get(), Value::Enum(variant) if variant == index)
                             }
-                            Pattern::Literal(literal) => eval::values_equal(value.get(), literal),
+                            Pattern::Literal(literal) => equal(value.get(), literal),
                             Pattern::Some => !value.get().is_absent(),
                             Pattern::None => value.get().is_absent(),
                             Pattern::Wildcard => true,
@@ -1080,6 +1140,18 @@ impl Compiler<'_> {
                     })?;
                     Ok(Value::Map(Arc::from(entries)))
                 })
+            }
+            // A list of constants (`[group_1, group_2]`) is built once, not per evaluation.
+            Expr::List(items) if items.iter().all(|item| matches!(item, Expr::Const(_))) => {
+                let values: Vec<Value> = items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Expr::Const(value) => Some(value.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let list = Value::List(Arc::from(values));
+                Box::new(move |_| Ok(list.clone()))
             }
             Expr::List(items) => {
                 let items = self.values(items);
@@ -1286,6 +1358,38 @@ impl Compiler<'_> {
     }
 
     fn builtin(&self, builtin: Builtin, args: &[Expr]) -> Code {
+        // The builtins every case asks for many times are called directly; the others go
+        // through the interpreter's implementation.
+        match (builtin, args) {
+            (Builtin::Age, [birth, on]) => {
+                let birth = self.value(birth);
+                let on = self.value(on);
+                return Box::new(move |machine| match (birth(machine)?, on(machine)?) {
+                    (Value::Date(birth), Value::Date(on)) => {
+                        dates::age(birth, on).map(Value::Integer).ok_or(Bail)
+                    }
+                    _ => Err(Bail),
+                });
+            }
+            (Builtin::QuarterContainsMonth, [quarter, month]) => {
+                let quarter = self.value(quarter);
+                let month = self.value(month);
+                return Box::new(move |machine| match (quarter(machine)?, month(machine)?) {
+                    (Value::Quarter(quarter), Value::Month(month)) => {
+                        Ok(Value::Bool(dates::quarter_contains(quarter, month)))
+                    }
+                    _ => Err(Bail),
+                });
+            }
+            (Builtin::MonthOf, [date]) => {
+                let date = self.value(date);
+                return Box::new(move |machine| match date(machine)? {
+                    Value::Date(date) => Ok(Value::Month(dates::month_of(date))),
+                    _ => Err(Bail),
+                });
+            }
+            _ => {}
+        }
         let args = self.values(args);
         Box::new(move |machine| {
             let policy = machine.policy;
@@ -1446,6 +1550,10 @@ impl Compiler<'_> {
 
 /// A parameter's value on a date, as the interpreter finds it; no value gives up.
 fn param_value(param: &Param, date: Date) -> Run<Value> {
+    param_at(param, date).cloned()
+}
+
+fn param_at(param: &Param, date: Date) -> Run<&Value> {
     if param.valid_until.is_some_and(|until| date > until) {
         return Err(Bail);
     }
@@ -1453,6 +1561,6 @@ fn param_value(param: &Param, date: Date) -> Run<Value> {
     position
         .checked_sub(1)
         .and_then(|index| param.values.get(index))
-        .map(|found| found.value.clone())
+        .map(|found| &found.value)
         .ok_or(Bail)
 }
