@@ -663,7 +663,7 @@ fn check_unique(items: &[Value], field: u32, path: &mut String) -> Result<(), Ca
                 path,
                 format!(
                     "`{}` appears more than once (it must be unique in the list)",
-                    show_value(&key)
+                    show_value(key)
                 ),
             ));
         }

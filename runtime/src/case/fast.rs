@@ -51,11 +51,12 @@ pub(crate) fn read(policy: &Policy, limits: &Limits, text: &str) -> Result<FastC
         position: 0,
         policy,
         limits,
-        path: String::new(),
+        // Room for the paths and list items of a usual case, so that they seldom grow.
+        path: String::with_capacity(64),
         depth: 0,
         case_id: None,
         constraint_path: String::new(),
-        items: Vec::new(),
+        items: Vec::with_capacity(32),
     };
     let root_type = Type::Record(policy.input.record);
     reader.skip_whitespace();
@@ -181,16 +182,7 @@ impl<'t, 'p> Reader<'t, 'p> {
     fn string(&mut self) -> Result<Cow<'t, str>, GiveUp> {
         self.position += 1;
         let start = self.position;
-        // One tight loop to the first byte that ends the plain part of the string.
-        let length = self
-            .bytes
-            .get(start..)
-            .and_then(|rest| {
-                rest.iter()
-                    .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
-            })
-            .ok_or(GiveUp)?;
-        self.position = start + length;
+        self.position = start + plain_length(self.bytes.get(start..).ok_or(GiveUp)?);
         match self.peek() {
             Some(b'"') => {
                 let text = self.text.get(start..self.position).ok_or(GiveUp)?;
@@ -724,6 +716,37 @@ impl Missing {
             }
         }
     }
+}
+
+/// How many bytes at the start of `bytes` can be copied into a string as they are: the offset
+/// of the first quote, backslash or control character (or the length, when there is none).
+///
+/// Eight bytes are tested at a time as one word (the classic "has a zero byte" and "has a byte
+/// less than n" tricks), since strings and keys are most of a case's text; the word that holds
+/// the end is searched byte by byte.
+fn plain_length(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGH_BITS != 0;
+    let mut offset = 0;
+    while let Some(chunk) = bytes.get(offset..offset + 8) {
+        let mut word_bytes = [0u8; 8];
+        word_bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word_bytes);
+        let special = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS != 0
+            || has_zero_byte(word ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(word ^ (ONES * u64::from(b'\\')));
+        if special {
+            break;
+        }
+        offset += 8;
+    }
+    let rest = bytes.get(offset..).unwrap_or_default();
+    offset
+        + rest
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+            .unwrap_or(rest.len())
 }
 
 /// A JSON number as an exact decimal, as the checked reader reads it.
