@@ -239,55 +239,51 @@ pub(crate) fn write_json_string(out: &mut String, text: &str) {
 /// less than n" tricks, exact for the existence of such a byte), because a byte-at-a-time scan
 /// with an early exit was a fifth of the time of writing a decision.
 fn needs_escape(bytes: &[u8]) -> bool {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
     let length = bytes.len();
-    let word_at = |start: usize| {
-        let mut word_bytes = [0u8; 8];
-        if let Some(chunk) = bytes.get(start..start + 8) {
-            word_bytes.copy_from_slice(chunk);
+    let word_of = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    let half_word_of =
+        |chunk: &[u8]| u64::from(u32::from_le_bytes(chunk.try_into().unwrap_or([0; 4])));
+    // The marks of all the words are gathered and tested once: most texts need no escape, so a
+    // loop without a branch per word is the fast one. (A piece of the wrong size, which cannot
+    // happen, would read as control characters: the careful path then writes the text.) Texts shorter than a word are tested as
+    // one word made of overlapping pieces (every byte at least once, some twice).
+    let marks = if length >= 8 {
+        let mut chunks = bytes.chunks_exact(8);
+        let mut marks = 0;
+        for chunk in &mut chunks {
+            marks |= escape_marks(word_of(chunk));
         }
-        u64::from_le_bytes(word_bytes)
-    };
-    let half_word_at = |start: usize| {
-        let mut half_bytes = [0u8; 4];
-        if let Some(chunk) = bytes.get(start..start + 4) {
-            half_bytes.copy_from_slice(chunk);
+        if !chunks.remainder().is_empty() {
+            marks |= escape_marks(word_of(bytes.get(length - 8..).unwrap_or_default()));
         }
-        u64::from(u32::from_le_bytes(half_bytes))
-    };
-    // Texts shorter than a word are tested as one word made of overlapping pieces (every byte
-    // at least once, some twice), so no loop runs over their bytes one by one.
-    if length >= 8 {
-        let mut start = 0;
-        while start + 8 < length {
-            if word_needs_escape(word_at(start)) {
-                return true;
-            }
-            start += 8;
-        }
-        word_needs_escape(word_at(length - 8))
+        marks
     } else if length >= 4 {
-        word_needs_escape(half_word_at(0) | (half_word_at(length - 4) << 32))
+        let first = half_word_of(bytes.get(..4).unwrap_or_default());
+        let last = half_word_of(bytes.get(length - 4..).unwrap_or_default());
+        escape_marks(first | (last << 32))
     } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
         let middle = bytes.get(length / 2).copied().unwrap_or(first);
         // The other five bytes are `A`, which needs no escape.
         let padding = 0x4141_4141_4100_0000u64;
-        word_needs_escape(
+        escape_marks(
             padding | u64::from(first) | (u64::from(middle) << 8) | (u64::from(last) << 16),
         )
     } else {
-        false
-    }
+        0
+    };
+    marks & HIGH_BITS != 0
 }
 
-/// Whether any byte of the eight in `word` is a control character, a quote or a backslash.
-fn word_needs_escape(word: u64) -> bool {
+/// A word whose high bit is set in some byte when a byte of the eight in `word` is a control
+/// character, a quote or a backslash (and only then, once masked with the high bits).
+fn escape_marks(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let has_zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGH_BITS != 0;
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS != 0;
+    let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word;
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
     control
-        || has_zero_byte(word ^ (ONES * u64::from(b'"')))
-        || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
+        | zero_bytes(word ^ (ONES * u64::from(b'"')))
+        | zero_bytes(word ^ (ONES * u64::from(b'\\')))
 }
 
 /// The decimal digits of `magnitude` (at least one), written into the end of `buffer`.
