@@ -384,6 +384,13 @@ impl<'t, 'p> Reader<'t, 'p> {
 
     /// A number of type `ty` from its JSON text, read exactly as the checked reader reads it.
     fn number_value(&self, ty: &Type, text: &str) -> Result<Value, GiveUp> {
+        if let Some(whole) = plain_whole_number(text) {
+            match base_type(ty) {
+                Type::Integer => return Ok(Value::Integer(whole)),
+                Type::Decimal | Type::Money => return Ok(Value::Decimal(Decimal::from(whole))),
+                _ => {}
+            }
+        }
         Ok(match base_type(ty) {
             Type::Integer => Value::Integer(text.parse::<i64>().map_err(|_| GiveUp)?),
             Type::Decimal => Value::Decimal(number_decimal(text, None)?),
@@ -509,14 +516,20 @@ impl<'t, 'p> Reader<'t, 'p> {
         loop {
             let name = self.key()?;
             let name = name.as_ref();
-            let index = match definition.fields.get(expected) {
-                Some(field) if field.name == name => expected,
-                _ => definition
-                    .fields
-                    .iter()
-                    .position(|field| field.name == name)
-                    .ok_or(GiveUp)?,
-            };
+            // Optional fields are often left out: the search goes on forward from there, and
+            // only then from the start.
+            let index = definition
+                .fields
+                .get(expected..)
+                .and_then(|rest| rest.iter().position(|field| field.name == name))
+                .map(|offset| expected + offset)
+                .or_else(|| {
+                    definition
+                        .fields
+                        .iter()
+                        .position(|field| field.name == name)
+                })
+                .ok_or(GiveUp)?;
             expected = index + 1;
             if seen.insert(index) {
                 return Err(GiveUp);
@@ -749,6 +762,23 @@ fn plain_length(bytes: &[u8]) -> usize {
             .unwrap_or(rest.len())
 }
 
+/// The value of a number written with digits only (no sign, point or exponent) when it has at
+/// most 18 of them, so that it fits an `i64`: most amounts and counts of a case, read without
+/// the general parsers. Its `Decimal` is the one `Decimal::from_str_exact` gives (scale 0).
+fn plain_whole_number(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut value = 0i64;
+    for byte in text.bytes() {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(byte - b'0');
+    }
+    Some(value)
+}
+
 /// A JSON number as an exact decimal, as the checked reader reads it.
 fn number_decimal(text: &str, max_places: Option<u32>) -> Result<Decimal, GiveUp> {
     let parsed = if text.contains(['e', 'E']) {
@@ -787,5 +817,56 @@ struct IntegerText {
 impl IntegerText {
     fn as_str(&self) -> &str {
         std::str::from_utf8(&self.buffer[self.position..]).unwrap_or("0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// Whole numbers read by digits give the very decimals (bit for bit) and integers that the
+    /// general parsers give.
+    #[test]
+    fn plain_whole_numbers_read_as_the_general_parsers_read_them() {
+        let mut texts: Vec<String> = ["0", "7", "10", "68934", "100000", "999999999999999999"]
+            .iter()
+            .map(|text| text.to_string())
+            .collect();
+        for digits in 1..=18 {
+            texts.push("9".repeat(digits));
+            texts.push(format!("1{}", "0".repeat(digits - 1)));
+        }
+        for text in &texts {
+            let whole = plain_whole_number(text).unwrap();
+            assert_eq!(Ok(whole), text.parse::<i64>());
+            let exact = Decimal::from_str_exact(text).unwrap();
+            assert_eq!(
+                Decimal::from(whole).serialize(),
+                exact.serialize(),
+                "{text}"
+            );
+            assert_eq!(Decimal::from(whole).to_string(), exact.to_string());
+        }
+        for text in ["", "-1", "1.0", "1e2", "1000000000000000000", "12a"] {
+            assert_eq!(plain_whole_number(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn plain_length_stops_at_the_first_special_byte() {
+        for length in 0..40usize {
+            for special in [b'"', b'\\', 0x01, 0x1f] {
+                for position in 0..=length {
+                    let mut bytes = vec![b'a'; length];
+                    bytes.insert(position, special);
+                    bytes.extend_from_slice(b"\"tail");
+                    assert_eq!(plain_length(&bytes), position);
+                }
+            }
+            let plain = vec![0xd0u8; length];
+            assert_eq!(plain_length(&plain), length);
+        }
     }
 }
