@@ -276,8 +276,9 @@ fn needs_escape(bytes: &[u8]) -> bool {
 }
 
 /// A word whose high bit is set in some byte when a byte of the eight in `word` is a control
-/// character, a quote or a backslash (and only then, once masked with the high bits).
-fn escape_marks(word: u64) -> u64 {
+/// character, a quote or a backslash (and only then, once masked with the high bits). The
+/// lowest marked byte is the first such byte; bytes above it may be marked falsely, by a borrow.
+pub(crate) fn escape_marks(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word;
     let control = word.wrapping_sub(ONES * 0x20) & !word;

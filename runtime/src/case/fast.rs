@@ -26,6 +26,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use super::{is_plain_decimal, parse_date, push_key};
+use crate::decision::escape_marks;
 use crate::ir::{FieldDef, JsonLiteral, Policy, Type, TypeDef};
 use crate::limits::Limits;
 use crate::value::{Date, Month, Quarter, Record, Value};
@@ -734,23 +735,18 @@ impl Missing {
 /// How many bytes at the start of `bytes` can be copied into a string as they are: the offset
 /// of the first quote, backslash or control character (or the length, when there is none).
 ///
-/// Eight bytes are tested at a time as one word (the classic "has a zero byte" and "has a byte
-/// less than n" tricks), since strings and keys are most of a case's text; the word that holds
-/// the end is searched byte by byte.
+/// Eight bytes are tested at a time as one word, since strings and keys are most of a case's
+/// text. The words may run past the end of the string into the text after it: the lowest
+/// marked byte of a word is exactly the first special one (a borrow of the word arithmetic
+/// only ever marks bytes above a special byte), so what lies beyond does not matter.
 fn plain_length(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let has_zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGH_BITS != 0;
     let mut offset = 0;
     while let Some(chunk) = bytes.get(offset..offset + 8) {
-        let mut word_bytes = [0u8; 8];
-        word_bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word_bytes);
-        let special = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS != 0
-            || has_zero_byte(word ^ (ONES * u64::from(b'"')))
-            || has_zero_byte(word ^ (ONES * u64::from(b'\\')));
-        if special {
-            break;
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let marks = escape_marks(word) & HIGH_BITS;
+        if marks != 0 {
+            return offset + (marks.trailing_zeros() / 8) as usize;
         }
         offset += 8;
     }
@@ -867,6 +863,18 @@ mod tests {
             }
             let plain = vec![0xd0u8; length];
             assert_eq!(plain_length(&plain), length);
+            // Every byte value as a neighbour before the special byte, and special bytes after.
+            for filler in 0x20..=0xffu8 {
+                if filler == b'"' || filler == b'\\' {
+                    continue;
+                }
+                for position in 0..=length.min(17) {
+                    let mut bytes = vec![filler; length];
+                    bytes.insert(position, b'"');
+                    bytes.extend_from_slice(&[0x00, b'\\', 0x1f, b'"']);
+                    assert_eq!(plain_length(&bytes), position, "{bytes:?}");
+                }
+            }
         }
     }
 }
