@@ -541,9 +541,16 @@ pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
     if !shape_ok {
         return Err(shape_error());
     }
-    let year: i32 = text[0..4].parse().map_err(|_| shape_error())?;
-    let month: u32 = text[5..7].parse().map_err(|_| shape_error())?;
-    let day: u32 = text[8..10].parse().map_err(|_| shape_error())?;
+    // The shape holds digits where the numbers are: they are taken from the digits directly.
+    let number = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .and_then(crate::value::digits_value)
+            .ok_or_else(shape_error)
+    };
+    let year = i32::try_from(number(0..4)?).map_err(|_| shape_error())?;
+    let month = number(5..7)?;
+    let day = number(8..10)?;
     if !(1..=12).contains(&month) {
         return Err(format!(
             "`{text}` is not a date: month `{month:02}` is out of range (expected YYYY-MM-DD)"
@@ -632,25 +639,31 @@ fn check_constraints(
 }
 
 fn check_unique(items: &[Value], field: u32, path: &mut String) -> Result<(), CaseError> {
-    let key_of = |item: &Value| match item {
-        Value::Record(record) => record.fields.get(field as usize).cloned(),
-        _ => None,
-    };
+    // Keys are compared where they are, not cloned: a clone of a text key counts its `Arc`
+    // up and down.
+    fn key_of(item: &Value, field: u32) -> Option<&Value> {
+        match item {
+            Value::Record(record) => record.fields.get(field as usize),
+            _ => None,
+        }
+    }
     for (index, item) in items.iter().enumerate() {
-        let Some(key) = key_of(item) else { continue };
+        let Some(key) = key_of(item, field) else {
+            continue;
+        };
         if key.is_absent() {
             continue;
         }
         if items[..index]
             .iter()
-            .any(|earlier| key_of(earlier).as_ref() == Some(&key))
+            .any(|earlier| key_of(earlier, field) == Some(key))
         {
             push_index(path, index);
             return Err(invalid(
                 path,
                 format!(
                     "`{}` appears more than once (it must be unique in the list)",
-                    show_value(&key)
+                    show_value(key)
                 ),
             ));
         }
