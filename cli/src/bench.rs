@@ -344,6 +344,41 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         "x",
         "<= 5",
     );
+    // Like for like: the engine deciding the `asp` output alone (and the case checks), against
+    // the same hand-written rules. The whole set above also scores welfare and local support.
+    let mut asp_policy = engine.policy().clone();
+    asp_policy.outputs.retain(|output| output.name == "asp");
+    if let (false, Ok(asp_engine)) = (
+        asp_policy.outputs.is_empty(),
+        ereje_runtime::Engine::new(asp_policy),
+    ) {
+        let asp_alone = measure(rounds, count, || {
+            let mut scratch = Scratch::default();
+            let started = Instant::now();
+            for case in &cases {
+                let _ = black_box(asp_engine.evaluate_with(case, &plain, &mut scratch));
+            }
+            started.elapsed()
+        });
+        line(
+            &mut out,
+            "evaluation of the `asp` output alone, no trace",
+            &asp_alone,
+            "us/case",
+            "",
+        );
+        let ratio = Figure {
+            best: asp_alone.best / hand.best,
+            median: asp_alone.median / hand.median,
+        };
+        line(
+            &mut out,
+            "ratio engine (`asp` alone) / hand-written ASP",
+            &ratio,
+            "x",
+            "<= 5",
+        );
+    }
     let (agreeing, compared) = agreement(&engine, &cases, &hand_cases);
     out.push_str(&format!(
         "\nhand-written ASP agrees with the engine's `asp` outcome and total on {agreeing} of {compared} cases outside the pilot\n"
