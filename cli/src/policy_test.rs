@@ -731,9 +731,9 @@ fn step_name(node: &TraceNode) -> String {
         TraceKind::Output => format!("output {}", node.id),
         TraceKind::Band => match &node.label {
             Some(label) => format!("{} band {label}", node.id),
-            None => node.id.clone(),
+            None => node.id.to_string(),
         },
-        _ => node.id.clone(),
+        _ => node.id.to_string(),
     }
 }
 
@@ -757,7 +757,7 @@ fn path_text(policy: &Policy, trace: &Trace, parent: &[Option<usize>], target: u
         .map(|node| {
             cut(
                 &format_quantity(
-                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_ref()),
+                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_deref()),
                     Lang::En,
                 ),
                 TRACE_VALUE_LIMIT,
@@ -780,7 +780,7 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
         trace
             .nodes
             .get(*index)
-            .is_some_and(|node| node.kind == TraceKind::Output && node.id == *output_name)
+            .is_some_and(|node| node.kind == TraceKind::Output && *node.id == **output_name)
     }) else {
         return Vec::new();
     };
@@ -791,7 +791,7 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
             trace
                 .nodes
                 .get(*index)
-                .is_some_and(|node| is_policy_node(node) && node.id == name)
+                .is_some_and(|node| is_policy_node(node) && &*node.id == name)
         })
     };
     // A later segment that names a rule or definition (welfare.points.WELL-05) is the target.
@@ -1245,7 +1245,7 @@ pub fn coverage(policy: &Policy, traces: &[Trace]) -> Vec<CoverageEntry> {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, node)| node.kind == kind && node.id == name)
+            .filter(|(_, node)| node.kind == kind && &*node.id == name)
             .map(|(index, _)| index)
             .collect()
     };

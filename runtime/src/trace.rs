@@ -6,14 +6,24 @@
 //! times is one node referenced from several parents, so [`Trace::nodes`] is a DAG whose children
 //! always have smaller indices than their parents.
 //!
+//! A case's trace has about a thousand nodes, so a node is cheap to make: its name, legal source,
+//! band label, exception label and static type are shared (`Arc`) with the engine, which prepares
+//! them once from the IR when it loads the policy ([`TraceNames`]). Making a node copies
+//! pointers; it neither copies text nor clones types.
+//!
 //! In JSON, a node is written in full the first time a depth-first walk from the roots meets it,
 //! and afterwards as `{"kind", "id", "value", "see"}`: small and deterministic.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
-use crate::decision::{write_json_string, write_value_in, Records};
-use crate::ir::{Policy, Type};
-use crate::value::{Date, Value};
+use crate::decision::{write_date, write_json_string, write_value_in, Records};
+use chrono::Datelike;
+use rust_decimal::Decimal;
+
+use crate::ir::{JsonLiteral, Policy, Type, TypeDef};
+use crate::value::{Date, Record, Value};
 
 /// What a trace node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,43 +55,47 @@ impl TraceKind {
 }
 
 /// One named value the decision used.
+///
+/// The text and type fields are shared with the engine that made the trace (and with the other
+/// nodes of the same name): `&*node.id` or `node.id.as_ref()` borrow the text, and cloning a
+/// field is cheap.
 #[derive(Debug, Clone)]
 pub struct TraceNode {
     pub kind: TraceKind,
     /// The rule id, definition, parameter, table, band table, field or output name.
-    pub id: String,
+    pub id: Arc<str>,
     pub value: Value,
     /// The value's static type, used to write it as decisions do.
-    pub ty: Option<Type>,
+    pub ty: Option<Arc<Type>>,
     /// Indices into [`Trace::nodes`] of the values this one was computed from.
     pub inputs: Vec<usize>,
     /// For a parameter lookup: the date from which the value used applies.
     pub effective_from: Option<Date>,
     /// The legal source text, where the policy gives one.
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     /// For an input: the JSON pointer of the field in the case.
-    pub path: Option<String>,
+    pub path: Option<Arc<str>>,
     /// For a function call: the argument values; for a table lookup: the key; for a band
-    /// lookup: the value looked up.
-    pub args: Vec<(Value, Option<Type>)>,
+    /// lookup: the value looked up. Each value comes with its static type.
+    pub args: Vec<(Value, Option<Arc<Type>>)>,
     /// For a table lookup: whether a row was found.
     pub found: Option<bool>,
     /// For a band lookup: the band's label.
-    pub label: Option<String>,
+    pub label: Option<Arc<str>>,
     /// For an item with exceptions: the label of the exception that gave its value.
-    pub exception: Option<String>,
+    pub exception: Option<Arc<str>>,
 }
 
 impl TraceNode {
     pub(crate) fn new(
         kind: TraceKind,
-        id: impl Into<String>,
+        id: Arc<str>,
         value: Value,
-        ty: Option<Type>,
+        ty: Option<Arc<Type>>,
     ) -> TraceNode {
         TraceNode {
             kind,
-            id: id.into(),
+            id,
             value,
             ty,
             inputs: Vec::new(),
@@ -122,32 +136,34 @@ impl Trace {
             out.push_str("null");
             return;
         };
-        out.push_str("{\"kind\":");
-        write_json_string(out, node.kind.as_str());
-        out.push_str(",\"id\":");
-        write_json_string(out, &node.id);
+        // The kind names are plain ASCII words: they need no escaping.
+        out.push_str("{\"kind\":\"");
+        out.push_str(node.kind.as_str());
+        out.push_str("\",\"id\":");
+        write_text(out, &node.id);
         out.push_str(",\"value\":");
-        write_value_in(out, policy, &node.value, node.ty.as_ref(), Records::ByPath);
-        if printed.get(index).copied().unwrap_or(true) {
-            out.push_str(",\"see\":");
-            write_json_string(out, &node.id);
-            out.push('}');
-            return;
-        }
-        if let Some(flag) = printed.get_mut(index) {
-            *flag = true;
+        write_trace_value(out, policy, &node.value, node.ty.as_deref());
+        match printed.get_mut(index) {
+            Some(flag) if !*flag => *flag = true,
+            _ => {
+                out.push_str(",\"see\":");
+                write_text(out, &node.id);
+                out.push('}');
+                return;
+            }
         }
         if let Some(path) = &node.path {
             out.push_str(",\"path\":");
-            write_json_string(out, path);
+            write_text(out, path);
         }
         if let Some(date) = node.effective_from {
-            out.push_str(",\"effective_from\":");
-            write_json_string(out, &date.to_string());
+            out.push_str(",\"effective_from\":\"");
+            write_date(out, date);
+            out.push('"');
         }
         if let Some(source) = &node.source {
             out.push_str(",\"source\":");
-            write_json_string(out, source);
+            write_text(out, source);
         }
         match node.kind {
             TraceKind::Table => {
@@ -157,7 +173,7 @@ impl Trace {
             TraceKind::Band => {
                 if let Some((value, ty)) = node.args.first() {
                     out.push_str(",\"of\":");
-                    write_value_in(out, policy, value, ty.as_ref(), Records::ByPath);
+                    write_trace_value(out, policy, value, ty.as_deref());
                 }
             }
             _ if !node.args.is_empty() => {
@@ -175,11 +191,11 @@ impl Trace {
         }
         if let Some(label) = &node.label {
             out.push_str(",\"label\":");
-            write_json_string(out, label);
+            write_text(out, label);
         }
         if let Some(exception) = &node.exception {
             out.push_str(",\"exception\":");
-            write_json_string(out, exception);
+            write_text(out, exception);
         }
         if !node.inputs.is_empty() {
             out.push_str(",\"inputs\":[");
@@ -195,23 +211,481 @@ impl Trace {
     }
 }
 
-fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Type>)]) {
+fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Arc<Type>>)]) {
     out.push('[');
     for (position, (value, ty)) in values.iter().enumerate() {
         if position > 0 {
             out.push(',');
         }
-        write_value_in(out, policy, value, ty.as_ref(), Records::ByPath);
+        write_trace_value(out, policy, value, ty.as_deref());
     }
     out.push(']');
 }
+
+/// Writes a node's value exactly as `decision::write_value_in` does with [`Records::ByPath`].
+///
+/// Most values of a trace are scalars (booleans, integers, decimals, dates, months, quarters,
+/// texts, enum variants, absent values) and records of the case (written as their path); those
+/// are written here with plain digit loops instead of the formatting machinery, which costs
+/// hundreds of instructions a number, and with a word-at-a-time escaping check. Everything else
+/// (lists, maps, computed records, dates and months outside years 0 to 9999) goes to the
+/// general writer. The unit tests below compare both writers on every kind of value, so a
+/// change to the contract's value format in `decision.rs` that this copy misses fails a test
+/// instead of passing unnoticed.
+fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Option<&Type>) {
+    // An optional type writes its value as the inner type would; optional types never nest,
+    // but the loop does not rely on it.
+    let mut ty = ty;
+    while let Some(Type::Optional(inner)) = ty {
+        ty = Some(inner);
+    }
+    match value {
+        Value::Record(record) if record.path.is_some() => {
+            out.push_str("{\"path\":");
+            write_text(out, record.path.as_deref().unwrap_or(""));
+            out.push('}');
+        }
+        Value::Absent => out.push_str("null"),
+        _ if matches!(ty, Some(Type::Never)) => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Integer(number) => write_integer(out, *number),
+        Value::Decimal(number) => write_decimal(out, *number),
+        Value::Date(date) => {
+            out.push('"');
+            let year = date.year();
+            if (0..=9999).contains(&year) {
+                push_digits(out, year.unsigned_abs(), 4);
+                out.push('-');
+                push_digits(out, date.month(), 2);
+                out.push('-');
+                push_digits(out, date.day(), 2);
+            } else {
+                write_date(out, *date);
+            }
+            out.push('"');
+        }
+        Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
+            out.push('"');
+            push_digits(out, month.year.unsigned_abs(), 4);
+            out.push('-');
+            push_digits(out, month.month, 2);
+            out.push('"');
+        }
+        Value::Quarter(quarter) if (0..=9999).contains(&quarter.year) => {
+            out.push('"');
+            push_digits(out, quarter.year.unsigned_abs(), 4);
+            out.push_str("-Q");
+            push_digits(out, quarter.quarter, 1);
+            out.push('"');
+        }
+        Value::Text(text) => write_text(out, text),
+        Value::Enum(index) => {
+            let literal = match ty {
+                Some(Type::Enum(id)) => match policy.types.get(*id as usize) {
+                    Some(TypeDef::Enum(definition)) => definition
+                        .variants
+                        .get(*index as usize)
+                        .map(|variant| &variant.json),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match literal {
+                Some(JsonLiteral::Text(text)) => write_text(out, text),
+                Some(JsonLiteral::Integer(number)) => write_integer(out, *number),
+                None => push_digits(out, *index, 1),
+            }
+        }
+        _ => write_value_in(out, policy, value, ty, Records::ByPath),
+    }
+}
+
+/// Writes `number` in decimal with at least `width` digits, zeros in front, as the `{:0width$}`
+/// format of an unsigned number does.
+fn push_digits(out: &mut String, number: u32, width: usize) {
+    // Ten digits hold the largest u32 (4 294 967 295).
+    let mut digits = [b'0'; 10];
+    let mut count = 0;
+    let mut rest = number;
+    for place in digits.iter_mut().rev() {
+        if rest == 0 && count > 0 {
+            break;
+        }
+        // `rest % 10` is below 10, so the cast keeps it whole.
+        *place = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        count += 1;
+    }
+    let count = count.max(width).min(digits.len());
+    for digit in digits.get(digits.len() - count..).unwrap_or(&[]) {
+        out.push(char::from(*digit));
+    }
+}
+
+/// Writes a decimal as `decision.rs` does: in quotes, as `Display` writes it (every digit of
+/// its scale, `0.00` for zero at scale 2), and a zero never negative.
+fn write_decimal(out: &mut String, value: Decimal) {
+    let scale = value.scale() as usize;
+    // The magnitude's digits, least significant first. A decimal's 96-bit mantissa has at most
+    // 29 digits and its scale is at most 28, so 40 places hold every digit and every zero that
+    // pads a small number to its scale (the places start as zeros).
+    let mut digits = [b'0'; 40];
+    let magnitude = value.mantissa().unsigned_abs();
+    // Most numbers fit 64 bits, where a division is one instruction rather than a call.
+    let count = match u64::try_from(magnitude) {
+        Ok(small) => {
+            let mut rest = small;
+            let mut count = 0;
+            for place in digits.iter_mut() {
+                if rest == 0 {
+                    break;
+                }
+                // `rest % 10` is below 10, so the cast keeps it whole.
+                *place = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                count += 1;
+            }
+            count
+        }
+        Err(_) => {
+            let mut rest = magnitude;
+            let mut count = 0;
+            for place in digits.iter_mut() {
+                if rest == 0 {
+                    break;
+                }
+                *place = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                count += 1;
+            }
+            count
+        }
+    };
+    let count = count.max(scale).min(digits.len());
+    out.push('"');
+    if value.is_sign_negative() && !value.is_zero() {
+        out.push('-');
+    }
+    if count == 0 {
+        out.push('0');
+    }
+    let whole = count - scale.min(count);
+    for (position, digit) in digits.get(..count).unwrap_or(&[]).iter().rev().enumerate() {
+        if position == whole {
+            if position == 0 {
+                out.push('0');
+            }
+            out.push('.');
+        }
+        out.push(char::from(*digit));
+    }
+    out.push('"');
+}
+
+/// Writes an integer in decimal, as `Display` does, without the formatting machinery.
+fn write_integer(out: &mut String, number: i64) {
+    // 20 digits hold the largest magnitude of an i64 (9 223 372 036 854 775 808).
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number.unsigned_abs();
+    for place in digits.iter_mut().rev() {
+        // `rest % 10` is below 10, so the cast keeps it whole.
+        *place = b'0' + (rest % 10) as u8;
+        start -= 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if number < 0 {
+        out.push('-');
+    }
+    for digit in digits.get(start..).unwrap_or(&[]) {
+        out.push(char::from(*digit));
+    }
+}
+
+/// Writes `text` as a JSON string, exactly as `decision::write_json_string` does.
+///
+/// Names, sources and paths almost never need escaping: this finds that out sixteen bytes at a
+/// time (a loop without early exit that the compiler turns into vector compares) and copies the
+/// text whole. Text that does need escaping goes to `write_json_string` itself, so the escaped
+/// form has one definition.
+fn write_text(out: &mut String, text: &str) {
+    if needs_escaping(text.as_bytes()) {
+        write_json_string(out, text);
+    } else {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
+}
+
+/// Whether `bytes` hold a quote, a backslash or a control character.
+///
+/// Eight bytes at a time, with the exact word tests of "Bit Twiddling Hacks": a word has a byte
+/// below `n` (`n` at most 128) if and only if `(word - n·0x01…01) & !word & 0x80…80` is not
+/// zero, and a byte equal to `c` if and only if `word ^ c·0x01…01` has a zero byte. Bytes of
+/// UTF-8 sequences (0x80 and above) never match either test.
+fn needs_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, limit: u64| word.wrapping_sub(limit * ONES) & !word & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let found = below(word, 0x20)
+            | below(word ^ (u64::from(b'"') * ONES), 1)
+            | below(word ^ (u64::from(b'\\') * ONES), 1);
+        if found != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|byte| *byte < 0x20 || *byte == b'"' || *byte == b'\\')
+}
+
+/// The names, sources, labels and types trace nodes share, prepared once per engine from the IR
+/// (see `load.rs`), each vector indexed as the IR's vector of the same name.
+#[derive(Debug, Default)]
+pub(crate) struct TraceNames {
+    pub(crate) items: Vec<ItemNames>,
+    pub(crate) params: Vec<ParamNames>,
+    pub(crate) tables: Vec<TableNames>,
+    pub(crate) bands: Vec<BandNames>,
+    pub(crate) outputs: Vec<OutputNames>,
+    /// For each type of the IR: the fields of a record type, nothing for an enum type.
+    pub(crate) records: Vec<Vec<FieldNames>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ItemNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: Arc<Type>,
+    pub(crate) source: Option<Arc<str>>,
+    /// The label of each exception, in the item's order.
+    pub(crate) exceptions: Vec<Arc<str>>,
+    /// The type of each parameter of a function.
+    pub(crate) params: Vec<Arc<Type>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ParamNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: Arc<Type>,
+    /// For each dated value: its own source, or else the parameter's.
+    pub(crate) sources: Vec<Option<Arc<str>>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TableNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) source: Option<Arc<str>>,
+    /// The type of a lookup's result: an optional row.
+    pub(crate) result: Arc<Type>,
+    pub(crate) keys: Vec<Arc<Type>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BandNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) source: Option<Arc<str>>,
+    pub(crate) domain: Arc<Type>,
+    pub(crate) result: Arc<Type>,
+    /// The label of each band, in the table's order.
+    pub(crate) labels: Vec<Arc<str>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct OutputNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: Arc<Type>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FieldNames {
+    pub(crate) name: Arc<str>,
+    pub(crate) ty: Arc<Type>,
+    /// The field's JSON pointer segment, `/` and the escaped name, appended to its record's
+    /// path to make an input node's path.
+    pub(crate) segment: Box<str>,
+}
+
+fn shared(text: &str) -> Arc<str> {
+    Arc::from(text)
+}
+
+fn shared_option(text: Option<&String>) -> Option<Arc<str>> {
+    text.map(|text| shared(text))
+}
+
+impl TraceNames {
+    /// Prepares the shared text and types of `policy`; `item_names` are the item names the
+    /// evaluator already shares, used again here rather than copied.
+    pub(crate) fn new(policy: &Policy, item_names: &[Arc<str>]) -> TraceNames {
+        let items = policy
+            .items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| ItemNames {
+                name: item_names
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| shared(&item.name)),
+                ty: Arc::new(item.ty.clone()),
+                source: shared_option(item.source.as_ref()),
+                exceptions: match &item.body {
+                    crate::ir::Body::Exceptions { exceptions, .. } => exceptions
+                        .iter()
+                        .map(|exception| shared(&exception.label))
+                        .collect(),
+                    crate::ir::Body::Expr(_) => Vec::new(),
+                },
+                params: item
+                    .params
+                    .iter()
+                    .map(|(_, ty)| Arc::new(ty.clone()))
+                    .collect(),
+            })
+            .collect();
+        let params = policy
+            .params
+            .iter()
+            .map(|param| ParamNames {
+                name: shared(&param.name),
+                ty: Arc::new(param.ty.clone()),
+                sources: param
+                    .values
+                    .iter()
+                    .map(|value| shared_option(value.source.as_ref().or(param.source.as_ref())))
+                    .collect(),
+            })
+            .collect();
+        let tables = policy
+            .tables
+            .iter()
+            .map(|table| TableNames {
+                name: shared(&table.name),
+                source: shared_option(table.source.as_ref()),
+                result: Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+                keys: table
+                    .key_types
+                    .iter()
+                    .map(|ty| Arc::new(ty.clone()))
+                    .collect(),
+            })
+            .collect();
+        let bands = policy
+            .bands
+            .iter()
+            .map(|table| BandNames {
+                name: shared(&table.name),
+                source: shared_option(table.source.as_ref()),
+                domain: Arc::new(table.domain.clone()),
+                result: Arc::new(table.result.clone()),
+                labels: table.bands.iter().map(|band| shared(&band.label)).collect(),
+            })
+            .collect();
+        let outputs = policy
+            .outputs
+            .iter()
+            .map(|output| OutputNames {
+                name: shared(&output.name),
+                ty: Arc::new(output.ty.clone()),
+            })
+            .collect();
+        let records = policy
+            .types
+            .iter()
+            .map(|definition| match definition {
+                TypeDef::Record(record) => record
+                    .fields
+                    .iter()
+                    .map(|field| {
+                        let mut segment = String::with_capacity(field.name.len() + 1);
+                        crate::case::push_key(&mut segment, &field.name);
+                        FieldNames {
+                            name: shared(&field.name),
+                            ty: Arc::new(field.ty.clone()),
+                            segment: segment.into_boxed_str(),
+                        }
+                    })
+                    .collect(),
+                TypeDef::Enum(_) => Vec::new(),
+            })
+            .collect();
+        TraceNames {
+            items,
+            params,
+            tables,
+            bands,
+            outputs,
+            records,
+        }
+    }
+}
+
+/// A hasher for the trace builder's maps, whose keys are addresses and small indices: one
+/// multiply and rotate per word (the scheme of rustc's FxHasher) instead of SipHash, which
+/// guards against keys chosen by an attacker, and the keys here are not chosen by anyone.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.add(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves the most entropy in the high bits; the table picks buckets by
+        // the low ones, so they are rotated down.
+        self.hash.rotate_left(26)
+    }
+}
+
+type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// Collects trace nodes during an evaluation. Each item evaluation opens a frame that collects
 /// the nodes it uses; closing the frame makes the item's node.
 #[derive(Debug, Default)]
 pub(crate) struct TraceBuilder {
     pub(crate) nodes: Vec<TraceNode>,
-    frames: Vec<Vec<usize>>,
+    /// The inputs collected by every open frame, the innermost frame's last: one buffer for all
+    /// frames, so that opening a frame allocates nothing and closing one allocates its node's
+    /// inputs once, at their final size.
+    pending: Vec<usize>,
+    /// Where each open frame's inputs start in `pending`, the innermost frame last.
+    frames: Vec<usize>,
     pub(crate) roots: Vec<usize>,
     /// The node of each memoized item, once evaluated.
     pub(crate) item_nodes: Vec<Option<usize>>,
@@ -221,12 +695,23 @@ pub(crate) struct TraceBuilder {
     /// the field's index. A record of the case is one shared allocation for the whole
     /// evaluation, with one JSON pointer, so the address stands for the pointer without
     /// building it again at every read.
-    pub(crate) input_nodes: HashMap<(usize, u32), usize>,
+    input_nodes: WordMap<(usize, u32), usize>,
+    /// The record type of each case record read from, by its address (`None` where its path
+    /// does not lead to a record type), so that each record's path is resolved once.
+    record_types: WordMap<usize, Option<u32>>,
+    /// A buffer in which input paths are put together before they are shared.
+    path: String,
 }
 
 impl TraceBuilder {
-    pub(crate) fn new(items: usize, params: usize) -> TraceBuilder {
+    /// A builder for a policy of `items` items and `params` parameters. The node arena starts
+    /// with room for `expected_nodes` nodes (the size of an earlier trace), so that it is not
+    /// moved again and again as it grows.
+    pub(crate) fn new(items: usize, params: usize, expected_nodes: usize) -> TraceBuilder {
         TraceBuilder {
+            nodes: Vec::with_capacity(expected_nodes),
+            pending: Vec::with_capacity(64),
+            frames: Vec::with_capacity(32),
             item_nodes: vec![None; items],
             param_nodes: vec![None; params],
             ..TraceBuilder::default()
@@ -235,13 +720,14 @@ impl TraceBuilder {
 
     /// Opens a frame for a node whose inputs are about to be evaluated.
     pub(crate) fn open(&mut self) {
-        self.frames.push(Vec::new());
+        self.frames.push(self.pending.len());
     }
 
     /// Closes the innermost frame into `node`, records the node as an input of the enclosing
     /// frame, and returns its index.
     pub(crate) fn close(&mut self, mut node: TraceNode) -> usize {
-        node.inputs = self.frames.pop().unwrap_or_default();
+        let start = self.frames.pop().unwrap_or(self.pending.len());
+        node.inputs = self.pending.split_off(start.min(self.pending.len()));
         self.leaf(node)
     }
 
@@ -255,11 +741,57 @@ impl TraceBuilder {
 
     /// Records an existing node as an input of the enclosing frame (once per frame).
     pub(crate) fn reference(&mut self, index: usize) {
-        if let Some(frame) = self.frames.last_mut() {
+        if let Some(start) = self.frames.last().copied() {
+            let frame = self.pending.get(start..).unwrap_or(&[]);
             if !frame.contains(&index) {
-                frame.push(index);
+                self.pending.push(index);
             }
         }
+    }
+
+    /// Records the read of field `index` of the case record `record`, whose value is `value`:
+    /// the field's input node is made at its first read and referenced at the next ones.
+    pub(crate) fn input(
+        &mut self,
+        policy: &Policy,
+        names: &TraceNames,
+        record: &Arc<Record>,
+        index: u32,
+        value: &Value,
+    ) {
+        let Some(record_path) = record.path.as_deref() else {
+            return;
+        };
+        let address = Arc::as_ptr(record) as usize;
+        if let Some(node) = self.input_nodes.get(&(address, index)).copied() {
+            self.reference(node);
+            return;
+        }
+        let record_type = *self
+            .record_types
+            .entry(address)
+            .or_insert_with(|| record_type(policy, record_path));
+        let field = record_type
+            .and_then(|id| names.records.get(id as usize))
+            .and_then(|fields| fields.get(index as usize));
+        self.path.clear();
+        self.path.push_str(record_path);
+        let (id, ty) = match field {
+            Some(field) => {
+                self.path.push_str(&field.segment);
+                (Arc::clone(&field.name), Some(Arc::clone(&field.ty)))
+            }
+            None => {
+                let number = index.to_string();
+                self.path.push('/');
+                self.path.push_str(&number);
+                (Arc::from(number), None)
+            }
+        };
+        let mut node = TraceNode::new(TraceKind::Input, id, value.clone(), ty);
+        node.path = Some(Arc::from(self.path.as_str()));
+        let node = self.leaf(node);
+        self.input_nodes.insert((address, index), node);
     }
 
     pub(crate) fn finish(self) -> Trace {
@@ -270,14 +802,10 @@ impl TraceBuilder {
     }
 }
 
-/// The field definition behind an input read: the record at `record_path` (a JSON pointer into
-/// the case) is resolved against the policy's input type, then its field `index` is taken.
-pub(crate) fn input_field<'p>(
-    policy: &'p Policy,
-    record_path: &str,
-    index: u32,
-) -> Option<&'p crate::ir::FieldDef> {
-    let mut ty = Type::Record(policy.input.record);
+/// The record type of the case record at `record_path` (a JSON pointer into the case), found by
+/// following the path through the policy's input type.
+fn record_type(policy: &Policy, record_path: &str) -> Option<u32> {
+    let mut ty = &Type::Record(policy.input.record);
     let mut rest = record_path;
     while !rest.is_empty() {
         let after_slash = rest.strip_prefix('/')?;
@@ -286,16 +814,15 @@ pub(crate) fn input_field<'p>(
             None => (after_slash, ""),
         };
         rest = remaining;
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        ty = step(policy, &ty, &segment)?;
+        ty = if segment.contains('~') {
+            step(policy, ty, &segment.replace("~1", "/").replace("~0", "~"))?
+        } else {
+            step(policy, ty, segment)?
+        };
     }
-    let record_id = match unwrap_optional(&ty) {
-        Type::Record(id) => *id,
-        _ => return None,
-    };
-    match policy.types.get(record_id as usize)? {
-        crate::ir::TypeDef::Record(record) => record.fields.get(index as usize),
-        crate::ir::TypeDef::Enum(_) => None,
+    match unwrap_optional(ty) {
+        Type::Record(id) => Some(*id),
+        _ => None,
     }
 }
 
@@ -306,21 +833,185 @@ fn unwrap_optional(ty: &Type) -> &Type {
     }
 }
 
-fn step(policy: &Policy, ty: &Type, segment: &str) -> Option<Type> {
+/// The type one step below `ty` in a case: a record's field by name, a list's element by index,
+/// a map's value by key.
+fn step<'p>(policy: &'p Policy, ty: &'p Type, segment: &str) -> Option<&'p Type> {
     match unwrap_optional(ty) {
         Type::Record(id) => match policy.types.get(*id as usize)? {
-            crate::ir::TypeDef::Record(record) => record
+            TypeDef::Record(record) => record
                 .fields
                 .iter()
                 .find(|field| field.name == segment)
-                .map(|field| field.ty.clone()),
-            crate::ir::TypeDef::Enum(_) => None,
+                .map(|field| &field.ty),
+            TypeDef::Enum(_) => None,
         },
         Type::List(element) => {
             segment.parse::<usize>().ok()?;
-            Some((**element).clone())
+            Some(element)
         }
-        Type::Map(element) => Some((**element).clone()),
+        Type::Map(element) => Some(element),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{EnumDef, VariantDef};
+    use crate::value::{Month, Quarter};
+
+    fn policy_with_enum() -> Policy {
+        let mut policy: Policy = serde_json::from_value(serde_json::json!({
+            "format_version": crate::ir::IR_FORMAT_VERSION,
+            "name": "t", "version": "1", "publisher": "p", "in_force_from": "2025-01-01",
+            "modules": [], "types": [], "input": {"name": "case", "record": 0, "id_field": null, "as_of_field": null},
+            "params": [], "tables": [], "calendars": [], "bands": [], "items": [], "groups": [],
+            "outputs": [], "checks": []
+        }))
+        .unwrap_or_else(|failure| panic!("test policy: {failure}"));
+        policy.types.push(TypeDef::Enum(EnumDef {
+            name: "Kind".into(),
+            variants: vec![
+                VariantDef {
+                    name: "a".into(),
+                    json: JsonLiteral::Text("a\"b".into()),
+                },
+                VariantDef {
+                    name: "b".into(),
+                    json: JsonLiteral::Integer(7),
+                },
+            ],
+        }));
+        policy
+    }
+
+    #[test]
+    fn the_trace_value_writer_writes_as_the_decision_writer_does() {
+        let policy = policy_with_enum();
+        let record = |path: Option<&str>| {
+            Value::Record(Arc::new(Record {
+                path: path.map(Arc::from),
+                fields: vec![Value::Integer(1), Value::text("x")].into_boxed_slice(),
+            }))
+        };
+        let date = |y, m, d| Date::from_ymd_opt(y, m, d).unwrap_or_default();
+        let values = [
+            Value::Absent,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Integer(0),
+            Value::Integer(7),
+            Value::Integer(-7),
+            Value::Integer(1_234_567_890),
+            Value::Integer(i64::MAX),
+            Value::Integer(i64::MIN),
+            Value::Decimal(Decimal::new(-1234, 2)),
+            Value::Decimal(Decimal::ZERO),
+            Value::Decimal(-Decimal::ZERO),
+            Value::Decimal(Decimal::new(0, 2)),
+            Value::Decimal(-Decimal::new(0, 2)),
+            Value::Decimal(Decimal::new(5, 3)),
+            Value::Decimal(Decimal::new(-5, 3)),
+            Value::Decimal(Decimal::new(32360, 0)),
+            Value::Decimal(Decimal::new(2133333, 2)),
+            Value::Decimal(Decimal::new(1, 28)),
+            Value::Decimal(Decimal::MAX),
+            Value::Decimal(Decimal::MIN),
+            Value::Decimal(Decimal::from_i128_with_scale(i128::from(u64::MAX) + 1, 0)),
+            Value::Decimal(Decimal::from_i128_with_scale(
+                i128::from(u64::MAX) * 1000,
+                5,
+            )),
+            Value::Decimal(Decimal::new(1_000_000, 6)),
+            Value::Month(Month {
+                year: 2025,
+                month: 3,
+            }),
+            Value::Month(Month { year: 7, month: 12 }),
+            Value::Month(Month { year: -7, month: 1 }),
+            Value::Month(Month {
+                year: 12345,
+                month: 1,
+            }),
+            Value::Quarter(Quarter {
+                year: 2025,
+                quarter: 3,
+            }),
+            Value::Quarter(Quarter {
+                year: 0,
+                quarter: 1,
+            }),
+            Value::Quarter(Quarter {
+                year: -1,
+                quarter: 4,
+            }),
+            Value::Date(date(2025, 3, 1)),
+            Value::Date(date(12, 1, 31)),
+            Value::Date(date(-5, 1, 1)),
+            Value::Date(date(12345, 6, 7)),
+            Value::text(""),
+            Value::text("plain"),
+            Value::text("Приказ МТСЗН № 160 от 19.05.2023, a text longer than sixteen bytes"),
+            Value::text("quote \" backslash \\ tab \t newline \n bell \u{7}"),
+            Value::text("a text of more than sixteen bytes with a \"quote\" near the end"),
+            Value::Enum(0),
+            Value::Enum(1),
+            Value::Enum(5),
+            record(Some("/members/0")),
+            record(Some("/a~1b/\"q\"")),
+            record(None),
+            Value::List(Arc::from(vec![Value::Integer(1), Value::Absent])),
+            Value::Map(Arc::from(vec![(Arc::from("k"), Value::Bool(true))])),
+        ];
+        let types = [
+            None,
+            Some(Type::Bool),
+            Some(Type::Integer),
+            Some(Type::Text),
+            Some(Type::Date),
+            Some(Type::Never),
+            Some(Type::Enum(0)),
+            Some(Type::Record(0)),
+            Some(Type::List(Box::new(Type::Integer))),
+            Some(Type::Map(Box::new(Type::Bool))),
+            Some(Type::Optional(Box::new(Type::Integer))),
+            Some(Type::Optional(Box::new(Type::Never))),
+            Some(Type::Optional(Box::new(Type::Enum(0)))),
+            Some(Type::Optional(Box::new(Type::Optional(Box::new(
+                Type::Text,
+            ))))),
+        ];
+        for value in &values {
+            for ty in &types {
+                let mut expected = String::new();
+                write_value_in(&mut expected, &policy, value, ty.as_ref(), Records::ByPath);
+                let mut written = String::new();
+                write_trace_value(&mut written, &policy, value, ty.as_ref());
+                assert_eq!(written, expected, "{value:?} of type {ty:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_text_writer_escapes_as_the_decision_writer_does() {
+        let mut texts = vec![String::new()];
+        for special in [
+            '"', '\\', '\n', '\r', '\t', '\u{1}', '\u{1f}', 'é', ' ', '~',
+        ] {
+            for length in [0, 1, 15, 16, 17, 31, 32, 33] {
+                for position in [0, length / 2, length] {
+                    let mut text: String = "a".repeat(length);
+                    text.insert(position, special);
+                    texts.push(text);
+                }
+            }
+        }
+        for text in &texts {
+            let mut expected = String::new();
+            write_json_string(&mut expected, text);
+            let mut written = String::new();
+            write_text(&mut written, text);
+            assert_eq!(written, expected, "{text:?}");
+        }
     }
 }

@@ -162,7 +162,7 @@ fn exceptions_in_priority_order() {
         let node = trace
             .nodes
             .iter()
-            .find(|node| node.id == "category" && node.kind == TraceKind::Definition)
+            .find(|node| &*node.id == "category" && node.kind == TraceKind::Definition)
             .unwrap();
         let traced = node
             .exception

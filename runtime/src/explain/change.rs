@@ -543,8 +543,8 @@ impl Analyser<'_, '_> {
             let (Some(path), Some(amount)) = (&node.path, node.value.as_decimal()) else {
                 continue;
             };
-            if path.ends_with(&suffix) && !out.iter().any(|(seen, _)| seen == path) {
-                out.push((path.clone(), amount));
+            if path.ends_with(&suffix) && !out.iter().any(|(seen, _)| **seen == **path) {
+                out.push((path.to_string(), amount));
             }
         }
         out

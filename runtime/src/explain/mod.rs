@@ -454,10 +454,9 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
     let mut seen: Vec<usize> = Vec::new();
     for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
         for input in &root.inputs {
-            let is_rule = trace
-                .nodes
-                .get(*input)
-                .is_some_and(|node| node.kind == TraceKind::Rule && !reasons.contains(&node.id));
+            let is_rule = trace.nodes.get(*input).is_some_and(|node| {
+                node.kind == TraceKind::Rule && !reasons.iter().any(|reason| **reason == *node.id)
+            });
             if is_rule && !seen.contains(input) {
                 seen.push(*input);
             }
@@ -466,10 +465,10 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
     seen.iter()
         .filter_map(|index| trace.nodes.get(*index))
         .filter_map(|node| {
-            let item = policy.items.iter().find(|item| item.name == node.id)?;
+            let item = policy.items.iter().find(|item| *item.name == *node.id)?;
             Some(AppliedRule {
-                rule: node.id.clone(),
-                value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                rule: node.id.to_string(),
+                value: Quantity::of(policy, &node.value, node.ty.as_deref()),
                 messages: item.messages.clone(),
                 source: item.source.clone(),
             })
@@ -485,13 +484,13 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
     node.inputs
         .iter()
         .filter_map(|input| trace.nodes.get(*input))
-        .filter(|input| seen.insert((input.kind.as_str(), input.id.as_str(), input.path.clone())))
+        .filter(|input| seen.insert((input.kind.as_str(), &*input.id, input.path.as_deref())))
         .map(|input| Number {
             kind: input.kind.as_str(),
-            id: input.path.clone().unwrap_or_else(|| input.id.clone()),
-            value: Quantity::of(policy, &input.value, input.ty.as_ref()),
+            id: input.path.as_deref().unwrap_or(&input.id).to_string(),
+            value: Quantity::of(policy, &input.value, input.ty.as_deref()),
             effective_from: input.effective_from,
-            source: input.source.clone(),
+            source: input.source.as_deref().map(String::from),
         })
         .collect()
 }
@@ -514,8 +513,8 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
             if let Some(path) = &node.path {
                 if paths.insert(path.clone()) {
                     out.push(Fact {
-                        path: path.clone(),
-                        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                        path: path.to_string(),
+                        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
                     });
                 }
             }
@@ -556,11 +555,11 @@ fn branch(
             let args: Vec<Quantity> = child_node
                 .args
                 .iter()
-                .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+                .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
                 .collect();
             let same = siblings.iter().any(|(kind, id, value, seen_args)| {
                 *kind == child_node.kind
-                    && *id == child_node.id
+                    && **id == *child_node.id
                     && **value == child_node.value
                     && *seen_args == args
                     && child_node.kind != TraceKind::Input
@@ -576,19 +575,19 @@ fn branch(
     }
     Some(TraceBranch {
         kind: node.kind.as_str(),
-        id: node.id.clone(),
-        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
-        path: node.path.clone(),
+        id: node.id.to_string(),
+        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
+        path: node.path.as_deref().map(String::from),
         args: node
             .args
             .iter()
-            .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+            .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
             .collect(),
         effective_from: node.effective_from,
-        source: node.source.clone(),
+        source: node.source.as_deref().map(String::from),
         found: node.found,
-        label: node.label.clone(),
-        exception: node.exception.clone(),
+        label: node.label.as_deref().map(String::from),
+        exception: node.exception.as_deref().map(String::from),
         repeated,
         inputs,
     })
