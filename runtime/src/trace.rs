@@ -157,9 +157,8 @@ impl Trace {
             write_text(out, path);
         }
         if let Some(date) = node.effective_from {
-            out.push_str(",\"effective_from\":\"");
-            write_date(out, date);
-            out.push('"');
+            out.push_str(",\"effective_from\":");
+            write_quoted_date(out, date);
         }
         if let Some(source) = &node.source {
             out.push_str(",\"source\":");
@@ -251,20 +250,7 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
         Value::Bool(false) => out.push_str("false"),
         Value::Integer(number) => write_integer(out, *number),
         Value::Decimal(number) => write_decimal(out, *number),
-        Value::Date(date) => {
-            out.push('"');
-            let year = date.year();
-            if (0..=9999).contains(&year) {
-                push_digits(out, year.unsigned_abs(), 4);
-                out.push('-');
-                push_digits(out, date.month(), 2);
-                out.push('-');
-                push_digits(out, date.day(), 2);
-            } else {
-                write_date(out, *date);
-            }
-            out.push('"');
-        }
+        Value::Date(date) => write_quoted_date(out, *date),
         Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
             out.push('"');
             push_digits(out, month.year.unsigned_abs(), 4);
@@ -297,8 +283,41 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
                 None => push_digits(out, *index, 1),
             }
         }
+        Value::List(items) => {
+            // A list of its declared type writes each item as the element type; a list of any
+            // other type (none, or one it does not fit) by its own shape.
+            let element = match ty {
+                Some(Type::List(element)) => Some(&**element),
+                _ => None,
+            };
+            out.push('[');
+            for (position, item) in items.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_trace_value(out, policy, item, element);
+            }
+            out.push(']');
+        }
         _ => write_value_in(out, policy, value, ty, Records::ByPath),
     }
+}
+
+/// Writes a date in quotes as `decision::write_date` does, `YYYY-MM-DD`, with digit loops for
+/// the years 0 to 9999 (all of a policy's dates) and by `write_date` itself for the others.
+fn write_quoted_date(out: &mut String, date: Date) {
+    out.push('"');
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        push_digits(out, year.unsigned_abs(), 4);
+        out.push('-');
+        push_digits(out, date.month(), 2);
+        out.push('-');
+        push_digits(out, date.day(), 2);
+    } else {
+        write_date(out, date);
+    }
+    out.push('"');
 }
 
 /// Writes `number` in decimal with at least `width` digits, zeros in front, as the `{:0width$}`
@@ -433,22 +452,28 @@ fn needs_escaping(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let below = |word: u64, limit: u64| word.wrapping_sub(limit * ONES) & !word & HIGHS;
+    let special = |word: [u8; 8]| {
+        let word = u64::from_le_bytes(word);
+        below(word, 0x20)
+            | below(word ^ (u64::from(b'"') * ONES), 1)
+            | below(word ^ (u64::from(b'\\') * ONES), 1)
+            != 0
+    };
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let found = below(word, 0x20)
-            | below(word ^ (u64::from(b'"') * ONES), 1)
-            | below(word ^ (u64::from(b'\\') * ONES), 1);
-        if found != 0 {
+        if special(word) {
             return true;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|byte| *byte < 0x20 || *byte == b'"' || *byte == b'\\')
+    // The last bytes are tested as one word too, filled up with letters, which never match.
+    let rest = chunks.remainder();
+    let mut word = [b'a'; 8];
+    if let Some(start) = word.get_mut(..rest.len()) {
+        start.copy_from_slice(rest);
+    }
+    special(word)
 }
 
 /// The names, sources, labels and types trace nodes share, prepared once per engine from the IR
@@ -961,6 +986,13 @@ mod tests {
             record(Some("/a~1b/\"q\"")),
             record(None),
             Value::List(Arc::from(vec![Value::Integer(1), Value::Absent])),
+            Value::List(Arc::from(vec![
+                record(Some("/members/0")),
+                record(None),
+                Value::Date(date(2025, 3, 1)),
+                Value::List(Arc::from(vec![Value::Bool(true), Value::Enum(1)])),
+            ])),
+            Value::List(Arc::from(Vec::new())),
             Value::Map(Arc::from(vec![(Arc::from("k"), Value::Bool(true))])),
         ];
         let types = [
@@ -973,6 +1005,13 @@ mod tests {
             Some(Type::Enum(0)),
             Some(Type::Record(0)),
             Some(Type::List(Box::new(Type::Integer))),
+            Some(Type::List(Box::new(Type::Record(0)))),
+            Some(Type::List(Box::new(Type::Enum(0)))),
+            Some(Type::List(Box::new(Type::Never))),
+            Some(Type::List(Box::new(Type::List(Box::new(Type::Enum(0)))))),
+            Some(Type::Optional(Box::new(Type::List(Box::new(Type::Enum(
+                0,
+            )))))),
             Some(Type::Map(Box::new(Type::Bool))),
             Some(Type::Optional(Box::new(Type::Integer))),
             Some(Type::Optional(Box::new(Type::Never))),
