@@ -657,7 +657,7 @@ fn breadth_first(trace: &Trace, start: usize) -> Vec<Option<usize>> {
         let Some(node) = trace.nodes.get(index) else {
             continue;
         };
-        for &child in &node.inputs {
+        for &child in trace.inputs(node) {
             if let Some(flag) = seen.get_mut(child) {
                 if !*flag {
                     *flag = true;
@@ -680,7 +680,7 @@ fn reachable_in_order(trace: &Trace, start: usize) -> Vec<usize> {
     while let Some(&index) = order.get(position) {
         position += 1;
         if let Some(node) = trace.nodes.get(index) {
-            for &child in &node.inputs {
+            for &child in trace.inputs(node) {
                 if parent.get(child).copied().flatten() == Some(index) && !order.contains(&child) {
                     order.push(child);
                 }
@@ -699,7 +699,7 @@ fn nearest_rules(trace: &Trace, start: usize) -> Vec<usize> {
         let Some(node) = trace.nodes.get(index) else {
             continue;
         };
-        for &child in &node.inputs {
+        for &child in trace.inputs(node) {
             if seen.get(child).copied().unwrap_or(true) {
                 continue;
             }

@@ -5,7 +5,6 @@
 //! path hashes strings; the scratch buffers can be reused from one case to the next. Tracing
 //! costs a branch per node when it is off.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::Datelike;
@@ -17,7 +16,7 @@ use crate::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemId, ItemKind, MatchArm, Pattern,
     Policy, RoundingMode, Type, UnaryOp,
 };
-use crate::trace::{ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode};
+use crate::trace::{ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch};
 use crate::value::{Date, Value};
 
 type EvalResult<T> = Result<T, Box<CaseError>>;
@@ -62,6 +61,8 @@ pub struct Scratch {
     /// For items with exceptions: the index of the exception that gave the value.
     exception: Vec<Option<u32>>,
     locals: Vec<Value>,
+    /// The trace builder's working buffers, between traced evaluations.
+    trace: TraceScratch,
 }
 
 impl Scratch {
@@ -84,9 +85,6 @@ pub(crate) struct Prepared {
     pub(crate) output_frames: Vec<u32>,
     /// The names, sources, labels and types that trace nodes share.
     pub(crate) trace_names: TraceNames,
-    /// The node count of the latest trace, with which the next trace's arena starts: cases of
-    /// one policy have traces of similar sizes, so the arena is seldom moved as it grows.
-    pub(crate) trace_size: AtomicUsize,
 }
 
 pub(crate) struct Evaluator<'a> {
@@ -115,7 +113,7 @@ impl<'a> Evaluator<'a> {
             Box::new(TraceBuilder::new(
                 policy.items.len(),
                 policy.params.len(),
-                prepared.trace_size.load(Ordering::Relaxed),
+                std::mem::take(&mut scratch.trace),
             ))
         });
         Evaluator {
@@ -232,11 +230,8 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(crate) fn take_trace(&mut self) -> Option<crate::trace::Trace> {
-        let trace = self.trace.take()?.finish();
-        let size = &self.prepared.trace_size;
-        if size.load(Ordering::Relaxed) != trace.nodes.len() {
-            size.store(trace.nodes.len(), Ordering::Relaxed);
-        }
+        let (trace, buffers) = self.trace.take()?.finish();
+        self.scratch.trace = buffers;
         Some(trace)
     }
 
@@ -578,19 +573,16 @@ impl<'a> Evaluator<'a> {
                     .locals
                     .get(base..base + args.len())
                     .unwrap_or(&[]);
-                values
-                    .iter()
-                    .zip(&item.params)
-                    .enumerate()
-                    .map(|(position, (value, (_, ty)))| {
+                trace.add_args(values.iter().zip(&item.params).enumerate().map(
+                    |(position, (value, (_, ty)))| {
                         let ty = names
                             .and_then(|names| names.params.get(position))
                             .map_or_else(|| Arc::new(ty.clone()), Arc::clone);
                         (value.clone(), Some(ty))
-                    })
-                    .collect()
+                    },
+                ))
             }
-            None => Vec::new(),
+            None => Default::default(),
         };
         let result = self.body(id, item);
         self.frame = saved_frame;
@@ -1227,7 +1219,7 @@ impl<'a> Evaluator<'a> {
                         band.value.clone(),
                         Some(Arc::clone(&names.result)),
                     );
-                    node.args = vec![(value, Some(Arc::clone(&names.domain)))];
+                    node.args = trace.add_args([(value, Some(Arc::clone(&names.domain)))]);
                     node.label = Some(
                         position
                             .and_then(|position| names.labels.get(position))
@@ -1243,7 +1235,7 @@ impl<'a> Evaluator<'a> {
                         band.value.clone(),
                         Some(Arc::new(table.result.clone())),
                     );
-                    node.args = vec![(value, Some(Arc::new(table.domain.clone())))];
+                    node.args = trace.add_args([(value, Some(Arc::new(table.domain.clone())))]);
                     node.label = Some(Arc::from(band.label.as_str()));
                     node.source = table.source.as_deref().map(Arc::from);
                     node
@@ -1291,17 +1283,13 @@ impl<'a> Evaluator<'a> {
                 ),
             };
             let mut node = TraceNode::new(TraceKind::Table, name, result.clone(), Some(ty));
-            node.args = key
-                .into_iter()
-                .enumerate()
-                .map(|(index, value)| {
-                    let ty = match names {
-                        Some(names) => names.keys.get(index).cloned(),
-                        None => table.key_types.get(index).cloned().map(Arc::new),
-                    };
-                    (value, ty)
-                })
-                .collect();
+            node.args = trace.add_args(key.into_iter().enumerate().map(|(index, value)| {
+                let ty = match names {
+                    Some(names) => names.keys.get(index).cloned(),
+                    None => table.key_types.get(index).cloned().map(Arc::new),
+                };
+                (value, ty)
+            }));
             node.found = Some(row.is_some());
             node.source = match names {
                 Some(names) => names.source.clone(),

@@ -1,7 +1,6 @@
 //! Loading a policy: cheap consistency checks on the IR, so that an IR referring to something
 //! that does not exist is a [`LoadError`] now rather than a failure on some later case.
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crate::error::LoadError;
@@ -142,7 +141,6 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, LoadError> {
         item_frames,
         output_frames,
         trace_names,
-        trace_size: AtomicUsize::new(0),
     })
 }
 

@@ -6,10 +6,12 @@
 //! times is one node referenced from several parents, so [`Trace::nodes`] is a DAG whose children
 //! always have smaller indices than their parents.
 //!
-//! A case's trace has about a thousand nodes, so a node is cheap to make: its name, legal source,
+//! A case's trace has hundreds of nodes, so a node is cheap to make: its name, legal source,
 //! band label, exception label and static type are shared (`Arc`) with the engine, which prepares
 //! them once from the IR when it loads the policy ([`TraceNames`]). Making a node copies
-//! pointers; it neither copies text nor clones types.
+//! pointers; it neither copies text nor clones types. A node's inputs, arguments and input path
+//! live in buffers of the whole trace ([`Trace::inputs`], [`Trace::args`], [`Trace::path`]), so
+//! a trace is a handful of allocations rather than a few per node.
 //!
 //! In JSON, a node is written in full the first time a depth-first walk from the roots meets it,
 //! and afterwards as `{"kind", "id", "value", "see"}`: small and deterministic.
@@ -58,7 +60,8 @@ impl TraceKind {
 ///
 /// The text and type fields are shared with the engine that made the trace (and with the other
 /// nodes of the same name): `&*node.id` or `node.id.as_ref()` borrow the text, and cloning a
-/// field is cheap.
+/// field is cheap. A node's inputs, arguments and path are kept by its trace: see
+/// [`Trace::inputs`], [`Trace::args`] and [`Trace::path`].
 #[derive(Debug, Clone)]
 pub struct TraceNode {
     pub kind: TraceKind,
@@ -67,23 +70,39 @@ pub struct TraceNode {
     pub value: Value,
     /// The value's static type, used to write it as decisions do.
     pub ty: Option<Arc<Type>>,
-    /// Indices into [`Trace::nodes`] of the values this one was computed from.
-    pub inputs: Vec<usize>,
     /// For a parameter lookup: the date from which the value used applies.
     pub effective_from: Option<Date>,
     /// The legal source text, where the policy gives one.
     pub source: Option<Arc<str>>,
-    /// For an input: the JSON pointer of the field in the case.
-    pub path: Option<Arc<str>>,
-    /// For a function call: the argument values; for a table lookup: the key; for a band
-    /// lookup: the value looked up. Each value comes with its static type.
-    pub args: Vec<(Value, Option<Arc<Type>>)>,
     /// For a table lookup: whether a row was found.
     pub found: Option<bool>,
     /// For a band lookup: the band's label.
     pub label: Option<Arc<str>>,
     /// For an item with exceptions: the label of the exception that gave its value.
     pub exception: Option<Arc<str>>,
+    /// Where the node's inputs are in [`Trace`]'s `edges`.
+    pub(crate) inputs: Span,
+    /// Where the node's arguments are in [`Trace`]'s `arguments`.
+    pub(crate) args: Span,
+    /// For an input: where its JSON pointer is in [`Trace`]'s `paths`.
+    pub(crate) path: Option<Span>,
+}
+
+/// A run of one of a trace's buffers that belongs to one node: `start..end`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    fn is_empty(self) -> bool {
+        self.start >= self.end
+    }
 }
 
 impl TraceNode {
@@ -98,26 +117,53 @@ impl TraceNode {
             id,
             value,
             ty,
-            inputs: Vec::new(),
             effective_from: None,
             source: None,
-            path: None,
-            args: Vec::new(),
             found: None,
             label: None,
             exception: None,
+            inputs: Span::default(),
+            args: Span::default(),
+            path: None,
         }
     }
 }
 
 /// The trace of one decision: the node arena and the output nodes, in declaration order.
+///
+/// Each node's inputs, arguments and input path are kept in three buffers of the trace, node
+/// after node, and read with [`Trace::inputs`], [`Trace::args`] and [`Trace::path`].
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub nodes: Vec<TraceNode>,
     pub roots: Vec<usize>,
+    /// Every node's inputs (indices into `nodes`), one node's after another's.
+    edges: Vec<usize>,
+    /// Every node's arguments, each value with its static type, one node's after another's.
+    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    /// Every input node's JSON pointer, one after another.
+    paths: String,
 }
 
 impl Trace {
+    /// Indices into [`Trace::nodes`] of the values `node` (a node of this trace) was computed
+    /// from; children always have smaller indices than their parents.
+    pub fn inputs(&self, node: &TraceNode) -> &[usize] {
+        self.edges.get(node.inputs.range()).unwrap_or(&[])
+    }
+
+    /// For a function call: the argument values; for a table lookup: the key; for a band
+    /// lookup: the value looked up; for other nodes, nothing. Each value comes with its static
+    /// type. `node` is a node of this trace.
+    pub fn args(&self, node: &TraceNode) -> &[(Value, Option<Arc<Type>>)] {
+        self.arguments.get(node.args.range()).unwrap_or(&[])
+    }
+
+    /// For an input node (of this trace): the JSON pointer of the field in the case.
+    pub fn path(&self, node: &TraceNode) -> Option<&str> {
+        self.paths.get(node.path?.range())
+    }
+
     /// Writes the trace as a JSON array of the root nodes.
     pub(crate) fn write_json(&self, policy: &Policy, out: &mut String) {
         let mut printed = vec![false; self.nodes.len()];
@@ -152,7 +198,7 @@ impl Trace {
                 return;
             }
         }
-        if let Some(path) = &node.path {
+        if let Some(path) = self.path(node) {
             out.push_str(",\"path\":");
             write_text(out, path);
         }
@@ -164,20 +210,21 @@ impl Trace {
             out.push_str(",\"source\":");
             write_text(out, source);
         }
+        let args = self.args(node);
         match node.kind {
             TraceKind::Table => {
                 out.push_str(",\"key\":");
-                write_value_list(out, policy, &node.args);
+                write_value_list(out, policy, args);
             }
             TraceKind::Band => {
-                if let Some((value, ty)) = node.args.first() {
+                if let Some((value, ty)) = args.first() {
                     out.push_str(",\"of\":");
                     write_trace_value(out, policy, value, ty.as_deref());
                 }
             }
-            _ if !node.args.is_empty() => {
+            _ if !args.is_empty() => {
                 out.push_str(",\"args\":");
-                write_value_list(out, policy, &node.args);
+                write_value_list(out, policy, args);
             }
             _ => {}
         }
@@ -198,7 +245,7 @@ impl Trace {
         }
         if !node.inputs.is_empty() {
             out.push_str(",\"inputs\":[");
-            for (position, child) in node.inputs.iter().enumerate() {
+            for (position, child) in self.inputs(node).iter().enumerate() {
                 if position > 0 {
                     out.push(',');
                 }
@@ -700,18 +747,37 @@ impl Hasher for WordHasher {
 
 type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
+/// The trace builder's working buffers, kept in the evaluator's `Scratch` from one case to the
+/// next, so that a batch allocates them once per thread rather than once per case. They also
+/// remember the sizes of the latest trace, with which the next trace's buffers start: cases of
+/// one policy have traces of similar sizes, so those buffers are seldom moved as they grow.
+#[derive(Debug, Default)]
+pub(crate) struct TraceScratch {
+    pending: Vec<usize>,
+    frames: Vec<usize>,
+    item_nodes: Vec<Option<usize>>,
+    param_nodes: Vec<Option<usize>>,
+    input_nodes: WordMap<(usize, u32), usize>,
+    record_types: WordMap<usize, Option<u32>>,
+    /// The node, edge, argument and path buffer lengths of the latest trace.
+    sizes: [usize; 4],
+}
+
 /// Collects trace nodes during an evaluation. Each item evaluation opens a frame that collects
 /// the nodes it uses; closing the frame makes the item's node.
 #[derive(Debug, Default)]
 pub(crate) struct TraceBuilder {
-    pub(crate) nodes: Vec<TraceNode>,
+    nodes: Vec<TraceNode>,
+    edges: Vec<usize>,
+    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    paths: String,
+    pub(crate) roots: Vec<usize>,
     /// The inputs collected by every open frame, the innermost frame's last: one buffer for all
-    /// frames, so that opening a frame allocates nothing and closing one allocates its node's
-    /// inputs once, at their final size.
+    /// frames, so that opening a frame costs a push, and closing one copies its inputs to the
+    /// trace's edges.
     pending: Vec<usize>,
     /// Where each open frame's inputs start in `pending`, the innermost frame last.
     frames: Vec<usize>,
-    pub(crate) roots: Vec<usize>,
     /// The node of each memoized item, once evaluated.
     pub(crate) item_nodes: Vec<Option<usize>>,
     /// The node of each parameter's lookup on the as-of date.
@@ -724,22 +790,41 @@ pub(crate) struct TraceBuilder {
     /// The record type of each case record read from, by its address (`None` where its path
     /// does not lead to a record type), so that each record's path is resolved once.
     record_types: WordMap<usize, Option<u32>>,
-    /// A buffer in which input paths are put together before they are shared.
-    path: String,
 }
 
 impl TraceBuilder {
-    /// A builder for a policy of `items` items and `params` parameters. The node arena starts
-    /// with room for `expected_nodes` nodes (the size of an earlier trace), so that it is not
-    /// moved again and again as it grows.
-    pub(crate) fn new(items: usize, params: usize, expected_nodes: usize) -> TraceBuilder {
+    /// A builder for a policy of `items` items and `params` parameters, working in the buffers
+    /// of `scratch`.
+    pub(crate) fn new(items: usize, params: usize, scratch: TraceScratch) -> TraceBuilder {
+        let TraceScratch {
+            mut pending,
+            mut frames,
+            mut item_nodes,
+            mut param_nodes,
+            mut input_nodes,
+            mut record_types,
+            sizes: [nodes, edges, arguments, paths],
+        } = scratch;
+        pending.clear();
+        frames.clear();
+        item_nodes.clear();
+        item_nodes.resize(items, None);
+        param_nodes.clear();
+        param_nodes.resize(params, None);
+        input_nodes.clear();
+        record_types.clear();
         TraceBuilder {
-            nodes: Vec::with_capacity(expected_nodes),
-            pending: Vec::with_capacity(64),
-            frames: Vec::with_capacity(32),
-            item_nodes: vec![None; items],
-            param_nodes: vec![None; params],
-            ..TraceBuilder::default()
+            nodes: Vec::with_capacity(nodes),
+            edges: Vec::with_capacity(edges),
+            arguments: Vec::with_capacity(arguments),
+            paths: String::with_capacity(paths),
+            roots: Vec::new(),
+            pending,
+            frames,
+            item_nodes,
+            param_nodes,
+            input_nodes,
+            record_types,
         }
     }
 
@@ -751,8 +836,19 @@ impl TraceBuilder {
     /// Closes the innermost frame into `node`, records the node as an input of the enclosing
     /// frame, and returns its index.
     pub(crate) fn close(&mut self, mut node: TraceNode) -> usize {
-        let start = self.frames.pop().unwrap_or(self.pending.len());
-        node.inputs = self.pending.split_off(start.min(self.pending.len()));
+        let start = self
+            .frames
+            .pop()
+            .unwrap_or(self.pending.len())
+            .min(self.pending.len());
+        let first = self.edges.len();
+        self.edges
+            .extend_from_slice(self.pending.get(start..).unwrap_or(&[]));
+        self.pending.truncate(start);
+        node.inputs = Span {
+            start: first,
+            end: self.edges.len(),
+        };
         self.leaf(node)
     }
 
@@ -771,6 +867,20 @@ impl TraceBuilder {
             if !frame.contains(&index) {
                 self.pending.push(index);
             }
+        }
+    }
+
+    /// Keeps the arguments of a node about to be made, and returns where they are, for the
+    /// node's `args`.
+    pub(crate) fn add_args(
+        &mut self,
+        args: impl IntoIterator<Item = (Value, Option<Arc<Type>>)>,
+    ) -> Span {
+        let start = self.arguments.len();
+        self.arguments.extend(args);
+        Span {
+            start,
+            end: self.arguments.len(),
         }
     }
 
@@ -799,31 +909,54 @@ impl TraceBuilder {
         let field = record_type
             .and_then(|id| names.records.get(id as usize))
             .and_then(|fields| fields.get(index as usize));
-        self.path.clear();
-        self.path.push_str(record_path);
+        let start = self.paths.len();
+        self.paths.push_str(record_path);
         let (id, ty) = match field {
             Some(field) => {
-                self.path.push_str(&field.segment);
+                self.paths.push_str(&field.segment);
                 (Arc::clone(&field.name), Some(Arc::clone(&field.ty)))
             }
             None => {
                 let number = index.to_string();
-                self.path.push('/');
-                self.path.push_str(&number);
+                self.paths.push('/');
+                self.paths.push_str(&number);
                 (Arc::from(number), None)
             }
         };
         let mut node = TraceNode::new(TraceKind::Input, id, value.clone(), ty);
-        node.path = Some(Arc::from(self.path.as_str()));
+        node.path = Some(Span {
+            start,
+            end: self.paths.len(),
+        });
         let node = self.leaf(node);
         self.input_nodes.insert((address, index), node);
     }
 
-    pub(crate) fn finish(self) -> Trace {
-        Trace {
+    /// The trace, and the working buffers to keep for the next case.
+    pub(crate) fn finish(self) -> (Trace, TraceScratch) {
+        let sizes = [
+            self.nodes.len(),
+            self.edges.len(),
+            self.arguments.len(),
+            self.paths.len(),
+        ];
+        let trace = Trace {
             nodes: self.nodes,
             roots: self.roots,
-        }
+            edges: self.edges,
+            arguments: self.arguments,
+            paths: self.paths,
+        };
+        let scratch = TraceScratch {
+            pending: self.pending,
+            frames: self.frames,
+            item_nodes: self.item_nodes,
+            param_nodes: self.param_nodes,
+            input_nodes: self.input_nodes,
+            record_types: self.record_types,
+            sizes,
+        };
+        (trace, scratch)
     }
 }
 

@@ -453,7 +453,7 @@ fn candidate_nodes(policy: &Policy, context: &expr::Context<'_>) -> Vec<usize> {
 fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<AppliedRule> {
     let mut seen: Vec<usize> = Vec::new();
     for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
-        for input in &root.inputs {
+        for input in trace.inputs(root) {
             let is_rule = trace.nodes.get(*input).is_some_and(|node| {
                 node.kind == TraceKind::Rule && !reasons.iter().any(|reason| **reason == *node.id)
             });
@@ -481,13 +481,14 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
         return Vec::new();
     };
     let mut seen = HashSet::new();
-    node.inputs
+    trace
+        .inputs(node)
         .iter()
         .filter_map(|input| trace.nodes.get(*input))
-        .filter(|input| seen.insert((input.kind.as_str(), &*input.id, input.path.as_deref())))
+        .filter(|input| seen.insert((input.kind.as_str(), &*input.id, trace.path(input))))
         .map(|input| Number {
             kind: input.kind.as_str(),
-            id: input.path.as_deref().unwrap_or(&input.id).to_string(),
+            id: trace.path(input).unwrap_or(&input.id).to_string(),
             value: Quantity::of(policy, &input.value, input.ty.as_deref()),
             effective_from: input.effective_from,
             source: input.source.as_deref().map(String::from),
@@ -510,8 +511,8 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
             continue;
         };
         if node.kind == TraceKind::Input {
-            if let Some(path) = &node.path {
-                if paths.insert(path.clone()) {
+            if let Some(path) = trace.path(node) {
+                if paths.insert(path) {
                     out.push(Fact {
                         path: path.to_string(),
                         value: Quantity::of(policy, &node.value, node.ty.as_deref()),
@@ -519,7 +520,7 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
                 }
             }
         }
-        stack.extend(node.inputs.iter().rev().copied());
+        stack.extend(trace.inputs(node).iter().rev().copied());
     }
     out
 }
@@ -541,19 +542,19 @@ fn branch(
     expanded: &mut [bool],
 ) -> Option<TraceBranch> {
     let node = trace.nodes.get(index)?;
-    let repeated = expanded.get(index).copied().unwrap_or(true) && !node.inputs.is_empty();
+    let repeated = expanded.get(index).copied().unwrap_or(true) && !trace.inputs(node).is_empty();
     if let Some(flag) = expanded.get_mut(index) {
         *flag = true;
     }
     let mut inputs = Vec::new();
     if !repeated {
         let mut siblings: Vec<(TraceKind, &str, &Value, Vec<Quantity>)> = Vec::new();
-        for child in &node.inputs {
+        for child in trace.inputs(node) {
             let Some(child_node) = trace.nodes.get(*child) else {
                 continue;
             };
-            let args: Vec<Quantity> = child_node
-                .args
+            let args: Vec<Quantity> = trace
+                .args(child_node)
                 .iter()
                 .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
                 .collect();
@@ -577,9 +578,9 @@ fn branch(
         kind: node.kind.as_str(),
         id: node.id.to_string(),
         value: Quantity::of(policy, &node.value, node.ty.as_deref()),
-        path: node.path.as_deref().map(String::from),
-        args: node
-            .args
+        path: trace.path(node).map(String::from),
+        args: trace
+            .args(node)
             .iter()
             .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
             .collect(),
