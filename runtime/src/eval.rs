@@ -16,7 +16,9 @@ use crate::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemId, ItemKind, MatchArm, Pattern,
     Policy, RoundingMode, Type, UnaryOp,
 };
-use crate::trace::{ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch};
+use crate::trace::{
+    ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch, TraceText,
+};
 use crate::value::{Date, Value};
 
 type EvalResult<T> = Result<T, Box<CaseError>>;
@@ -217,8 +219,8 @@ impl<'a> Evaluator<'a> {
                 .map_err(|failure| attribute(failure, &output.name))?;
             if let Some(trace) = self.trace.as_deref_mut() {
                 let (name, ty) = match self.prepared.trace_names.outputs.get(index) {
-                    Some(names) => (Arc::clone(&names.name), Arc::clone(&names.ty)),
-                    None => (Arc::from(output.name.as_str()), Arc::new(output.ty.clone())),
+                    Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+                    None => (TraceText::new(&output.name), Arc::new(output.ty.clone())),
                 };
                 let node = TraceNode::new(TraceKind::Output, name, value.clone(), Some(ty));
                 let index = trace.close(node);
@@ -494,7 +496,7 @@ impl<'a> Evaluator<'a> {
         Ok(value)
     }
 
-    fn exception_label(&self, id: ItemId, item: &Item) -> Option<Arc<str>> {
+    fn exception_label(&self, id: ItemId, item: &Item) -> Option<TraceText> {
         let won = self.scratch.exception.get(id as usize).copied().flatten()?;
         let shared = self
             .prepared
@@ -503,12 +505,12 @@ impl<'a> Evaluator<'a> {
             .get(id as usize)
             .and_then(|names| names.exceptions.get(won as usize));
         if let Some(label) = shared {
-            return Some(Arc::clone(label));
+            return Some(label.clone());
         }
         match &item.body {
             Body::Exceptions { exceptions, .. } => exceptions
                 .get(won as usize)
-                .map(|exception| Arc::from(exception.label.as_str())),
+                .map(|exception| TraceText::new(&exception.label)),
             Body::Expr(_) => None,
         }
     }
@@ -639,8 +641,8 @@ impl<'a> Evaluator<'a> {
                 None => {
                     let names = self.prepared.trace_names.params.get(id as usize);
                     let (name, ty) = match names {
-                        Some(names) => (Arc::clone(&names.name), Arc::clone(&names.ty)),
-                        None => (Arc::from(param.name.as_str()), Arc::new(param.ty.clone())),
+                        Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+                        None => (TraceText::new(&param.name), Arc::new(param.ty.clone())),
                     };
                     let mut node =
                         TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
@@ -654,7 +656,7 @@ impl<'a> Evaluator<'a> {
                                 .source
                                 .as_ref()
                                 .or(param.source.as_ref())
-                                .map(|source| Arc::from(source.as_str())),
+                                .map(|source| TraceText::new(source)),
                         };
                     let node = trace.leaf(node);
                     if at.is_none() {
@@ -1215,7 +1217,7 @@ impl<'a> Evaluator<'a> {
                 Some(names) => {
                     let mut node = TraceNode::new(
                         TraceKind::Band,
-                        Arc::clone(&names.name),
+                        names.name.clone(),
                         band.value.clone(),
                         Some(Arc::clone(&names.result)),
                     );
@@ -1223,7 +1225,7 @@ impl<'a> Evaluator<'a> {
                     node.label = Some(
                         position
                             .and_then(|position| names.labels.get(position))
-                            .map_or_else(|| Arc::from(band.label.as_str()), Arc::clone),
+                            .map_or_else(|| TraceText::new(&band.label), Clone::clone),
                     );
                     node.source = names.source.clone();
                     node
@@ -1231,13 +1233,13 @@ impl<'a> Evaluator<'a> {
                 None => {
                     let mut node = TraceNode::new(
                         TraceKind::Band,
-                        Arc::from(table.name.as_str()),
+                        TraceText::new(&table.name),
                         band.value.clone(),
                         Some(Arc::new(table.result.clone())),
                     );
                     node.args = trace.add_args([(value, Some(Arc::new(table.domain.clone())))]);
-                    node.label = Some(Arc::from(band.label.as_str()));
-                    node.source = table.source.as_deref().map(Arc::from);
+                    node.label = Some(TraceText::new(&band.label));
+                    node.source = table.source.as_deref().map(TraceText::new);
                     node
                 }
             };
@@ -1276,9 +1278,9 @@ impl<'a> Evaluator<'a> {
         if let Some(trace) = self.trace.as_deref_mut() {
             let names = self.prepared.trace_names.tables.get(id as usize);
             let (name, ty) = match names {
-                Some(names) => (Arc::clone(&names.name), Arc::clone(&names.result)),
+                Some(names) => (names.name.clone(), Arc::clone(&names.result)),
                 None => (
-                    Arc::from(table.name.as_str()),
+                    TraceText::new(&table.name),
                     Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
                 ),
             };
@@ -1293,7 +1295,7 @@ impl<'a> Evaluator<'a> {
             node.found = Some(row.is_some());
             node.source = match names {
                 Some(names) => names.source.clone(),
-                None => table.source.as_deref().map(Arc::from),
+                None => table.source.as_deref().map(TraceText::new),
             };
             trace.leaf(node);
         }
@@ -1398,23 +1400,19 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
     };
     match names {
         Some(names) => {
-            let mut node = TraceNode::new(
-                kind,
-                Arc::clone(&names.name),
-                value,
-                Some(Arc::clone(&names.ty)),
-            );
+            let mut node =
+                TraceNode::new(kind, names.name.clone(), value, Some(Arc::clone(&names.ty)));
             node.source = names.source.clone();
             node
         }
         None => {
             let mut node = TraceNode::new(
                 kind,
-                Arc::from(item.name.as_str()),
+                TraceText::new(&item.name),
                 value,
                 Some(Arc::new(item.ty.clone())),
             );
-            node.source = item.source.as_deref().map(Arc::from);
+            node.source = item.source.as_deref().map(TraceText::new);
             node
         }
     }

@@ -56,30 +56,131 @@ impl TraceKind {
     }
 }
 
+/// A text of a trace node: a name, a legal source, a band or exception label.
+///
+/// It is shared (cloning it copies a pointer), usually with the engine that prepared it from
+/// the IR, and it knows whether it needs escaping in JSON, found out once when it was made, so
+/// that writing a trace copies the text without looking at it again. It reads as a `str`
+/// (`&*text`, [`TraceText::as_str`]), prints as one, and compares with one.
+#[derive(Clone)]
+pub struct TraceText {
+    text: Arc<str>,
+    /// Whether the text holds no quote, backslash or control character.
+    plain: bool,
+}
+
+impl TraceText {
+    pub fn new(text: &str) -> TraceText {
+        TraceText::from(Arc::<str>::from(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<Arc<str>> for TraceText {
+    fn from(text: Arc<str>) -> TraceText {
+        let plain = !needs_escaping(text.as_bytes());
+        TraceText { text, plain }
+    }
+}
+
+impl From<String> for TraceText {
+    fn from(text: String) -> TraceText {
+        TraceText::from(Arc::<str>::from(text))
+    }
+}
+
+impl From<&str> for TraceText {
+    fn from(text: &str) -> TraceText {
+        TraceText::new(text)
+    }
+}
+
+impl std::ops::Deref for TraceText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for TraceText {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::borrow::Borrow<str> for TraceText {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for TraceText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.text)
+    }
+}
+
+impl std::fmt::Debug for TraceText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.text, formatter)
+    }
+}
+
+// Equality and hashing are those of the text, as `Borrow<str>` requires.
+impl PartialEq for TraceText {
+    fn eq(&self, other: &TraceText) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for TraceText {}
+
+impl std::hash::Hash for TraceText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialEq<str> for TraceText {
+    fn eq(&self, other: &str) -> bool {
+        *self.text == *other
+    }
+}
+
+impl PartialEq<&str> for TraceText {
+    fn eq(&self, other: &&str) -> bool {
+        *self.text == **other
+    }
+}
+
 /// One named value the decision used.
 ///
 /// The text and type fields are shared with the engine that made the trace (and with the other
-/// nodes of the same name): `&*node.id` or `node.id.as_ref()` borrow the text, and cloning a
+/// nodes of the same name): `&*node.id` or `node.id.as_str()` borrow the text, and cloning a
 /// field is cheap. A node's inputs, arguments and path are kept by its trace: see
 /// [`Trace::inputs`], [`Trace::args`] and [`Trace::path`].
 #[derive(Debug, Clone)]
 pub struct TraceNode {
     pub kind: TraceKind,
     /// The rule id, definition, parameter, table, band table, field or output name.
-    pub id: Arc<str>,
+    pub id: TraceText,
     pub value: Value,
     /// The value's static type, used to write it as decisions do.
     pub ty: Option<Arc<Type>>,
     /// For a parameter lookup: the date from which the value used applies.
     pub effective_from: Option<Date>,
     /// The legal source text, where the policy gives one.
-    pub source: Option<Arc<str>>,
+    pub source: Option<TraceText>,
     /// For a table lookup: whether a row was found.
     pub found: Option<bool>,
     /// For a band lookup: the band's label.
-    pub label: Option<Arc<str>>,
+    pub label: Option<TraceText>,
     /// For an item with exceptions: the label of the exception that gave its value.
-    pub exception: Option<Arc<str>>,
+    pub exception: Option<TraceText>,
     /// Where the node's inputs are in [`Trace`]'s `edges`.
     pub(crate) inputs: Span,
     /// Where the node's arguments are in [`Trace`]'s `arguments`.
@@ -108,7 +209,7 @@ impl Span {
 impl TraceNode {
     pub(crate) fn new(
         kind: TraceKind,
-        id: Arc<str>,
+        id: TraceText,
         value: Value,
         ty: Option<Arc<Type>>,
     ) -> TraceNode {
@@ -186,14 +287,14 @@ impl Trace {
         out.push_str("{\"kind\":\"");
         out.push_str(node.kind.as_str());
         out.push_str("\",\"id\":");
-        write_text(out, &node.id);
+        write_name(out, &node.id);
         out.push_str(",\"value\":");
         write_trace_value(out, policy, &node.value, node.ty.as_deref());
         match printed.get_mut(index) {
             Some(flag) if !*flag => *flag = true,
             _ => {
                 out.push_str(",\"see\":");
-                write_text(out, &node.id);
+                write_name(out, &node.id);
                 out.push('}');
                 return;
             }
@@ -208,7 +309,7 @@ impl Trace {
         }
         if let Some(source) = &node.source {
             out.push_str(",\"source\":");
-            write_text(out, source);
+            write_name(out, source);
         }
         let args = self.args(node);
         match node.kind {
@@ -237,11 +338,11 @@ impl Trace {
         }
         if let Some(label) = &node.label {
             out.push_str(",\"label\":");
-            write_text(out, label);
+            write_name(out, label);
         }
         if let Some(exception) = &node.exception {
             out.push_str(",\"exception\":");
-            write_text(out, exception);
+            write_name(out, exception);
         }
         if !node.inputs.is_empty() {
             out.push_str(",\"inputs\":[");
@@ -472,6 +573,19 @@ fn write_integer(out: &mut String, number: i64) {
     }
 }
 
+/// Writes a name, source or label as a JSON string, exactly as `decision::write_json_string`
+/// does: a text known to need no escaping is copied whole, without looking at it again.
+fn write_name(out: &mut String, text: &TraceText) {
+    if text.plain {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        write_json_string(out, text);
+    }
+}
+
 /// Writes `text` as a JSON string, exactly as `decision::write_json_string` does.
 ///
 /// Names, sources and paths almost never need escaping: this finds that out sixteen bytes at a
@@ -538,27 +652,27 @@ pub(crate) struct TraceNames {
 
 #[derive(Debug)]
 pub(crate) struct ItemNames {
-    pub(crate) name: Arc<str>,
+    pub(crate) name: TraceText,
     pub(crate) ty: Arc<Type>,
-    pub(crate) source: Option<Arc<str>>,
+    pub(crate) source: Option<TraceText>,
     /// The label of each exception, in the item's order.
-    pub(crate) exceptions: Vec<Arc<str>>,
+    pub(crate) exceptions: Vec<TraceText>,
     /// The type of each parameter of a function.
     pub(crate) params: Vec<Arc<Type>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct ParamNames {
-    pub(crate) name: Arc<str>,
+    pub(crate) name: TraceText,
     pub(crate) ty: Arc<Type>,
     /// For each dated value: its own source, or else the parameter's.
-    pub(crate) sources: Vec<Option<Arc<str>>>,
+    pub(crate) sources: Vec<Option<TraceText>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct TableNames {
-    pub(crate) name: Arc<str>,
-    pub(crate) source: Option<Arc<str>>,
+    pub(crate) name: TraceText,
+    pub(crate) source: Option<TraceText>,
     /// The type of a lookup's result: an optional row.
     pub(crate) result: Arc<Type>,
     pub(crate) keys: Vec<Arc<Type>>,
@@ -566,34 +680,34 @@ pub(crate) struct TableNames {
 
 #[derive(Debug)]
 pub(crate) struct BandNames {
-    pub(crate) name: Arc<str>,
-    pub(crate) source: Option<Arc<str>>,
+    pub(crate) name: TraceText,
+    pub(crate) source: Option<TraceText>,
     pub(crate) domain: Arc<Type>,
     pub(crate) result: Arc<Type>,
     /// The label of each band, in the table's order.
-    pub(crate) labels: Vec<Arc<str>>,
+    pub(crate) labels: Vec<TraceText>,
 }
 
 #[derive(Debug)]
 pub(crate) struct OutputNames {
-    pub(crate) name: Arc<str>,
+    pub(crate) name: TraceText,
     pub(crate) ty: Arc<Type>,
 }
 
 #[derive(Debug)]
 pub(crate) struct FieldNames {
-    pub(crate) name: Arc<str>,
+    pub(crate) name: TraceText,
     pub(crate) ty: Arc<Type>,
     /// The field's JSON pointer segment, `/` and the escaped name, appended to its record's
     /// path to make an input node's path.
     pub(crate) segment: Box<str>,
 }
 
-fn shared(text: &str) -> Arc<str> {
-    Arc::from(text)
+fn shared(text: &str) -> TraceText {
+    TraceText::new(text)
 }
 
-fn shared_option(text: Option<&String>) -> Option<Arc<str>> {
+fn shared_option(text: Option<&String>) -> Option<TraceText> {
     text.map(|text| shared(text))
 }
 
@@ -606,10 +720,10 @@ impl TraceNames {
             .iter()
             .enumerate()
             .map(|(index, item)| ItemNames {
-                name: item_names
-                    .get(index)
-                    .cloned()
-                    .unwrap_or_else(|| shared(&item.name)),
+                name: item_names.get(index).map_or_else(
+                    || shared(&item.name),
+                    |name| TraceText::from(Arc::clone(name)),
+                ),
                 ty: Arc::new(item.ty.clone()),
                 source: shared_option(item.source.as_ref()),
                 exceptions: match &item.body {
@@ -914,13 +1028,13 @@ impl TraceBuilder {
         let (id, ty) = match field {
             Some(field) => {
                 self.paths.push_str(&field.segment);
-                (Arc::clone(&field.name), Some(Arc::clone(&field.ty)))
+                (field.name.clone(), Some(Arc::clone(&field.ty)))
             }
             None => {
                 let number = index.to_string();
                 self.paths.push('/');
                 self.paths.push_str(&number);
-                (Arc::from(number), None)
+                (TraceText::from(number), None)
             }
         };
         let mut node = TraceNode::new(TraceKind::Input, id, value.clone(), ty);
@@ -1184,6 +1298,9 @@ mod tests {
             let mut written = String::new();
             write_text(&mut written, text);
             assert_eq!(written, expected, "{text:?}");
+            let mut named = String::new();
+            write_name(&mut named, &TraceText::new(text));
+            assert_eq!(named, expected, "{text:?} as a name");
         }
     }
 }
