@@ -863,12 +863,15 @@ type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The trace builder's working buffers, kept in the evaluator's `Scratch` from one case to the
 /// next, so that a batch allocates them once per thread rather than once per case. They also
-/// remember the sizes of the latest trace, with which the next trace's buffers start: cases of
-/// one policy have traces of similar sizes, so those buffers are seldom moved as they grow.
+/// remember the sizes of the latest trace: the next trace's buffers start half as large again,
+/// and cases of one policy have traces of similar sizes, so those buffers are seldom moved as
+/// they grow.
 #[derive(Debug, Default)]
 pub(crate) struct TraceScratch {
     pending: Vec<usize>,
-    frames: Vec<usize>,
+    displaced: Vec<u64>,
+    frames: Vec<(usize, u64)>,
+    marks: Vec<u64>,
     item_nodes: Vec<Option<usize>>,
     param_nodes: Vec<Option<usize>>,
     input_nodes: WordMap<(usize, u32), usize>,
@@ -890,8 +893,20 @@ pub(crate) struct TraceBuilder {
     /// frames, so that opening a frame costs a push, and closing one copies its inputs to the
     /// trace's edges.
     pending: Vec<usize>,
-    /// Where each open frame's inputs start in `pending`, the innermost frame last.
-    frames: Vec<usize>,
+    /// For each entry of `pending`: the mark of its node before the entry set it.
+    displaced: Vec<u64>,
+    /// Each open frame, the innermost last: where its inputs start in `pending`, and its
+    /// serial number, unique within the evaluation (the first is 1).
+    frames: Vec<(usize, u64)>,
+    /// For each node: the serial of the innermost open frame that holds it as an input (0 or a
+    /// closed frame's serial when no open frame does). A node is an input of the innermost
+    /// frame exactly when its mark is that frame's serial, so that a frame records each node
+    /// once without searching its inputs: a frame that takes a node sets its mark and
+    /// remembers the mark it displaced, and closing the frame puts the displaced marks back,
+    /// last first.
+    marks: Vec<u64>,
+    /// The serial of the latest frame opened.
+    serial: u64,
     /// The node of each memoized item, once evaluated.
     pub(crate) item_nodes: Vec<Option<usize>>,
     /// The node of each parameter's lookup on the as-of date.
@@ -912,7 +927,9 @@ impl TraceBuilder {
     pub(crate) fn new(items: usize, params: usize, scratch: TraceScratch) -> TraceBuilder {
         let TraceScratch {
             mut pending,
+            mut displaced,
             mut frames,
+            mut marks,
             mut item_nodes,
             mut param_nodes,
             mut input_nodes,
@@ -920,7 +937,10 @@ impl TraceBuilder {
             sizes: [nodes, edges, arguments, paths],
         } = scratch;
         pending.clear();
+        displaced.clear();
         frames.clear();
+        marks.clear();
+        let headroom = |size: usize| size.saturating_add(size / 2);
         item_nodes.clear();
         item_nodes.resize(items, None);
         param_nodes.clear();
@@ -928,13 +948,16 @@ impl TraceBuilder {
         input_nodes.clear();
         record_types.clear();
         TraceBuilder {
-            nodes: Vec::with_capacity(nodes),
-            edges: Vec::with_capacity(edges),
-            arguments: Vec::with_capacity(arguments),
-            paths: String::with_capacity(paths),
+            nodes: Vec::with_capacity(headroom(nodes)),
+            edges: Vec::with_capacity(headroom(edges)),
+            arguments: Vec::with_capacity(headroom(arguments)),
+            paths: String::with_capacity(headroom(paths)),
             roots: Vec::new(),
             pending,
+            displaced,
             frames,
+            marks,
+            serial: 0,
             item_nodes,
             param_nodes,
             input_nodes,
@@ -944,21 +967,30 @@ impl TraceBuilder {
 
     /// Opens a frame for a node whose inputs are about to be evaluated.
     pub(crate) fn open(&mut self) {
-        self.frames.push(self.pending.len());
+        self.serial += 1;
+        self.frames.push((self.pending.len(), self.serial));
     }
 
     /// Closes the innermost frame into `node`, records the node as an input of the enclosing
     /// frame, and returns its index.
+    #[inline]
     pub(crate) fn close(&mut self, mut node: TraceNode) -> usize {
         let start = self
             .frames
             .pop()
-            .unwrap_or(self.pending.len())
+            .map_or(self.pending.len(), |(start, _)| start)
             .min(self.pending.len());
+        let inputs = self.pending.get(start..).unwrap_or(&[]);
+        let displaced = self.displaced.get(start..).unwrap_or(&[]);
+        for (input, mark) in inputs.iter().zip(displaced).rev() {
+            if let Some(place) = self.marks.get_mut(*input) {
+                *place = *mark;
+            }
+        }
         let first = self.edges.len();
-        self.edges
-            .extend_from_slice(self.pending.get(start..).unwrap_or(&[]));
+        self.edges.extend_from_slice(inputs);
         self.pending.truncate(start);
+        self.displaced.truncate(start);
         node.inputs = Span {
             start: first,
             end: self.edges.len(),
@@ -967,20 +999,27 @@ impl TraceBuilder {
     }
 
     /// Adds a node without inputs of its own to the enclosing frame.
+    #[inline]
     pub(crate) fn leaf(&mut self, node: TraceNode) -> usize {
         let index = self.nodes.len();
         self.nodes.push(node);
+        self.marks.push(0);
         self.reference(index);
         index
     }
 
     /// Records an existing node as an input of the enclosing frame (once per frame).
     pub(crate) fn reference(&mut self, index: usize) {
-        if let Some(start) = self.frames.last().copied() {
-            let frame = self.pending.get(start..).unwrap_or(&[]);
-            if !frame.contains(&index) {
-                self.pending.push(index);
-            }
+        let Some((_, serial)) = self.frames.last().copied() else {
+            return;
+        };
+        let Some(mark) = self.marks.get_mut(index) else {
+            return;
+        };
+        if *mark != serial {
+            self.displaced.push(*mark);
+            *mark = serial;
+            self.pending.push(index);
         }
     }
 
@@ -1063,7 +1102,9 @@ impl TraceBuilder {
         };
         let scratch = TraceScratch {
             pending: self.pending,
+            displaced: self.displaced,
             frames: self.frames,
+            marks: self.marks,
             item_nodes: self.item_nodes,
             param_nodes: self.param_nodes,
             input_nodes: self.input_nodes,
