@@ -447,6 +447,28 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
             }
             out.push(']');
         }
+        Value::Map(entries) if matches!(ty, None | Some(Type::Map(_) | Type::Object(_))) => {
+            // A map writes each value as its declared element type, an object each field as the
+            // type of the field of the same name, and a map of no type by its own shape.
+            out.push('{');
+            for (position, (key, item)) in entries.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_text(out, key);
+                out.push(':');
+                let item_type = match ty {
+                    Some(Type::Map(element)) => Some(&**element),
+                    Some(Type::Object(fields)) => fields
+                        .iter()
+                        .find(|(name, _)| **name == **key)
+                        .map(|(_, ty)| ty),
+                    _ => None,
+                };
+                write_trace_value(out, policy, item, item_type);
+            }
+            out.push('}');
+        }
         _ => write_value_in(out, policy, value, ty, Records::ByPath),
     }
 }
@@ -454,18 +476,31 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
 /// Writes a date in quotes as `decision::write_date` does, `YYYY-MM-DD`, with digit loops for
 /// the years 0 to 9999 (all of a policy's dates) and by `write_date` itself for the others.
 fn write_quoted_date(out: &mut String, date: Date) {
-    out.push('"');
-    let year = date.year();
-    if (0..=9999).contains(&year) {
-        push_digits(out, year.unsigned_abs(), 4);
-        out.push('-');
-        push_digits(out, date.month(), 2);
-        out.push('-');
-        push_digits(out, date.day(), 2);
-    } else {
+    let year = date.year().unsigned_abs();
+    if date.year() < 0 || year > 9999 {
+        out.push('"');
         write_date(out, date);
+        out.push('"');
+        return;
     }
-    out.push('"');
+    let (month, day) = (date.month(), date.day());
+    // Every digit is below 10, so each cast keeps it whole.
+    let digit = |number: u32| b'0' + (number % 10) as u8;
+    let text = [
+        b'"',
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+        b'"',
+    ];
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Writes `number` in decimal with at least `width` digits, zeros in front, as the `{:0width$}`
@@ -1262,6 +1297,10 @@ mod tests {
             Value::Date(date(12, 1, 31)),
             Value::Date(date(-5, 1, 1)),
             Value::Date(date(12345, 6, 7)),
+            Value::Date(date(0, 1, 1)),
+            Value::Date(date(9999, 12, 31)),
+            Value::Date(date(10000, 1, 1)),
+            Value::Date(date(2024, 2, 29)),
             Value::text(""),
             Value::text("plain"),
             Value::text("Приказ МТСЗН № 160 от 19.05.2023, a text longer than sixteen bytes"),
@@ -1282,6 +1321,17 @@ mod tests {
             ])),
             Value::List(Arc::from(Vec::new())),
             Value::Map(Arc::from(vec![(Arc::from("k"), Value::Bool(true))])),
+            Value::Map(Arc::from(vec![
+                (Arc::from("k"), Value::Integer(3)),
+                (Arc::from("q\"uote"), Value::Enum(0)),
+                (Arc::from("m"), record(Some("/members/1"))),
+                (Arc::from("l"), Value::List(Arc::from(vec![Value::Enum(1)]))),
+                (
+                    Arc::from("o"),
+                    Value::Map(Arc::from(vec![(Arc::from("k"), Value::Absent)])),
+                ),
+            ])),
+            Value::Map(Arc::from(Vec::new())),
         ];
         let types = [
             None,
@@ -1301,6 +1351,16 @@ mod tests {
                 0,
             )))))),
             Some(Type::Map(Box::new(Type::Bool))),
+            Some(Type::Map(Box::new(Type::Enum(0)))),
+            Some(Type::Map(Box::new(Type::Never))),
+            Some(Type::Object(vec![
+                ("k".into(), Type::Enum(0)),
+                ("q\"uote".into(), Type::Enum(0)),
+                ("l".into(), Type::List(Box::new(Type::Enum(0)))),
+                ("o".into(), Type::Object(vec![("k".into(), Type::Integer)])),
+            ])),
+            Some(Type::Object(Vec::new())),
+            Some(Type::Optional(Box::new(Type::Map(Box::new(Type::Enum(0)))))),
             Some(Type::Optional(Box::new(Type::Integer))),
             Some(Type::Optional(Box::new(Type::Never))),
             Some(Type::Optional(Box::new(Type::Enum(0)))),
