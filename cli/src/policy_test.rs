@@ -657,7 +657,7 @@ fn breadth_first(trace: &Trace, start: usize) -> Vec<Option<usize>> {
         let Some(node) = trace.nodes.get(index) else {
             continue;
         };
-        for &child in &node.inputs {
+        for &child in trace.inputs(node) {
             if let Some(flag) = seen.get_mut(child) {
                 if !*flag {
                     *flag = true;
@@ -680,7 +680,7 @@ fn reachable_in_order(trace: &Trace, start: usize) -> Vec<usize> {
     while let Some(&index) = order.get(position) {
         position += 1;
         if let Some(node) = trace.nodes.get(index) {
-            for &child in &node.inputs {
+            for &child in trace.inputs(node) {
                 if parent.get(child).copied().flatten() == Some(index) && !order.contains(&child) {
                     order.push(child);
                 }
@@ -699,7 +699,7 @@ fn nearest_rules(trace: &Trace, start: usize) -> Vec<usize> {
         let Some(node) = trace.nodes.get(index) else {
             continue;
         };
-        for &child in &node.inputs {
+        for &child in trace.inputs(node) {
             if seen.get(child).copied().unwrap_or(true) {
                 continue;
             }
@@ -731,9 +731,9 @@ fn step_name(node: &TraceNode) -> String {
         TraceKind::Output => format!("output {}", node.id),
         TraceKind::Band => match &node.label {
             Some(label) => format!("{} band {label}", node.id),
-            None => node.id.clone(),
+            None => node.id.to_string(),
         },
-        _ => node.id.clone(),
+        _ => node.id.to_string(),
     }
 }
 
@@ -757,7 +757,7 @@ fn path_text(policy: &Policy, trace: &Trace, parent: &[Option<usize>], target: u
         .map(|node| {
             cut(
                 &format_quantity(
-                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_ref()),
+                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_deref()),
                     Lang::En,
                 ),
                 TRACE_VALUE_LIMIT,
@@ -780,7 +780,7 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
         trace
             .nodes
             .get(*index)
-            .is_some_and(|node| node.kind == TraceKind::Output && node.id == *output_name)
+            .is_some_and(|node| node.kind == TraceKind::Output && *node.id == **output_name)
     }) else {
         return Vec::new();
     };
@@ -791,7 +791,7 @@ pub fn trace_paths(policy: &Policy, trace: &Trace, path: &str) -> Vec<String> {
             trace
                 .nodes
                 .get(*index)
-                .is_some_and(|node| is_policy_node(node) && node.id == name)
+                .is_some_and(|node| is_policy_node(node) && &*node.id == name)
         })
     };
     // A later segment that names a rule or definition (welfare.points.WELL-05) is the target.
@@ -1245,7 +1245,7 @@ pub fn coverage(policy: &Policy, traces: &[Trace]) -> Vec<CoverageEntry> {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, node)| node.kind == kind && node.id == name)
+            .filter(|(_, node)| node.kind == kind && &*node.id == name)
             .map(|(index, _)| index)
             .collect()
     };

@@ -16,7 +16,9 @@ use crate::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemId, ItemKind, MatchArm, Pattern,
     Policy, RoundingMode, Type, UnaryOp,
 };
-use crate::trace::{input_field, TraceBuilder, TraceKind, TraceNode};
+use crate::trace::{
+    ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch, TraceText,
+};
 use crate::value::{Date, Value};
 
 type EvalResult<T> = Result<T, Box<CaseError>>;
@@ -63,6 +65,8 @@ pub struct Scratch {
     locals: Vec<Value>,
     /// The buffers of the compiled evaluator.
     pub(crate) compiled: crate::compiled::CompiledScratch,
+    /// The trace builder's working buffers, between traced evaluations.
+    trace: TraceScratch,
 }
 
 impl Scratch {
@@ -83,6 +87,8 @@ pub(crate) struct Prepared {
     pub(crate) item_frames: Vec<u32>,
     /// The frame size of each output expression.
     pub(crate) output_frames: Vec<u32>,
+    /// The names, sources, labels and types that trace nodes share.
+    pub(crate) trace_names: TraceNames,
 }
 
 pub(crate) struct Evaluator<'a> {
@@ -107,8 +113,13 @@ impl<'a> Evaluator<'a> {
         trace: bool,
     ) -> Evaluator<'a> {
         scratch.reset(policy.items.len());
-        let trace =
-            trace.then(|| Box::new(TraceBuilder::new(policy.items.len(), policy.params.len())));
+        let trace = trace.then(|| {
+            Box::new(TraceBuilder::new(
+                policy.items.len(),
+                policy.params.len(),
+                std::mem::take(&mut scratch.trace),
+            ))
+        });
         Evaluator {
             policy,
             prepared,
@@ -209,12 +220,11 @@ impl<'a> Evaluator<'a> {
                 .eval(&output.expr)
                 .map_err(|failure| attribute(failure, &output.name))?;
             if let Some(trace) = self.trace.as_deref_mut() {
-                let node = TraceNode::new(
-                    TraceKind::Output,
-                    output.name.as_str(),
-                    value.clone(),
-                    Some(output.ty.clone()),
-                );
+                let (name, ty) = match self.prepared.trace_names.outputs.get(index) {
+                    Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+                    None => (TraceText::new(&output.name), Arc::new(output.ty.clone())),
+                };
+                let node = TraceNode::new(TraceKind::Output, name, value.clone(), Some(ty));
                 let index = trace.close(node);
                 trace.roots.push(index);
             }
@@ -224,7 +234,9 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(crate) fn take_trace(&mut self) -> Option<crate::trace::Trace> {
-        self.trace.take().map(|trace| trace.finish())
+        let (trace, buffers) = self.trace.take()?.finish();
+        self.scratch.trace = buffers;
+        Some(trace)
     }
 
     fn eval(&mut self, expr: &'a Expr) -> EvalResult<Value> {
@@ -474,7 +486,8 @@ impl<'a> Evaluator<'a> {
             None
         };
         if let Some(trace) = self.trace.as_deref_mut() {
-            let mut node = item_node(item, value.clone());
+            let names = self.prepared.trace_names.items.get(index);
+            let mut node = item_node(item, names, value.clone());
             node.exception = exception;
             let node_index = trace.close(node);
             if let Some(place) = trace.item_nodes.get_mut(index) {
@@ -485,12 +498,21 @@ impl<'a> Evaluator<'a> {
         Ok(value)
     }
 
-    fn exception_label(&self, id: ItemId, item: &Item) -> Option<String> {
+    fn exception_label(&self, id: ItemId, item: &Item) -> Option<TraceText> {
         let won = self.scratch.exception.get(id as usize).copied().flatten()?;
+        let shared = self
+            .prepared
+            .trace_names
+            .items
+            .get(id as usize)
+            .and_then(|names| names.exceptions.get(won as usize));
+        if let Some(label) = shared {
+            return Some(label.clone());
+        }
         match &item.body {
             Body::Exceptions { exceptions, .. } => exceptions
                 .get(won as usize)
-                .map(|exception| exception.label.clone()),
+                .map(|exception| TraceText::new(&exception.label)),
             Body::Expr(_) => None,
         }
     }
@@ -546,6 +568,7 @@ impl<'a> Evaluator<'a> {
         self.scratch.locals.resize(base + frame_size, Value::Absent);
         let saved_frame = self.frame;
         self.frame = base;
+        let names = self.prepared.trace_names.items.get(id as usize);
         let traced_args = match self.trace.as_deref_mut() {
             Some(trace) => {
                 trace.open();
@@ -554,13 +577,16 @@ impl<'a> Evaluator<'a> {
                     .locals
                     .get(base..base + args.len())
                     .unwrap_or(&[]);
-                values
-                    .iter()
-                    .zip(&item.params)
-                    .map(|(value, (_, ty))| (value.clone(), Some(ty.clone())))
-                    .collect()
+                trace.add_args(values.iter().zip(&item.params).enumerate().map(
+                    |(position, (value, (_, ty)))| {
+                        let ty = names
+                            .and_then(|names| names.params.get(position))
+                            .map_or_else(|| Arc::new(ty.clone()), Arc::clone);
+                        (value.clone(), Some(ty))
+                    },
+                ))
             }
-            None => Vec::new(),
+            None => Default::default(),
         };
         let result = self.body(id, item);
         self.frame = saved_frame;
@@ -568,7 +594,7 @@ impl<'a> Evaluator<'a> {
         self.depth -= 1;
         let value = result.map_err(|failure| attribute(failure, &item.name))?;
         if let Some(trace) = self.trace.as_deref_mut() {
-            let mut node = item_node(item, value.clone());
+            let mut node = item_node(item, names, value.clone());
             node.args = traced_args;
             trace.close(node);
         }
@@ -615,14 +641,25 @@ impl<'a> Evaluator<'a> {
             match cached {
                 Some(node) => trace.reference(node),
                 None => {
-                    let mut node = TraceNode::new(
-                        TraceKind::Parameter,
-                        param.name.as_str(),
-                        found.value.clone(),
-                        Some(param.ty.clone()),
-                    );
+                    let names = self.prepared.trace_names.params.get(id as usize);
+                    let (name, ty) = match names {
+                        Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+                        None => (TraceText::new(&param.name), Arc::new(param.ty.clone())),
+                    };
+                    let mut node =
+                        TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
                     node.effective_from = Some(found.from);
-                    node.source = found.source.clone().or_else(|| param.source.clone());
+                    // The value found is at `position - 1`; its prepared source is its own or
+                    // else the parameter's.
+                    node.source =
+                        match names.and_then(|names| names.sources.get(position.checked_sub(1)?)) {
+                            Some(source) => source.clone(),
+                            None => found
+                                .source
+                                .as_ref()
+                                .or(param.source.as_ref())
+                                .map(|source| TraceText::new(source)),
+                        };
                     let node = trace.leaf(node);
                     if at.is_none() {
                         if let Some(place) = trace.param_nodes.get_mut(id as usize) {
@@ -646,12 +683,10 @@ impl<'a> Evaluator<'a> {
                     .ok_or_else(|| type_error("a field that the record does not have"))?;
                 // Structural reads (a list or record of the case) are not facts of their own:
                 // the trace records the scalar fields read from them.
-                if let (Some(trace), Some(path)) =
-                    (self.trace.as_deref_mut(), record.path.as_deref())
-                {
+                if let Some(trace) = self.trace.as_deref_mut() {
                     if !matches!(value, Value::List(_) | Value::Record(_) | Value::Map(_)) {
-                        let key = (Arc::as_ptr(record) as usize, index);
-                        trace_input(trace, self.policy, path, key, &value);
+                        let names = &self.prepared.trace_names;
+                        trace.input(self.policy, names, record, index, &value);
                     }
                 }
                 Ok(value)
@@ -940,15 +975,41 @@ impl<'a> Evaluator<'a> {
             ));
         };
         if let Some(trace) = self.trace.as_deref_mut() {
-            let mut node = TraceNode::new(
-                TraceKind::Band,
-                table.name.as_str(),
-                band.value.clone(),
-                Some(table.result.clone()),
-            );
-            node.args = vec![(value, Some(table.domain.clone()))];
-            node.label = Some(band.label.clone());
-            node.source = table.source.clone();
+            // The band found is one of the table's: its position finds its prepared label.
+            let position = table
+                .bands
+                .iter()
+                .position(|candidate| std::ptr::eq(candidate, band));
+            let node = match self.prepared.trace_names.bands.get(id as usize) {
+                Some(names) => {
+                    let mut node = TraceNode::new(
+                        TraceKind::Band,
+                        names.name.clone(),
+                        band.value.clone(),
+                        Some(Arc::clone(&names.result)),
+                    );
+                    node.args = trace.add_args([(value, Some(Arc::clone(&names.domain)))]);
+                    node.label = Some(
+                        position
+                            .and_then(|position| names.labels.get(position))
+                            .map_or_else(|| TraceText::new(&band.label), Clone::clone),
+                    );
+                    node.source = names.source.clone();
+                    node
+                }
+                None => {
+                    let mut node = TraceNode::new(
+                        TraceKind::Band,
+                        TraceText::new(&table.name),
+                        band.value.clone(),
+                        Some(Arc::new(table.result.clone())),
+                    );
+                    node.args = trace.add_args([(value, Some(Arc::new(table.domain.clone())))]);
+                    node.label = Some(TraceText::new(&band.label));
+                    node.source = table.source.as_deref().map(TraceText::new);
+                    node
+                }
+            };
             trace.leaf(node);
         }
         Ok(if label_only {
@@ -982,20 +1043,27 @@ impl<'a> Evaluator<'a> {
         };
         let result = row.map_or(Value::Absent, |row| row.value.clone());
         if let Some(trace) = self.trace.as_deref_mut() {
-            let ty = Type::Optional(Box::new(Type::Record(table.row_type)));
-            let mut node = TraceNode::new(
-                TraceKind::Table,
-                table.name.as_str(),
-                result.clone(),
-                Some(ty),
-            );
-            node.args = key
-                .into_iter()
-                .enumerate()
-                .map(|(index, value)| (value, table.key_types.get(index).cloned()))
-                .collect();
+            let names = self.prepared.trace_names.tables.get(id as usize);
+            let (name, ty) = match names {
+                Some(names) => (names.name.clone(), Arc::clone(&names.result)),
+                None => (
+                    TraceText::new(&table.name),
+                    Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+                ),
+            };
+            let mut node = TraceNode::new(TraceKind::Table, name, result.clone(), Some(ty));
+            node.args = trace.add_args(key.into_iter().enumerate().map(|(index, value)| {
+                let ty = match names {
+                    Some(names) => names.keys.get(index).cloned(),
+                    None => table.key_types.get(index).cloned().map(Arc::new),
+                };
+                (value, ty)
+            }));
             node.found = Some(row.is_some());
-            node.source = table.source.clone();
+            node.source = match names {
+                Some(names) => names.source.clone(),
+                None => table.source.as_deref().map(TraceText::new),
+            };
             trace.leaf(node);
         }
         Ok(result)
@@ -1335,52 +1403,33 @@ where
     }
 }
 
-fn item_node(item: &Item, value: Value) -> TraceNode {
+/// The node of an evaluated item, with the text and type prepared for it (`names`), or made
+/// from the IR where nothing was prepared.
+fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode {
     let kind = match item.kind {
         ItemKind::Rule => TraceKind::Rule,
         ItemKind::Definition => TraceKind::Definition,
         ItemKind::Function => TraceKind::Function,
         ItemKind::DerivedParam => TraceKind::Parameter,
     };
-    let mut node = TraceNode::new(kind, item.name.as_str(), value, Some(item.ty.clone()));
-    node.source = item.source.clone();
-    node
-}
-
-/// Records the read of field `index` of the case record at `record_path`; `key` is the
-/// record's address and the field's index.
-fn trace_input(
-    trace: &mut TraceBuilder,
-    policy: &Policy,
-    record_path: &str,
-    key: (usize, u32),
-    value: &Value,
-) {
-    if let Some(node) = trace.input_nodes.get(&key).copied() {
-        trace.reference(node);
-        return;
-    }
-    let index = key.1;
-    let field = input_field(policy, record_path, index);
-    let mut path = String::with_capacity(record_path.len() + 24);
-    path.push_str(record_path);
-    match field {
-        Some(field) => crate::case::push_key(&mut path, &field.name),
+    match names {
+        Some(names) => {
+            let mut node =
+                TraceNode::new(kind, names.name.clone(), value, Some(Arc::clone(&names.ty)));
+            node.source = names.source.clone();
+            node
+        }
         None => {
-            path.push('/');
-            path.push_str(&index.to_string());
+            let mut node = TraceNode::new(
+                kind,
+                TraceText::new(&item.name),
+                value,
+                Some(Arc::new(item.ty.clone())),
+            );
+            node.source = item.source.as_deref().map(TraceText::new);
+            node
         }
     }
-    let id = field.map_or_else(|| index.to_string(), |field| field.name.clone());
-    let mut node = TraceNode::new(
-        TraceKind::Input,
-        id,
-        value.clone(),
-        field.map(|field| field.ty.clone()),
-    );
-    node.path = Some(path);
-    let node = trace.leaf(node);
-    trace.input_nodes.insert(key, node);
 }
 
 pub(crate) fn integer(value: &Value) -> EvalResult<i64> {

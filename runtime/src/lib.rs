@@ -92,7 +92,7 @@ pub use error::{CaseError, LoadError};
 pub use eval::Scratch;
 pub use explain::{explain_case, ExplainOptions, Explanation};
 pub use limits::Limits;
-pub use trace::{Trace, TraceKind, TraceNode};
+pub use trace::{Trace, TraceKind, TraceNode, TraceText};
 
 use crate::error::codes;
 use crate::value::Date;

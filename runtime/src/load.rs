@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::error::LoadError;
 use crate::eval::Prepared;
 use crate::ir::{Body, Builtin, Expr, ItemKind, Policy, Type, TypeDef, IR_FORMAT_VERSION};
+use crate::trace::TraceNames;
 use crate::value::Value;
 
 fn invalid(message: String) -> LoadError {
@@ -129,14 +130,17 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, LoadError> {
         checker.check_expr(&output.expr, &context, &mut slots)?;
         output_frames.push(slots);
     }
+    let item_names: Vec<Arc<str>> = policy
+        .items
+        .iter()
+        .map(|item| Arc::from(item.name.as_str()))
+        .collect();
+    let trace_names = TraceNames::new(policy, &item_names);
     Ok(Prepared {
-        item_names: policy
-            .items
-            .iter()
-            .map(|item| Arc::from(item.name.as_str()))
-            .collect(),
+        item_names,
         item_frames,
         output_frames,
+        trace_names,
     })
 }
 

@@ -6,14 +6,26 @@
 //! times is one node referenced from several parents, so [`Trace::nodes`] is a DAG whose children
 //! always have smaller indices than their parents.
 //!
+//! A case's trace has hundreds of nodes, so a node is cheap to make: its name, legal source,
+//! band label, exception label and static type are shared (`Arc`) with the engine, which prepares
+//! them once from the IR when it loads the policy ([`TraceNames`]). Making a node copies
+//! pointers; it neither copies text nor clones types. A node's inputs, arguments and input path
+//! live in buffers of the whole trace ([`Trace::inputs`], [`Trace::args`], [`Trace::path`]), so
+//! a trace is a handful of allocations rather than a few per node.
+//!
 //! In JSON, a node is written in full the first time a depth-first walk from the roots meets it,
 //! and afterwards as `{"kind", "id", "value", "see"}`: small and deterministic.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
-use crate::decision::{write_json_string, write_value_in, Records};
-use crate::ir::{Policy, Type};
-use crate::value::{Date, Value};
+use crate::decision::{write_date, write_json_string, write_value_in, Records};
+use chrono::Datelike;
+use rust_decimal::Decimal;
+
+use crate::ir::{JsonLiteral, Policy, Type, TypeDef};
+use crate::value::{Date, Record, Value};
 
 /// What a trace node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,66 +56,215 @@ impl TraceKind {
     }
 }
 
+/// A text of a trace node: a name, a legal source, a band or exception label.
+///
+/// It is shared (cloning it copies a pointer), usually with the engine that prepared it from
+/// the IR, and it knows whether it needs escaping in JSON, found out once when it was made, so
+/// that writing a trace copies the text without looking at it again. It reads as a `str`
+/// (`&*text`, [`TraceText::as_str`]), prints as one, and compares with one.
+#[derive(Clone)]
+pub struct TraceText {
+    text: Arc<str>,
+    /// Whether the text holds no quote, backslash or control character.
+    plain: bool,
+}
+
+impl TraceText {
+    pub fn new(text: &str) -> TraceText {
+        TraceText::from(Arc::<str>::from(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<Arc<str>> for TraceText {
+    fn from(text: Arc<str>) -> TraceText {
+        let plain = !needs_escaping(text.as_bytes());
+        TraceText { text, plain }
+    }
+}
+
+impl From<String> for TraceText {
+    fn from(text: String) -> TraceText {
+        TraceText::from(Arc::<str>::from(text))
+    }
+}
+
+impl From<&str> for TraceText {
+    fn from(text: &str) -> TraceText {
+        TraceText::new(text)
+    }
+}
+
+impl std::ops::Deref for TraceText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for TraceText {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::borrow::Borrow<str> for TraceText {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for TraceText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.text)
+    }
+}
+
+impl std::fmt::Debug for TraceText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.text, formatter)
+    }
+}
+
+// Equality and hashing are those of the text, as `Borrow<str>` requires.
+impl PartialEq for TraceText {
+    fn eq(&self, other: &TraceText) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for TraceText {}
+
+impl std::hash::Hash for TraceText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialEq<str> for TraceText {
+    fn eq(&self, other: &str) -> bool {
+        *self.text == *other
+    }
+}
+
+impl PartialEq<&str> for TraceText {
+    fn eq(&self, other: &&str) -> bool {
+        *self.text == **other
+    }
+}
+
 /// One named value the decision used.
+///
+/// The text and type fields are shared with the engine that made the trace (and with the other
+/// nodes of the same name): `&*node.id` or `node.id.as_str()` borrow the text, and cloning a
+/// field is cheap. A node's inputs, arguments and path are kept by its trace: see
+/// [`Trace::inputs`], [`Trace::args`] and [`Trace::path`].
 #[derive(Debug, Clone)]
 pub struct TraceNode {
     pub kind: TraceKind,
     /// The rule id, definition, parameter, table, band table, field or output name.
-    pub id: String,
+    pub id: TraceText,
     pub value: Value,
     /// The value's static type, used to write it as decisions do.
-    pub ty: Option<Type>,
-    /// Indices into [`Trace::nodes`] of the values this one was computed from.
-    pub inputs: Vec<usize>,
+    pub ty: Option<Arc<Type>>,
     /// For a parameter lookup: the date from which the value used applies.
     pub effective_from: Option<Date>,
     /// The legal source text, where the policy gives one.
-    pub source: Option<String>,
-    /// For an input: the JSON pointer of the field in the case.
-    pub path: Option<String>,
-    /// For a function call: the argument values; for a table lookup: the key; for a band
-    /// lookup: the value looked up.
-    pub args: Vec<(Value, Option<Type>)>,
+    pub source: Option<TraceText>,
     /// For a table lookup: whether a row was found.
     pub found: Option<bool>,
     /// For a band lookup: the band's label.
-    pub label: Option<String>,
+    pub label: Option<TraceText>,
     /// For an item with exceptions: the label of the exception that gave its value.
-    pub exception: Option<String>,
+    pub exception: Option<TraceText>,
+    /// Where the node's inputs are in [`Trace`]'s `edges`.
+    pub(crate) inputs: Span,
+    /// Where the node's arguments are in [`Trace`]'s `arguments`.
+    pub(crate) args: Span,
+    /// For an input: where its JSON pointer is in [`Trace`]'s `paths`.
+    pub(crate) path: Option<Span>,
+}
+
+/// A run of one of a trace's buffers that belongs to one node: `start..end`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    fn is_empty(self) -> bool {
+        self.start >= self.end
+    }
 }
 
 impl TraceNode {
     pub(crate) fn new(
         kind: TraceKind,
-        id: impl Into<String>,
+        id: TraceText,
         value: Value,
-        ty: Option<Type>,
+        ty: Option<Arc<Type>>,
     ) -> TraceNode {
         TraceNode {
             kind,
-            id: id.into(),
+            id,
             value,
             ty,
-            inputs: Vec::new(),
             effective_from: None,
             source: None,
-            path: None,
-            args: Vec::new(),
             found: None,
             label: None,
             exception: None,
+            inputs: Span::default(),
+            args: Span::default(),
+            path: None,
         }
     }
 }
 
 /// The trace of one decision: the node arena and the output nodes, in declaration order.
+///
+/// Each node's inputs, arguments and input path are kept in three buffers of the trace, node
+/// after node, and read with [`Trace::inputs`], [`Trace::args`] and [`Trace::path`].
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub nodes: Vec<TraceNode>,
     pub roots: Vec<usize>,
+    /// Every node's inputs (indices into `nodes`), one node's after another's.
+    edges: Vec<usize>,
+    /// Every node's arguments, each value with its static type, one node's after another's.
+    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    /// Every input node's JSON pointer, one after another.
+    paths: String,
 }
 
 impl Trace {
+    /// Indices into [`Trace::nodes`] of the values `node` (a node of this trace) was computed
+    /// from; children always have smaller indices than their parents.
+    pub fn inputs(&self, node: &TraceNode) -> &[usize] {
+        self.edges.get(node.inputs.range()).unwrap_or(&[])
+    }
+
+    /// For a function call: the argument values; for a table lookup: the key; for a band
+    /// lookup: the value looked up; for other nodes, nothing. Each value comes with its static
+    /// type. `node` is a node of this trace.
+    pub fn args(&self, node: &TraceNode) -> &[(Value, Option<Arc<Type>>)] {
+        self.arguments.get(node.args.range()).unwrap_or(&[])
+    }
+
+    /// For an input node (of this trace): the JSON pointer of the field in the case.
+    pub fn path(&self, node: &TraceNode) -> Option<&str> {
+        self.paths.get(node.path?.range())
+    }
+
     /// Writes the trace as a JSON array of the root nodes.
     pub(crate) fn write_json(&self, policy: &Policy, out: &mut String) {
         let mut printed = vec![false; self.nodes.len()];
@@ -122,47 +283,49 @@ impl Trace {
             out.push_str("null");
             return;
         };
-        out.push_str("{\"kind\":");
-        write_json_string(out, node.kind.as_str());
-        out.push_str(",\"id\":");
-        write_json_string(out, &node.id);
+        // The kind names are plain ASCII words: they need no escaping.
+        out.push_str("{\"kind\":\"");
+        out.push_str(node.kind.as_str());
+        out.push_str("\",\"id\":");
+        write_name(out, &node.id);
         out.push_str(",\"value\":");
-        write_value_in(out, policy, &node.value, node.ty.as_ref(), Records::ByPath);
-        if printed.get(index).copied().unwrap_or(true) {
-            out.push_str(",\"see\":");
-            write_json_string(out, &node.id);
-            out.push('}');
-            return;
+        write_trace_value(out, policy, &node.value, node.ty.as_deref());
+        match printed.get_mut(index) {
+            Some(flag) if !*flag => *flag = true,
+            _ => {
+                out.push_str(",\"see\":");
+                write_name(out, &node.id);
+                out.push('}');
+                return;
+            }
         }
-        if let Some(flag) = printed.get_mut(index) {
-            *flag = true;
-        }
-        if let Some(path) = &node.path {
+        if let Some(path) = self.path(node) {
             out.push_str(",\"path\":");
-            write_json_string(out, path);
+            write_text(out, path);
         }
         if let Some(date) = node.effective_from {
             out.push_str(",\"effective_from\":");
-            write_json_string(out, &date.to_string());
+            write_quoted_date(out, date);
         }
         if let Some(source) = &node.source {
             out.push_str(",\"source\":");
-            write_json_string(out, source);
+            write_name(out, source);
         }
+        let args = self.args(node);
         match node.kind {
             TraceKind::Table => {
                 out.push_str(",\"key\":");
-                write_value_list(out, policy, &node.args);
+                write_value_list(out, policy, args);
             }
             TraceKind::Band => {
-                if let Some((value, ty)) = node.args.first() {
+                if let Some((value, ty)) = args.first() {
                     out.push_str(",\"of\":");
-                    write_value_in(out, policy, value, ty.as_ref(), Records::ByPath);
+                    write_trace_value(out, policy, value, ty.as_deref());
                 }
             }
-            _ if !node.args.is_empty() => {
+            _ if !args.is_empty() => {
                 out.push_str(",\"args\":");
-                write_value_list(out, policy, &node.args);
+                write_value_list(out, policy, args);
             }
             _ => {}
         }
@@ -175,15 +338,15 @@ impl Trace {
         }
         if let Some(label) = &node.label {
             out.push_str(",\"label\":");
-            write_json_string(out, label);
+            write_name(out, label);
         }
         if let Some(exception) = &node.exception {
             out.push_str(",\"exception\":");
-            write_json_string(out, exception);
+            write_name(out, exception);
         }
         if !node.inputs.is_empty() {
             out.push_str(",\"inputs\":[");
-            for (position, child) in node.inputs.iter().enumerate() {
+            for (position, child) in self.inputs(node).iter().enumerate() {
                 if position > 0 {
                     out.push(',');
                 }
@@ -195,24 +358,590 @@ impl Trace {
     }
 }
 
-fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Type>)]) {
+fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Arc<Type>>)]) {
     out.push('[');
     for (position, (value, ty)) in values.iter().enumerate() {
         if position > 0 {
             out.push(',');
         }
-        write_value_in(out, policy, value, ty.as_ref(), Records::ByPath);
+        write_trace_value(out, policy, value, ty.as_deref());
     }
     out.push(']');
+}
+
+/// Writes a node's value exactly as `decision::write_value_in` does with [`Records::ByPath`].
+///
+/// Most values of a trace are scalars (booleans, integers, decimals, dates, months, quarters,
+/// texts, enum variants, absent values) and records of the case (written as their path); those
+/// are written here with plain digit loops instead of the formatting machinery, which costs
+/// hundreds of instructions a number, and with a word-at-a-time escaping check. Everything else
+/// (lists, maps, computed records, dates and months outside years 0 to 9999) goes to the
+/// general writer. The unit tests below compare both writers on every kind of value, so a
+/// change to the contract's value format in `decision.rs` that this copy misses fails a test
+/// instead of passing unnoticed.
+fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Option<&Type>) {
+    // An optional type writes its value as the inner type would; optional types never nest,
+    // but the loop does not rely on it.
+    let mut ty = ty;
+    while let Some(Type::Optional(inner)) = ty {
+        ty = Some(inner);
+    }
+    match value {
+        Value::Record(record) if record.path.is_some() => {
+            out.push_str("{\"path\":");
+            write_text(out, record.path.as_deref().unwrap_or(""));
+            out.push('}');
+        }
+        Value::Absent => out.push_str("null"),
+        _ if matches!(ty, Some(Type::Never)) => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Integer(number) => write_integer(out, *number),
+        Value::Decimal(number) => write_decimal(out, *number),
+        Value::Date(date) => write_quoted_date(out, *date),
+        Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
+            out.push('"');
+            push_digits(out, month.year.unsigned_abs(), 4);
+            out.push('-');
+            push_digits(out, month.month, 2);
+            out.push('"');
+        }
+        Value::Quarter(quarter) if (0..=9999).contains(&quarter.year) => {
+            out.push('"');
+            push_digits(out, quarter.year.unsigned_abs(), 4);
+            out.push_str("-Q");
+            push_digits(out, quarter.quarter, 1);
+            out.push('"');
+        }
+        Value::Text(text) => write_text(out, text),
+        Value::Enum(index) => {
+            let literal = match ty {
+                Some(Type::Enum(id)) => match policy.types.get(*id as usize) {
+                    Some(TypeDef::Enum(definition)) => definition
+                        .variants
+                        .get(*index as usize)
+                        .map(|variant| &variant.json),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match literal {
+                Some(JsonLiteral::Text(text)) => write_text(out, text),
+                Some(JsonLiteral::Integer(number)) => write_integer(out, *number),
+                None => push_digits(out, *index, 1),
+            }
+        }
+        Value::List(items) => {
+            // A list of its declared type writes each item as the element type; a list of any
+            // other type (none, or one it does not fit) by its own shape.
+            let element = match ty {
+                Some(Type::List(element)) => Some(&**element),
+                _ => None,
+            };
+            out.push('[');
+            for (position, item) in items.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_trace_value(out, policy, item, element);
+            }
+            out.push(']');
+        }
+        Value::Map(entries) if matches!(ty, None | Some(Type::Map(_) | Type::Object(_))) => {
+            // A map writes each value as its declared element type, an object each field as the
+            // type of the field of the same name, and a map of no type by its own shape.
+            out.push('{');
+            for (position, (key, item)) in entries.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_text(out, key);
+                out.push(':');
+                let item_type = match ty {
+                    Some(Type::Map(element)) => Some(&**element),
+                    Some(Type::Object(fields)) => fields
+                        .iter()
+                        .find(|(name, _)| **name == **key)
+                        .map(|(_, ty)| ty),
+                    _ => None,
+                };
+                write_trace_value(out, policy, item, item_type);
+            }
+            out.push('}');
+        }
+        _ => write_value_in(out, policy, value, ty, Records::ByPath),
+    }
+}
+
+/// Writes a date in quotes as `decision::write_date` does, `YYYY-MM-DD`, with digit loops for
+/// the years 0 to 9999 (all of a policy's dates) and by `write_date` itself for the others.
+fn write_quoted_date(out: &mut String, date: Date) {
+    let year = date.year().unsigned_abs();
+    if date.year() < 0 || year > 9999 {
+        out.push('"');
+        write_date(out, date);
+        out.push('"');
+        return;
+    }
+    let (month, day) = (date.month(), date.day());
+    // Every digit is below 10, so each cast keeps it whole.
+    let digit = |number: u32| b'0' + (number % 10) as u8;
+    let text = [
+        b'"',
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+        b'"',
+    ];
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+}
+
+/// Writes `number` in decimal with at least `width` digits, zeros in front, as the `{:0width$}`
+/// format of an unsigned number does.
+fn push_digits(out: &mut String, number: u32, width: usize) {
+    // Ten digits hold the largest u32 (4 294 967 295).
+    let mut digits = [b'0'; 10];
+    let mut count = 0;
+    let mut rest = number;
+    for place in digits.iter_mut().rev() {
+        if rest == 0 && count > 0 {
+            break;
+        }
+        // `rest % 10` is below 10, so the cast keeps it whole.
+        *place = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        count += 1;
+    }
+    let count = count.max(width).min(digits.len());
+    for digit in digits.get(digits.len() - count..).unwrap_or(&[]) {
+        out.push(char::from(*digit));
+    }
+}
+
+/// Writes a decimal as `decision.rs` does: in quotes, as `Display` writes it (every digit of
+/// its scale, `0.00` for zero at scale 2), and a zero never negative.
+fn write_decimal(out: &mut String, value: Decimal) {
+    let scale = value.scale() as usize;
+    // The magnitude's digits, least significant first. A decimal's 96-bit mantissa has at most
+    // 29 digits and its scale is at most 28, so 40 places hold every digit and every zero that
+    // pads a small number to its scale (the places start as zeros).
+    let mut digits = [b'0'; 40];
+    let magnitude = value.mantissa().unsigned_abs();
+    // Most numbers fit 64 bits, where a division is one instruction rather than a call.
+    let count = match u64::try_from(magnitude) {
+        Ok(small) => {
+            let mut rest = small;
+            let mut count = 0;
+            for place in digits.iter_mut() {
+                if rest == 0 {
+                    break;
+                }
+                // `rest % 10` is below 10, so the cast keeps it whole.
+                *place = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                count += 1;
+            }
+            count
+        }
+        Err(_) => {
+            let mut rest = magnitude;
+            let mut count = 0;
+            for place in digits.iter_mut() {
+                if rest == 0 {
+                    break;
+                }
+                *place = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                count += 1;
+            }
+            count
+        }
+    };
+    let count = count.max(scale).min(digits.len());
+    out.push('"');
+    if value.is_sign_negative() && !value.is_zero() {
+        out.push('-');
+    }
+    if count == 0 {
+        out.push('0');
+    }
+    let whole = count - scale.min(count);
+    for (position, digit) in digits.get(..count).unwrap_or(&[]).iter().rev().enumerate() {
+        if position == whole {
+            if position == 0 {
+                out.push('0');
+            }
+            out.push('.');
+        }
+        out.push(char::from(*digit));
+    }
+    out.push('"');
+}
+
+/// Writes an integer in decimal, as `Display` does, without the formatting machinery.
+fn write_integer(out: &mut String, number: i64) {
+    // 20 digits hold the largest magnitude of an i64 (9 223 372 036 854 775 808).
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number.unsigned_abs();
+    for place in digits.iter_mut().rev() {
+        // `rest % 10` is below 10, so the cast keeps it whole.
+        *place = b'0' + (rest % 10) as u8;
+        start -= 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if number < 0 {
+        out.push('-');
+    }
+    for digit in digits.get(start..).unwrap_or(&[]) {
+        out.push(char::from(*digit));
+    }
+}
+
+/// Writes a name, source or label as a JSON string, exactly as `decision::write_json_string`
+/// does: a text known to need no escaping is copied whole, without looking at it again.
+fn write_name(out: &mut String, text: &TraceText) {
+    if text.plain {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        write_json_string(out, text);
+    }
+}
+
+/// Writes `text` as a JSON string, exactly as `decision::write_json_string` does.
+///
+/// Names, sources and paths almost never need escaping: this finds that out sixteen bytes at a
+/// time (a loop without early exit that the compiler turns into vector compares) and copies the
+/// text whole. Text that does need escaping goes to `write_json_string` itself, so the escaped
+/// form has one definition.
+fn write_text(out: &mut String, text: &str) {
+    if needs_escaping(text.as_bytes()) {
+        write_json_string(out, text);
+    } else {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
+}
+
+/// Whether `bytes` hold a quote, a backslash or a control character.
+///
+/// Eight bytes at a time, with the exact word tests of "Bit Twiddling Hacks": a word has a byte
+/// below `n` (`n` at most 128) if and only if `(word - n·0x01…01) & !word & 0x80…80` is not
+/// zero, and a byte equal to `c` if and only if `word ^ c·0x01…01` has a zero byte. Bytes of
+/// UTF-8 sequences (0x80 and above) never match either test.
+fn needs_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, limit: u64| word.wrapping_sub(limit * ONES) & !word & HIGHS;
+    let special = |word: [u8; 8]| {
+        let word = u64::from_le_bytes(word);
+        below(word, 0x20)
+            | below(word ^ (u64::from(b'"') * ONES), 1)
+            | below(word ^ (u64::from(b'\\') * ONES), 1)
+            != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if special(word) {
+            return true;
+        }
+    }
+    // The last bytes are tested as one word too, filled up with letters, which never match.
+    let rest = chunks.remainder();
+    let mut word = [b'a'; 8];
+    if let Some(start) = word.get_mut(..rest.len()) {
+        start.copy_from_slice(rest);
+    }
+    special(word)
+}
+
+/// The names, sources, labels and types trace nodes share, prepared once per engine from the IR
+/// (see `load.rs`), each vector indexed as the IR's vector of the same name.
+#[derive(Debug, Default)]
+pub(crate) struct TraceNames {
+    pub(crate) items: Vec<ItemNames>,
+    pub(crate) params: Vec<ParamNames>,
+    pub(crate) tables: Vec<TableNames>,
+    pub(crate) bands: Vec<BandNames>,
+    pub(crate) outputs: Vec<OutputNames>,
+    /// For each type of the IR: the fields of a record type, nothing for an enum type.
+    pub(crate) records: Vec<Vec<FieldNames>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ItemNames {
+    pub(crate) name: TraceText,
+    pub(crate) ty: Arc<Type>,
+    pub(crate) source: Option<TraceText>,
+    /// The label of each exception, in the item's order.
+    pub(crate) exceptions: Vec<TraceText>,
+    /// The type of each parameter of a function.
+    pub(crate) params: Vec<Arc<Type>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ParamNames {
+    pub(crate) name: TraceText,
+    pub(crate) ty: Arc<Type>,
+    /// For each dated value: its own source, or else the parameter's.
+    pub(crate) sources: Vec<Option<TraceText>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TableNames {
+    pub(crate) name: TraceText,
+    pub(crate) source: Option<TraceText>,
+    /// The type of a lookup's result: an optional row.
+    pub(crate) result: Arc<Type>,
+    pub(crate) keys: Vec<Arc<Type>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BandNames {
+    pub(crate) name: TraceText,
+    pub(crate) source: Option<TraceText>,
+    pub(crate) domain: Arc<Type>,
+    pub(crate) result: Arc<Type>,
+    /// The label of each band, in the table's order.
+    pub(crate) labels: Vec<TraceText>,
+}
+
+#[derive(Debug)]
+pub(crate) struct OutputNames {
+    pub(crate) name: TraceText,
+    pub(crate) ty: Arc<Type>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FieldNames {
+    pub(crate) name: TraceText,
+    pub(crate) ty: Arc<Type>,
+    /// The field's JSON pointer segment, `/` and the escaped name, appended to its record's
+    /// path to make an input node's path.
+    pub(crate) segment: Box<str>,
+}
+
+fn shared(text: &str) -> TraceText {
+    TraceText::new(text)
+}
+
+fn shared_option(text: Option<&String>) -> Option<TraceText> {
+    text.map(|text| shared(text))
+}
+
+impl TraceNames {
+    /// Prepares the shared text and types of `policy`; `item_names` are the item names the
+    /// evaluator already shares, used again here rather than copied.
+    pub(crate) fn new(policy: &Policy, item_names: &[Arc<str>]) -> TraceNames {
+        let items = policy
+            .items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| ItemNames {
+                name: item_names.get(index).map_or_else(
+                    || shared(&item.name),
+                    |name| TraceText::from(Arc::clone(name)),
+                ),
+                ty: Arc::new(item.ty.clone()),
+                source: shared_option(item.source.as_ref()),
+                exceptions: match &item.body {
+                    crate::ir::Body::Exceptions { exceptions, .. } => exceptions
+                        .iter()
+                        .map(|exception| shared(&exception.label))
+                        .collect(),
+                    crate::ir::Body::Expr(_) => Vec::new(),
+                },
+                params: item
+                    .params
+                    .iter()
+                    .map(|(_, ty)| Arc::new(ty.clone()))
+                    .collect(),
+            })
+            .collect();
+        let params = policy
+            .params
+            .iter()
+            .map(|param| ParamNames {
+                name: shared(&param.name),
+                ty: Arc::new(param.ty.clone()),
+                sources: param
+                    .values
+                    .iter()
+                    .map(|value| shared_option(value.source.as_ref().or(param.source.as_ref())))
+                    .collect(),
+            })
+            .collect();
+        let tables = policy
+            .tables
+            .iter()
+            .map(|table| TableNames {
+                name: shared(&table.name),
+                source: shared_option(table.source.as_ref()),
+                result: Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+                keys: table
+                    .key_types
+                    .iter()
+                    .map(|ty| Arc::new(ty.clone()))
+                    .collect(),
+            })
+            .collect();
+        let bands = policy
+            .bands
+            .iter()
+            .map(|table| BandNames {
+                name: shared(&table.name),
+                source: shared_option(table.source.as_ref()),
+                domain: Arc::new(table.domain.clone()),
+                result: Arc::new(table.result.clone()),
+                labels: table.bands.iter().map(|band| shared(&band.label)).collect(),
+            })
+            .collect();
+        let outputs = policy
+            .outputs
+            .iter()
+            .map(|output| OutputNames {
+                name: shared(&output.name),
+                ty: Arc::new(output.ty.clone()),
+            })
+            .collect();
+        let records = policy
+            .types
+            .iter()
+            .map(|definition| match definition {
+                TypeDef::Record(record) => record
+                    .fields
+                    .iter()
+                    .map(|field| {
+                        let mut segment = String::with_capacity(field.name.len() + 1);
+                        crate::case::push_key(&mut segment, &field.name);
+                        FieldNames {
+                            name: shared(&field.name),
+                            ty: Arc::new(field.ty.clone()),
+                            segment: segment.into_boxed_str(),
+                        }
+                    })
+                    .collect(),
+                TypeDef::Enum(_) => Vec::new(),
+            })
+            .collect();
+        TraceNames {
+            items,
+            params,
+            tables,
+            bands,
+            outputs,
+            records,
+        }
+    }
+}
+
+/// A hasher for the trace builder's maps, whose keys are addresses and small indices: one
+/// multiply and rotate per word (the scheme of rustc's FxHasher) instead of SipHash, which
+/// guards against keys chosen by an attacker, and the keys here are not chosen by anyone.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.add(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves the most entropy in the high bits; the table picks buckets by
+        // the low ones, so they are rotated down.
+        self.hash.rotate_left(26)
+    }
+}
+
+type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
+/// The trace builder's working buffers, kept in the evaluator's `Scratch` from one case to the
+/// next, so that a batch allocates them once per thread rather than once per case. They also
+/// remember the sizes of the latest trace: the next trace's buffers start half as large again,
+/// and cases of one policy have traces of similar sizes, so those buffers are seldom moved as
+/// they grow.
+#[derive(Debug, Default)]
+pub(crate) struct TraceScratch {
+    pending: Vec<usize>,
+    displaced: Vec<u64>,
+    frames: Vec<(usize, u64)>,
+    marks: Vec<u64>,
+    item_nodes: Vec<Option<usize>>,
+    param_nodes: Vec<Option<usize>>,
+    input_nodes: WordMap<(usize, u32), usize>,
+    record_types: WordMap<usize, Option<u32>>,
+    /// The node, edge, argument and path buffer lengths of the latest trace.
+    sizes: [usize; 4],
 }
 
 /// Collects trace nodes during an evaluation. Each item evaluation opens a frame that collects
 /// the nodes it uses; closing the frame makes the item's node.
 #[derive(Debug, Default)]
 pub(crate) struct TraceBuilder {
-    pub(crate) nodes: Vec<TraceNode>,
-    frames: Vec<Vec<usize>>,
+    nodes: Vec<TraceNode>,
+    edges: Vec<usize>,
+    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    paths: String,
     pub(crate) roots: Vec<usize>,
+    /// The inputs collected by every open frame, the innermost frame's last: one buffer for all
+    /// frames, so that opening a frame costs a push, and closing one copies its inputs to the
+    /// trace's edges.
+    pending: Vec<usize>,
+    /// For each entry of `pending`: the mark of its node before the entry set it.
+    displaced: Vec<u64>,
+    /// Each open frame, the innermost last: where its inputs start in `pending`, and its
+    /// serial number, unique within the evaluation (the first is 1).
+    frames: Vec<(usize, u64)>,
+    /// For each node: the serial of the innermost open frame that holds it as an input (0 or a
+    /// closed frame's serial when no open frame does). A node is an input of the innermost
+    /// frame exactly when its mark is that frame's serial, so that a frame records each node
+    /// once without searching its inputs: a frame that takes a node sets its mark and
+    /// remembers the mark it displaced, and closing the frame puts the displaced marks back,
+    /// last first.
+    marks: Vec<u64>,
+    /// The serial of the latest frame opened.
+    serial: u64,
     /// The node of each memoized item, once evaluated.
     pub(crate) item_nodes: Vec<Option<usize>>,
     /// The node of each parameter's lookup on the as-of date.
@@ -221,63 +950,210 @@ pub(crate) struct TraceBuilder {
     /// the field's index. A record of the case is one shared allocation for the whole
     /// evaluation, with one JSON pointer, so the address stands for the pointer without
     /// building it again at every read.
-    pub(crate) input_nodes: HashMap<(usize, u32), usize>,
+    input_nodes: WordMap<(usize, u32), usize>,
+    /// The record type of each case record read from, by its address (`None` where its path
+    /// does not lead to a record type), so that each record's path is resolved once.
+    record_types: WordMap<usize, Option<u32>>,
 }
 
 impl TraceBuilder {
-    pub(crate) fn new(items: usize, params: usize) -> TraceBuilder {
+    /// A builder for a policy of `items` items and `params` parameters, working in the buffers
+    /// of `scratch`.
+    pub(crate) fn new(items: usize, params: usize, scratch: TraceScratch) -> TraceBuilder {
+        let TraceScratch {
+            mut pending,
+            mut displaced,
+            mut frames,
+            mut marks,
+            mut item_nodes,
+            mut param_nodes,
+            mut input_nodes,
+            mut record_types,
+            sizes: [nodes, edges, arguments, paths],
+        } = scratch;
+        pending.clear();
+        displaced.clear();
+        frames.clear();
+        marks.clear();
+        let headroom = |size: usize| size.saturating_add(size / 2);
+        item_nodes.clear();
+        item_nodes.resize(items, None);
+        param_nodes.clear();
+        param_nodes.resize(params, None);
+        input_nodes.clear();
+        record_types.clear();
         TraceBuilder {
-            item_nodes: vec![None; items],
-            param_nodes: vec![None; params],
-            ..TraceBuilder::default()
+            nodes: Vec::with_capacity(headroom(nodes)),
+            edges: Vec::with_capacity(headroom(edges)),
+            arguments: Vec::with_capacity(headroom(arguments)),
+            paths: String::with_capacity(headroom(paths)),
+            roots: Vec::new(),
+            pending,
+            displaced,
+            frames,
+            marks,
+            serial: 0,
+            item_nodes,
+            param_nodes,
+            input_nodes,
+            record_types,
         }
     }
 
     /// Opens a frame for a node whose inputs are about to be evaluated.
     pub(crate) fn open(&mut self) {
-        self.frames.push(Vec::new());
+        self.serial += 1;
+        self.frames.push((self.pending.len(), self.serial));
     }
 
     /// Closes the innermost frame into `node`, records the node as an input of the enclosing
     /// frame, and returns its index.
+    #[inline]
     pub(crate) fn close(&mut self, mut node: TraceNode) -> usize {
-        node.inputs = self.frames.pop().unwrap_or_default();
+        let start = self
+            .frames
+            .pop()
+            .map_or(self.pending.len(), |(start, _)| start)
+            .min(self.pending.len());
+        let inputs = self.pending.get(start..).unwrap_or(&[]);
+        let displaced = self.displaced.get(start..).unwrap_or(&[]);
+        for (input, mark) in inputs.iter().zip(displaced).rev() {
+            if let Some(place) = self.marks.get_mut(*input) {
+                *place = *mark;
+            }
+        }
+        let first = self.edges.len();
+        self.edges.extend_from_slice(inputs);
+        self.pending.truncate(start);
+        self.displaced.truncate(start);
+        node.inputs = Span {
+            start: first,
+            end: self.edges.len(),
+        };
         self.leaf(node)
     }
 
     /// Adds a node without inputs of its own to the enclosing frame.
+    #[inline]
     pub(crate) fn leaf(&mut self, node: TraceNode) -> usize {
         let index = self.nodes.len();
         self.nodes.push(node);
+        self.marks.push(0);
         self.reference(index);
         index
     }
 
     /// Records an existing node as an input of the enclosing frame (once per frame).
     pub(crate) fn reference(&mut self, index: usize) {
-        if let Some(frame) = self.frames.last_mut() {
-            if !frame.contains(&index) {
-                frame.push(index);
-            }
+        let Some((_, serial)) = self.frames.last().copied() else {
+            return;
+        };
+        let Some(mark) = self.marks.get_mut(index) else {
+            return;
+        };
+        if *mark != serial {
+            self.displaced.push(*mark);
+            *mark = serial;
+            self.pending.push(index);
         }
     }
 
-    pub(crate) fn finish(self) -> Trace {
-        Trace {
+    /// Keeps the arguments of a node about to be made, and returns where they are, for the
+    /// node's `args`.
+    pub(crate) fn add_args(
+        &mut self,
+        args: impl IntoIterator<Item = (Value, Option<Arc<Type>>)>,
+    ) -> Span {
+        let start = self.arguments.len();
+        self.arguments.extend(args);
+        Span {
+            start,
+            end: self.arguments.len(),
+        }
+    }
+
+    /// Records the read of field `index` of the case record `record`, whose value is `value`:
+    /// the field's input node is made at its first read and referenced at the next ones.
+    pub(crate) fn input(
+        &mut self,
+        policy: &Policy,
+        names: &TraceNames,
+        record: &Arc<Record>,
+        index: u32,
+        value: &Value,
+    ) {
+        let Some(record_path) = record.path.as_deref() else {
+            return;
+        };
+        let address = Arc::as_ptr(record) as usize;
+        if let Some(node) = self.input_nodes.get(&(address, index)).copied() {
+            self.reference(node);
+            return;
+        }
+        let record_type = *self
+            .record_types
+            .entry(address)
+            .or_insert_with(|| record_type(policy, record_path));
+        let field = record_type
+            .and_then(|id| names.records.get(id as usize))
+            .and_then(|fields| fields.get(index as usize));
+        let start = self.paths.len();
+        self.paths.push_str(record_path);
+        let (id, ty) = match field {
+            Some(field) => {
+                self.paths.push_str(&field.segment);
+                (field.name.clone(), Some(Arc::clone(&field.ty)))
+            }
+            None => {
+                let number = index.to_string();
+                self.paths.push('/');
+                self.paths.push_str(&number);
+                (TraceText::from(number), None)
+            }
+        };
+        let mut node = TraceNode::new(TraceKind::Input, id, value.clone(), ty);
+        node.path = Some(Span {
+            start,
+            end: self.paths.len(),
+        });
+        let node = self.leaf(node);
+        self.input_nodes.insert((address, index), node);
+    }
+
+    /// The trace, and the working buffers to keep for the next case.
+    pub(crate) fn finish(self) -> (Trace, TraceScratch) {
+        let sizes = [
+            self.nodes.len(),
+            self.edges.len(),
+            self.arguments.len(),
+            self.paths.len(),
+        ];
+        let trace = Trace {
             nodes: self.nodes,
             roots: self.roots,
-        }
+            edges: self.edges,
+            arguments: self.arguments,
+            paths: self.paths,
+        };
+        let scratch = TraceScratch {
+            pending: self.pending,
+            displaced: self.displaced,
+            frames: self.frames,
+            marks: self.marks,
+            item_nodes: self.item_nodes,
+            param_nodes: self.param_nodes,
+            input_nodes: self.input_nodes,
+            record_types: self.record_types,
+            sizes,
+        };
+        (trace, scratch)
     }
 }
 
-/// The field definition behind an input read: the record at `record_path` (a JSON pointer into
-/// the case) is resolved against the policy's input type, then its field `index` is taken.
-pub(crate) fn input_field<'p>(
-    policy: &'p Policy,
-    record_path: &str,
-    index: u32,
-) -> Option<&'p crate::ir::FieldDef> {
-    let mut ty = Type::Record(policy.input.record);
+/// The record type of the case record at `record_path` (a JSON pointer into the case), found by
+/// following the path through the policy's input type.
+fn record_type(policy: &Policy, record_path: &str) -> Option<u32> {
+    let mut ty = &Type::Record(policy.input.record);
     let mut rest = record_path;
     while !rest.is_empty() {
         let after_slash = rest.strip_prefix('/')?;
@@ -286,16 +1162,15 @@ pub(crate) fn input_field<'p>(
             None => (after_slash, ""),
         };
         rest = remaining;
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        ty = step(policy, &ty, &segment)?;
+        ty = if segment.contains('~') {
+            step(policy, ty, &segment.replace("~1", "/").replace("~0", "~"))?
+        } else {
+            step(policy, ty, segment)?
+        };
     }
-    let record_id = match unwrap_optional(&ty) {
-        Type::Record(id) => *id,
-        _ => return None,
-    };
-    match policy.types.get(record_id as usize)? {
-        crate::ir::TypeDef::Record(record) => record.fields.get(index as usize),
-        crate::ir::TypeDef::Enum(_) => None,
+    match unwrap_optional(ty) {
+        Type::Record(id) => Some(*id),
+        _ => None,
     }
 }
 
@@ -306,21 +1181,227 @@ fn unwrap_optional(ty: &Type) -> &Type {
     }
 }
 
-fn step(policy: &Policy, ty: &Type, segment: &str) -> Option<Type> {
+/// The type one step below `ty` in a case: a record's field by name, a list's element by index,
+/// a map's value by key.
+fn step<'p>(policy: &'p Policy, ty: &'p Type, segment: &str) -> Option<&'p Type> {
     match unwrap_optional(ty) {
         Type::Record(id) => match policy.types.get(*id as usize)? {
-            crate::ir::TypeDef::Record(record) => record
+            TypeDef::Record(record) => record
                 .fields
                 .iter()
                 .find(|field| field.name == segment)
-                .map(|field| field.ty.clone()),
-            crate::ir::TypeDef::Enum(_) => None,
+                .map(|field| &field.ty),
+            TypeDef::Enum(_) => None,
         },
         Type::List(element) => {
             segment.parse::<usize>().ok()?;
-            Some((**element).clone())
+            Some(element)
         }
-        Type::Map(element) => Some((**element).clone()),
+        Type::Map(element) => Some(element),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{EnumDef, VariantDef};
+    use crate::value::{Month, Quarter};
+
+    fn policy_with_enum() -> Policy {
+        let mut policy: Policy = serde_json::from_value(serde_json::json!({
+            "format_version": crate::ir::IR_FORMAT_VERSION,
+            "name": "t", "version": "1", "publisher": "p", "in_force_from": "2025-01-01",
+            "modules": [], "types": [], "input": {"name": "case", "record": 0, "id_field": null, "as_of_field": null},
+            "params": [], "tables": [], "calendars": [], "bands": [], "items": [], "groups": [],
+            "outputs": [], "checks": []
+        }))
+        .unwrap_or_else(|failure| panic!("test policy: {failure}"));
+        policy.types.push(TypeDef::Enum(EnumDef {
+            name: "Kind".into(),
+            variants: vec![
+                VariantDef {
+                    name: "a".into(),
+                    json: JsonLiteral::Text("a\"b".into()),
+                },
+                VariantDef {
+                    name: "b".into(),
+                    json: JsonLiteral::Integer(7),
+                },
+            ],
+        }));
+        policy
+    }
+
+    #[test]
+    fn the_trace_value_writer_writes_as_the_decision_writer_does() {
+        let policy = policy_with_enum();
+        let record = |path: Option<&str>| {
+            Value::Record(Arc::new(Record {
+                path: path.map(Arc::from),
+                fields: vec![Value::Integer(1), Value::text("x")].into_boxed_slice(),
+            }))
+        };
+        let date = |y, m, d| Date::from_ymd_opt(y, m, d).unwrap_or_default();
+        let values = [
+            Value::Absent,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Integer(0),
+            Value::Integer(7),
+            Value::Integer(-7),
+            Value::Integer(1_234_567_890),
+            Value::Integer(i64::MAX),
+            Value::Integer(i64::MIN),
+            Value::Decimal(Decimal::new(-1234, 2)),
+            Value::Decimal(Decimal::ZERO),
+            Value::Decimal(-Decimal::ZERO),
+            Value::Decimal(Decimal::new(0, 2)),
+            Value::Decimal(-Decimal::new(0, 2)),
+            Value::Decimal(Decimal::new(5, 3)),
+            Value::Decimal(Decimal::new(-5, 3)),
+            Value::Decimal(Decimal::new(32360, 0)),
+            Value::Decimal(Decimal::new(2133333, 2)),
+            Value::Decimal(Decimal::new(1, 28)),
+            Value::Decimal(Decimal::MAX),
+            Value::Decimal(Decimal::MIN),
+            Value::Decimal(Decimal::from_i128_with_scale(i128::from(u64::MAX) + 1, 0)),
+            Value::Decimal(Decimal::from_i128_with_scale(
+                i128::from(u64::MAX) * 1000,
+                5,
+            )),
+            Value::Decimal(Decimal::new(1_000_000, 6)),
+            Value::Month(Month {
+                year: 2025,
+                month: 3,
+            }),
+            Value::Month(Month { year: 7, month: 12 }),
+            Value::Month(Month { year: -7, month: 1 }),
+            Value::Month(Month {
+                year: 12345,
+                month: 1,
+            }),
+            Value::Quarter(Quarter {
+                year: 2025,
+                quarter: 3,
+            }),
+            Value::Quarter(Quarter {
+                year: 0,
+                quarter: 1,
+            }),
+            Value::Quarter(Quarter {
+                year: -1,
+                quarter: 4,
+            }),
+            Value::Date(date(2025, 3, 1)),
+            Value::Date(date(12, 1, 31)),
+            Value::Date(date(-5, 1, 1)),
+            Value::Date(date(12345, 6, 7)),
+            Value::Date(date(0, 1, 1)),
+            Value::Date(date(9999, 12, 31)),
+            Value::Date(date(10000, 1, 1)),
+            Value::Date(date(2024, 2, 29)),
+            Value::text(""),
+            Value::text("plain"),
+            Value::text("Приказ МТСЗН № 160 от 19.05.2023, a text longer than sixteen bytes"),
+            Value::text("quote \" backslash \\ tab \t newline \n bell \u{7}"),
+            Value::text("a text of more than sixteen bytes with a \"quote\" near the end"),
+            Value::Enum(0),
+            Value::Enum(1),
+            Value::Enum(5),
+            record(Some("/members/0")),
+            record(Some("/a~1b/\"q\"")),
+            record(None),
+            Value::List(Arc::from(vec![Value::Integer(1), Value::Absent])),
+            Value::List(Arc::from(vec![
+                record(Some("/members/0")),
+                record(None),
+                Value::Date(date(2025, 3, 1)),
+                Value::List(Arc::from(vec![Value::Bool(true), Value::Enum(1)])),
+            ])),
+            Value::List(Arc::from(Vec::new())),
+            Value::Map(Arc::from(vec![(Arc::from("k"), Value::Bool(true))])),
+            Value::Map(Arc::from(vec![
+                (Arc::from("k"), Value::Integer(3)),
+                (Arc::from("q\"uote"), Value::Enum(0)),
+                (Arc::from("m"), record(Some("/members/1"))),
+                (Arc::from("l"), Value::List(Arc::from(vec![Value::Enum(1)]))),
+                (
+                    Arc::from("o"),
+                    Value::Map(Arc::from(vec![(Arc::from("k"), Value::Absent)])),
+                ),
+            ])),
+            Value::Map(Arc::from(Vec::new())),
+        ];
+        let types = [
+            None,
+            Some(Type::Bool),
+            Some(Type::Integer),
+            Some(Type::Text),
+            Some(Type::Date),
+            Some(Type::Never),
+            Some(Type::Enum(0)),
+            Some(Type::Record(0)),
+            Some(Type::List(Box::new(Type::Integer))),
+            Some(Type::List(Box::new(Type::Record(0)))),
+            Some(Type::List(Box::new(Type::Enum(0)))),
+            Some(Type::List(Box::new(Type::Never))),
+            Some(Type::List(Box::new(Type::List(Box::new(Type::Enum(0)))))),
+            Some(Type::Optional(Box::new(Type::List(Box::new(Type::Enum(
+                0,
+            )))))),
+            Some(Type::Map(Box::new(Type::Bool))),
+            Some(Type::Map(Box::new(Type::Enum(0)))),
+            Some(Type::Map(Box::new(Type::Never))),
+            Some(Type::Object(vec![
+                ("k".into(), Type::Enum(0)),
+                ("q\"uote".into(), Type::Enum(0)),
+                ("l".into(), Type::List(Box::new(Type::Enum(0)))),
+                ("o".into(), Type::Object(vec![("k".into(), Type::Integer)])),
+            ])),
+            Some(Type::Object(Vec::new())),
+            Some(Type::Optional(Box::new(Type::Map(Box::new(Type::Enum(0)))))),
+            Some(Type::Optional(Box::new(Type::Integer))),
+            Some(Type::Optional(Box::new(Type::Never))),
+            Some(Type::Optional(Box::new(Type::Enum(0)))),
+            Some(Type::Optional(Box::new(Type::Optional(Box::new(
+                Type::Text,
+            ))))),
+        ];
+        for value in &values {
+            for ty in &types {
+                let mut expected = String::new();
+                write_value_in(&mut expected, &policy, value, ty.as_ref(), Records::ByPath);
+                let mut written = String::new();
+                write_trace_value(&mut written, &policy, value, ty.as_ref());
+                assert_eq!(written, expected, "{value:?} of type {ty:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_text_writer_escapes_as_the_decision_writer_does() {
+        let mut texts = vec![String::new()];
+        for special in [
+            '"', '\\', '\n', '\r', '\t', '\u{1}', '\u{1f}', 'é', ' ', '~',
+        ] {
+            for length in [0, 1, 15, 16, 17, 31, 32, 33] {
+                for position in [0, length / 2, length] {
+                    let mut text: String = "a".repeat(length);
+                    text.insert(position, special);
+                    texts.push(text);
+                }
+            }
+        }
+        for text in &texts {
+            let mut expected = String::new();
+            write_json_string(&mut expected, text);
+            let mut written = String::new();
+            write_text(&mut written, text);
+            assert_eq!(written, expected, "{text:?}");
+            let mut named = String::new();
+            write_name(&mut named, &TraceText::new(text));
+            assert_eq!(named, expected, "{text:?} as a name");
+        }
     }
 }

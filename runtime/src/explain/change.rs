@@ -532,19 +532,19 @@ impl Analyser<'_, '_> {
         };
         let suffix = format!("/{field}");
         let mut out: Vec<(String, Decimal)> = Vec::new();
-        for node in owner
-            .inputs
+        for node in trace
+            .inputs(owner)
             .iter()
             .filter_map(|input| trace.nodes.get(*input))
         {
             if node.kind != TraceKind::Input {
                 continue;
             }
-            let (Some(path), Some(amount)) = (&node.path, node.value.as_decimal()) else {
+            let (Some(path), Some(amount)) = (trace.path(node), node.value.as_decimal()) else {
                 continue;
             };
             if path.ends_with(&suffix) && !out.iter().any(|(seen, _)| seen == path) {
-                out.push((path.clone(), amount));
+                out.push((path.to_string(), amount));
             }
         }
         out

@@ -40,7 +40,7 @@ impl<'a> Context<'a> {
                 TraceKind::Rule | TraceKind::Definition | TraceKind::Parameter
             );
             if memoised {
-                item_nodes.entry(node.id.as_str()).or_insert(index);
+                item_nodes.entry(&*node.id).or_insert(index);
             }
         }
         Context {

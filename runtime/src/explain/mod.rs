@@ -453,11 +453,10 @@ fn candidate_nodes(policy: &Policy, context: &expr::Context<'_>) -> Vec<usize> {
 fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<AppliedRule> {
     let mut seen: Vec<usize> = Vec::new();
     for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
-        for input in &root.inputs {
-            let is_rule = trace
-                .nodes
-                .get(*input)
-                .is_some_and(|node| node.kind == TraceKind::Rule && !reasons.contains(&node.id));
+        for input in trace.inputs(root) {
+            let is_rule = trace.nodes.get(*input).is_some_and(|node| {
+                node.kind == TraceKind::Rule && !reasons.iter().any(|reason| **reason == *node.id)
+            });
             if is_rule && !seen.contains(input) {
                 seen.push(*input);
             }
@@ -466,10 +465,10 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
     seen.iter()
         .filter_map(|index| trace.nodes.get(*index))
         .filter_map(|node| {
-            let item = policy.items.iter().find(|item| item.name == node.id)?;
+            let item = policy.items.iter().find(|item| *item.name == *node.id)?;
             Some(AppliedRule {
-                rule: node.id.clone(),
-                value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                rule: node.id.to_string(),
+                value: Quantity::of(policy, &node.value, node.ty.as_deref()),
                 messages: item.messages.clone(),
                 source: item.source.clone(),
             })
@@ -482,16 +481,17 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
         return Vec::new();
     };
     let mut seen = HashSet::new();
-    node.inputs
+    trace
+        .inputs(node)
         .iter()
         .filter_map(|input| trace.nodes.get(*input))
-        .filter(|input| seen.insert((input.kind.as_str(), input.id.as_str(), input.path.clone())))
+        .filter(|input| seen.insert((input.kind.as_str(), &*input.id, trace.path(input))))
         .map(|input| Number {
             kind: input.kind.as_str(),
-            id: input.path.clone().unwrap_or_else(|| input.id.clone()),
-            value: Quantity::of(policy, &input.value, input.ty.as_ref()),
+            id: trace.path(input).unwrap_or(&input.id).to_string(),
+            value: Quantity::of(policy, &input.value, input.ty.as_deref()),
             effective_from: input.effective_from,
-            source: input.source.clone(),
+            source: input.source.as_deref().map(String::from),
         })
         .collect()
 }
@@ -511,16 +511,16 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
             continue;
         };
         if node.kind == TraceKind::Input {
-            if let Some(path) = &node.path {
-                if paths.insert(path.clone()) {
+            if let Some(path) = trace.path(node) {
+                if paths.insert(path) {
                     out.push(Fact {
-                        path: path.clone(),
-                        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
+                        path: path.to_string(),
+                        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
                     });
                 }
             }
         }
-        stack.extend(node.inputs.iter().rev().copied());
+        stack.extend(trace.inputs(node).iter().rev().copied());
     }
     out
 }
@@ -542,25 +542,25 @@ fn branch(
     expanded: &mut [bool],
 ) -> Option<TraceBranch> {
     let node = trace.nodes.get(index)?;
-    let repeated = expanded.get(index).copied().unwrap_or(true) && !node.inputs.is_empty();
+    let repeated = expanded.get(index).copied().unwrap_or(true) && !trace.inputs(node).is_empty();
     if let Some(flag) = expanded.get_mut(index) {
         *flag = true;
     }
     let mut inputs = Vec::new();
     if !repeated {
         let mut siblings: Vec<(TraceKind, &str, &Value, Vec<Quantity>)> = Vec::new();
-        for child in &node.inputs {
+        for child in trace.inputs(node) {
             let Some(child_node) = trace.nodes.get(*child) else {
                 continue;
             };
-            let args: Vec<Quantity> = child_node
-                .args
+            let args: Vec<Quantity> = trace
+                .args(child_node)
                 .iter()
-                .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+                .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
                 .collect();
             let same = siblings.iter().any(|(kind, id, value, seen_args)| {
                 *kind == child_node.kind
-                    && *id == child_node.id
+                    && **id == *child_node.id
                     && **value == child_node.value
                     && *seen_args == args
                     && child_node.kind != TraceKind::Input
@@ -576,19 +576,19 @@ fn branch(
     }
     Some(TraceBranch {
         kind: node.kind.as_str(),
-        id: node.id.clone(),
-        value: Quantity::of(policy, &node.value, node.ty.as_ref()),
-        path: node.path.clone(),
-        args: node
-            .args
+        id: node.id.to_string(),
+        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
+        path: trace.path(node).map(String::from),
+        args: trace
+            .args(node)
             .iter()
-            .map(|(value, ty)| Quantity::of(policy, value, ty.as_ref()))
+            .map(|(value, ty)| Quantity::of(policy, value, ty.as_deref()))
             .collect(),
         effective_from: node.effective_from,
-        source: node.source.clone(),
+        source: node.source.as_deref().map(String::from),
         found: node.found,
-        label: node.label.clone(),
-        exception: node.exception.clone(),
+        label: node.label.as_deref().map(String::from),
+        exception: node.exception.as_deref().map(String::from),
         repeated,
         inputs,
     })
