@@ -402,9 +402,27 @@ impl<'c> Machine<'c> {
 
     /// The value of a definition, rule or derived parameter, computed once per case.
     fn item(&mut self, id: usize) -> Run<Value> {
+        self.item_ref(id).cloned()
+    }
+
+    /// The value of an item, borrowed from the memo (computed first if need be): conditions and
+    /// comparisons read it there instead of cloning it.
+    #[inline]
+    fn item_ref(&mut self, id: usize) -> Run<&Value> {
+        if !matches!(self.memo.get(id), Some(MemoSlot::Done(_))) {
+            self.compute(id)?;
+        }
         match self.memo.get(id) {
-            Some(MemoSlot::Done(value)) => return Ok(value.clone()),
+            Some(MemoSlot::Done(value)) => Ok(value),
+            _ => Err(Bail),
+        }
+    }
+
+    /// Computes an item that is not in the memo yet, and stores its value there.
+    fn compute(&mut self, id: usize) -> Run<()> {
+        match self.memo.get(id) {
             Some(MemoSlot::Empty) => {}
+            Some(MemoSlot::Done(_)) => return Ok(()),
             Some(MemoSlot::InProgress) | None => return Err(Bail),
         }
         let program = self.program;
@@ -427,8 +445,8 @@ impl<'c> Machine<'c> {
             self.locals.truncate(base);
         }
         self.depth -= 1;
-        self.memo[id] = MemoSlot::Done(value.clone());
-        Ok(value)
+        self.memo[id] = MemoSlot::Done(value);
+        Ok(())
     }
 
     fn call(&mut self, id: usize, args: &[Binding]) -> Run<Value> {
@@ -460,10 +478,10 @@ impl<'c> Machine<'c> {
             }
         }
         self.enter()?;
-        self.locals.resize(
-            base + item.frame.max(args.len()),
-            Local::Owned(Value::Absent),
-        );
+        let frame_end = base + item.frame.max(args.len());
+        if self.locals.len() < frame_end {
+            self.locals.resize(frame_end, Local::Owned(Value::Absent));
+        }
         let saved_frame = self.frame;
         self.frame = base;
         let value = self.body(id, &item.body)?;
@@ -860,6 +878,13 @@ impl Compiler<'_> {
     /// Compiles an expression of type Bool into a condition.
     fn condition(&self, expr: &Expr) -> Condition {
         match expr {
+            Expr::Item(id) => {
+                let id = *id as usize;
+                Box::new(move |machine| match machine.item_ref(id)? {
+                    Value::Bool(value) => Ok(*value),
+                    _ => Err(Bail),
+                })
+            }
             Expr::Const(Value::Bool(value)) => {
                 let value = *value;
                 Box::new(move |_| Ok(value))
@@ -899,8 +924,8 @@ impl Compiler<'_> {
                     Ok(contains(param_at(&param, machine.as_of)?, &left)? == wanted)
                 })
             }
-            Expr::Binary(op, left, right) if is_comparison(*op) => {
-                let left = self.value(left);
+            Expr::Binary(op, left_expr, right) if is_comparison(*op) => {
+                let left = self.value(left_expr);
                 // An ordering operator is decided now: the closure holds which orderings make
                 // the condition true.
                 let wanted: Option<[bool; 3]> = match op {
@@ -918,6 +943,14 @@ impl Compiler<'_> {
                 };
                 let op = *op;
                 match (&**right, wanted.is_some()) {
+                    (Expr::Const(constant), true) if matches!(&**left_expr, Expr::Item(_)) => {
+                        let constant = constant.clone();
+                        let id = match &**left_expr {
+                            Expr::Item(id) => *id as usize,
+                            _ => usize::MAX,
+                        };
+                        Box::new(move |machine| Ok(holds(order(machine.item_ref(id)?, &constant)?)))
+                    }
                     (Expr::Const(constant), true) => {
                         let constant = constant.clone();
                         Box::new(move |machine| Ok(holds(order(&left(machine)?, &constant)?)))
