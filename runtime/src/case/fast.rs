@@ -123,45 +123,69 @@ impl Hasher for WordHasher {
     }
 }
 
+/// What a thread keeps from one case to the next: the shared texts, and the reader's path and
+/// item buffers, so that a case allocates neither.
+#[derive(Default)]
+struct ThreadBuffers {
+    texts: SharedTexts,
+    path: String,
+    items: Vec<Value>,
+}
+
+/// Path and item buffers that grew past this (for an unusual case) are not kept.
+const LARGEST_KEPT_BUFFER: usize = 4096;
+
 thread_local! {
-    /// The thread's shared texts, taken out by [`read`] for the length of one case.
-    static SHARED_TEXTS: Cell<Option<Box<SharedTexts>>> = const { Cell::new(None) };
+    /// The thread's buffers, taken out by [`read`] for the length of one case.
+    static THREAD_BUFFERS: Cell<Option<Box<ThreadBuffers>>> = const { Cell::new(None) };
 }
 
 pub(crate) fn read(policy: &Policy, limits: &Limits, text: &str) -> Result<FastCase, GiveUp> {
-    // One access to the thread-local a case: the set is moved into the reader and back.
-    let mut shared = SHARED_TEXTS.with(Cell::take).unwrap_or_default();
-    let result = read_with(policy, limits, text, &mut shared);
-    SHARED_TEXTS.with(|slot| slot.set(Some(shared)));
-    result
-}
-
-fn read_with(
-    policy: &Policy,
-    limits: &Limits,
-    text: &str,
-    shared: &mut SharedTexts,
-) -> Result<FastCase, GiveUp> {
+    // One access to the thread-local a case: the buffers are moved into the reader and back.
+    let mut buffers = THREAD_BUFFERS.with(Cell::take).unwrap_or_default();
+    let root_type = Type::Record(policy.input.record);
+    let mut path = std::mem::take(&mut buffers.path);
+    path.clear();
+    let mut items = std::mem::take(&mut buffers.items);
+    items.clear();
     let mut reader = Reader {
-        shared,
+        shared: &mut buffers.texts,
         text,
         bytes: text.as_bytes(),
         position: 0,
         policy,
         limits,
-        // Room for the paths and list items of a usual case, so that they seldom grow.
-        path: String::with_capacity(64),
+        path,
         depth: 0,
         case_id: None,
         constraint_path: String::new(),
-        items: Vec::with_capacity(32),
+        items,
     };
-    let root_type = Type::Record(policy.input.record);
+    let result = read_root(&mut reader, policy, &root_type);
+    let (path, mut items) = (reader.path, reader.items);
+    // Items left by a case given up on are let go now, not with the next case.
+    items.clear();
+    if path.capacity() <= LARGEST_KEPT_BUFFER {
+        buffers.path = path;
+    }
+    if items.capacity() <= LARGEST_KEPT_BUFFER {
+        buffers.items = items;
+    }
+    THREAD_BUFFERS.with(|slot| slot.set(Some(buffers)));
+    result
+}
+
+/// Reads the whole text as the input record, with `reader` at its start.
+fn read_root<'p>(
+    reader: &mut Reader<'_, 'p, '_>,
+    policy: &Policy,
+    root_type: &'p Type,
+) -> Result<FastCase, GiveUp> {
     reader.skip_whitespace();
     if reader.peek() != Some(b'{') {
         return Err(GiveUp);
     }
-    let root = reader.object_value(&root_type, true)?;
+    let root = reader.object_value(root_type, true)?;
     reader.skip_whitespace();
     if reader.position != reader.bytes.len() {
         return Err(GiveUp);
@@ -175,7 +199,7 @@ fn read_with(
     };
     Ok(FastCase {
         root,
-        case_id: reader.case_id,
+        case_id: reader.case_id.take(),
         as_of,
     })
 }
