@@ -1216,3 +1216,129 @@ pub fn command(args: &BatchArgs) -> u8 {
         crate::EXIT_OK
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generated cases, the same cases broken in several ways, and blank lines.
+    fn mixed_lines() -> Vec<String> {
+        let mut population = String::new();
+        crate::generate::write_population(&mut population, 7, 300);
+        let mut lines = Vec::new();
+        for (index, line) in population.lines().enumerate() {
+            match index % 7 {
+                0 => lines.push(String::new()),
+                1 => lines.push(line.replacen('"', "", 1)),
+                2 => lines.push(line.replacen("\"members\"", "\"member\"", 1)),
+                3 => lines.push(line.get(..line.len() / 2).unwrap_or_default().to_string()),
+                _ => lines.push(line.to_string()),
+            }
+        }
+        lines
+    }
+
+    fn kz() -> VersionSet {
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
+        match crate::versions::load_side_with_limits(
+            &directory,
+            None,
+            &[],
+            crate::limits(None, None),
+        ) {
+            Ok(side) => side.engines,
+            Err(code) => panic!("policies/kz does not load (exit code {code})"),
+        }
+    }
+
+    #[test]
+    fn the_tally_counts_what_summary_record_counts() {
+        let engine = kz();
+        let options = BatchOptions::new(1, EvalOptions::default());
+        let mut scratch = Scratch::default();
+        let mut converted = String::new();
+        let mut reference = Summary::default();
+        let mut tally = Tally::default();
+        let policy = engine.first().map(|first| first.policy().clone());
+        for line in mixed_lines() {
+            let outcome = decide_line(
+                &engine,
+                &options,
+                line.as_bytes(),
+                &mut scratch,
+                &mut converted,
+            );
+            if let Some(policy) = &policy {
+                reference.record(policy, &outcome);
+            }
+            tally.record(&engine, &outcome);
+        }
+        let counted = tally.into_summary();
+        assert!(reference.decisions > 0 && reference.error_count() > 0);
+        assert!(!reference.counts.is_empty() && !reference.totals.is_empty());
+        assert_eq!(counted, reference);
+    }
+
+    #[test]
+    fn every_thread_count_and_chunk_size_gives_the_same_lines_and_summary() {
+        let engine = kz();
+        let input = mixed_lines().join("\n") + "\n";
+        let run = |threads: usize, chunk_lines: usize, in_flight_chunks: usize| {
+            let mut options = BatchOptions::new(threads, EvalOptions::default());
+            options.chunk_lines = chunk_lines;
+            options.in_flight_chunks = in_flight_chunks;
+            let mut output = Vec::new();
+            match run_batch(&engine, input.as_bytes(), &mut output, &options) {
+                Ok(mut summary) => {
+                    summary.elapsed = Duration::ZERO;
+                    summary.peak_memory_bytes = None;
+                    (output, summary)
+                }
+                Err(error) => panic!("the batch failed: {error}"),
+            }
+        };
+        let (expected, expected_summary) = run(1, 256, 6);
+        assert_eq!(expected.iter().filter(|byte| **byte == b'\n').count(), 300);
+        for (threads, chunk_lines, in_flight_chunks) in
+            [(2, 1, 1), (2, 7, 2), (3, 5, 3), (4, 64, 9)]
+        {
+            let (output, summary) = run(threads, chunk_lines, in_flight_chunks);
+            assert!(
+                output == expected,
+                "{threads} threads, {chunk_lines} lines a chunk"
+            );
+            assert_eq!(summary, expected_summary);
+        }
+    }
+
+    /// A writer that fails after a few bytes: the batch stops with the error, and no worker
+    /// waits forever for a chunk that is never written.
+    struct FailingWriter {
+        room: usize,
+    }
+
+    impl Write for FailingWriter {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.room < bytes.len() {
+                return Err(io::Error::other("disk full"));
+            }
+            self.room -= bytes.len();
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_output_error_stops_every_worker() {
+        let engine = kz();
+        let input = mixed_lines().join("\n") + "\n";
+        let mut options = BatchOptions::new(2, EvalOptions::default());
+        options.chunk_lines = 3;
+        let mut output = FailingWriter { room: 5000 };
+        let result = run_batch(&engine, input.as_bytes(), &mut output, &options);
+        assert!(result.is_err());
+    }
+}
