@@ -810,10 +810,7 @@ where
         text: String::with_capacity(chunk_lines * 1024),
         converted: String::new(),
     };
-    loop {
-        let Some(number) = read_chunk(shared, options, chunk_lines, window, &mut buffers) else {
-            break;
-        };
+    while let Some(number) = read_chunk(shared, options, chunk_lines, window, &mut buffers) {
         buffers.text.clear();
         let mut start = 0;
         for &end in &buffers.line_ends {
