@@ -46,6 +46,12 @@ impl Decision {
             .map(|(output, value)| (output.name.as_str(), &output.ty, value))
     }
 
+    /// The policy this decision was made with (its outputs' names and types, its enums).
+    /// Callers that digest many decisions key what they prepare per policy on this `Arc`.
+    pub fn ir(&self) -> &Arc<Policy> {
+        &self.ir
+    }
+
     /// The value of the output called `name`.
     pub fn output(&self, name: &str) -> Option<&Value> {
         let index = self

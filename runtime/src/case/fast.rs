@@ -21,6 +21,9 @@
 //! that can hold records.
 
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -45,26 +48,144 @@ pub(crate) struct FastCase {
 /// reports deeper cases as invalid JSON whatever the limits say, so this reader refuses them.
 const PARSER_DEPTH_LIMIT: u32 = 127;
 
+/// The texts that recur from case to case (record paths such as `/members/0`, the keys of
+/// objects and maps), shared between cases: a case then takes a reference to the text instead
+/// of allocating it, and freeing the case gives the reference back instead of freeing it. Record
+/// paths alone were a quarter of the allocations of a case. The values are the same texts, so
+/// nothing that reads them can tell.
+///
+/// The set is the thread's own (each worker of a batch has one) and stays small: texts longer
+/// than [`LONGEST_SHARED_TEXT`] are not shared, and the set is emptied when it holds
+/// [`MOST_SHARED_TEXTS`], so its memory is bounded however many cases a thread reads.
+#[derive(Default)]
+struct SharedTexts {
+    texts: HashSet<Arc<str>, BuildHasherDefault<WordHasher>>,
+}
+
+/// Texts longer than this (in bytes) are not shared: recurring paths and keys are short.
+const LONGEST_SHARED_TEXT: usize = 64;
+
+/// The most texts a thread keeps shared (a few hundred kilobytes at most).
+const MOST_SHARED_TEXTS: usize = 4096;
+
+impl SharedTexts {
+    /// The shared text equal to `text`, made and kept when it is new.
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if text.len() > LONGEST_SHARED_TEXT {
+            return Arc::from(text);
+        }
+        if let Some(shared) = self.texts.get(text) {
+            return Arc::clone(shared);
+        }
+        if self.texts.len() >= MOST_SHARED_TEXTS {
+            self.texts.clear();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Arc::clone(&shared));
+        shared
+    }
+}
+
+/// A hasher for short texts: a multiply-rotate step per eight bytes. The default hasher
+/// (SipHash) resists chosen collisions, which a set of paths and keys bounded in size and
+/// emptied when full does not need, and costs several times more.
+#[derive(Default)]
+struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        }
+        let mut last = [0u8; 8];
+        let remainder = chunks.remainder();
+        if let Some(start) = last.get_mut(..remainder.len()) {
+            start.copy_from_slice(remainder);
+        }
+        self.add(u64::from_le_bytes(last) ^ ((remainder.len() as u64) << 59));
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// What a thread keeps from one case to the next: the shared texts, and the reader's path and
+/// item buffers, so that a case allocates neither.
+#[derive(Default)]
+struct ThreadBuffers {
+    texts: SharedTexts,
+    path: String,
+    items: Vec<Value>,
+}
+
+/// Path and item buffers that grew past this (for an unusual case) are not kept.
+const LARGEST_KEPT_BUFFER: usize = 4096;
+
+thread_local! {
+    /// The thread's buffers, taken out by [`read`] for the length of one case.
+    static THREAD_BUFFERS: Cell<Option<Box<ThreadBuffers>>> = const { Cell::new(None) };
+}
+
 pub(crate) fn read(policy: &Policy, limits: &Limits, text: &str) -> Result<FastCase, GiveUp> {
+    // One access to the thread-local a case: the buffers are moved into the reader and back.
+    let mut buffers = THREAD_BUFFERS.with(Cell::take).unwrap_or_default();
+    let root_type = Type::Record(policy.input.record);
+    let mut path = std::mem::take(&mut buffers.path);
+    path.clear();
+    let mut items = std::mem::take(&mut buffers.items);
+    items.clear();
     let mut reader = Reader {
+        shared: &mut buffers.texts,
         text,
         bytes: text.as_bytes(),
         position: 0,
         policy,
         limits,
-        // Room for the paths and list items of a usual case, so that they seldom grow.
-        path: String::with_capacity(64),
+        path,
         depth: 0,
         case_id: None,
         constraint_path: String::new(),
-        items: Vec::with_capacity(32),
+        items,
     };
-    let root_type = Type::Record(policy.input.record);
+    let result = read_root(&mut reader, policy, &root_type);
+    let (path, mut items) = (reader.path, reader.items);
+    // Items left by a case given up on are let go now, not with the next case.
+    items.clear();
+    if path.capacity() <= LARGEST_KEPT_BUFFER {
+        buffers.path = path;
+    }
+    if items.capacity() <= LARGEST_KEPT_BUFFER {
+        buffers.items = items;
+    }
+    THREAD_BUFFERS.with(|slot| slot.set(Some(buffers)));
+    result
+}
+
+/// Reads the whole text as the input record, with `reader` at its start.
+fn read_root<'p>(
+    reader: &mut Reader<'_, 'p, '_>,
+    policy: &Policy,
+    root_type: &'p Type,
+) -> Result<FastCase, GiveUp> {
     reader.skip_whitespace();
     if reader.peek() != Some(b'{') {
         return Err(GiveUp);
     }
-    let root = reader.object_value(&root_type, true)?;
+    let root = reader.object_value(root_type, true)?;
     reader.skip_whitespace();
     if reader.position != reader.bytes.len() {
         return Err(GiveUp);
@@ -78,12 +199,14 @@ pub(crate) fn read(policy: &Policy, limits: &Limits, text: &str) -> Result<FastC
     };
     Ok(FastCase {
         root,
-        case_id: reader.case_id,
+        case_id: reader.case_id.take(),
         as_of,
     })
 }
 
-struct Reader<'t, 'p> {
+struct Reader<'t, 'p, 's> {
+    /// The thread's shared texts, for record paths and object and map keys.
+    shared: &'s mut SharedTexts,
     text: &'t str,
     bytes: &'t [u8],
     /// The byte offset of the next byte to read.
@@ -119,7 +242,7 @@ fn holds_records(ty: &Type) -> bool {
     )
 }
 
-impl<'t, 'p> Reader<'t, 'p> {
+impl<'t, 'p> Reader<'t, 'p, '_> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.position).copied()
     }
@@ -476,7 +599,7 @@ impl<'t, 'p> Reader<'t, 'p> {
                     }
                     let entries: Vec<(Arc<str>, Value)> = declared
                         .iter()
-                        .map(|(name, _)| (Arc::from(name.as_str()), Value::Absent))
+                        .map(|(name, _)| (self.shared.get(name), Value::Absent))
                         .collect();
                     Value::Map(Arc::from(entries))
                 }
@@ -513,7 +636,7 @@ impl<'t, 'p> Reader<'t, 'p> {
         } else {
             None
         };
-        let record_path: Arc<str> = Arc::from(self.path.as_str());
+        let record_path: Arc<str> = self.shared.get(&self.path);
         loop {
             let name = self.key()?;
             let name = name.as_ref();
@@ -578,7 +701,7 @@ impl<'t, 'p> Reader<'t, 'p> {
             }
             let value = self.value(element, None, false)?;
             self.path.truncate(length);
-            values.push((Arc::from(name.as_ref()), value));
+            values.push((self.shared.get(&name), value));
             if !self.another(b'}')? {
                 break;
             }
@@ -624,12 +747,12 @@ impl<'t, 'p> Reader<'t, 'p> {
                 None if matches!(ty, Type::Optional(_)) => Value::Absent,
                 None => return Err(GiveUp),
             };
-            result.push((Arc::from(name.as_str()), value));
+            result.push((self.shared.get(name), value));
         }
         Ok(Value::Map(Arc::from(result)))
     }
 
-    fn empty_record(&self, id: u32) -> Result<Value, GiveUp> {
+    fn empty_record(&mut self, id: u32) -> Result<Value, GiveUp> {
         let Some(TypeDef::Record(definition)) = self.policy.types.get(id as usize) else {
             return Err(GiveUp);
         };
@@ -641,7 +764,7 @@ impl<'t, 'p> Reader<'t, 'p> {
             fields.push(field.default.clone().unwrap_or(Value::Absent));
         }
         Ok(Value::Record(Arc::new(Record {
-            path: Some(Arc::from(self.path.as_str())),
+            path: Some(self.shared.get(&self.path)),
             fields: fields.into_boxed_slice(),
         })))
     }
