@@ -373,17 +373,25 @@ impl Trace {
     /// Writes the trace as a JSON array of the root nodes.
     pub(crate) fn write_json(&self, policy: &Policy, out: &mut String) {
         let mut printed = vec![false; self.nodes.len()];
+        let mut dates = LatestDates::default();
         out.push('[');
         for (position, root) in self.roots.iter().enumerate() {
             if position > 0 {
                 out.push(',');
             }
-            self.write_node(policy, *root, &mut printed, out);
+            self.write_node(policy, *root, &mut printed, &mut dates, out);
         }
         out.push(']');
     }
 
-    fn write_node(&self, policy: &Policy, index: usize, printed: &mut [bool], out: &mut String) {
+    fn write_node(
+        &self,
+        policy: &Policy,
+        index: usize,
+        printed: &mut [bool],
+        dates: &mut LatestDates,
+        out: &mut String,
+    ) {
         let Some(node) = self.nodes.get(index) else {
             out.push_str("null");
             return;
@@ -398,7 +406,7 @@ impl Trace {
                 out.push_str(",\"value\":");
             }
         }
-        write_trace_value(out, policy, &node.value, node.ty.as_deref());
+        write_trace_value(out, policy, &node.value, node.ty.as_deref(), dates);
         match printed.get_mut(index) {
             Some(flag) if !*flag => *flag = true,
             _ => {
@@ -414,7 +422,7 @@ impl Trace {
         }
         if let Some(date) = node.effective_from {
             out.push_str(",\"effective_from\":");
-            write_quoted_date(out, date);
+            dates.write(out, date);
         }
         if let Some(source) = &node.source {
             write_keyed(out, ",\"source\":", source, Head::Source);
@@ -423,17 +431,17 @@ impl Trace {
         match node.kind {
             TraceKind::Table => {
                 out.push_str(",\"key\":");
-                write_value_list(out, policy, args);
+                write_value_list(out, policy, args, dates);
             }
             TraceKind::Band => {
                 if let Some((value, ty)) = args.first() {
                     out.push_str(",\"of\":");
-                    write_trace_value(out, policy, value, ty.as_deref());
+                    write_trace_value(out, policy, value, ty.as_deref(), dates);
                 }
             }
             _ if !args.is_empty() => {
                 out.push_str(",\"args\":");
-                write_value_list(out, policy, args);
+                write_value_list(out, policy, args, dates);
             }
             _ => {}
         }
@@ -456,7 +464,7 @@ impl Trace {
                 if position > 0 {
                     out.push(',');
                 }
-                self.write_node(policy, *child, printed, out);
+                self.write_node(policy, *child, printed, dates, out);
             }
             out.push(']');
         }
@@ -464,13 +472,18 @@ impl Trace {
     }
 }
 
-fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Arc<Type>>)]) {
+fn write_value_list(
+    out: &mut String,
+    policy: &Policy,
+    values: &[(Value, Option<Arc<Type>>)],
+    dates: &mut LatestDates,
+) {
     out.push('[');
     for (position, (value, ty)) in values.iter().enumerate() {
         if position > 0 {
             out.push(',');
         }
-        write_trace_value(out, policy, value, ty.as_deref());
+        write_trace_value(out, policy, value, ty.as_deref(), dates);
     }
     out.push(']');
 }
@@ -485,7 +498,13 @@ fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<
 /// general writer. The unit tests below compare both writers on every kind of value, so a
 /// change to the contract's value format in `decision.rs` that this copy misses fails a test
 /// instead of passing unnoticed.
-fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Option<&Type>) {
+fn write_trace_value(
+    out: &mut String,
+    policy: &Policy,
+    value: &Value,
+    ty: Option<&Type>,
+    dates: &mut LatestDates,
+) {
     // An optional type writes its value as the inner type would; optional types never nest,
     // but the loop does not rely on it.
     let mut ty = ty;
@@ -504,7 +523,7 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
         Value::Bool(false) => out.push_str("false"),
         Value::Integer(number) => write_integer(out, *number),
         Value::Decimal(number) => write_decimal(out, *number),
-        Value::Date(date) => write_quoted_date(out, *date),
+        Value::Date(date) => dates.write(out, *date),
         Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
             out.push('"');
             push_digits(out, month.year.unsigned_abs(), 4);
@@ -549,7 +568,7 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
                 if position > 0 {
                     out.push(',');
                 }
-                write_trace_value(out, policy, item, element);
+                write_trace_value(out, policy, item, element, dates);
             }
             out.push(']');
         }
@@ -571,11 +590,46 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
                         .map(|(_, ty)| ty),
                     _ => None,
                 };
-                write_trace_value(out, policy, item, item_type);
+                write_trace_value(out, policy, item, item_type, dates);
             }
             out.push('}');
         }
         _ => write_value_in(out, policy, value, ty, Records::ByPath),
+    }
+}
+
+/// The latest dates a trace writer wrote, as it wrote them.
+///
+/// A trace holds few distinct dates and writes them many times (the as-of date about twenty
+/// times a case, between parameters' `effective_from` dates): writing a date again copies its
+/// text, where formatting it costs about 240 instructions (chrono's month and day, the digits,
+/// and the UTF-8 check of the result). It keeps the latest [`LatestDates::KEPT`] distinct dates
+/// and replaces the oldest.
+#[derive(Debug, Default)]
+struct LatestDates {
+    written: Vec<(Date, String)>,
+    /// The entry of `written` to replace next once it is full.
+    next: usize,
+}
+
+impl LatestDates {
+    const KEPT: usize = 8;
+
+    /// Writes `date` in quotes, as [`write_quoted_date`] does.
+    fn write(&mut self, out: &mut String, date: Date) {
+        if let Some((_, text)) = self.written.iter().find(|(kept, _)| *kept == date) {
+            out.push_str(text);
+            return;
+        }
+        let mut text = String::with_capacity(12);
+        write_quoted_date(&mut text, date);
+        out.push_str(&text);
+        if self.written.len() < Self::KEPT {
+            self.written.push((date, text));
+        } else if let Some(entry) = self.written.get_mut(self.next) {
+            *entry = (date, text);
+            self.next = (self.next + 1) % Self::KEPT;
+        }
     }
 }
 
@@ -693,6 +747,11 @@ fn write_decimal(out: &mut String, value: Decimal) {
 
 /// Writes an integer in decimal, as `Display` does, without the formatting machinery.
 fn write_integer(out: &mut String, number: i64) {
+    // Most integers of a trace are counts and flags of one digit: one character.
+    if let Ok(digit @ 0..=9) = u8::try_from(number) {
+        out.push(char::from(b'0' + digit));
+        return;
+    }
     // 20 digits hold the largest magnitude of an i64 (9 223 372 036 854 775 808).
     let mut digits = [0u8; 20];
     let mut start = digits.len();
@@ -1532,7 +1591,12 @@ mod tests {
                 let mut expected = String::new();
                 write_value_in(&mut expected, &policy, value, ty.as_ref(), Records::ByPath);
                 let mut written = String::new();
-                write_trace_value(&mut written, &policy, value, ty.as_ref());
+                let mut dates = LatestDates::default();
+                write_trace_value(&mut written, &policy, value, ty.as_ref(), &mut dates);
+                // The second time, the date comes from the writer's copy.
+                let mut again = String::new();
+                write_trace_value(&mut again, &policy, value, ty.as_ref(), &mut dates);
+                assert_eq!(again, expected, "{value:?} of type {ty:?}, written again");
                 assert_eq!(written, expected, "{value:?} of type {ty:?}");
             }
         }
