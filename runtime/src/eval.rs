@@ -1406,12 +1406,7 @@ where
 /// The node of an evaluated item, with the text and type prepared for it (`names`), or made
 /// from the IR where nothing was prepared.
 fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode {
-    let kind = match item.kind {
-        ItemKind::Rule => TraceKind::Rule,
-        ItemKind::Definition => TraceKind::Definition,
-        ItemKind::Function => TraceKind::Function,
-        ItemKind::DerivedParam => TraceKind::Parameter,
-    };
+    let kind = TraceKind::of_item(item.kind);
     match names {
         Some(names) => {
             let mut node =

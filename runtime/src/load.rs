@@ -135,7 +135,7 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, LoadError> {
         .iter()
         .map(|item| Arc::from(item.name.as_str()))
         .collect();
-    let trace_names = TraceNames::new(policy, &item_names);
+    let trace_names = TraceNames::new(policy);
     Ok(Prepared {
         item_names,
         item_frames,

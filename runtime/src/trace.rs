@@ -54,35 +54,140 @@ impl TraceKind {
             TraceKind::Output => "output",
         }
     }
+
+    /// The start of a node of this kind in a trace's JSON, up to its name.
+    fn name_key(self) -> &'static str {
+        match self {
+            TraceKind::Rule => "{\"kind\":\"rule\",\"id\":",
+            TraceKind::Definition => "{\"kind\":\"definition\",\"id\":",
+            TraceKind::Function => "{\"kind\":\"function\",\"id\":",
+            TraceKind::Parameter => "{\"kind\":\"parameter\",\"id\":",
+            TraceKind::Table => "{\"kind\":\"table\",\"id\":",
+            TraceKind::Band => "{\"kind\":\"band\",\"id\":",
+            TraceKind::Input => "{\"kind\":\"input\",\"id\":",
+            TraceKind::Output => "{\"kind\":\"output\",\"id\":",
+        }
+    }
 }
 
 /// A text of a trace node: a name, a legal source, a band or exception label.
 ///
 /// It is shared (cloning it copies a pointer), usually with the engine that prepared it from
-/// the IR, and it knows whether it needs escaping in JSON, found out once when it was made, so
-/// that writing a trace copies the text without looking at it again. It reads as a `str`
-/// (`&*text`, [`TraceText::as_str`]), prints as one, and compares with one.
+/// the IR. It reads as a `str` (`&*text`, [`TraceText::as_str`]), prints as one, and compares
+/// with one.
+///
+/// A text the engine prepares also holds the JSON that a trace writes for it: the key before
+/// it and the text as a JSON string, escaped once when it was made, and for a node's name the
+/// node's kind and the key of the value after it (`{"kind":"rule","id":"name","value":`), so
+/// that writing a trace copies one piece of text where it would otherwise put together five or
+/// six. All of it lives in the one shared allocation: the JSON head first, then the text itself.
 #[derive(Clone)]
 pub struct TraceText {
-    text: Arc<str>,
-    /// Whether the text holds no quote, backslash or control character.
-    plain: bool,
+    /// The JSON head (`all[..text_start]`) followed by the text (`all[text_start..]`).
+    all: Arc<str>,
+    /// Where the text starts in `all`, after the head.
+    text_start: u32,
+    /// Where the text as a JSON string starts in the head, after its key.
+    quoted_start: u8,
+    /// What the head is written for: a text made with [`TraceText::new`] has no head.
+    head: Head,
+}
+
+/// What the JSON head of a [`TraceText`] holds, before its text as a JSON string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Head {
+    /// No head: the text alone.
+    Bare,
+    /// `{"kind":"…","id":` before, and `,"value":` after: a node's name.
+    Name(TraceKind),
+    /// `,"source":` before: a legal source.
+    Source,
+    /// `,"label":` before: a band's label.
+    Label,
+    /// `,"exception":` before: an exception's label.
+    Exception,
+}
+
+impl Head {
+    /// The JSON written before the text as a JSON string, and after it.
+    fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            Head::Bare => ("", ""),
+            Head::Name(kind) => (kind.name_key(), ",\"value\":"),
+            Head::Source => (",\"source\":", ""),
+            Head::Label => (",\"label\":", ""),
+            Head::Exception => (",\"exception\":", ""),
+        }
+    }
 }
 
 impl TraceText {
     pub fn new(text: &str) -> TraceText {
-        TraceText::from(Arc::<str>::from(text))
+        TraceText::with_head(text, Head::Bare)
+    }
+
+    /// A text with its JSON head prepared for `head`.
+    pub(crate) fn with_head(text: &str, head: Head) -> TraceText {
+        let (before, after) = head.parts();
+        let mut all = String::with_capacity(before.len() + after.len() + 2 * text.len() + 2);
+        all.push_str(before);
+        if head != Head::Bare {
+            write_json_string(&mut all, text);
+            all.push_str(after);
+        }
+        // A head longer than the offsets can hold (a text of gigabytes) is left out: the writer
+        // then writes the text as it writes a bare one.
+        match (u32::try_from(all.len()), u8::try_from(before.len())) {
+            (Ok(text_start), Ok(quoted_start)) => {
+                all.push_str(text);
+                TraceText {
+                    all: Arc::from(all),
+                    text_start,
+                    quoted_start,
+                    head,
+                }
+            }
+            _ => TraceText {
+                all: Arc::from(text),
+                text_start: 0,
+                quoted_start: 0,
+                head: Head::Bare,
+            },
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.all.get(self.text_start as usize..).unwrap_or_default()
+    }
+
+    /// The JSON head, when the text has one for `head`.
+    fn head_for(&self, head: Head) -> Option<&str> {
+        if self.head == head {
+            self.all.get(..self.text_start as usize)
+        } else {
+            None
+        }
+    }
+
+    /// The text as a JSON string, when the text has a head that holds it.
+    fn quoted(&self) -> Option<&str> {
+        if self.head == Head::Bare {
+            return None;
+        }
+        let after = self.head.parts().1.len();
+        let end = (self.text_start as usize).checked_sub(after)?;
+        self.all.get(self.quoted_start as usize..end)
     }
 }
 
 impl From<Arc<str>> for TraceText {
     fn from(text: Arc<str>) -> TraceText {
-        let plain = !needs_escaping(text.as_bytes());
-        TraceText { text, plain }
+        TraceText {
+            all: text,
+            text_start: 0,
+            quoted_start: 0,
+            head: Head::Bare,
+        }
     }
 }
 
@@ -102,38 +207,38 @@ impl std::ops::Deref for TraceText {
     type Target = str;
 
     fn deref(&self) -> &str {
-        &self.text
+        self.as_str()
     }
 }
 
 impl AsRef<str> for TraceText {
     fn as_ref(&self) -> &str {
-        &self.text
+        self.as_str()
     }
 }
 
 impl std::borrow::Borrow<str> for TraceText {
     fn borrow(&self) -> &str {
-        &self.text
+        self.as_str()
     }
 }
 
 impl std::fmt::Display for TraceText {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(&self.text)
+        formatter.write_str(self.as_str())
     }
 }
 
 impl std::fmt::Debug for TraceText {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&*self.text, formatter)
+        std::fmt::Debug::fmt(self.as_str(), formatter)
     }
 }
 
 // Equality and hashing are those of the text, as `Borrow<str>` requires.
 impl PartialEq for TraceText {
     fn eq(&self, other: &TraceText) -> bool {
-        self.text == other.text
+        self.as_str() == other.as_str()
     }
 }
 
@@ -141,19 +246,19 @@ impl Eq for TraceText {}
 
 impl std::hash::Hash for TraceText {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
+        self.as_str().hash(state);
     }
 }
 
 impl PartialEq<str> for TraceText {
     fn eq(&self, other: &str) -> bool {
-        *self.text == *other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for TraceText {
     fn eq(&self, other: &&str) -> bool {
-        *self.text == **other
+        self.as_str() == *other
     }
 }
 
@@ -268,28 +373,40 @@ impl Trace {
     /// Writes the trace as a JSON array of the root nodes.
     pub(crate) fn write_json(&self, policy: &Policy, out: &mut String) {
         let mut printed = vec![false; self.nodes.len()];
+        let mut dates = LatestDates::default();
         out.push('[');
         for (position, root) in self.roots.iter().enumerate() {
             if position > 0 {
                 out.push(',');
             }
-            self.write_node(policy, *root, &mut printed, out);
+            self.write_node(policy, *root, &mut printed, &mut dates, out);
         }
         out.push(']');
     }
 
-    fn write_node(&self, policy: &Policy, index: usize, printed: &mut [bool], out: &mut String) {
+    fn write_node(
+        &self,
+        policy: &Policy,
+        index: usize,
+        printed: &mut [bool],
+        dates: &mut LatestDates,
+        out: &mut String,
+    ) {
         let Some(node) = self.nodes.get(index) else {
             out.push_str("null");
             return;
         };
-        // The kind names are plain ASCII words: they need no escaping.
-        out.push_str("{\"kind\":\"");
-        out.push_str(node.kind.as_str());
-        out.push_str("\",\"id\":");
-        write_name(out, &node.id);
-        out.push_str(",\"value\":");
-        write_trace_value(out, policy, &node.value, node.ty.as_deref());
+        // A name the engine prepared holds the node's JSON up to its value; any other is
+        // written in pieces, to the same text.
+        match node.id.head_for(Head::Name(node.kind)) {
+            Some(head) => out.push_str(head),
+            None => {
+                out.push_str(node.kind.name_key());
+                write_name(out, &node.id);
+                out.push_str(",\"value\":");
+            }
+        }
+        write_trace_value(out, policy, &node.value, node.ty.as_deref(), dates);
         match printed.get_mut(index) {
             Some(flag) if !*flag => *flag = true,
             _ => {
@@ -305,27 +422,26 @@ impl Trace {
         }
         if let Some(date) = node.effective_from {
             out.push_str(",\"effective_from\":");
-            write_quoted_date(out, date);
+            dates.write(out, date);
         }
         if let Some(source) = &node.source {
-            out.push_str(",\"source\":");
-            write_name(out, source);
+            write_keyed(out, ",\"source\":", source, Head::Source);
         }
         let args = self.args(node);
         match node.kind {
             TraceKind::Table => {
                 out.push_str(",\"key\":");
-                write_value_list(out, policy, args);
+                write_value_list(out, policy, args, dates);
             }
             TraceKind::Band => {
                 if let Some((value, ty)) = args.first() {
                     out.push_str(",\"of\":");
-                    write_trace_value(out, policy, value, ty.as_deref());
+                    write_trace_value(out, policy, value, ty.as_deref(), dates);
                 }
             }
             _ if !args.is_empty() => {
                 out.push_str(",\"args\":");
-                write_value_list(out, policy, args);
+                write_value_list(out, policy, args, dates);
             }
             _ => {}
         }
@@ -337,12 +453,10 @@ impl Trace {
             });
         }
         if let Some(label) = &node.label {
-            out.push_str(",\"label\":");
-            write_name(out, label);
+            write_keyed(out, ",\"label\":", label, Head::Label);
         }
         if let Some(exception) = &node.exception {
-            out.push_str(",\"exception\":");
-            write_name(out, exception);
+            write_keyed(out, ",\"exception\":", exception, Head::Exception);
         }
         if !node.inputs.is_empty() {
             out.push_str(",\"inputs\":[");
@@ -350,7 +464,7 @@ impl Trace {
                 if position > 0 {
                     out.push(',');
                 }
-                self.write_node(policy, *child, printed, out);
+                self.write_node(policy, *child, printed, dates, out);
             }
             out.push(']');
         }
@@ -358,13 +472,18 @@ impl Trace {
     }
 }
 
-fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<Arc<Type>>)]) {
+fn write_value_list(
+    out: &mut String,
+    policy: &Policy,
+    values: &[(Value, Option<Arc<Type>>)],
+    dates: &mut LatestDates,
+) {
     out.push('[');
     for (position, (value, ty)) in values.iter().enumerate() {
         if position > 0 {
             out.push(',');
         }
-        write_trace_value(out, policy, value, ty.as_deref());
+        write_trace_value(out, policy, value, ty.as_deref(), dates);
     }
     out.push(']');
 }
@@ -379,7 +498,13 @@ fn write_value_list(out: &mut String, policy: &Policy, values: &[(Value, Option<
 /// general writer. The unit tests below compare both writers on every kind of value, so a
 /// change to the contract's value format in `decision.rs` that this copy misses fails a test
 /// instead of passing unnoticed.
-fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Option<&Type>) {
+fn write_trace_value(
+    out: &mut String,
+    policy: &Policy,
+    value: &Value,
+    ty: Option<&Type>,
+    dates: &mut LatestDates,
+) {
     // An optional type writes its value as the inner type would; optional types never nest,
     // but the loop does not rely on it.
     let mut ty = ty;
@@ -398,7 +523,7 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
         Value::Bool(false) => out.push_str("false"),
         Value::Integer(number) => write_integer(out, *number),
         Value::Decimal(number) => write_decimal(out, *number),
-        Value::Date(date) => write_quoted_date(out, *date),
+        Value::Date(date) => dates.write(out, *date),
         Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
             out.push('"');
             push_digits(out, month.year.unsigned_abs(), 4);
@@ -443,7 +568,7 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
                 if position > 0 {
                     out.push(',');
                 }
-                write_trace_value(out, policy, item, element);
+                write_trace_value(out, policy, item, element, dates);
             }
             out.push(']');
         }
@@ -465,11 +590,46 @@ fn write_trace_value(out: &mut String, policy: &Policy, value: &Value, ty: Optio
                         .map(|(_, ty)| ty),
                     _ => None,
                 };
-                write_trace_value(out, policy, item, item_type);
+                write_trace_value(out, policy, item, item_type, dates);
             }
             out.push('}');
         }
         _ => write_value_in(out, policy, value, ty, Records::ByPath),
+    }
+}
+
+/// The latest dates a trace writer wrote, as it wrote them.
+///
+/// A trace holds few distinct dates and writes them many times (the as-of date about twenty
+/// times a case, between parameters' `effective_from` dates): writing a date again copies its
+/// text, where formatting it costs about 240 instructions (chrono's month and day, the digits,
+/// and the UTF-8 check of the result). It keeps the latest [`LatestDates::KEPT`] distinct dates
+/// and replaces the oldest.
+#[derive(Debug, Default)]
+struct LatestDates {
+    written: Vec<(Date, String)>,
+    /// The entry of `written` to replace next once it is full.
+    next: usize,
+}
+
+impl LatestDates {
+    const KEPT: usize = 8;
+
+    /// Writes `date` in quotes, as [`write_quoted_date`] does.
+    fn write(&mut self, out: &mut String, date: Date) {
+        if let Some((_, text)) = self.written.iter().find(|(kept, _)| *kept == date) {
+            out.push_str(text);
+            return;
+        }
+        let mut text = String::with_capacity(12);
+        write_quoted_date(&mut text, date);
+        out.push_str(&text);
+        if self.written.len() < Self::KEPT {
+            self.written.push((date, text));
+        } else if let Some(entry) = self.written.get_mut(self.next) {
+            *entry = (date, text);
+            self.next = (self.next + 1) % Self::KEPT;
+        }
     }
 }
 
@@ -587,6 +747,11 @@ fn write_decimal(out: &mut String, value: Decimal) {
 
 /// Writes an integer in decimal, as `Display` does, without the formatting machinery.
 fn write_integer(out: &mut String, number: i64) {
+    // Most integers of a trace are counts and flags of one digit: one character.
+    if let Ok(digit @ 0..=9) = u8::try_from(number) {
+        out.push(char::from(b'0' + digit));
+        return;
+    }
     // 20 digits hold the largest magnitude of an i64 (9 223 372 036 854 775 808).
     let mut digits = [0u8; 20];
     let mut start = digits.len();
@@ -609,15 +774,22 @@ fn write_integer(out: &mut String, number: i64) {
 }
 
 /// Writes a name, source or label as a JSON string, exactly as `decision::write_json_string`
-/// does: a text known to need no escaping is copied whole, without looking at it again.
+/// does: a text whose head holds it escaped already is copied whole, without looking at it again.
 fn write_name(out: &mut String, text: &TraceText) {
-    if text.plain {
-        out.reserve(text.len() + 2);
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    } else {
-        write_json_string(out, text);
+    match text.quoted() {
+        Some(quoted) => out.push_str(quoted),
+        None => write_text(out, text),
+    }
+}
+
+/// Writes `key` and `text` as a JSON string: in one copy when the text's head holds both.
+fn write_keyed(out: &mut String, key: &str, text: &TraceText, head: Head) {
+    match text.head_for(head) {
+        Some(keyed) => out.push_str(keyed),
+        None => {
+            out.push_str(key);
+            write_name(out, text);
+        }
     }
 }
 
@@ -738,33 +910,41 @@ pub(crate) struct FieldNames {
     pub(crate) segment: Box<str>,
 }
 
-fn shared(text: &str) -> TraceText {
-    TraceText::new(text)
+fn shared(text: &str, head: Head) -> TraceText {
+    TraceText::with_head(text, head)
 }
 
-fn shared_option(text: Option<&String>) -> Option<TraceText> {
-    text.map(|text| shared(text))
+fn shared_source(text: Option<&String>) -> Option<TraceText> {
+    text.map(|text| shared(text, Head::Source))
+}
+
+impl TraceKind {
+    /// The kind of the node of an item's evaluation.
+    pub(crate) fn of_item(kind: crate::ir::ItemKind) -> TraceKind {
+        match kind {
+            crate::ir::ItemKind::Rule => TraceKind::Rule,
+            crate::ir::ItemKind::Definition => TraceKind::Definition,
+            crate::ir::ItemKind::Function => TraceKind::Function,
+            crate::ir::ItemKind::DerivedParam => TraceKind::Parameter,
+        }
+    }
 }
 
 impl TraceNames {
-    /// Prepares the shared text and types of `policy`; `item_names` are the item names the
-    /// evaluator already shares, used again here rather than copied.
-    pub(crate) fn new(policy: &Policy, item_names: &[Arc<str>]) -> TraceNames {
+    /// Prepares the shared text and types of `policy`, each text with the JSON head a trace
+    /// writes for it.
+    pub(crate) fn new(policy: &Policy) -> TraceNames {
         let items = policy
             .items
             .iter()
-            .enumerate()
-            .map(|(index, item)| ItemNames {
-                name: item_names.get(index).map_or_else(
-                    || shared(&item.name),
-                    |name| TraceText::from(Arc::clone(name)),
-                ),
+            .map(|item| ItemNames {
+                name: shared(&item.name, Head::Name(TraceKind::of_item(item.kind))),
                 ty: Arc::new(item.ty.clone()),
-                source: shared_option(item.source.as_ref()),
+                source: shared_source(item.source.as_ref()),
                 exceptions: match &item.body {
                     crate::ir::Body::Exceptions { exceptions, .. } => exceptions
                         .iter()
-                        .map(|exception| shared(&exception.label))
+                        .map(|exception| shared(&exception.label, Head::Exception))
                         .collect(),
                     crate::ir::Body::Expr(_) => Vec::new(),
                 },
@@ -779,12 +959,12 @@ impl TraceNames {
             .params
             .iter()
             .map(|param| ParamNames {
-                name: shared(&param.name),
+                name: shared(&param.name, Head::Name(TraceKind::Parameter)),
                 ty: Arc::new(param.ty.clone()),
                 sources: param
                     .values
                     .iter()
-                    .map(|value| shared_option(value.source.as_ref().or(param.source.as_ref())))
+                    .map(|value| shared_source(value.source.as_ref().or(param.source.as_ref())))
                     .collect(),
             })
             .collect();
@@ -792,8 +972,8 @@ impl TraceNames {
             .tables
             .iter()
             .map(|table| TableNames {
-                name: shared(&table.name),
-                source: shared_option(table.source.as_ref()),
+                name: shared(&table.name, Head::Name(TraceKind::Table)),
+                source: shared_source(table.source.as_ref()),
                 result: Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
                 keys: table
                     .key_types
@@ -806,18 +986,22 @@ impl TraceNames {
             .bands
             .iter()
             .map(|table| BandNames {
-                name: shared(&table.name),
-                source: shared_option(table.source.as_ref()),
+                name: shared(&table.name, Head::Name(TraceKind::Band)),
+                source: shared_source(table.source.as_ref()),
                 domain: Arc::new(table.domain.clone()),
                 result: Arc::new(table.result.clone()),
-                labels: table.bands.iter().map(|band| shared(&band.label)).collect(),
+                labels: table
+                    .bands
+                    .iter()
+                    .map(|band| shared(&band.label, Head::Label))
+                    .collect(),
             })
             .collect();
         let outputs = policy
             .outputs
             .iter()
             .map(|output| OutputNames {
-                name: shared(&output.name),
+                name: shared(&output.name, Head::Name(TraceKind::Output)),
                 ty: Arc::new(output.ty.clone()),
             })
             .collect();
@@ -832,7 +1016,7 @@ impl TraceNames {
                         let mut segment = String::with_capacity(field.name.len() + 1);
                         crate::case::push_key(&mut segment, &field.name);
                         FieldNames {
-                            name: shared(&field.name),
+                            name: shared(&field.name, Head::Name(TraceKind::Input)),
                             ty: Arc::new(field.ty.clone()),
                             segment: segment.into_boxed_str(),
                         }
@@ -909,8 +1093,8 @@ pub(crate) struct TraceScratch {
     marks: Vec<u64>,
     item_nodes: Vec<Option<usize>>,
     param_nodes: Vec<Option<usize>>,
-    input_nodes: WordMap<(usize, u32), usize>,
-    record_types: WordMap<usize, Option<u32>>,
+    input_records: WordMap<usize, InputRecord>,
+    input_slots: Vec<usize>,
     /// The node, edge, argument and path buffer lengths of the latest trace.
     sizes: [usize; 4],
 }
@@ -946,15 +1130,31 @@ pub(crate) struct TraceBuilder {
     pub(crate) item_nodes: Vec<Option<usize>>,
     /// The node of each parameter's lookup on the as-of date.
     pub(crate) param_nodes: Vec<Option<usize>>,
-    /// The node of each input field, by the address of the case record it was read from and
-    /// the field's index. A record of the case is one shared allocation for the whole
-    /// evaluation, with one JSON pointer, so the address stands for the pointer without
-    /// building it again at every read.
-    input_nodes: WordMap<(usize, u32), usize>,
-    /// The record type of each case record read from, by its address (`None` where its path
-    /// does not lead to a record type), so that each record's path is resolved once.
-    record_types: WordMap<usize, Option<u32>>,
+    /// Each case record read from, by its address: where its fields' slots start in
+    /// `input_slots`, and its record type. A record of the case is one shared allocation for
+    /// the whole evaluation, with one JSON pointer, so the address stands for the pointer
+    /// without building it again at every read, and each record's path is resolved once.
+    input_records: WordMap<usize, InputRecord>,
+    /// The input node of each field of the records of `input_records`, [`NO_NODE`] before its
+    /// first read: a record's fields take consecutive slots, so a field's node is found by
+    /// indexing once its record is known.
+    input_slots: Vec<usize>,
+    /// The record of the latest read, with its address (0 before the first). Policies read
+    /// several fields of one record in a row, and this spares those reads the map.
+    latest_record: (usize, InputRecord),
 }
+
+/// A case record the trace has read fields of.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InputRecord {
+    /// Where its fields' slots start in the builder's `input_slots`.
+    slots: usize,
+    /// Its record type (`None` where its path does not lead to a record type).
+    record_type: Option<u32>,
+}
+
+/// The mark of an input slot whose field has no node yet.
+const NO_NODE: usize = usize::MAX;
 
 impl TraceBuilder {
     /// A builder for a policy of `items` items and `params` parameters, working in the buffers
@@ -967,8 +1167,8 @@ impl TraceBuilder {
             mut marks,
             mut item_nodes,
             mut param_nodes,
-            mut input_nodes,
-            mut record_types,
+            mut input_records,
+            mut input_slots,
             sizes: [nodes, edges, arguments, paths],
         } = scratch;
         pending.clear();
@@ -980,8 +1180,8 @@ impl TraceBuilder {
         item_nodes.resize(items, None);
         param_nodes.clear();
         param_nodes.resize(params, None);
-        input_nodes.clear();
-        record_types.clear();
+        input_records.clear();
+        input_slots.clear();
         TraceBuilder {
             nodes: Vec::with_capacity(headroom(nodes)),
             edges: Vec::with_capacity(headroom(edges)),
@@ -995,8 +1195,9 @@ impl TraceBuilder {
             serial: 0,
             item_nodes,
             param_nodes,
-            input_nodes,
-            record_types,
+            input_records,
+            input_slots,
+            latest_record: (0, InputRecord::default()),
         }
     }
 
@@ -1086,14 +1287,29 @@ impl TraceBuilder {
             return;
         };
         let address = Arc::as_ptr(record) as usize;
-        if let Some(node) = self.input_nodes.get(&(address, index)).copied() {
-            self.reference(node);
-            return;
+        let found = if self.latest_record.0 == address {
+            self.latest_record.1
+        } else {
+            let slots = &mut self.input_slots;
+            let found = *self.input_records.entry(address).or_insert_with(|| {
+                let start = slots.len();
+                slots.resize(start + record.fields.len(), NO_NODE);
+                InputRecord {
+                    slots: start,
+                    record_type: record_type(policy, record_path),
+                }
+            });
+            self.latest_record = (address, found);
+            found
+        };
+        let slot = found.slots.saturating_add(index as usize);
+        if let Some(node) = self.input_slots.get(slot).copied() {
+            if node != NO_NODE {
+                self.reference(node);
+                return;
+            }
         }
-        let record_type = *self
-            .record_types
-            .entry(address)
-            .or_insert_with(|| record_type(policy, record_path));
+        let record_type = found.record_type;
         let field = record_type
             .and_then(|id| names.records.get(id as usize))
             .and_then(|fields| fields.get(index as usize));
@@ -1117,7 +1333,9 @@ impl TraceBuilder {
             end: self.paths.len(),
         });
         let node = self.leaf(node);
-        self.input_nodes.insert((address, index), node);
+        if let Some(place) = self.input_slots.get_mut(slot) {
+            *place = node;
+        }
     }
 
     /// The trace, and the working buffers to keep for the next case.
@@ -1142,8 +1360,8 @@ impl TraceBuilder {
             marks: self.marks,
             item_nodes: self.item_nodes,
             param_nodes: self.param_nodes,
-            input_nodes: self.input_nodes,
-            record_types: self.record_types,
+            input_records: self.input_records,
+            input_slots: self.input_slots,
             sizes,
         };
         (trace, scratch)
@@ -1373,7 +1591,12 @@ mod tests {
                 let mut expected = String::new();
                 write_value_in(&mut expected, &policy, value, ty.as_ref(), Records::ByPath);
                 let mut written = String::new();
-                write_trace_value(&mut written, &policy, value, ty.as_ref());
+                let mut dates = LatestDates::default();
+                write_trace_value(&mut written, &policy, value, ty.as_ref(), &mut dates);
+                // The second time, the date comes from the writer's copy.
+                let mut again = String::new();
+                write_trace_value(&mut again, &policy, value, ty.as_ref(), &mut dates);
+                assert_eq!(again, expected, "{value:?} of type {ty:?}, written again");
                 assert_eq!(written, expected, "{value:?} of type {ty:?}");
             }
         }
