@@ -43,6 +43,10 @@ type Run<T> = Result<T, Bail>;
 /// A compiled expression that gives a value.
 type Code = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<Value> + Send + Sync>;
 
+/// What an iteration over a list source calls with each element (bound as a local); it returns
+/// whether to go on.
+type Visitor<'v, 'c> = dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool> + 'v;
+
 /// A compiled condition: an expression of type Bool, without a `Value` around the answer.
 type Condition = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<bool> + Send + Sync>;
 
@@ -561,11 +565,7 @@ impl<'c> Machine<'c> {
     }
 
     /// Calls `visit` with each element of a list source until it returns `false`.
-    fn for_each(
-        &mut self,
-        source: &ListSource,
-        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
-    ) -> Run<()> {
+    fn for_each(&mut self, source: &ListSource, visit: &mut Visitor<'_, 'c>) -> Run<()> {
         match source {
             ListSource::Place(place) => self.for_each_in_place(place, None, visit),
             ListSource::PlaceOr(place, fallback) => {
@@ -601,7 +601,7 @@ impl<'c> Machine<'c> {
         &mut self,
         place: &Place,
         fallback: Option<&Code>,
-        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
+        visit: &mut Visitor<'_, 'c>,
     ) -> Run<()> {
         match self.place_in_case(place)? {
             Some(Value::List(items)) => {
@@ -633,11 +633,7 @@ impl<'c> Machine<'c> {
         }
     }
 
-    fn for_each_owned(
-        &mut self,
-        list: &Value,
-        visit: &mut dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
-    ) -> Run<()> {
+    fn for_each_owned(&mut self, list: &Value, visit: &mut Visitor<'_, 'c>) -> Run<()> {
         match list {
             Value::List(items) => {
                 for item in items.iter() {
