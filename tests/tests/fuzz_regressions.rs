@@ -100,5 +100,26 @@ fn saved_cases_give_one_line_each() {
             "{}",
             path.display()
         );
+        // The target's differential properties: both case readers, both evaluators.
+        let text = String::from_utf8_lossy(&bytes);
+        let fast = engine.read_case(&text);
+        let checked = engine.read_case_checked(&text);
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{checked:?}"),
+            "{}",
+            path.display()
+        );
+        if let Ok(case) = fast {
+            let plain = ereje_runtime::EvalOptions::default();
+            let mut scratch = ereje_runtime::Scratch::default();
+            let compiled = engine
+                .evaluate_with(&case, &plain, &mut scratch)
+                .map(|decision| decision.to_json_string());
+            let interpreted = engine
+                .evaluate_interpreted(&case, &plain, &mut scratch)
+                .map(|decision| decision.to_json_string());
+            assert_eq!(compiled, interpreted, "{}", path.display());
+        }
     }
 }
