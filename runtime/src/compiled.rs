@@ -1398,6 +1398,8 @@ impl Compiler<'_> {
                     (Value::Date(birth), Value::Date(on)) => {
                         dates::age(birth, on).map(Value::Integer).ok_or(Bail)
                     }
+                    (Value::Date(_) | Value::Absent, Value::Absent)
+                    | (Value::Absent, Value::Date(_)) => Ok(Value::Absent),
                     _ => Err(Bail),
                 });
             }
@@ -1408,6 +1410,7 @@ impl Compiler<'_> {
                     (Value::Quarter(quarter), Value::Month(month)) => {
                         Ok(Value::Bool(dates::quarter_contains(quarter, month)))
                     }
+                    (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
                     _ => Err(Bail),
                 });
             }
@@ -1415,6 +1418,7 @@ impl Compiler<'_> {
                 let date = self.value(date);
                 return Box::new(move |machine| match date(machine)? {
                     Value::Date(date) => Ok(Value::Month(dates::month_of(date))),
+                    Value::Absent => Ok(Value::Absent),
                     _ => Err(Bail),
                 });
             }

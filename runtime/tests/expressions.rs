@@ -538,6 +538,30 @@ fn date_builtins() {
             "false",
         ),
         (
+            "contains of an absent month is absent",
+            builtin(
+                QuarterContainsMonth,
+                vec![quarter(2024, 4), Expr::Const(Value::Absent)],
+            ),
+            Type::Optional(Box::new(Type::Bool)),
+            "null",
+        ),
+        (
+            "month of an absent date is absent",
+            builtin(MonthOf, vec![Expr::Const(Value::Absent)]),
+            Type::Optional(Box::new(Type::Month)),
+            "null",
+        ),
+        (
+            "age from an absent birth date is absent",
+            builtin(
+                Age,
+                vec![Expr::Const(Value::Absent), date_const(2025, 3, 12)],
+            ),
+            Type::Optional(Box::new(Type::Integer)),
+            "null",
+        ),
+        (
             "year",
             builtin(YearOf, vec![date_const(2025, 3, 12)]),
             Type::Integer,
