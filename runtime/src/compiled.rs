@@ -14,7 +14,9 @@
 //! [`Bail`], and the engine evaluates the case again with the interpreter, which reports what
 //! happened with its code, path, rule and message. Every error therefore has one source, and the
 //! compiled evaluator only has to agree with the interpreter on the values of the cases it
-//! finishes: `tests/tests/compiled.rs` and `ereje bench` check that it does. Because giving up
+//! finishes. `runtime/tests/expressions.rs` (every row, both ways), `tests/tests/differential.rs`
+//! (random and broken kz cases, byte for byte), the `read_case` fuzz target and `ereje bench`
+//! check that it does. Because giving up
 //! is always safe, the compiled code may evaluate an argument the interpreter would have skipped:
 //! evaluation has no side effects besides memoisation.
 //!
