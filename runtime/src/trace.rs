@@ -8,7 +8,7 @@
 //!
 //! A case's trace has hundreds of nodes, so a node is cheap to make: its name, legal source,
 //! band label, exception label and static type are shared (`Arc`) with the engine, which prepares
-//! them once from the IR when it loads the policy ([`TraceNames`]). Making a node copies
+//! them once from the IR when it loads the policy (`TraceNames`). Making a node copies
 //! pointers; it neither copies text nor clones types. A node's inputs, arguments and input path
 //! live in buffers of the whole trace ([`Trace::inputs`], [`Trace::args`], [`Trace::path`]), so
 //! a trace is a handful of allocations rather than a few per node.
