@@ -1,6 +1,8 @@
 //! Any text as items after the kz policy files: reaches the checker with real types and names
 //! in scope. Compiling gives diagnostics or a policy, never a panic; a policy that compiles is
-//! evaluated on an example case, which gives a decision or an error line, never a panic.
+//! evaluated on an example case, which gives a decision or an error line, never a panic, and the
+//! compiled evaluator must decide it as the interpreter does (the appended text may declare
+//! outputs, so any expression the language allows gets compared).
 #![no_main]
 
 use std::path::PathBuf;
@@ -39,6 +41,21 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(engine) = ereje_runtime::Engine::new((*policy).clone()) {
             let options = ereje_runtime::EvalOptions { as_of: None, trace: true };
             let _ = engine.evaluate_json(CASE, &options).to_json_line();
+            if let Ok(case) = engine.read_case(CASE) {
+                let plain = ereje_runtime::EvalOptions::default();
+                let mut scratch = ereje_runtime::Scratch::default();
+                let text_of =
+                    |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| {
+                        match outcome {
+                            Ok(decision) => decision.to_json_string(),
+                            Err(failure) => format!("{failure:?}"),
+                        }
+                    };
+                let compiled = text_of(engine.evaluate_with(&case, &plain, &mut scratch));
+                let interpreted =
+                    text_of(engine.evaluate_interpreted(&case, &plain, &mut scratch));
+                assert_eq!(compiled, interpreted, "the compiled evaluator and the interpreter disagree");
+            }
         }
     }
 });

@@ -1029,3 +1029,68 @@ fn parameters_by_date() {
     );
     assert!(error.message.contains("2023-12-31"), "{}", error.message);
 }
+
+/// A banded table with a lower band open below, a closed middle band and an upper band open
+/// above, and the band (and its label) of values on and around each bound.
+#[test]
+fn bands_and_their_labels() {
+    let bound = |value: &str, inclusive: bool| {
+        Some(Bound {
+            value: Value::Decimal(dec(value)),
+            inclusive,
+        })
+    };
+    let band = |lower, upper, value: i64, label: &str| Band {
+        lower,
+        upper,
+        value: Value::Integer(value),
+        label: label.to_string(),
+    };
+    let mut policy = base_policy();
+    policy.bands.push(BandTable {
+        name: "points".to_string(),
+        source: None,
+        domain: Type::Decimal,
+        result: Type::Integer,
+        bands: vec![
+            band(None, bound("0.55", false), 0, "low"),
+            band(bound("0.55", true), bound("1", true), 8, "middle"),
+            band(bound("1", false), None, 16, "high"),
+        ],
+    });
+    let rows = [
+        ("0.54", "0", "\"low\""),
+        ("0.55", "8", "\"middle\""),
+        ("1", "8", "\"middle\""),
+        ("1.000001", "16", "\"high\""),
+        ("-7", "0", "\"low\""),
+    ];
+    let mut failures = Vec::new();
+    for (value, points, label) in rows {
+        let band_value = eval_text_in(
+            policy.clone(),
+            Expr::Band(0, Box::new(num(value))),
+            Type::Integer,
+        );
+        let band_label = eval_text_in(
+            policy.clone(),
+            Expr::BandLabel(0, Box::new(num(value))),
+            Type::Text,
+        );
+        if band_value != points || band_label != label {
+            failures.push(format!(
+                "{value}: expected {points} {label}, got {band_value} {band_label}"
+            ));
+        }
+    }
+    // An absent value falls in no band: an error, from both evaluators alike.
+    let absent = eval_text_in(
+        policy,
+        Expr::Band(0, Box::new(Expr::Const(Value::Absent))),
+        Type::Integer,
+    );
+    if !absent.starts_with("error ") {
+        failures.push(format!("absent: expected an error, got {absent}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -291,7 +291,11 @@ pub fn eval_expr(expr: Expr, ty: Type) -> CaseOutcome {
 /// interpreter). All three must agree, and the compiled evaluator must finish every expression
 /// that has a value on its own, so that each row tests both evaluators.
 pub fn eval_text(expr: Expr, ty: Type) -> String {
-    let mut policy = base_policy();
+    eval_text_in(base_policy(), expr, ty)
+}
+
+/// [`eval_text`] in another policy than the base one (with its own tables or bands).
+pub fn eval_text_in(mut policy: Policy, expr: Expr, ty: Type) -> String {
     policy
         .items
         .push(item("subject", ItemKind::Definition, ty.clone(), expr));
