@@ -333,6 +333,11 @@ fn write_digits(out: &mut String, magnitude: u128) {
 
 /// Writes an integer as `Display` would (a minus sign, then the digits).
 pub(crate) fn write_integer(out: &mut String, value: i64) {
+    // Most integers written (counts, flags, trace points) are one digit: one character.
+    if let Ok(digit @ 0..=9) = u8::try_from(value) {
+        out.push(char::from(b'0' + digit));
+        return;
+    }
     if value < 0 {
         out.push('-');
     }

@@ -21,10 +21,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::decision::{write_date, write_json_string, write_value_in, Records};
-use chrono::Datelike;
-use rust_decimal::Decimal;
-
-use crate::ir::{JsonLiteral, Policy, Type, TypeDef};
+use crate::ir::{Policy, Type, TypeDef};
 use crate::value::{Date, Record, Value};
 
 /// What a trace node stands for.
@@ -418,7 +415,7 @@ impl Trace {
         }
         if let Some(path) = self.path(node) {
             out.push_str(",\"path\":");
-            write_text(out, path);
+            write_json_string(out, path);
         }
         if let Some(date) = node.effective_from {
             out.push_str(",\"effective_from\":");
@@ -488,16 +485,9 @@ fn write_value_list(
     out.push(']');
 }
 
-/// Writes a node's value exactly as `decision::write_value_in` does with [`Records::ByPath`].
-///
-/// Most values of a trace are scalars (booleans, integers, decimals, dates, months, quarters,
-/// texts, enum variants, absent values) and records of the case (written as their path); those
-/// are written here with plain digit loops instead of the formatting machinery, which costs
-/// hundreds of instructions a number, and with a word-at-a-time escaping check. Everything else
-/// (lists, maps, computed records, dates and months outside years 0 to 9999) goes to the
-/// general writer. The unit tests below compare both writers on every kind of value, so a
-/// change to the contract's value format in `decision.rs` that this copy misses fails a test
-/// instead of passing unnoticed.
+/// Writes a node's value exactly as `decision::write_value_in` does with [`Records::ByPath`],
+/// which it calls for everything but a date: a trace writes few distinct dates many times, and
+/// [`LatestDates`] copies their text instead of writing it again.
 fn write_trace_value(
     out: &mut String,
     policy: &Policy,
@@ -505,95 +495,13 @@ fn write_trace_value(
     ty: Option<&Type>,
     dates: &mut LatestDates,
 ) {
-    // An optional type writes its value as the inner type would; optional types never nest,
-    // but the loop does not rely on it.
-    let mut ty = ty;
-    while let Some(Type::Optional(inner)) = ty {
-        ty = Some(inner);
+    // An optional type writes its value as the inner type would.
+    let mut inner = ty;
+    while let Some(Type::Optional(unwrapped)) = inner {
+        inner = Some(unwrapped);
     }
     match value {
-        Value::Record(record) if record.path.is_some() => {
-            out.push_str("{\"path\":");
-            write_text(out, record.path.as_deref().unwrap_or(""));
-            out.push('}');
-        }
-        Value::Absent => out.push_str("null"),
-        _ if matches!(ty, Some(Type::Never)) => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Integer(number) => write_integer(out, *number),
-        Value::Decimal(number) => write_decimal(out, *number),
-        Value::Date(date) => dates.write(out, *date),
-        Value::Month(month) if (0..=9999).contains(&month.year) && month.month < 100 => {
-            out.push('"');
-            push_digits(out, month.year.unsigned_abs(), 4);
-            out.push('-');
-            push_digits(out, month.month, 2);
-            out.push('"');
-        }
-        Value::Quarter(quarter) if (0..=9999).contains(&quarter.year) => {
-            out.push('"');
-            push_digits(out, quarter.year.unsigned_abs(), 4);
-            out.push_str("-Q");
-            push_digits(out, quarter.quarter, 1);
-            out.push('"');
-        }
-        Value::Text(text) => write_text(out, text),
-        Value::Enum(index) => {
-            let literal = match ty {
-                Some(Type::Enum(id)) => match policy.types.get(*id as usize) {
-                    Some(TypeDef::Enum(definition)) => definition
-                        .variants
-                        .get(*index as usize)
-                        .map(|variant| &variant.json),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match literal {
-                Some(JsonLiteral::Text(text)) => write_text(out, text),
-                Some(JsonLiteral::Integer(number)) => write_integer(out, *number),
-                None => push_digits(out, *index, 1),
-            }
-        }
-        Value::List(items) => {
-            // A list of its declared type writes each item as the element type; a list of any
-            // other type (none, or one it does not fit) by its own shape.
-            let element = match ty {
-                Some(Type::List(element)) => Some(&**element),
-                _ => None,
-            };
-            out.push('[');
-            for (position, item) in items.iter().enumerate() {
-                if position > 0 {
-                    out.push(',');
-                }
-                write_trace_value(out, policy, item, element, dates);
-            }
-            out.push(']');
-        }
-        Value::Map(entries) if matches!(ty, None | Some(Type::Map(_) | Type::Object(_))) => {
-            // A map writes each value as its declared element type, an object each field as the
-            // type of the field of the same name, and a map of no type by its own shape.
-            out.push('{');
-            for (position, (key, item)) in entries.iter().enumerate() {
-                if position > 0 {
-                    out.push(',');
-                }
-                write_text(out, key);
-                out.push(':');
-                let item_type = match ty {
-                    Some(Type::Map(element)) => Some(&**element),
-                    Some(Type::Object(fields)) => fields
-                        .iter()
-                        .find(|(name, _)| **name == **key)
-                        .map(|(_, ty)| ty),
-                    _ => None,
-                };
-                write_trace_value(out, policy, item, item_type, dates);
-            }
-            out.push('}');
-        }
+        Value::Date(date) if !matches!(inner, Some(Type::Never)) => dates.write(out, *date),
         _ => write_value_in(out, policy, value, ty, Records::ByPath),
     }
 }
@@ -633,144 +541,11 @@ impl LatestDates {
     }
 }
 
-/// Writes a date in quotes as `decision::write_date` does, `YYYY-MM-DD`, with digit loops for
-/// the years 0 to 9999 (all of a policy's dates) and by `write_date` itself for the others.
+/// Writes a date in quotes, as `decision::write_value_in` writes a date.
 fn write_quoted_date(out: &mut String, date: Date) {
-    let year = date.year().unsigned_abs();
-    if date.year() < 0 || year > 9999 {
-        out.push('"');
-        write_date(out, date);
-        out.push('"');
-        return;
-    }
-    let (month, day) = (date.month(), date.day());
-    // Every digit is below 10, so each cast keeps it whole.
-    let digit = |number: u32| b'0' + (number % 10) as u8;
-    let text = [
-        b'"',
-        digit(year / 1000),
-        digit(year / 100),
-        digit(year / 10),
-        digit(year),
-        b'-',
-        digit(month / 10),
-        digit(month),
-        b'-',
-        digit(day / 10),
-        digit(day),
-        b'"',
-    ];
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
-}
-
-/// Writes `number` in decimal with at least `width` digits, zeros in front, as the `{:0width$}`
-/// format of an unsigned number does.
-fn push_digits(out: &mut String, number: u32, width: usize) {
-    // Ten digits hold the largest u32 (4 294 967 295).
-    let mut digits = [b'0'; 10];
-    let mut count = 0;
-    let mut rest = number;
-    for place in digits.iter_mut().rev() {
-        if rest == 0 && count > 0 {
-            break;
-        }
-        // `rest % 10` is below 10, so the cast keeps it whole.
-        *place = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        count += 1;
-    }
-    let count = count.max(width).min(digits.len());
-    for digit in digits.get(digits.len() - count..).unwrap_or(&[]) {
-        out.push(char::from(*digit));
-    }
-}
-
-/// Writes a decimal as `decision.rs` does: in quotes, as `Display` writes it (every digit of
-/// its scale, `0.00` for zero at scale 2), and a zero never negative.
-fn write_decimal(out: &mut String, value: Decimal) {
-    let scale = value.scale() as usize;
-    // The magnitude's digits, least significant first. A decimal's 96-bit mantissa has at most
-    // 29 digits and its scale is at most 28, so 40 places hold every digit and every zero that
-    // pads a small number to its scale (the places start as zeros).
-    let mut digits = [b'0'; 40];
-    let magnitude = value.mantissa().unsigned_abs();
-    // Most numbers fit 64 bits, where a division is one instruction rather than a call.
-    let count = match u64::try_from(magnitude) {
-        Ok(small) => {
-            let mut rest = small;
-            let mut count = 0;
-            for place in digits.iter_mut() {
-                if rest == 0 {
-                    break;
-                }
-                // `rest % 10` is below 10, so the cast keeps it whole.
-                *place = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                count += 1;
-            }
-            count
-        }
-        Err(_) => {
-            let mut rest = magnitude;
-            let mut count = 0;
-            for place in digits.iter_mut() {
-                if rest == 0 {
-                    break;
-                }
-                *place = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                count += 1;
-            }
-            count
-        }
-    };
-    let count = count.max(scale).min(digits.len());
     out.push('"');
-    if value.is_sign_negative() && !value.is_zero() {
-        out.push('-');
-    }
-    if count == 0 {
-        out.push('0');
-    }
-    let whole = count - scale.min(count);
-    for (position, digit) in digits.get(..count).unwrap_or(&[]).iter().rev().enumerate() {
-        if position == whole {
-            if position == 0 {
-                out.push('0');
-            }
-            out.push('.');
-        }
-        out.push(char::from(*digit));
-    }
+    write_date(out, date);
     out.push('"');
-}
-
-/// Writes an integer in decimal, as `Display` does, without the formatting machinery.
-fn write_integer(out: &mut String, number: i64) {
-    // Most integers of a trace are counts and flags of one digit: one character.
-    if let Ok(digit @ 0..=9) = u8::try_from(number) {
-        out.push(char::from(b'0' + digit));
-        return;
-    }
-    // 20 digits hold the largest magnitude of an i64 (9 223 372 036 854 775 808).
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = number.unsigned_abs();
-    for place in digits.iter_mut().rev() {
-        // `rest % 10` is below 10, so the cast keeps it whole.
-        *place = b'0' + (rest % 10) as u8;
-        start -= 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if number < 0 {
-        out.push('-');
-    }
-    for digit in digits.get(start..).unwrap_or(&[]) {
-        out.push(char::from(*digit));
-    }
 }
 
 /// Writes a name, source or label as a JSON string, exactly as `decision::write_json_string`
@@ -778,7 +553,7 @@ fn write_integer(out: &mut String, number: i64) {
 fn write_name(out: &mut String, text: &TraceText) {
     match text.quoted() {
         Some(quoted) => out.push_str(quoted),
-        None => write_text(out, text),
+        None => write_json_string(out, text),
     }
 }
 
@@ -791,57 +566,6 @@ fn write_keyed(out: &mut String, key: &str, text: &TraceText, head: Head) {
             write_name(out, text);
         }
     }
-}
-
-/// Writes `text` as a JSON string, exactly as `decision::write_json_string` does.
-///
-/// Names, sources and paths almost never need escaping: this finds that out sixteen bytes at a
-/// time (a loop without early exit that the compiler turns into vector compares) and copies the
-/// text whole. Text that does need escaping goes to `write_json_string` itself, so the escaped
-/// form has one definition.
-fn write_text(out: &mut String, text: &str) {
-    if needs_escaping(text.as_bytes()) {
-        write_json_string(out, text);
-    } else {
-        out.reserve(text.len() + 2);
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    }
-}
-
-/// Whether `bytes` hold a quote, a backslash or a control character.
-///
-/// Eight bytes at a time, with the exact word tests of "Bit Twiddling Hacks": a word has a byte
-/// below `n` (`n` at most 128) if and only if `(word - n·0x01…01) & !word & 0x80…80` is not
-/// zero, and a byte equal to `c` if and only if `word ^ c·0x01…01` has a zero byte. Bytes of
-/// UTF-8 sequences (0x80 and above) never match either test.
-fn needs_escaping(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let below = |word: u64, limit: u64| word.wrapping_sub(limit * ONES) & !word & HIGHS;
-    let special = |word: [u8; 8]| {
-        let word = u64::from_le_bytes(word);
-        below(word, 0x20)
-            | below(word ^ (u64::from(b'"') * ONES), 1)
-            | below(word ^ (u64::from(b'\\') * ONES), 1)
-            != 0
-    };
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if special(word) {
-            return true;
-        }
-    }
-    // The last bytes are tested as one word too, filled up with letters, which never match.
-    let rest = chunks.remainder();
-    let mut word = [b'a'; 8];
-    if let Some(start) = word.get_mut(..rest.len()) {
-        start.copy_from_slice(rest);
-    }
-    special(word)
 }
 
 /// The names, sources, labels and types trace nodes share, prepared once per engine from the IR
@@ -1423,8 +1147,9 @@ fn step<'p>(policy: &'p Policy, ty: &'p Type, segment: &str) -> Option<&'p Type>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{EnumDef, VariantDef};
+    use crate::ir::{EnumDef, JsonLiteral, VariantDef};
     use crate::value::{Month, Quarter};
+    use rust_decimal::Decimal;
 
     fn policy_with_enum() -> Policy {
         let mut policy: Policy = serde_json::from_value(serde_json::json!({
@@ -1603,7 +1328,7 @@ mod tests {
     }
 
     #[test]
-    fn the_text_writer_escapes_as_the_decision_writer_does() {
+    fn names_are_escaped_as_the_decision_writer_escapes_text() {
         let mut texts = vec![String::new()];
         for special in [
             '"', '\\', '\n', '\r', '\t', '\u{1}', '\u{1f}', 'é', ' ', '~',
@@ -1619,9 +1344,6 @@ mod tests {
         for text in &texts {
             let mut expected = String::new();
             write_json_string(&mut expected, text);
-            let mut written = String::new();
-            write_text(&mut written, text);
-            assert_eq!(written, expected, "{text:?}");
             let mut named = String::new();
             write_name(&mut named, &TraceText::new(text));
             assert_eq!(named, expected, "{text:?} as a name");
