@@ -126,16 +126,11 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
     ));
     // The compiled evaluator must give what the interpreter gives, byte for byte.
     let plain_options = EvalOptions::default();
-    let mut agreement_scratch = Scratch::default();
     let compiled_agrees = cases
         .iter()
         .filter(|case| {
-            let line = |outcome: Result<Decision, ereje_runtime::CaseError>| match outcome {
-                Ok(decision) => decision.to_json_string(),
-                Err(failure) => format!("{failure:?}"),
-            };
-            line(engine.evaluate_with(case, &plain_options, &mut agreement_scratch))
-                == line(engine.evaluate_interpreted(case, &plain_options, &mut agreement_scratch))
+            let (compiled, interpreted) = engine.evaluator_outcomes(case, &plain_options);
+            compiled == interpreted
         })
         .count();
     let compiled_alone = cases

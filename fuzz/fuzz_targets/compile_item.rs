@@ -19,7 +19,12 @@ fn kz_sources() -> &'static (ereje_compiler::Manifest, Vec<(String, String)>) {
         let sources = manifest
             .modules
             .iter()
-            .map(|path| (path.clone(), workspace.file_text(path).unwrap_or_default().to_string()))
+            .map(|path| {
+                (
+                    path.clone(),
+                    workspace.file_text(path).unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         (manifest, sources)
     })
@@ -39,22 +44,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = ereje_compiler::render_human(&compilation.reports);
     if let Some(policy) = compilation.policy {
         if let Ok(engine) = ereje_runtime::Engine::new((*policy).clone()) {
-            let options = ereje_runtime::EvalOptions { as_of: None, trace: true };
+            let options = ereje_runtime::EvalOptions {
+                as_of: None,
+                trace: true,
+            };
             let _ = engine.evaluate_json(CASE, &options).to_json_line();
             if let Ok(case) = engine.read_case(CASE) {
-                let plain = ereje_runtime::EvalOptions::default();
-                let mut scratch = ereje_runtime::Scratch::default();
-                let text_of =
-                    |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| {
-                        match outcome {
-                            Ok(decision) => decision.to_json_string(),
-                            Err(failure) => format!("{failure:?}"),
-                        }
-                    };
-                let compiled = text_of(engine.evaluate_with(&case, &plain, &mut scratch));
-                let interpreted =
-                    text_of(engine.evaluate_interpreted(&case, &plain, &mut scratch));
-                assert_eq!(compiled, interpreted, "the compiled evaluator and the interpreter disagree");
+                let (compiled, interpreted) =
+                    engine.evaluator_outcomes(&case, &ereje_runtime::EvalOptions::default());
+                assert_eq!(
+                    compiled, interpreted,
+                    "the compiled evaluator and the interpreter disagree"
+                );
             }
         }
     }

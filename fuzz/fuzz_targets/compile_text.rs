@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
         publisher: "fuzz".into(),
         modules: vec!["fuzz.ereje".into()],
     };
-    let workspace = ereje_compiler::Workspace::from_sources(manifest, vec![("fuzz.ereje".into(), text)]);
+    let workspace =
+        ereje_compiler::Workspace::from_sources(manifest, vec![("fuzz.ereje".into(), text)]);
     let compilation = workspace.compile();
     let _ = ereje_compiler::render_human(&compilation.reports);
     let _ = ereje_compiler::render_json(&compilation.reports);

@@ -21,7 +21,10 @@ fn engine() -> &'static ereje_runtime::Engine {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let engine = engine();
-    let options = ereje_runtime::EvalOptions { as_of: None, trace: true };
+    let options = ereje_runtime::EvalOptions {
+        as_of: None,
+        trace: true,
+    };
     let line = engine.evaluate_json(&text, &options).to_json_line();
     assert!(!line.contains('\n'), "an output line holds no newline");
     let fast = engine.read_case(&text);
@@ -32,16 +35,11 @@ fuzz_target!(|data: &[u8]| {
         "the fast and the checked case readers disagree"
     );
     if let Ok(case) = fast {
-        let plain = ereje_runtime::EvalOptions::default();
-        let mut scratch = ereje_runtime::Scratch::default();
-        let text_of = |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| {
-            match outcome {
-                Ok(decision) => decision.to_json_string(),
-                Err(failure) => format!("{failure:?}"),
-            }
-        };
-        let compiled = text_of(engine.evaluate_with(&case, &plain, &mut scratch));
-        let interpreted = text_of(engine.evaluate_interpreted(&case, &plain, &mut scratch));
-        assert_eq!(compiled, interpreted, "the compiled evaluator and the interpreter disagree");
+        let (compiled, interpreted) =
+            engine.evaluator_outcomes(&case, &ereje_runtime::EvalOptions::default());
+        assert_eq!(
+            compiled, interpreted,
+            "the compiled evaluator and the interpreter disagree"
+        );
     }
 });

@@ -254,6 +254,25 @@ impl Engine {
         self.interpret(case, as_of, options, scratch)
     }
 
+    /// What each evaluator makes of `case` without a trace, as text (the decision's JSON, or
+    /// the error): the engine's (the compiled evaluator, the interpreter when it gives up) and
+    /// the interpreter's alone. For tests, fuzz targets and the bench, which require them equal.
+    #[doc(hidden)]
+    pub fn evaluator_outcomes(&self, case: &Case, options: &EvalOptions) -> (String, String) {
+        let text = |outcome: Result<Decision, CaseError>| match outcome {
+            Ok(decision) => decision.to_json_string(),
+            Err(failure) => format!("{failure:?}"),
+        };
+        let plain = EvalOptions {
+            trace: false,
+            ..options.clone()
+        };
+        let mut scratch = Scratch::default();
+        let compiled = text(self.evaluate_with(case, &plain, &mut scratch));
+        let interpreted = text(self.evaluate_interpreted(case, &plain, &mut scratch));
+        (compiled, interpreted)
+    }
+
     /// Whether the compiled evaluator alone evaluates `case` (without it, the interpreter runs):
     /// for tests and benchmarks.
     #[doc(hidden)]

@@ -995,14 +995,7 @@ fn compiled_evaluator_agrees_with_the_interpreter() {
             let Ok(read) = engine.read_case(&text) else {
                 continue;
             };
-            let line = |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| {
-                match outcome {
-                    Ok(decision) => decision.to_json_string(),
-                    Err(failure) => format!("{failure:?}"),
-                }
-            };
-            let compiled = line(engine.evaluate_with(&read, &options, &mut scratch));
-            let interpreted = line(engine.evaluate_interpreted(&read, &options, &mut scratch));
+            let (compiled, interpreted) = engine.evaluator_outcomes(&read, &options);
             compared += 1;
             if compiled != interpreted {
                 disagreements.push(format!(

@@ -111,14 +111,8 @@ fn saved_cases_give_one_line_each() {
             path.display()
         );
         if let Ok(case) = fast {
-            let plain = ereje_runtime::EvalOptions::default();
-            let mut scratch = ereje_runtime::Scratch::default();
-            let compiled = engine
-                .evaluate_with(&case, &plain, &mut scratch)
-                .map(|decision| decision.to_json_string());
-            let interpreted = engine
-                .evaluate_interpreted(&case, &plain, &mut scratch)
-                .map(|decision| decision.to_json_string());
+            let (compiled, interpreted) =
+                engine.evaluator_outcomes(&case, &ereje_runtime::EvalOptions::default());
             assert_eq!(compiled, interpreted, "{}", path.display());
         }
     }
