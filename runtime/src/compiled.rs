@@ -1455,32 +1455,11 @@ impl Compiler<'_> {
             .collect();
         let value = self.value(value);
         Box::new(move |machine| {
-            let value = value(machine)?;
-            for (band, result) in table.bands.iter().zip(&results) {
-                let above_lower = match &band.lower {
-                    None => true,
-                    Some(bound) => {
-                        let ordering = order(&value, &bound.value)?;
-                        ordering == Ordering::Greater
-                            || (bound.inclusive && ordering == Ordering::Equal)
-                    }
-                };
-                if !above_lower {
-                    continue;
-                }
-                let below_upper = match &band.upper {
-                    None => true,
-                    Some(bound) => {
-                        let ordering = order(&value, &bound.value)?;
-                        ordering == Ordering::Less
-                            || (bound.inclusive && ordering == Ordering::Equal)
-                    }
-                };
-                if below_upper {
-                    return Ok(result.clone());
-                }
-            }
-            Err(Bail)
+            let position = table.band_of(&value(machine)?).map_err(|_| Bail)?;
+            position
+                .and_then(|position| results.get(position))
+                .cloned()
+                .ok_or(Bail)
         })
     }
 
@@ -1590,13 +1569,8 @@ fn param_value(param: &Param, date: Date) -> Run<Value> {
 }
 
 fn param_at(param: &Param, date: Date) -> Run<&Value> {
-    if param.valid_until.is_some_and(|until| date > until) {
-        return Err(Bail);
-    }
-    let position = param.values.partition_point(|value| value.from <= date);
-    position
-        .checked_sub(1)
-        .and_then(|index| param.values.get(index))
-        .map(|found| &found.value)
-        .ok_or(Bail)
+    param
+        .value_on(date)
+        .map(|(_, found)| &found.value)
+        .map_err(|_| Bail)
 }

@@ -13,8 +13,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::dates;
 use crate::error::{codes, CaseError};
 use crate::ir::{
-    AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemId, ItemKind, MatchArm, Pattern,
-    Policy, RoundingMode, Type, UnaryOp,
+    AggregateKind, BinaryOp, Body, Builtin, Expr, Incomparable, Item, ItemId, ItemKind, MatchArm,
+    NoParamValue, Pattern, Policy, RoundingMode, Type, UnaryOp,
 };
 use crate::trace::{
     ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch, TraceText,
@@ -613,24 +613,23 @@ impl<'a> Evaluator<'a> {
         let Some(param) = policy.params.get(id as usize) else {
             return Err(type_error("a reference to a parameter that does not exist"));
         };
-        if let Some(until) = param.valid_until.filter(|until| date > *until) {
-            return Err(error(
-                codes::NO_PARAMETER_VALUE,
-                format!(
-                    "parameter `{}` has no value on {date}: its values end on {until}",
-                    param.name
-                ),
-            ));
-        }
-        let position = param.values.partition_point(|value| value.from <= date);
-        let Some(found) = position
-            .checked_sub(1)
-            .and_then(|index| param.values.get(index))
-        else {
-            return Err(error(
-                codes::NO_PARAMETER_VALUE,
-                format!("parameter `{}` has no value on {date}", param.name),
-            ));
+        let (index, found) = match param.value_on(date) {
+            Ok(found) => found,
+            Err(NoParamValue::AfterUntil(until)) => {
+                return Err(error(
+                    codes::NO_PARAMETER_VALUE,
+                    format!(
+                        "parameter `{}` has no value on {date}: its values end on {until}",
+                        param.name
+                    ),
+                ))
+            }
+            Err(NoParamValue::BeforeFirst) => {
+                return Err(error(
+                    codes::NO_PARAMETER_VALUE,
+                    format!("parameter `{}` has no value on {date}", param.name),
+                ))
+            }
         };
         if let Some(trace) = self.trace.as_deref_mut() {
             let cached = if at.is_none() {
@@ -649,17 +648,15 @@ impl<'a> Evaluator<'a> {
                     let mut node =
                         TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
                     node.effective_from = Some(found.from);
-                    // The value found is at `position - 1`; its prepared source is its own or
-                    // else the parameter's.
-                    node.source =
-                        match names.and_then(|names| names.sources.get(position.checked_sub(1)?)) {
-                            Some(source) => source.clone(),
-                            None => found
-                                .source
-                                .as_ref()
-                                .or(param.source.as_ref())
-                                .map(|source| TraceText::new(source)),
-                        };
+                    // The prepared source of the value found is its own or else the parameter's.
+                    node.source = match names.and_then(|names| names.sources.get(index)) {
+                        Some(source) => source.clone(),
+                        None => found
+                            .source
+                            .as_ref()
+                            .or(param.source.as_ref())
+                            .map(|source| TraceText::new(source)),
+                    };
                     let node = trace.leaf(node);
                     if at.is_none() {
                         if let Some(place) = trace.param_nodes.get_mut(id as usize) {
@@ -937,33 +934,10 @@ impl<'a> Evaluator<'a> {
             .bands
             .get(id as usize)
             .ok_or_else(|| type_error("a band table that does not exist"))?;
-        let mut found = None;
-        for band in &table.bands {
-            let above_lower = match &band.lower {
-                None => true,
-                Some(bound) => {
-                    let ordering = value
-                        .compare(&bound.value)
-                        .ok_or_else(|| type_error("a band bound of another type"))?;
-                    ordering == std::cmp::Ordering::Greater
-                        || (bound.inclusive && ordering == std::cmp::Ordering::Equal)
-                }
-            };
-            let below_upper = match &band.upper {
-                None => true,
-                Some(bound) => {
-                    let ordering = value
-                        .compare(&bound.value)
-                        .ok_or_else(|| type_error("a band bound of another type"))?;
-                    ordering == std::cmp::Ordering::Less
-                        || (bound.inclusive && ordering == std::cmp::Ordering::Equal)
-                }
-            };
-            if above_lower && below_upper {
-                found = Some(band);
-                break;
-            }
-        }
+        let position = table
+            .band_of(&value)
+            .map_err(|Incomparable| type_error("a band bound of another type"))?;
+        let found = position.and_then(|position| table.bands.get(position));
         let Some(band) = found else {
             return Err(error(
                 codes::NO_MATCH,
@@ -975,11 +949,7 @@ impl<'a> Evaluator<'a> {
             ));
         };
         if let Some(trace) = self.trace.as_deref_mut() {
-            // The band found is one of the table's: its position finds its prepared label.
-            let position = table
-                .bands
-                .iter()
-                .position(|candidate| std::ptr::eq(candidate, band));
+            // The band's position finds its prepared label.
             let node = match self.prepared.trace_names.bands.get(id as usize) {
                 Some(names) => {
                     let mut node = TraceNode::new(

@@ -211,6 +211,32 @@ pub struct Param {
     pub valid_until: Option<Date>,
 }
 
+/// Why a parameter has no value on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoParamValue {
+    /// The date is after the parameter's last day (`until`), given here.
+    AfterUntil(Date),
+    /// The date is before the parameter's first value.
+    BeforeFirst,
+}
+
+impl Param {
+    /// The value that applies on `date`, with its index in `values`: the last one from that
+    /// date or earlier, unless the date is after the parameter's `until`. Both evaluators look
+    /// parameters up here.
+    pub fn value_on(&self, date: Date) -> Result<(usize, &ParamValue), NoParamValue> {
+        if let Some(until) = self.valid_until.filter(|until| date > *until) {
+            return Err(NoParamValue::AfterUntil(until));
+        }
+        let position = self.values.partition_point(|value| value.from <= date);
+        let index = position.checked_sub(1).ok_or(NoParamValue::BeforeFirst)?;
+        self.values
+            .get(index)
+            .map(|found| (index, found))
+            .ok_or(NoParamValue::BeforeFirst)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamValue {
     pub from: Date,
@@ -265,6 +291,42 @@ pub struct BandTable {
     pub domain: Type,
     pub result: Type,
     pub bands: Vec<Band>,
+}
+
+/// A value that cannot be compared with a band table's bounds (absent, or of another type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incomparable;
+
+impl BandTable {
+    /// The position of the band that holds `value`, `None` when no band does. Both evaluators
+    /// find bands here.
+    pub fn band_of(&self, value: &Value) -> Result<Option<usize>, Incomparable> {
+        use std::cmp::Ordering;
+        for (position, band) in self.bands.iter().enumerate() {
+            let above_lower = match &band.lower {
+                None => true,
+                Some(bound) => {
+                    let ordering = value.compare(&bound.value).ok_or(Incomparable)?;
+                    ordering == Ordering::Greater
+                        || (bound.inclusive && ordering == Ordering::Equal)
+                }
+            };
+            if !above_lower {
+                continue;
+            }
+            let below_upper = match &band.upper {
+                None => true,
+                Some(bound) => {
+                    let ordering = value.compare(&bound.value).ok_or(Incomparable)?;
+                    ordering == Ordering::Less || (bound.inclusive && ordering == Ordering::Equal)
+                }
+            };
+            if below_upper {
+                return Ok(Some(position));
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -64,12 +64,8 @@ impl<'a> Context<'a> {
     /// A parameter's value in force on the as-of date.
     pub(crate) fn param_value(&self, param: u32) -> Option<Value> {
         let param = self.policy.params.get(param as usize)?;
-        param
-            .values
-            .iter()
-            .rev()
-            .find(|value| value.from <= self.as_of)
-            .map(|value| value.value.clone())
+        let (_, found) = param.value_on(self.as_of).ok()?;
+        Some(found.value.clone())
     }
 }
 
