@@ -22,6 +22,10 @@
 //!
 //! The interpreter stays the evaluator of traced runs, which record every node.
 
+mod inline;
+mod typed;
+
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -542,17 +546,7 @@ impl<'c> Machine<'c> {
 
     /// The value a place holds, cloned.
     fn place_value(&self, place: &Place) -> Run<Value> {
-        let mut value: &Value = match place.start {
-            PlaceStart::Root => self.root,
-            PlaceStart::Local(slot) => self.local(slot)?.get(),
-        };
-        for index in &place.fields {
-            value = match step(value, *index)? {
-                Some(next) => next,
-                None => return Ok(Value::Absent),
-            };
-        }
-        Ok(value.clone())
+        self.place_ref(place).cloned()
     }
 
     fn bind(&mut self, binding: &Binding) -> Run<Local<'c>> {
@@ -763,43 +757,79 @@ fn place_of(expr: &Expr) -> Option<Place> {
 /// checked by `load::prepare`, and anything that would not evaluate compiles to code that gives
 /// up.
 pub(crate) fn compile(policy: &Policy, prepared: &Prepared) -> Program {
-    let compiler = Compiler { policy };
-    let items = policy
+    let compiler = Compiler {
+        policy,
+        scope: RefCell::new(Vec::new()),
+    };
+    let frames: Vec<u32> = policy
         .items
         .iter()
         .enumerate()
-        .map(|(index, item)| CompiledItem {
-            kind: item.kind,
-            frame: prepared
+        .map(|(index, item)| {
+            prepared
                 .item_frames
                 .get(index)
-                .map_or(item.locals as usize, |frame| *frame as usize)
-                .max(item.params.len()),
-            params: item.params.len(),
-            body: match &item.body {
-                Body::Expr(expr) => CompiledBody::Expr(compiler.value(expr)),
+                .copied()
+                .unwrap_or(item.locals)
+                .max(item.params.len() as u32)
+        })
+        .collect();
+    let inliner = inline::Inliner::new(policy, frames.clone());
+    // An expression with its small calls inlined, the frame grown by the slots they need.
+    let inlined = |expr: &Expr, frame: &mut u32| -> Expr {
+        match &inliner {
+            Some(inliner) => inliner.inline(expr, frame),
+            None => expr.clone(),
+        }
+    };
+    let items = policy
+        .items
+        .iter()
+        .zip(&frames)
+        .map(|(item, frame)| {
+            let mut frame = *frame;
+            compiler.enter_item(&item.params);
+            let body = match &item.body {
+                Body::Expr(expr) => CompiledBody::Expr(compiler.value(&inlined(expr, &mut frame))),
                 Body::Exceptions { base, exceptions } => CompiledBody::Exceptions {
-                    base: compiler.value(base),
+                    base: compiler.value(&inlined(base, &mut frame)),
                     exceptions: exceptions
                         .iter()
                         .map(|exception| {
                             (
-                                compiler.condition(&exception.condition),
-                                compiler.value(&exception.value),
+                                compiler.condition(&inlined(&exception.condition, &mut frame)),
+                                compiler.value(&inlined(&exception.value, &mut frame)),
                             )
                         })
                         .collect(),
                 },
-            },
+            };
+            CompiledItem {
+                kind: item.kind,
+                frame: frame as usize,
+                params: item.params.len(),
+                body,
+            }
         })
         .collect();
     let checks = policy
         .checks
         .iter()
-        .map(|check: &CaseCheck| CompiledCheck {
-            list: check.list.as_ref().map(|list| compiler.list_source(list)),
-            condition: compiler.value(&check.condition),
-            frame: (check.locals as usize).max(1),
+        .map(|check: &CaseCheck| {
+            let mut frame = check.locals.max(1);
+            compiler.enter_item(&[]);
+            let list = check.list.as_ref().map(|list| {
+                let list = inlined(list, &mut frame);
+                let source = compiler.list_source(&list);
+                compiler.bind_slot(0, typed::element_of(compiler.ty(&list)));
+                source
+            });
+            let condition = compiler.value(&inlined(&check.condition, &mut frame));
+            CompiledCheck {
+                list,
+                condition,
+                frame: frame as usize,
+            }
         })
         .collect();
     let outputs = policy
@@ -807,8 +837,10 @@ pub(crate) fn compile(policy: &Policy, prepared: &Prepared) -> Program {
         .iter()
         .enumerate()
         .map(|(index, output)| {
-            let frame = prepared.output_frames.get(index).copied().unwrap_or(0);
-            (compiler.value(&output.expr), frame as usize)
+            let mut frame = prepared.output_frames.get(index).copied().unwrap_or(0);
+            compiler.enter_item(&[]);
+            let code = compiler.value(&inlined(&output.expr, &mut frame));
+            (code, frame as usize)
         })
         .collect();
     Program {
@@ -820,6 +852,9 @@ pub(crate) fn compile(policy: &Policy, prepared: &Prepared) -> Program {
 
 struct Compiler<'p> {
     policy: &'p Policy,
+    /// The static type of each local slot of the item being compiled, where known (see
+    /// `typed.rs`).
+    scope: RefCell<Vec<Option<Type>>>,
 }
 
 /// Code that always gives up (an IR index out of range, which `load::prepare` rules out).
@@ -862,12 +897,16 @@ impl Compiler<'_> {
                 filter,
                 body: Some(body),
             } => match place_of(body) {
-                Some(inner) => ListSource::FlatMap {
-                    var: *var,
-                    outer: Box::new(self.list_source(list)),
-                    filter: self.optional_condition(filter.as_deref()),
-                    inner,
-                },
+                Some(inner) => {
+                    let outer = Box::new(self.list_source(list));
+                    self.bind_slot(*var, typed::element_of(self.ty(list)));
+                    ListSource::FlatMap {
+                        var: *var,
+                        outer,
+                        filter: self.optional_condition(filter.as_deref()),
+                        inner,
+                    }
+                }
                 None => ListSource::Computed(self.value(expr)),
             },
             _ => ListSource::Computed(self.value(expr)),
@@ -876,6 +915,16 @@ impl Compiler<'_> {
 
     /// Compiles an expression of type Bool into a condition.
     fn condition(&self, expr: &Expr) -> Condition {
+        let typed = match expr {
+            Expr::Binary(op, left, right) if is_comparison(*op) => {
+                self.typed_comparison(*op, left, right)
+            }
+            Expr::Builtin(Builtin::QuarterContainsMonth, args) => self.typed_quarter_contains(args),
+            _ => None,
+        };
+        if let Some(condition) = typed {
+            return condition;
+        }
         match expr {
             Expr::Item(id) => {
                 let id = *id as usize;
@@ -1004,6 +1053,7 @@ impl Compiler<'_> {
         body: Option<&Expr>,
     ) -> Condition {
         let source = self.list_source(list);
+        self.bind_slot(var, typed::element_of(self.ty(list)));
         let filter = self.optional_condition(filter);
         let body = self.optional_condition(body);
         let any = kind == AggregateKind::Any;
@@ -1037,8 +1087,17 @@ impl Compiler<'_> {
         })
     }
 
-    /// Compiles an expression into code that gives its value.
+    /// Compiles an expression into code that gives its value: typed code inside when the
+    /// expression computes a scalar (see `typed.rs`).
     fn value(&self, expr: &Expr) -> Code {
+        match self.typed_value(expr) {
+            Some(code) => code,
+            None => self.untyped_value(expr),
+        }
+    }
+
+    /// Compiles an expression into code that passes `Value`s between its nodes.
+    fn untyped_value(&self, expr: &Expr) -> Code {
         match expr {
             Expr::Const(value) => {
                 let value = value.clone();
@@ -1104,10 +1163,21 @@ impl Compiler<'_> {
                 })
             }
             Expr::Match { scrutinee, arms } => {
+                let scrutinee_type = self.ty(scrutinee);
                 let scrutinee = self.binding(scrutinee);
                 let arms: Vec<(Pattern, Option<u32>, Code)> = arms
                     .iter()
-                    .map(|arm| (arm.pattern.clone(), arm.bind, self.value(&arm.body)))
+                    .map(|arm| {
+                        if let Some(slot) = arm.bind {
+                            let ty = match (&arm.pattern, scrutinee_type.clone()) {
+                                (Pattern::Some, Some(Type::Optional(inner))) => Some(*inner),
+                                (Pattern::Some, _) => None,
+                                (_, ty) => ty,
+                            };
+                            self.bind_slot(slot, ty);
+                        }
+                        (arm.pattern.clone(), arm.bind, self.value(&arm.body))
+                    })
                     .collect();
                 Box::new(move |machine| {
                     let value = machine.bind(&scrutinee)?;
@@ -1147,6 +1217,7 @@ impl Compiler<'_> {
             } => {
                 let var = *var;
                 let source = self.list_source(list);
+                self.bind_slot(var, typed::element_of(self.ty(list)));
                 let filter = self.optional_condition(filter.as_deref());
                 let key = self.value(key);
                 let value = self.value(value);
@@ -1476,6 +1547,7 @@ impl Compiler<'_> {
             return self.condition_value(whole);
         }
         let source = self.list_source(list);
+        self.bind_slot(var, typed::element_of(self.ty(list)));
         let filter = self.optional_condition(filter);
         let body = body.map(|body| self.value(body));
         Box::new(move |machine| {

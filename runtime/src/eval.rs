@@ -1506,15 +1506,20 @@ pub(crate) fn round(value: &Value, places: u32, mode: RoundingMode) -> EvalResul
     if value.is_absent() {
         return Ok(Value::Absent);
     }
-    let strategy = match mode {
+    let mut rounded = decimal(value)?.round_dp_with_strategy(places, rounding_strategy(mode));
+    rounded.rescale(places);
+    Ok(Value::Decimal(rounded))
+}
+
+/// The strategy of a rounding mode: `half_up` rounds a midpoint away from zero (the law's
+/// rounding), `half_even` to the even neighbour.
+pub(crate) fn rounding_strategy(mode: RoundingMode) -> RoundingStrategy {
+    match mode {
         RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
         RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
         RoundingMode::Down => RoundingStrategy::ToZero,
         RoundingMode::Up => RoundingStrategy::AwayFromZero,
-    };
-    let mut rounded = decimal(value)?.round_dp_with_strategy(places, strategy);
-    rounded.rescale(places);
-    Ok(Value::Decimal(rounded))
+    }
 }
 
 /// `text(x)`: a value as text.

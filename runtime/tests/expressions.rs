@@ -1094,3 +1094,337 @@ fn bands_and_their_labels() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A function of `params` (slots `0..params.len()`) with `locals` slots in all.
+fn function(name: &str, params: Vec<(&str, Type)>, locals: u32, ty: Type, body: Expr) -> Item {
+    let mut function = item(name, ItemKind::Function, ty, body);
+    function.params = params
+        .into_iter()
+        .map(|(name, ty)| (name.to_string(), ty))
+        .collect();
+    function.locals = locals;
+    function
+}
+
+fn call(id: u32, args: Vec<Expr>) -> Expr {
+    Expr::Call(id, args)
+}
+
+fn local(slot: u32) -> Expr {
+    Expr::Local(slot)
+}
+
+fn over_members(kind: AggregateKind, filter: Option<Expr>, body: Option<Expr>) -> Expr {
+    aggregate(kind, filter, body)
+}
+
+/// Small functions are inlined into their callers by the compiled evaluator (and typed there):
+/// each row must give what the interpreter gives, which calls them.
+#[test]
+fn functions_inlined_into_their_callers() {
+    use BinaryOp::*;
+    let member = || Type::Record(MEMBER);
+    let age_of = |m: Expr| {
+        builtin(
+            Builtin::Age,
+            vec![
+                field(m, member_field::BIRTH_DATE),
+                input_field(case_field::APPLICATION_DATE),
+            ],
+        )
+    };
+    let mut policy = base_policy();
+    // 0: is_adult(m) = age(m.birth_date, case.application_date) >= 18
+    policy.items.push(function(
+        "is_adult",
+        vec![("m", member())],
+        1,
+        Type::Bool,
+        binary(Ge, age_of(local(0)), int(18)),
+    ));
+    // 1: income_of(m) = sum(i in m.incomes => i.amount): a local slot of its own (1).
+    policy.items.push(function(
+        "income_of",
+        vec![("m", member())],
+        2,
+        Type::Money,
+        Expr::Aggregate {
+            kind: AggregateKind::SumDecimal,
+            var: 1,
+            list: Box::new(field(local(0), member_field::INCOMES)),
+            filter: None,
+            body: Some(Box::new(field(local(1), 1))),
+        },
+    ));
+    // 2: adult_income(m) = if is_adult(m) then income_of(m) else 0: calls inlined twice deep.
+    policy.items.push(function(
+        "adult_income",
+        vec![("m", member())],
+        1,
+        Type::Money,
+        Expr::If {
+            condition: Box::new(call(0, vec![local(0)])),
+            then: Box::new(call(1, vec![local(0)])),
+            otherwise: Box::new(num("0")),
+        },
+    ));
+    // 3: in_groups(m, groups) = match m.disability_group { some g => g in groups, none => false }
+    let disability = || Type::Enum(DISABILITY);
+    policy.items.push(function(
+        "in_groups",
+        vec![
+            ("m", member()),
+            ("groups", Type::List(Box::new(disability()))),
+        ],
+        3,
+        Type::Bool,
+        Expr::Match {
+            scrutinee: Box::new(field(local(0), member_field::DISABILITY_GROUP)),
+            arms: vec![
+                MatchArm {
+                    pattern: Pattern::Some,
+                    bind: Some(2),
+                    body: binary(In, local(2), local(1)),
+                },
+                MatchArm {
+                    pattern: Pattern::None,
+                    bind: None,
+                    body: boolean(false),
+                },
+            ],
+        },
+    ));
+    // 4: twice(x) = x + x: an argument used twice.
+    policy.items.push(function(
+        "twice",
+        vec![("x", Type::Integer)],
+        1,
+        Type::Integer,
+        binary(AddInteger, local(0), local(0)),
+    ));
+    let groups = |variants: &[u32]| {
+        Expr::List(
+            variants
+                .iter()
+                .map(|variant| Expr::Const(Value::Enum(*variant)))
+                .collect(),
+        )
+    };
+    let rows = vec![
+        (
+            "count of adults",
+            over_members(AggregateKind::Count, Some(call(0, vec![local(0)])), None),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "sum over a function with its own aggregate",
+            over_members(
+                AggregateKind::SumDecimal,
+                None,
+                Some(call(1, vec![local(0)])),
+            ),
+            Type::Money,
+            "\"28338.37\"",
+        ),
+        (
+            "nested inlined calls",
+            over_members(
+                AggregateKind::SumDecimal,
+                None,
+                Some(call(2, vec![local(0)])),
+            ),
+            Type::Money,
+            "\"28338.37\"",
+        ),
+        (
+            "the caller's variable read again after an inlined aggregate",
+            over_members(
+                AggregateKind::SumDecimal,
+                None,
+                Some(binary(
+                    AddDecimal,
+                    call(1, vec![local(0)]),
+                    call(2, vec![local(0)]),
+                )),
+            ),
+            Type::Money,
+            "\"56676.74\"",
+        ),
+        (
+            "a match binding and a list argument",
+            over_members(
+                AggregateKind::Count,
+                Some(call(3, vec![local(0), groups(&[1, 2])])),
+                None,
+            ),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "a list argument that matches nobody",
+            over_members(
+                AggregateKind::Any,
+                Some(call(3, vec![local(0), groups(&[0])])),
+                None,
+            ),
+            Type::Bool,
+            "false",
+        ),
+        (
+            "an argument used twice",
+            call(4, vec![input_field(case_field::COUNT)]),
+            Type::Integer,
+            "0",
+        ),
+        (
+            "an argument that is not inlined (an aggregate)",
+            call(4, vec![over_members(AggregateKind::Count, None, None)]),
+            Type::Integer,
+            "4",
+        ),
+        (
+            "a typed sum of integer calls",
+            over_members(
+                AggregateKind::SumInteger,
+                None,
+                Some(call(4, vec![age_of(local(0))])),
+            ),
+            Type::Integer,
+            "102",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (label, expr, ty, expected) in rows {
+        let actual = eval_text_in(policy.clone(), expr, ty);
+        if actual != expected {
+            failures.push(format!("{label}: expected {expected}, got {actual}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Typed comparisons and memberships, on present, absent and defaulted fields.
+#[test]
+fn typed_comparisons() {
+    use BinaryOp::*;
+    let member_sex = field(Expr::Local(0), member_field::SEX);
+    let member_group = field(Expr::Local(0), member_field::DISABILITY_GROUP);
+    let variants = |variants: &[u32]| {
+        Expr::List(
+            variants
+                .iter()
+                .map(|variant| Expr::Const(Value::Enum(*variant)))
+                .collect(),
+        )
+    };
+    check(vec![
+        (
+            "integer with default against a decimal",
+            binary(Eq, input_field(case_field::COUNT), num("0.0")),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "integer against integer",
+            binary(Lt, input_field(case_field::COUNT), int(1)),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "optional money present",
+            binary(Gt, input_field(case_field::INCOME), num("427210.65")),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "optional decimal absent, ordered",
+            binary(Gt, input_field(case_field::RATIO), num("1")),
+            Type::Bool,
+            "error eval.type_error",
+        ),
+        (
+            "dates",
+            binary(
+                Le,
+                input_field(case_field::APPLICATION_DATE),
+                date_const(2025, 3, 12),
+            ),
+            Type::Bool,
+            "true",
+        ),
+        (
+            "enum equality",
+            aggregate(
+                AggregateKind::Count,
+                Some(binary(Eq, member_sex, Expr::Const(Value::Enum(1)))),
+                None,
+            ),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "optional enum not in a list (absent is in no list)",
+            aggregate(
+                AggregateKind::Count,
+                Some(binary(NotIn, member_group.clone(), variants(&[0]))),
+                None,
+            ),
+            Type::Integer,
+            "2",
+        ),
+        (
+            "optional enum in a list",
+            aggregate(
+                AggregateKind::Count,
+                Some(binary(In, member_group, variants(&[1, 2]))),
+                None,
+            ),
+            Type::Integer,
+            "1",
+        ),
+        (
+            "integer overflow in a typed sum",
+            aggregate(
+                AggregateKind::SumInteger,
+                None,
+                Some(binary(MulInteger, int(i64::MAX), int(1))),
+            ),
+            Type::Integer,
+            "error eval.overflow",
+        ),
+    ]);
+}
+
+/// A chain of items nested deeper than the evaluators allow: the same error from both (the
+/// compiled evaluator inlines nothing in such a policy, and gives up).
+#[test]
+fn nesting_past_the_limit_is_an_error_in_both_evaluators() {
+    let mut policy = base_policy();
+    policy.items.push(function(
+        "plus_one",
+        vec![("x", Type::Integer)],
+        1,
+        Type::Integer,
+        binary(BinaryOp::AddInteger, Expr::Local(0), int(1)),
+    ));
+    policy.items.push(item(
+        "d0",
+        ItemKind::Definition,
+        Type::Integer,
+        call(0, vec![int(0)]),
+    ));
+    for index in 2..120u32 {
+        policy.items.push(item(
+            &format!("d{index}"),
+            ItemKind::Definition,
+            Type::Integer,
+            call(0, vec![Expr::Item(index - 1)]),
+        ));
+    }
+    let deepest = (policy.items.len() - 1) as u32;
+    let shallow = eval_text_in(policy.clone(), Expr::Item(40), Type::Integer);
+    assert_eq!(shallow, "40");
+    let deep = eval_text_in(policy, Expr::Item(deepest), Type::Integer);
+    assert_eq!(deep, "error eval.cycle");
+}

@@ -294,12 +294,16 @@ pub fn eval_text(expr: Expr, ty: Type) -> String {
     eval_text_in(base_policy(), expr, ty)
 }
 
-/// [`eval_text`] in another policy than the base one (with its own tables or bands).
+/// [`eval_text`] in another policy than the base one (with its own tables, bands or items);
+/// the expression becomes the policy's last item.
 pub fn eval_text_in(mut policy: Policy, expr: Expr, ty: Type) -> String {
+    let subject = policy.items.len() as u32;
     policy
         .items
         .push(item("subject", ItemKind::Definition, ty.clone(), expr));
-    policy.outputs.push(output("result", ty, Expr::Item(0)));
+    policy
+        .outputs
+        .push(output("result", ty, Expr::Item(subject)));
     let engine = engine(policy);
     let text = |outcome: Result<ereje_runtime::Decision, ereje_runtime::CaseError>| match outcome {
         Ok(decision) => decision.output_json("result").unwrap().to_string(),

@@ -1,0 +1,394 @@
+//! Inlining of small functions, done on the IR before it is compiled into closures.
+//!
+//! Rationale: policies ask small questions of each family member through functions
+//! (`is_adult(m)`, `is_minor(m)`, `has_education(m, [higher])`), in rule after rule. A call
+//! binds its arguments into a new frame, looks the call up in the per-case memo, and passes
+//! its result back as a `Value`; the question itself (an age compared with 18) costs a small
+//! fraction of that. Inlined, the function's body is compiled where it is called, with each
+//! parameter replaced by its argument, and the typed code of `typed.rs` sees through it.
+//!
+//! Only calls whose arguments are cheap and cannot fail are inlined (locals, fields of the case
+//! or of a local, constants, lists of constants): an argument that is used twice is read twice,
+//! and one that is not used is not read, with no difference in the result. The callee's own
+//! local slots (aggregate variables, `match` bindings) move to fresh slots of the caller's
+//! frame.
+//!
+//! Nesting depth: both evaluators count nested item computations and calls and stop past
+//! [`MAX_DEPTH`]; an inlined call is not counted. Inlining is therefore done only when the
+//! policy's static nesting bound is within the limit, where neither evaluator can reach it.
+
+use crate::eval::MAX_DEPTH;
+use crate::ir::{Body, Expr, ItemKind, MatchArm, Policy};
+
+/// A function body larger than this many IR nodes is called, not inlined.
+const MAX_INLINED_NODES: usize = 48;
+
+/// Inlined calls nest at most this deep (a function inlined into an inlined function, …).
+const MAX_INLINE_NESTING: u32 = 4;
+
+/// What the IR being rewritten calls its local slots.
+struct Renaming<'a> {
+    /// The callee's parameters: slot `i` is replaced by `args[i]`.
+    args: &'a [Expr],
+    /// The callee's other slots move to `base + (slot - args.len())`.
+    base: u32,
+}
+
+pub(super) struct Inliner<'p> {
+    policy: &'p Policy,
+    /// The frame size each item needs (parameters included).
+    frames: Vec<u32>,
+    /// Whether each item is a function small enough to inline.
+    inlinable: Vec<bool>,
+}
+
+impl<'p> Inliner<'p> {
+    /// An inliner for `policy`, or `None` when the policy's nesting is not statically bounded
+    /// within the evaluators' limit (then nothing is inlined).
+    pub(super) fn new(policy: &'p Policy, frames: Vec<u32>) -> Option<Inliner<'p>> {
+        if nesting_bound(policy)? > MAX_DEPTH {
+            return None;
+        }
+        let inlinable = policy
+            .items
+            .iter()
+            .map(|item| {
+                item.kind == ItemKind::Function
+                    && matches!(&item.body, Body::Expr(body) if node_count(body) <= MAX_INLINED_NODES)
+            })
+            .collect();
+        Some(Inliner {
+            policy,
+            frames,
+            inlinable,
+        })
+    }
+
+    /// `expr` with the calls it makes to small functions inlined; `frame` is the frame size
+    /// of the code it belongs to, grown by the slots the inlined bodies need.
+    pub(super) fn inline(&self, expr: &Expr, frame: &mut u32) -> Expr {
+        self.rewrite(expr, None, frame, 0)
+    }
+
+    fn rewrite(
+        &self,
+        expr: &Expr,
+        renaming: Option<&Renaming<'_>>,
+        frame: &mut u32,
+        nesting: u32,
+    ) -> Expr {
+        let slot = |slot: u32| -> u32 {
+            match renaming {
+                Some(renaming) => renaming.base + slot.saturating_sub(renaming.args.len() as u32),
+                None => slot,
+            }
+        };
+        let mut go = |expr: &Expr| self.rewrite(expr, renaming, frame, nesting);
+        match expr {
+            Expr::Local(local) => match renaming {
+                Some(renaming) if (*local as usize) < renaming.args.len() => renaming
+                    .args
+                    .get(*local as usize)
+                    .cloned()
+                    .unwrap_or(Expr::Local(*local)),
+                _ => Expr::Local(slot(*local)),
+            },
+            Expr::Call(id, args) => {
+                let args: Vec<Expr> = args.iter().map(&mut go).collect();
+                let index = *id as usize;
+                let callee = self.policy.items.get(index);
+                match (callee, self.inlinable.get(index)) {
+                    (Some(callee), Some(true))
+                        if nesting < MAX_INLINE_NESTING
+                            && args.len() == callee.params.len()
+                            && args.iter().all(is_cheap) =>
+                    {
+                        let Body::Expr(body) = &callee.body else {
+                            return Expr::Call(*id, args);
+                        };
+                        let callee_frame = self
+                            .frames
+                            .get(index)
+                            .copied()
+                            .unwrap_or(callee.locals)
+                            .max(args.len() as u32);
+                        let base = *frame;
+                        *frame += callee_frame - args.len() as u32;
+                        let renaming = Renaming { args: &args, base };
+                        self.rewrite(body, Some(&renaming), frame, nesting + 1)
+                    }
+                    _ => Expr::Call(*id, args),
+                }
+            }
+            Expr::Const(_)
+            | Expr::Input
+            | Expr::AsOf
+            | Expr::Item(_)
+            | Expr::Holding(_)
+            | Expr::GroupSum(_)
+            | Expr::GroupValues(_)
+            | Expr::ExceptionApplied(_) => expr.clone(),
+            Expr::Param { param, at } => Expr::Param {
+                param: *param,
+                at: at.as_deref().map(|at| Box::new(go(at))),
+            },
+            Expr::Field(record, index) => Expr::Field(Box::new(go(record)), *index),
+            Expr::Unary(op, operand) => Expr::Unary(*op, Box::new(go(operand))),
+            Expr::Binary(op, left, right) => {
+                let left = go(left);
+                Expr::Binary(*op, Box::new(left), Box::new(go(right)))
+            }
+            Expr::And(left, right) => {
+                let left = go(left);
+                Expr::And(Box::new(left), Box::new(go(right)))
+            }
+            Expr::Or(left, right) => {
+                let left = go(left);
+                Expr::Or(Box::new(left), Box::new(go(right)))
+            }
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let condition = go(condition);
+                let then = go(then);
+                Expr::If {
+                    condition: Box::new(condition),
+                    then: Box::new(then),
+                    otherwise: Box::new(go(otherwise)),
+                }
+            }
+            Expr::Match { scrutinee, arms } => {
+                let scrutinee = go(scrutinee);
+                let arms = arms
+                    .iter()
+                    .map(|arm| MatchArm {
+                        pattern: arm.pattern.clone(),
+                        bind: arm.bind.map(slot),
+                        body: go(&arm.body),
+                    })
+                    .collect();
+                Expr::Match {
+                    scrutinee: Box::new(scrutinee),
+                    arms,
+                }
+            }
+            Expr::Aggregate {
+                kind,
+                var,
+                list,
+                filter,
+                body,
+            } => {
+                let list = go(list);
+                let filter = filter.as_deref().map(|filter| Box::new(go(filter)));
+                Expr::Aggregate {
+                    kind: *kind,
+                    var: slot(*var),
+                    list: Box::new(list),
+                    filter,
+                    body: body.as_deref().map(|body| Box::new(go(body))),
+                }
+            }
+            Expr::MapOf {
+                var,
+                list,
+                filter,
+                key,
+                value,
+            } => {
+                let list = go(list);
+                let filter = filter.as_deref().map(|filter| Box::new(go(filter)));
+                let key = go(key);
+                Expr::MapOf {
+                    var: slot(*var),
+                    list: Box::new(list),
+                    filter,
+                    key: Box::new(key),
+                    value: Box::new(go(value)),
+                }
+            }
+            Expr::List(items) => Expr::List(items.iter().map(&mut go).collect()),
+            Expr::Object(fields) => Expr::Object(
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.clone(), go(value)))
+                    .collect(),
+            ),
+            Expr::Builtin(builtin, args) => Expr::Builtin(*builtin, args.iter().map(go).collect()),
+            Expr::Round {
+                value,
+                places,
+                mode,
+            } => Expr::Round {
+                value: Box::new(go(value)),
+                places: *places,
+                mode: *mode,
+            },
+            Expr::Band(band, value) => Expr::Band(*band, Box::new(go(value))),
+            Expr::BandLabel(band, value) => Expr::BandLabel(*band, Box::new(go(value))),
+            Expr::Lookup(table, keys) => Expr::Lookup(*table, keys.iter().map(go).collect()),
+            Expr::Coalesce(value, fallback) => {
+                let value = go(value);
+                Expr::Coalesce(Box::new(value), Box::new(go(fallback)))
+            }
+            Expr::IsPresent(value) => Expr::IsPresent(Box::new(go(value))),
+            Expr::First(list) => Expr::First(Box::new(go(list))),
+        }
+    }
+}
+
+/// An argument that is cheap to evaluate where each use of the parameter is, and cannot fail.
+fn is_cheap(expr: &Expr) -> bool {
+    match expr {
+        Expr::Local(_) | Expr::Input | Expr::AsOf | Expr::Const(_) => true,
+        Expr::Field(record, _) => is_cheap(record),
+        Expr::List(items) => items.iter().all(|item| matches!(item, Expr::Const(_))),
+        _ => false,
+    }
+}
+
+/// The IR nodes of an expression.
+fn node_count(expr: &Expr) -> usize {
+    let mut count = 0;
+    visit(expr, &mut |_| count += 1);
+    count
+}
+
+/// Calls `each` on every node of `expr`, `expr` first.
+fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
+    each(expr);
+    let mut go = |child: &Expr| visit(child, each);
+    match expr {
+        Expr::Const(_)
+        | Expr::Input
+        | Expr::AsOf
+        | Expr::Local(_)
+        | Expr::Item(_)
+        | Expr::Holding(_)
+        | Expr::GroupSum(_)
+        | Expr::GroupValues(_)
+        | Expr::ExceptionApplied(_) => {}
+        Expr::Call(_, args) | Expr::List(args) | Expr::Builtin(_, args) | Expr::Lookup(_, args) => {
+            args.iter().for_each(go)
+        }
+        Expr::Param { at, .. } => at.as_deref().into_iter().for_each(go),
+        Expr::Field(inner, _)
+        | Expr::Unary(_, inner)
+        | Expr::Round { value: inner, .. }
+        | Expr::Band(_, inner)
+        | Expr::BandLabel(_, inner)
+        | Expr::IsPresent(inner)
+        | Expr::First(inner) => go(inner),
+        Expr::Binary(_, left, right)
+        | Expr::And(left, right)
+        | Expr::Or(left, right)
+        | Expr::Coalesce(left, right) => {
+            go(left);
+            go(right);
+        }
+        Expr::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            go(condition);
+            go(then);
+            go(otherwise);
+        }
+        Expr::Match { scrutinee, arms } => {
+            go(scrutinee);
+            arms.iter().for_each(|arm| go(&arm.body));
+        }
+        Expr::Aggregate {
+            list, filter, body, ..
+        } => {
+            go(list);
+            filter.as_deref().into_iter().for_each(&mut go);
+            body.as_deref().into_iter().for_each(go);
+        }
+        Expr::MapOf {
+            list,
+            filter,
+            key,
+            value,
+            ..
+        } => {
+            go(list);
+            filter.as_deref().into_iter().for_each(&mut go);
+            go(key);
+            go(value);
+        }
+        Expr::Object(fields) => fields.iter().for_each(|(_, value)| go(value)),
+    }
+}
+
+/// The deepest nesting of item computations and calls any evaluation of the policy can reach,
+/// as both evaluators count it (one level per item computed and per call); `None` when items
+/// depend on each other in a cycle.
+fn nesting_bound(policy: &Policy) -> Option<u32> {
+    // The items each item's evaluation enters directly.
+    let references: Vec<Vec<usize>> = policy
+        .items
+        .iter()
+        .map(|item| {
+            let mut entered = Vec::new();
+            let mut note = |expr: &Expr| entered_items(policy, expr, &mut entered);
+            match &item.body {
+                Body::Expr(body) => visit(body, &mut note),
+                Body::Exceptions { base, exceptions } => {
+                    visit(base, &mut note);
+                    for exception in exceptions {
+                        visit(&exception.condition, &mut note);
+                        visit(&exception.value, &mut note);
+                    }
+                }
+            }
+            entered
+        })
+        .collect();
+    // Depth-first, with the items on the current path marked, from every item.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnPath,
+        Done(u32),
+    }
+    let mut states = vec![State::New; policy.items.len()];
+    fn depth_of(item: usize, references: &[Vec<usize>], states: &mut [State]) -> Option<u32> {
+        match states.get(item).copied()? {
+            State::Done(depth) => return Some(depth),
+            State::OnPath => return None,
+            State::New => {}
+        }
+        *states.get_mut(item)? = State::OnPath;
+        let mut deepest = 0;
+        for &next in references.get(item)? {
+            deepest = deepest.max(depth_of(next, references, states)?);
+        }
+        let depth = deepest.checked_add(1)?;
+        *states.get_mut(item)? = State::Done(depth);
+        Some(depth)
+    }
+    let mut bound = 0;
+    for item in 0..policy.items.len() {
+        bound = bound.max(depth_of(item, &references, &mut states)?);
+    }
+    Some(bound)
+}
+
+/// Adds the items a node enters when it is evaluated (items, calls, group members).
+fn entered_items(policy: &Policy, expr: &Expr, entered: &mut Vec<usize>) {
+    match expr {
+        Expr::Item(id) | Expr::Call(id, _) | Expr::ExceptionApplied(id) => {
+            entered.push(*id as usize)
+        }
+        Expr::Holding(group) | Expr::GroupSum(group) | Expr::GroupValues(group) => {
+            if let Some(group) = policy.groups.get(*group as usize) {
+                entered.extend(group.members.iter().map(|member| member.item as usize));
+            }
+        }
+        _ => {}
+    }
+}
