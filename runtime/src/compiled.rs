@@ -36,7 +36,7 @@ use crate::error::CaseError;
 use crate::eval::{self, Prepared, MAX_DEPTH};
 use crate::ir::{
     AggregateKind, BandTable, BinaryOp, Body, Builtin, CaseCheck, Expr, GroupMember, ItemKind,
-    Param, Pattern, Policy, RoundingMode, TableRow, Type, UnaryOp,
+    MatchArm, Param, Pattern, Policy, RoundingMode, TableRow, Type, UnaryOp,
 };
 use crate::value::{Date, Value};
 
@@ -46,15 +46,19 @@ pub(crate) struct Bail;
 
 type Run<T> = Result<T, Bail>;
 
+/// Compiled code that gives a `T`: a [`Value`], a condition's `bool`, or a plain scalar of
+/// typed code (`typed.rs`).
+type Typed<T> = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<T> + Send + Sync>;
+
 /// A compiled expression that gives a value.
-type Code = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<Value> + Send + Sync>;
+type Code = Typed<Value>;
 
 /// What an iteration over a list source calls with each element (bound as a local); it returns
 /// whether to go on.
 type Visitor<'v, 'c> = dyn FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool> + 'v;
 
 /// A compiled condition: an expression of type Bool, without a `Value` around the answer.
-type Condition = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<bool> + Send + Sync>;
+type Condition = Typed<bool>;
 
 /// A local slot's content: a value the frame owns, or a value of the case borrowed for the whole
 /// evaluation (the element of an aggregate over a list of the case, a member passed to a
@@ -1024,8 +1028,31 @@ impl Compiler<'_> {
                 }
             }
             Expr::IsPresent(value) => {
-                let value = self.value(value);
-                Box::new(move |machine| Ok(!value(machine)?.is_absent()))
+                match self.borrowed_test(value, |value| Ok(!value.is_absent())) {
+                    Some(test) => test,
+                    None => {
+                        let value = self.value(value);
+                        Box::new(move |machine| Ok(!value(machine)?.is_absent()))
+                    }
+                }
+            }
+            // `is_empty` as the interpreter's builtin decides it, on the value where it lies.
+            Expr::Builtin(Builtin::IsEmpty, args) if matches!(args.as_slice(), [list] if self.borrowed_test(list, |_| Ok(true)).is_some()) =>
+            {
+                let test = match args.as_slice() {
+                    [list] => self.borrowed_test(list, |value| match value {
+                        Value::List(items) => Ok(items.is_empty()),
+                        Value::Map(entries) => Ok(entries.is_empty()),
+                        Value::Text(text) => Ok(text.is_empty()),
+                        Value::Absent => Ok(true),
+                        _ => Err(Bail),
+                    }),
+                    _ => None,
+                };
+                test.unwrap_or_else(|| Box::new(|_| Err(Bail)))
+            }
+            Expr::Match { scrutinee, arms } => {
+                self.match_arms(scrutinee, arms, |compiler, body| compiler.condition(body))
             }
             Expr::Aggregate {
                 kind: kind @ (AggregateKind::Any | AggregateKind::All),
@@ -1163,43 +1190,7 @@ impl Compiler<'_> {
                 })
             }
             Expr::Match { scrutinee, arms } => {
-                let scrutinee_type = self.ty(scrutinee);
-                let scrutinee = self.binding(scrutinee);
-                let arms: Vec<(Pattern, Option<u32>, Code)> = arms
-                    .iter()
-                    .map(|arm| {
-                        if let Some(slot) = arm.bind {
-                            let ty = match (&arm.pattern, scrutinee_type.clone()) {
-                                (Pattern::Some, Some(Type::Optional(inner))) => Some(*inner),
-                                (Pattern::Some, _) => None,
-                                (_, ty) => ty,
-                            };
-                            self.bind_slot(slot, ty);
-                        }
-                        (arm.pattern.clone(), arm.bind, self.value(&arm.body))
-                    })
-                    .collect();
-                Box::new(move |machine| {
-                    let value = machine.bind(&scrutinee)?;
-                    for (pattern, bind, body) in &arms {
-                        let matched = match pattern {
-                            Pattern::Variant(index) => {
-                                matches!(value.get(), Value::Enum(variant) if variant == index)
-                            }
-                            Pattern::Literal(literal) => equal(value.get(), literal),
-                            Pattern::Some => !value.get().is_absent(),
-                            Pattern::None => value.get().is_absent(),
-                            Pattern::Wildcard => true,
-                        };
-                        if matched {
-                            if let Some(slot) = bind {
-                                machine.set_local(*slot, value)?;
-                            }
-                            return body(machine);
-                        }
-                    }
-                    Err(Bail)
-                })
+                self.match_arms(scrutinee, arms, |compiler, body| compiler.value(body))
             }
             Expr::Aggregate {
                 kind,
@@ -1326,7 +1317,9 @@ impl Compiler<'_> {
                 Box::new(move |machine| {
                     let mut holding = Vec::new();
                     for (member, id, name) in &members {
-                        if machine.active(member) && machine.item(*id)? == Value::Bool(true) {
+                        if machine.active(member)
+                            && matches!(machine.item_ref(*id)?, Value::Bool(true))
+                        {
                             holding.push(Value::Text(Arc::clone(name)));
                         }
                     }
@@ -1346,13 +1339,13 @@ impl Compiler<'_> {
                         if !machine.active(member) {
                             continue;
                         }
-                        match machine.item(*id)? {
+                        match machine.item_ref(*id)? {
                             Value::Absent => {}
                             Value::Integer(value) if integers => {
-                                integer_total = integer_total.checked_add(value).ok_or(Bail)?;
+                                integer_total = integer_total.checked_add(*value).ok_or(Bail)?;
                             }
                             value if !integers => {
-                                let value = eval::decimal(&value).map_err(bail)?;
+                                let value = eval::decimal(value).map_err(bail)?;
                                 decimal_total = decimal_total.checked_add(value).ok_or(Bail)?;
                             }
                             _ => return Err(Bail),
@@ -1418,6 +1411,69 @@ impl Compiler<'_> {
                     Value::Absent => Ok(Value::Absent),
                     _ => Err(Bail),
                 })
+            }
+        }
+    }
+
+    /// A `match`: the scrutinee is bound once (borrowed where it lies in the case), and the
+    /// first arm whose pattern matches gives the result, compiled by `compile_body` (as a value,
+    /// or as a condition).
+    fn match_arms<T: 'static>(
+        &self,
+        scrutinee: &Expr,
+        arms: &[MatchArm],
+        compile_body: impl Fn(&Self, &Expr) -> Typed<T>,
+    ) -> Typed<T> {
+        let scrutinee_type = self.ty(scrutinee);
+        let scrutinee = self.binding(scrutinee);
+        let arms: Vec<(Pattern, Option<u32>, Typed<T>)> = arms
+            .iter()
+            .map(|arm| {
+                if let Some(slot) = arm.bind {
+                    let ty = match (&arm.pattern, scrutinee_type.clone()) {
+                        (Pattern::Some, Some(Type::Optional(inner))) => Some(*inner),
+                        (Pattern::Some, _) => None,
+                        (_, ty) => ty,
+                    };
+                    self.bind_slot(slot, ty);
+                }
+                (arm.pattern.clone(), arm.bind, compile_body(self, &arm.body))
+            })
+            .collect();
+        Box::new(move |machine| {
+            let value = machine.bind(&scrutinee)?;
+            for (pattern, bind, body) in &arms {
+                let matched = match pattern {
+                    Pattern::Variant(index) => {
+                        matches!(value.get(), Value::Enum(variant) if variant == index)
+                    }
+                    Pattern::Literal(literal) => equal(value.get(), literal),
+                    Pattern::Some => !value.get().is_absent(),
+                    Pattern::None => value.get().is_absent(),
+                    Pattern::Wildcard => true,
+                };
+                if matched {
+                    if let Some(slot) = bind {
+                        machine.set_local(*slot, value)?;
+                    }
+                    return body(machine);
+                }
+            }
+            Err(Bail)
+        })
+    }
+
+    /// Code that borrows a value where it lies (an item's memo, a place), for tests of
+    /// presence and emptiness; `None` for other expressions.
+    fn borrowed_test(&self, expr: &Expr, test: fn(&Value) -> Run<bool>) -> Option<Condition> {
+        match expr {
+            Expr::Item(id) => {
+                let id = *id as usize;
+                Some(Box::new(move |machine| test(machine.item_ref(id)?)))
+            }
+            _ => {
+                let place = place_of(expr)?;
+                Some(Box::new(move |machine| test(machine.place_ref(&place)?)))
             }
         }
     }

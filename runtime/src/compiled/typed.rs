@@ -20,14 +20,11 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
-use super::{step, Bail, Code, Compiler, Condition, Machine, Place, PlaceStart, Run};
+use super::{step, Bail, Code, Compiler, Condition, Machine, Place, PlaceStart, Run, Typed};
 use crate::dates;
 use crate::eval;
 use crate::ir::{AggregateKind, BinaryOp, Builtin, Expr, Type, TypeDef, UnaryOp};
 use crate::value::{Date, Month, Quarter, Value};
-
-/// Compiled code that gives a plain scalar of type `T`.
-pub(super) type Typed<T> = Box<dyn for<'c> Fn(&mut Machine<'c>) -> Run<T> + Send + Sync>;
 
 /// The kind of value an expression always gives when it gives one: a scalar that is never
 /// absent.
