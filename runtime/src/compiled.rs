@@ -1054,6 +1054,19 @@ impl Compiler<'_> {
             Expr::Match { scrutinee, arms } => {
                 self.match_arms(scrutinee, arms, |compiler, body| compiler.condition(body))
             }
+            // `flag ?? false` on a field: the flag is read where it lies.
+            Expr::Coalesce(value, fallback) if place_of(value).is_some() => {
+                let place = place_of(value);
+                let fallback = self.condition(fallback);
+                match place {
+                    Some(place) => Box::new(move |machine| match machine.place_ref(&place)? {
+                        Value::Bool(value) => Ok(*value),
+                        Value::Absent => fallback(machine),
+                        _ => Err(Bail),
+                    }),
+                    None => Box::new(|_| Err(Bail)),
+                }
+            }
             Expr::Aggregate {
                 kind: kind @ (AggregateKind::Any | AggregateKind::All),
                 var,
@@ -1270,6 +1283,19 @@ impl Compiler<'_> {
                     }
                     Ok(Value::Map(Arc::from(entries)))
                 })
+            }
+            // Tests that conditions read where their values lie (each arm makes sure that the
+            // condition does not come back here for the same expression).
+            Expr::Builtin(Builtin::IsEmpty, args) if matches!(args.as_slice(), [list] if self.borrowed_test(list, |_| Ok(true)).is_some()) => {
+                self.condition_value(expr)
+            }
+            Expr::Builtin(Builtin::QuarterContainsMonth, args) => {
+                match self.typed_quarter_contains(args) {
+                    Some(condition) => {
+                        Box::new(move |machine| Ok(Value::Bool(condition(machine)?)))
+                    }
+                    None => self.builtin(Builtin::QuarterContainsMonth, args),
+                }
             }
             Expr::Builtin(builtin, args) => self.builtin(*builtin, args),
             Expr::Round {

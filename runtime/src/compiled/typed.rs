@@ -621,7 +621,8 @@ impl Compiler<'_> {
                         | AggregateKind::SumDecimal,
                     ..
                 }
-                | Expr::Builtin(Builtin::Age, _)
+                | Expr::Builtin(Builtin::Age | Builtin::Length, _)
+                | Expr::Coalesce(..)
         );
         if !computed {
             return None;
