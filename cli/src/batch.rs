@@ -807,6 +807,10 @@ where
     W: Write,
 {
     let _stop_on_panic = StopOnPanic(shared);
+    // Each worker decides with its own replica of the engines, so that the workers share no
+    // reference counts (see `Engine::replica`); the shared set stays the fallback.
+    let replica = engine.replica().ok();
+    let engine = replica.as_ref().unwrap_or(engine);
     let chunk_lines = options.chunk_lines.max(1);
     let window = options.in_flight_chunks.max(options.threads.max(1)) as u64;
     let mut scratch = Scratch::default();

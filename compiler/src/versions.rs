@@ -347,6 +347,16 @@ pub struct VersionSet {
 }
 
 impl VersionSet {
+    /// The same set with every engine replaced by its [`Engine::replica`], for another thread.
+    pub fn replica(&self) -> Result<VersionSet, ereje_runtime::LoadError> {
+        let engines = self
+            .engines
+            .iter()
+            .map(|(from, engine)| Ok((*from, Arc::new(engine.replica()?))))
+            .collect::<Result<_, ereje_runtime::LoadError>>()?;
+        Ok(VersionSet { engines })
+    }
+
     /// The earliest version's engine (for what every version shares: the outputs' shapes).
     pub fn first(&self) -> Option<&Engine> {
         self.engines.first().map(|(_, engine)| engine.as_ref())

@@ -164,6 +164,19 @@ impl Engine {
         self
     }
 
+    /// A copy of this engine for another thread that shares no memory with it: its own policy,
+    /// tables, compiled code and texts, built again from the same IR (the same digest, the
+    /// same decisions).
+    ///
+    /// Rationale: a clone of an `Engine` is cheap and shares everything, which is right for
+    /// most embedders. But evaluation takes and releases references to the engine's shared
+    /// texts (output keys, rule names) many times per case; when two cores do that on the same
+    /// engine, each reference count moves between their caches every time. A batch gives each
+    /// worker thread a replica (measured in `BENCHMARKS.md`).
+    pub fn replica(&self) -> Result<Engine, LoadError> {
+        Ok(Engine::new((*self.policy).clone())?.with_limits(self.limits))
+    }
+
     /// The limits on the cases this engine reads.
     pub fn limits(&self) -> &Limits {
         &self.limits
