@@ -564,6 +564,27 @@ impl<'c> Machine<'c> {
         }
     }
 
+    /// [`Machine::for_each`] for a visitor known at compile time: the elements of a list of the
+    /// case are visited in a loop the visitor is inlined into (the other sources go through
+    /// `for_each`).
+    #[inline]
+    fn for_each_inline<F>(&mut self, source: &ListSource, mut visit: F) -> Run<()>
+    where
+        F: FnMut(&mut Machine<'c>, Local<'c>) -> Run<bool>,
+    {
+        if let ListSource::Place(place) = source {
+            if let Some(Value::List(items)) = self.place_in_case(place)? {
+                for item in items.iter() {
+                    if !visit(self, Local::Borrowed(item))? {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+        }
+        self.for_each(source, &mut visit)
+    }
+
     /// Calls `visit` with each element of a list source until it returns `false`.
     fn for_each(&mut self, source: &ListSource, visit: &mut Visitor<'_, 'c>) -> Run<()> {
         match source {
@@ -1054,6 +1075,14 @@ impl Compiler<'_> {
             Expr::Match { scrutinee, arms } => {
                 self.match_arms(scrutinee, arms, |compiler, body| compiler.condition(body))
             }
+            // A flag of the case or of a local (`m.carer`), read where it lies.
+            Expr::Field(..) | Expr::Local(_) if place_of(expr).is_some() => match place_of(expr) {
+                Some(place) => Box::new(move |machine| match machine.place_ref(&place)? {
+                    Value::Bool(value) => Ok(*value),
+                    _ => Err(Bail),
+                }),
+                None => Box::new(|_| Err(Bail)),
+            },
             // `flag ?? false` on a field: the flag is read where it lies.
             Expr::Coalesce(value, fallback) if place_of(value).is_some() => {
                 let place = place_of(value);
@@ -1099,7 +1128,7 @@ impl Compiler<'_> {
         let any = kind == AggregateKind::Any;
         Box::new(move |machine| {
             let mut answer = !any;
-            machine.for_each(&source, &mut |machine, element| {
+            machine.for_each_inline(&source, |machine, element| {
                 machine.set_local(var, element)?;
                 let selected = match &filter {
                     Some(filter) => filter(machine)?,
@@ -1227,7 +1256,7 @@ impl Compiler<'_> {
                 let value = self.value(value);
                 Box::new(move |machine| {
                     let mut entries: Vec<(Arc<str>, Value)> = Vec::new();
-                    machine.for_each(&source, &mut |machine, element| {
+                    machine.for_each_inline(&source, |machine, element| {
                         machine.set_local(var, element)?;
                         if let Some(filter) = &filter {
                             if !filter(machine)? {
@@ -1648,7 +1677,7 @@ impl Compiler<'_> {
             let mut decimal_total = Decimal::ZERO;
             let mut collected: Vec<Value> = Vec::new();
             let mut best = Value::Absent;
-            machine.for_each(&source, &mut |machine, element| {
+            machine.for_each_inline(&source, |machine, element| {
                 machine.set_local(var, element)?;
                 if let Some(filter) = &filter {
                     if !filter(machine)? {

@@ -464,7 +464,7 @@ impl Compiler<'_> {
                 let var = *var;
                 Box::new(move |machine| {
                     let mut total: i64 = 0;
-                    machine.for_each(&source, &mut |machine, element| {
+                    machine.for_each_inline(&source, |machine, element| {
                         machine.set_local(var, element)?;
                         if let Some(filter) = &filter {
                             if !filter(machine)? {
@@ -584,7 +584,7 @@ impl Compiler<'_> {
                 let var = *var;
                 Box::new(move |machine| {
                     let mut total = Decimal::ZERO;
-                    machine.for_each(&source, &mut |machine, element| {
+                    machine.for_each_inline(&source, |machine, element| {
                         machine.set_local(var, element)?;
                         if let Some(filter) = &filter {
                             if !filter(machine)? {
