@@ -332,10 +332,18 @@ pub(crate) fn evaluate(
         locals: spare_locals,
     } = scratch;
     calls.start_case();
-    memo.clear();
+    // One pass that empties the entries of the last case (and drops their values), then the
+    // size this program needs (a scratch may move between engines).
+    for slot in memo.iter_mut() {
+        *slot = MemoSlot::Empty;
+    }
     memo.resize(program.items.len(), MemoSlot::Empty);
-    exception.clear();
-    exception.resize(program.items.len(), None);
+    // An exception's index is written whenever its item is computed, and read only after
+    // that (`exception_applied` computes the item first): entries of an earlier case are
+    // never read, and need no reset.
+    if exception.len() < program.items.len() {
+        exception.resize(program.items.len(), None);
+    }
     let mut machine = Machine {
         policy,
         program,

@@ -1202,6 +1202,23 @@ fn functions_inlined_into_their_callers() {
         Type::Integer,
         binary(AddInteger, local(0), local(0)),
     ));
+    // 5: income_or_zero = case.income ?? 0 and 6: n = length(case.members): items that only
+    // read, inlined where they are used.
+    policy.items.push(item(
+        "income_or_zero",
+        ItemKind::Definition,
+        Type::Money,
+        Expr::Coalesce(
+            Box::new(input_field(case_field::INCOME)),
+            Box::new(num("0")),
+        ),
+    ));
+    policy.items.push(item(
+        "n",
+        ItemKind::Definition,
+        Type::Integer,
+        builtin(Builtin::Length, vec![members()]),
+    ));
     let groups = |variants: &[u32]| {
         Expr::List(
             variants
@@ -1211,6 +1228,16 @@ fn functions_inlined_into_their_callers() {
         )
     };
     let rows = vec![
+        (
+            "items that only read, used twice",
+            binary(
+                DivDecimal,
+                binary(AddDecimal, Expr::Item(5), Expr::Item(5)),
+                Expr::Item(6),
+            ),
+            Type::Decimal,
+            "\"427210.66\"",
+        ),
         (
             "count of adults",
             over_members(AggregateKind::Count, Some(call(0, vec![local(0)])), None),

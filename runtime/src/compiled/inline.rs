@@ -13,6 +13,9 @@
 //! local slots (aggregate variables, `match` bindings) move to fresh slots of the caller's
 //! frame.
 //!
+//! Items whose body only reads the case (`def vehicles: Integer = case.assets.vehicles ?? 0`)
+//! are inlined the same way where they are referenced.
+//!
 //! Nesting depth: both evaluators count nested item computations and calls and stop past
 //! [`MAX_DEPTH`]; an inlined call is not counted. Inlining is therefore done only when the
 //! policy's static nesting bound is within the limit, where neither evaluator can reach it.
@@ -40,6 +43,9 @@ pub(super) struct Inliner<'p> {
     frames: Vec<u32>,
     /// Whether each item is a function small enough to inline.
     inlinable: Vec<bool>,
+    /// The body of each definition or rule that is a mere read (see [`is_read`]): a reference
+    /// to it reads in place instead of going through the per-case memo.
+    reads: Vec<Option<Expr>>,
 }
 
 impl<'p> Inliner<'p> {
@@ -57,10 +63,21 @@ impl<'p> Inliner<'p> {
                     && matches!(&item.body, Body::Expr(body) if node_count(body) <= MAX_INLINED_NODES)
             })
             .collect();
+        let reads = policy
+            .items
+            .iter()
+            .map(|item| match &item.body {
+                Body::Expr(body) if item.kind != ItemKind::Function && is_read(body) => {
+                    Some(body.clone())
+                }
+                _ => None,
+            })
+            .collect();
         Some(Inliner {
             policy,
             frames,
             inlinable,
+            reads,
         })
     }
 
@@ -120,10 +137,13 @@ impl<'p> Inliner<'p> {
                     _ => Expr::Call(*id, args),
                 }
             }
+            Expr::Item(id) => match self.reads.get(*id as usize) {
+                Some(Some(body)) => body.clone(),
+                _ => expr.clone(),
+            },
             Expr::Const(_)
             | Expr::Input
             | Expr::AsOf
-            | Expr::Item(_)
             | Expr::Holding(_)
             | Expr::GroupSum(_)
             | Expr::GroupValues(_)
@@ -245,6 +265,29 @@ fn is_cheap(expr: &Expr) -> bool {
         Expr::Local(_) | Expr::Input | Expr::AsOf | Expr::Const(_) => true,
         Expr::Field(record, _) => is_cheap(record),
         Expr::List(items) => items.iter().all(|item| matches!(item, Expr::Const(_))),
+        _ => false,
+    }
+}
+
+/// A body that only reads: a field of the case, a constant, a field with a constant fallback
+/// (`case.assets.vehicles ?? 0`), the length of a list of the case, a parameter on the as-of
+/// date. It uses no local slots and calls nothing, and reading it where it is used costs less
+/// than the memo.
+fn is_read(expr: &Expr) -> bool {
+    fn place(expr: &Expr) -> bool {
+        match expr {
+            Expr::Input => true,
+            Expr::Field(record, _) => place(record),
+            _ => false,
+        }
+    }
+    match expr {
+        Expr::Const(_) | Expr::Param { at: None, .. } => true,
+        Expr::Field(..) => place(expr),
+        Expr::Coalesce(value, fallback) => place(value) && matches!(**fallback, Expr::Const(_)),
+        Expr::Builtin(crate::ir::Builtin::Length, args) => {
+            matches!(args.as_slice(), [list] if place(list))
+        }
         _ => false,
     }
 }
