@@ -30,7 +30,7 @@ use rust_decimal::Decimal;
 
 use super::{is_plain_decimal, parse_date, push_key};
 use crate::decision::escape_marks;
-use crate::ir::{FieldDef, JsonLiteral, Policy, Type, TypeDef};
+use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, Type, TypeDef};
 use crate::limits::Limits;
 use crate::value::{Date, Month, Quarter, Record, Value};
 
@@ -468,7 +468,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
             _ => return Err(GiveUp),
         };
         if let Some(field) = field {
-            if !field.constraints.is_empty() {
+            if !field.constraints.is_empty() && !plainly_within(&value, &field.constraints) {
                 let path = &mut self.constraint_path;
                 path.clear();
                 if super::check_constraints(&value, &field.constraints, path).is_err() {
@@ -770,6 +770,29 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
     }
 }
 
+/// Whether `value` plainly satisfies every constraint, decided without the general check: a
+/// number at or above a minimum of zero, a text whose byte length alone shows it within its
+/// length bounds. `false` means "not plainly": `check_constraints` then decides.
+///
+/// Rationale: `check min 0` on amounts and `check length 1..32` on ids are most of the checks of
+/// a case, and the general check converts every number to a decimal and counts every
+/// character.
+fn plainly_within(value: &Value, constraints: &[Constraint]) -> bool {
+    constraints.iter().all(|constraint| match (constraint, value) {
+        (Constraint::Min(minimum), Value::Integer(number)) if minimum.is_zero() => *number >= 0,
+        (Constraint::Min(minimum), Value::Decimal(number)) if minimum.is_zero() => {
+            !number.is_sign_negative() || number.is_zero()
+        }
+        // A text has at least a quarter as many characters as bytes, and at most as many.
+        (Constraint::MinLength(minimum), Value::Text(text)) => {
+            text.len() >= 4 * *minimum as usize
+                || (*minimum <= 1 && (*minimum == 0 || !text.is_empty()))
+        }
+        (Constraint::MaxLength(maximum), Value::Text(text)) => text.len() <= *maximum as usize,
+        _ => false,
+    })
+}
+
 /// Which fields of a record were read: a bit set in one word for records of up to 64 fields.
 enum Seen {
     Word(u64),
@@ -971,6 +994,47 @@ mod tests {
         for text in ["", "-1", "1.0", "1e2", "1000000000000000000", "12a"] {
             assert_eq!(plain_whole_number(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn what_is_plainly_within_its_constraints_passes_the_general_check() {
+        let numbers = ["0", "0.00", "-0", "-0.01", "1", "-1", "12.5", "-12.5"];
+        let texts = ["", "a", "ab", "абв", "日本語", "😀", "abcdefghij", "ж😀ж😀"];
+        let mut values: Vec<Value> = Vec::new();
+        for number in numbers {
+            values.push(Value::Decimal(number.parse().unwrap()));
+        }
+        values.extend([-1i64, 0, 1, 7].map(Value::Integer));
+        values.extend(texts.map(Value::text));
+        let bounds = [0u32, 1, 2, 3, 4, 8, 12];
+        let mut constraint_sets: Vec<Vec<Constraint>> = vec![
+            vec![Constraint::Min(Decimal::ZERO)],
+            vec![Constraint::Min(Decimal::ONE)],
+            vec![Constraint::Max(Decimal::ZERO)],
+        ];
+        for minimum in bounds {
+            for maximum in bounds {
+                constraint_sets.push(vec![
+                    Constraint::MinLength(minimum),
+                    Constraint::MaxLength(maximum),
+                ]);
+            }
+        }
+        let mut plain = 0;
+        for value in &values {
+            for constraints in &constraint_sets {
+                if plainly_within(value, constraints) {
+                    plain += 1;
+                    let mut path = String::new();
+                    assert!(
+                        crate::case::check_constraints(value, constraints, &mut path).is_ok(),
+                        "{value:?} {constraints:?}"
+                    );
+                }
+            }
+        }
+        // The quick test decides most of them (the rest go to the general check).
+        assert!(plain > 40, "{plain}");
     }
 
     #[test]
