@@ -1311,6 +1311,26 @@ fn functions_inlined_into_their_callers() {
             "4",
         ),
         (
+            "an argument evaluated once into a slot of its own, the caller's variable kept",
+            over_members(
+                AggregateKind::SumInteger,
+                None,
+                Some(binary(
+                    AddInteger,
+                    call(
+                        4,
+                        vec![builtin(
+                            Builtin::Length,
+                            vec![field(local(0), member_field::INCOMES)],
+                        )],
+                    ),
+                    age_of(local(0)),
+                )),
+            ),
+            Type::Integer,
+            "55",
+        ),
+        (
             "a typed sum of integer calls",
             over_members(
                 AggregateKind::SumInteger,

@@ -778,19 +778,21 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
 /// a case, and the general check converts every number to a decimal and counts every
 /// character.
 fn plainly_within(value: &Value, constraints: &[Constraint]) -> bool {
-    constraints.iter().all(|constraint| match (constraint, value) {
-        (Constraint::Min(minimum), Value::Integer(number)) if minimum.is_zero() => *number >= 0,
-        (Constraint::Min(minimum), Value::Decimal(number)) if minimum.is_zero() => {
-            !number.is_sign_negative() || number.is_zero()
-        }
-        // A text has at least a quarter as many characters as bytes, and at most as many.
-        (Constraint::MinLength(minimum), Value::Text(text)) => {
-            text.len() >= 4 * *minimum as usize
-                || (*minimum <= 1 && (*minimum == 0 || !text.is_empty()))
-        }
-        (Constraint::MaxLength(maximum), Value::Text(text)) => text.len() <= *maximum as usize,
-        _ => false,
-    })
+    constraints
+        .iter()
+        .all(|constraint| match (constraint, value) {
+            (Constraint::Min(minimum), Value::Integer(number)) if minimum.is_zero() => *number >= 0,
+            (Constraint::Min(minimum), Value::Decimal(number)) if minimum.is_zero() => {
+                !number.is_sign_negative() || number.is_zero()
+            }
+            // A text has at least a quarter as many characters as bytes, and at most as many.
+            (Constraint::MinLength(minimum), Value::Text(text)) => {
+                text.len() >= 4 * *minimum as usize
+                    || (*minimum <= 1 && (*minimum == 0 || !text.is_empty()))
+            }
+            (Constraint::MaxLength(maximum), Value::Text(text)) => text.len() <= *maximum as usize,
+            _ => false,
+        })
 }
 
 /// Which fields of a record were read: a bit set in one word for records of up to 64 fields.

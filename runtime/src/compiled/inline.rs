@@ -21,7 +21,7 @@
 //! policy's static nesting bound is within the limit, where neither evaluator can reach it.
 
 use crate::eval::MAX_DEPTH;
-use crate::ir::{Body, Expr, ItemKind, MatchArm, Policy};
+use crate::ir::{Body, Expr, ItemKind, MatchArm, Pattern, Policy};
 
 /// A function body larger than this many IR nodes is called, not inlined.
 const MAX_INLINED_NODES: usize = 48;
@@ -46,6 +46,10 @@ pub(super) struct Inliner<'p> {
     /// The body of each definition or rule that is a mere read (see [`is_read`]): a reference
     /// to it reads in place instead of going through the per-case memo.
     reads: Vec<Option<Expr>>,
+    /// Whether each item is referenced exactly once in the whole policy, where that reference
+    /// is evaluated at most once per case (not in a list's loop, a function or a check), and
+    /// by no group or `exception_applied`: its body can be computed there without the memo.
+    used_once: Vec<bool>,
 }
 
 impl<'p> Inliner<'p> {
@@ -73,11 +77,13 @@ impl<'p> Inliner<'p> {
                 _ => None,
             })
             .collect();
+        let used_once = used_once(policy);
         Some(Inliner {
             policy,
             frames,
             inlinable,
             reads,
+            used_once,
         })
     }
 
@@ -116,13 +122,27 @@ impl<'p> Inliner<'p> {
                 let callee = self.policy.items.get(index);
                 match (callee, self.inlinable.get(index)) {
                     (Some(callee), Some(true))
-                        if nesting < MAX_INLINE_NESTING
-                            && args.len() == callee.params.len()
-                            && args.iter().all(is_cheap) =>
+                        if nesting < MAX_INLINE_NESTING && args.len() == callee.params.len() =>
                     {
                         let Body::Expr(body) = &callee.body else {
                             return Expr::Call(*id, args);
                         };
+                        // An argument that is not cheap is evaluated once, before the body (as
+                        // a call evaluates it), into a fresh slot that the body reads.
+                        let mut bound: Vec<(u32, Expr)> = Vec::new();
+                        let args: Vec<Expr> = args
+                            .into_iter()
+                            .map(|arg| {
+                                if is_cheap(&arg) {
+                                    arg
+                                } else {
+                                    let fresh = *frame;
+                                    *frame += 1;
+                                    bound.push((fresh, arg));
+                                    Expr::Local(fresh)
+                                }
+                            })
+                            .collect();
                         let callee_frame = self
                             .frames
                             .get(index)
@@ -132,15 +152,36 @@ impl<'p> Inliner<'p> {
                         let base = *frame;
                         *frame += callee_frame - args.len() as u32;
                         let renaming = Renaming { args: &args, base };
-                        self.rewrite(body, Some(&renaming), frame, nesting + 1)
+                        let inlined = self.rewrite(body, Some(&renaming), frame, nesting + 1);
+                        bound
+                            .into_iter()
+                            .rev()
+                            .fold(inlined, |body, (slot, arg)| bind_once(slot, arg, body))
                     }
                     _ => Expr::Call(*id, args),
                 }
             }
-            Expr::Item(id) => match self.reads.get(*id as usize) {
-                Some(Some(body)) => body.clone(),
-                _ => expr.clone(),
-            },
+            Expr::Item(id) => {
+                let index = *id as usize;
+                if let Some(Some(body)) = self.reads.get(index) {
+                    return body.clone();
+                }
+                match (self.policy.items.get(index), self.used_once.get(index)) {
+                    // The only reference to an item, where it is evaluated once: the body is
+                    // computed here, its slots moved into this frame.
+                    (Some(item), Some(true)) => {
+                        let Body::Expr(body) = &item.body else {
+                            return expr.clone();
+                        };
+                        let item_frame = self.frames.get(index).copied().unwrap_or(item.locals);
+                        let base = *frame;
+                        *frame += item_frame;
+                        let renaming = Renaming { args: &[], base };
+                        self.rewrite(body, Some(&renaming), frame, nesting)
+                    }
+                    _ => expr.clone(),
+                }
+            }
             Expr::Const(_)
             | Expr::Input
             | Expr::AsOf
@@ -259,6 +300,123 @@ impl<'p> Inliner<'p> {
     }
 }
 
+/// `body` with `slot` holding the value of `value`, computed once before it: a `match` with one
+/// arm that takes anything (the compiled evaluator binds the scrutinee to the arm's slot). The
+/// interpreter never sees it: inlined IR is compiled into closures only.
+fn bind_once(slot: u32, value: Expr, body: Expr) -> Expr {
+    Expr::Match {
+        scrutinee: Box::new(value),
+        arms: vec![MatchArm {
+            pattern: Pattern::Wildcard,
+            bind: Some(slot),
+            body,
+        }],
+    }
+}
+
+/// Which items [`Inliner::used_once`] describes.
+fn used_once(policy: &Policy) -> Vec<bool> {
+    let count = policy.items.len();
+    let mut references = vec![0u32; count];
+    let mut in_loop = vec![false; count];
+    let mut excluded = vec![false; count];
+    for group in &policy.groups {
+        for member in &group.members {
+            if let Some(flag) = excluded.get_mut(member.item as usize) {
+                *flag = true;
+            }
+        }
+    }
+    let mut note = |expr: &Expr, looped: bool| match expr {
+        Expr::Item(id) => {
+            if let Some(count) = references.get_mut(*id as usize) {
+                *count += 1;
+            }
+            if let Some(flag) = in_loop.get_mut(*id as usize) {
+                *flag |= looped;
+            }
+        }
+        Expr::ExceptionApplied(id) => {
+            if let Some(flag) = excluded.get_mut(*id as usize) {
+                *flag = true;
+            }
+        }
+        _ => {}
+    };
+    for item in &policy.items {
+        let looped = item.kind == ItemKind::Function;
+        match &item.body {
+            Body::Expr(body) => visit_looped(body, looped, &mut note),
+            Body::Exceptions { base, exceptions } => {
+                visit_looped(base, looped, &mut note);
+                for exception in exceptions {
+                    visit_looped(&exception.condition, looped, &mut note);
+                    visit_looped(&exception.value, looped, &mut note);
+                }
+            }
+        }
+    }
+    for output in &policy.outputs {
+        visit_looped(&output.expr, false, &mut note);
+    }
+    for check in &policy.checks {
+        if let Some(list) = &check.list {
+            visit_looped(list, false, &mut note);
+        }
+        visit_looped(&check.condition, true, &mut note);
+    }
+    policy
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            item.kind != ItemKind::Function
+                && matches!(item.body, Body::Expr(_))
+                && references.get(index) == Some(&1)
+                && in_loop.get(index) == Some(&false)
+                && excluded.get(index) == Some(&false)
+        })
+        .collect()
+}
+
+/// Calls `each` on every node of `expr` with whether it may be evaluated more than once per
+/// evaluation of `expr`'s root: inside a list's loop (an aggregate's filter or body, a map's
+/// filter, key or value), or anywhere when `looped` already holds.
+fn visit_looped(expr: &Expr, looped: bool, each: &mut dyn FnMut(&Expr, bool)) {
+    each(expr, looped);
+    match expr {
+        Expr::Aggregate {
+            list, filter, body, ..
+        } => {
+            visit_looped(list, looped, each);
+            for inner in [filter, body].into_iter().flatten() {
+                visit_looped(inner, true, each);
+            }
+        }
+        Expr::MapOf {
+            list,
+            filter,
+            key,
+            value,
+            ..
+        } => {
+            visit_looped(list, looped, each);
+            if let Some(filter) = filter {
+                visit_looped(filter, true, each);
+            }
+            visit_looped(key, true, each);
+            visit_looped(value, true, each);
+        }
+        _ => {
+            let mut children: Vec<&Expr> = Vec::new();
+            for_each_child(expr, &mut |child| children.push(child));
+            for child in children {
+                visit_looped(child, looped, each);
+            }
+        }
+    }
+}
+
 /// An argument that is cheap to evaluate where each use of the parameter is, and cannot fail.
 fn is_cheap(expr: &Expr) -> bool {
     match expr {
@@ -302,7 +460,11 @@ fn node_count(expr: &Expr) -> usize {
 /// Calls `each` on every node of `expr`, `expr` first.
 fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
     each(expr);
-    let mut go = |child: &Expr| visit(child, each);
+    for_each_child(expr, &mut |child| visit(child, each));
+}
+
+/// Calls `go` on each direct child of `expr`, in evaluation order.
+fn for_each_child<'e>(expr: &'e Expr, mut go: &mut dyn FnMut(&'e Expr)) {
     match expr {
         Expr::Const(_)
         | Expr::Input
@@ -314,9 +476,9 @@ fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
         | Expr::GroupValues(_)
         | Expr::ExceptionApplied(_) => {}
         Expr::Call(_, args) | Expr::List(args) | Expr::Builtin(_, args) | Expr::Lookup(_, args) => {
-            args.iter().for_each(go)
+            args.iter().for_each(&mut go)
         }
-        Expr::Param { at, .. } => at.as_deref().into_iter().for_each(go),
+        Expr::Param { at, .. } => at.as_deref().into_iter().for_each(&mut go),
         Expr::Field(inner, _)
         | Expr::Unary(_, inner)
         | Expr::Round { value: inner, .. }
@@ -349,7 +511,7 @@ fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
         } => {
             go(list);
             filter.as_deref().into_iter().for_each(&mut go);
-            body.as_deref().into_iter().for_each(go);
+            body.as_deref().into_iter().for_each(&mut go);
         }
         Expr::MapOf {
             list,
