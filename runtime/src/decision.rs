@@ -221,6 +221,15 @@ pub(crate) fn write_json_string(out: &mut String, text: &str) {
         out.push('"');
         return;
     }
+    write_escaped_json_string(out, text);
+}
+
+/// Writes `text`, which needs escaping, as a JSON string. Kept out of line: few texts need it,
+/// and the escaping loop inlined into [`write_json_string`] made every call pay for a larger
+/// function.
+#[cold]
+#[inline(never)]
+fn write_escaped_json_string(out: &mut String, text: &str) {
     out.push('"');
     for character in text.chars() {
         match character {
