@@ -375,7 +375,8 @@ impl<'c> Machine<'c> {
 
     fn reset_frame(&mut self, size: usize) {
         self.locals.clear();
-        self.locals.resize(size, Local::Owned(Value::Absent));
+        self.locals
+            .resize_with(size, || Local::Owned(Value::Absent));
         self.frame = 0;
     }
 
@@ -459,7 +460,7 @@ impl<'c> Machine<'c> {
         let base = self.locals.len();
         if item.frame > 0 {
             self.locals
-                .resize(base + item.frame, Local::Owned(Value::Absent));
+                .resize_with(base + item.frame, || Local::Owned(Value::Absent));
         }
         self.frame = base;
         let value = self.body(id, &item.body)?;
@@ -503,7 +504,8 @@ impl<'c> Machine<'c> {
         self.enter()?;
         let frame_end = base + item.frame.max(args.len());
         if self.locals.len() < frame_end {
-            self.locals.resize(frame_end, Local::Owned(Value::Absent));
+            self.locals
+                .resize_with(frame_end, || Local::Owned(Value::Absent));
         }
         let saved_frame = self.frame;
         self.frame = base;

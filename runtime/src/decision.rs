@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::error::CaseError;
 use crate::ir::{JsonLiteral, Policy, Type, TypeDef};
 use crate::trace::Trace;
-use crate::value::{Date, Month, Quarter, Value};
+use crate::value::{same_text, Date, Month, Quarter, Value};
 
 /// Which policy made a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -557,8 +557,8 @@ pub(crate) fn write_value_in(
                 // tried before a search.
                 let field_type = fields
                     .get(position)
-                    .filter(|(name, _)| **name == **key)
-                    .or_else(|| fields.iter().find(|(name, _)| **name == **key))
+                    .filter(|(name, _)| same_text(name, key))
+                    .or_else(|| fields.iter().find(|(name, _)| same_text(name, key)))
                     .map(|(_, ty)| ty);
                 write_value_in(out, policy, item, field_type, records);
             }

@@ -32,7 +32,7 @@ use super::{is_plain_decimal, parse_date, push_key};
 use crate::decision::escape_marks;
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, Type, TypeDef};
 use crate::limits::Limits;
-use crate::value::{Date, Month, Quarter, Record, Value};
+use crate::value::{same_text, Date, Month, Quarter, Record, Value};
 
 /// The fast reader could not read the case; the checked reader says why.
 pub(crate) struct GiveUp;
@@ -645,13 +645,13 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
             let index = definition
                 .fields
                 .get(expected..)
-                .and_then(|rest| rest.iter().position(|field| field.name == name))
+                .and_then(|rest| rest.iter().position(|field| same_text(&field.name, name)))
                 .map(|offset| expected + offset)
                 .or_else(|| {
                     definition
                         .fields
                         .iter()
-                        .position(|field| field.name == name)
+                        .position(|field| same_text(&field.name, name))
                 })
                 .ok_or(GiveUp)?;
             expected = index + 1;
