@@ -595,6 +595,30 @@ impl<'c> Machine<'c> {
         self.for_each(source, &mut visit)
     }
 
+    /// Binds each element of `source` that passes `filter` to slot `var` and calls `visit`
+    /// (with the element in its slot) until it returns `false`: the loop of aggregates and maps.
+    #[inline]
+    fn for_each_selected<F>(
+        &mut self,
+        source: &ListSource,
+        var: u32,
+        filter: Option<&Condition>,
+        mut visit: F,
+    ) -> Run<()>
+    where
+        F: FnMut(&mut Machine<'c>) -> Run<bool>,
+    {
+        self.for_each_inline(source, |machine, element| {
+            machine.set_local(var, element)?;
+            if let Some(filter) = filter {
+                if !filter(machine)? {
+                    return Ok(true);
+                }
+            }
+            visit(machine)
+        })
+    }
+
     /// Calls `visit` with each element of a list source until it returns `false`.
     fn for_each(&mut self, source: &ListSource, visit: &mut Visitor<'_, 'c>) -> Run<()> {
         match source {
@@ -1266,13 +1290,7 @@ impl Compiler<'_> {
                 let value = self.value(value);
                 Box::new(move |machine| {
                     let mut entries: Vec<(Arc<str>, Value)> = Vec::new();
-                    machine.for_each_inline(&source, |machine, element| {
-                        machine.set_local(var, element)?;
-                        if let Some(filter) = &filter {
-                            if !filter(machine)? {
-                                return Ok(true);
-                            }
-                        }
+                    machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                         let key = match key(machine)? {
                             Value::Text(text) => text,
                             other => Arc::from(eval::to_text(&other).map_err(bail)?.as_str()),
@@ -1687,13 +1705,7 @@ impl Compiler<'_> {
             let mut decimal_total = Decimal::ZERO;
             let mut collected: Vec<Value> = Vec::new();
             let mut best = Value::Absent;
-            machine.for_each_inline(&source, |machine, element| {
-                machine.set_local(var, element)?;
-                if let Some(filter) = &filter {
-                    if !filter(machine)? {
-                        return Ok(true);
-                    }
-                }
+            machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                 match kind {
                     AggregateKind::Count => {
                         integer_total = integer_total.checked_add(1).ok_or(Bail)?;

@@ -116,6 +116,26 @@ fn as_variant(value: &Value) -> Option<u32> {
     }
 }
 
+/// `if condition then then else otherwise` over typed branches.
+fn choice<T: 'static>(condition: Condition, then: Typed<T>, otherwise: Typed<T>) -> Typed<T> {
+    Box::new(move |machine| {
+        if condition(machine)? {
+            then(machine)
+        } else {
+            otherwise(machine)
+        }
+    })
+}
+
+/// `apply` on two typed operands, left first; an overflow (`None`) gives up, as the
+/// interpreter's arithmetic fails on it.
+fn checked<T: 'static>(left: Typed<T>, right: Typed<T>, apply: fn(T, T) -> Option<T>) -> Typed<T> {
+    Box::new(move |machine| {
+        let left = left(machine)?;
+        apply(left, right(machine)?).ok_or(Bail)
+    })
+}
+
 impl Machine<'_> {
     /// The value a place holds, borrowed (from the case or from a local slot).
     pub(super) fn place_ref(&self, place: &Place) -> Run<&Value> {
@@ -380,17 +400,12 @@ impl Compiler<'_> {
                 left,
                 right,
             ) => {
-                let left = self.integer(left);
-                let right = self.integer(right);
                 let apply: fn(i64, i64) -> Option<i64> = match op {
                     BinaryOp::AddInteger => i64::checked_add,
                     BinaryOp::SubInteger => i64::checked_sub,
                     _ => i64::checked_mul,
                 };
-                Box::new(move |machine| {
-                    let left = left(machine)?;
-                    apply(left, right(machine)?).ok_or(Bail)
-                })
+                checked(self.integer(left), self.integer(right), apply)
             }
             Expr::Unary(UnaryOp::NegInteger, operand) => {
                 let operand = self.integer(operand);
@@ -400,18 +415,11 @@ impl Compiler<'_> {
                 condition,
                 then,
                 otherwise,
-            } => {
-                let condition = self.condition(condition);
-                let then = self.integer(then);
-                let otherwise = self.integer(otherwise);
-                Box::new(move |machine| {
-                    if condition(machine)? {
-                        then(machine)
-                    } else {
-                        otherwise(machine)
-                    }
-                })
-            }
+            } => choice(
+                self.condition(condition),
+                self.integer(then),
+                self.integer(otherwise),
+            ),
             Expr::Coalesce(value, fallback) => {
                 let place = super::place_of(value)?;
                 let fallback = self.integer(fallback);
@@ -464,13 +472,7 @@ impl Compiler<'_> {
                 let var = *var;
                 Box::new(move |machine| {
                     let mut total: i64 = 0;
-                    machine.for_each_inline(&source, |machine, element| {
-                        machine.set_local(var, element)?;
-                        if let Some(filter) = &filter {
-                            if !filter(machine)? {
-                                return Ok(true);
-                            }
-                        }
+                    machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                         let add = match &body {
                             Some(body) => body(machine)?,
                             None => 1,
@@ -518,17 +520,12 @@ impl Compiler<'_> {
                 left,
                 right,
             ) => {
-                let left = self.decimal(left);
-                let right = self.decimal(right);
                 let apply: fn(Decimal, Decimal) -> Option<Decimal> = match op {
                     BinaryOp::AddDecimal => Decimal::checked_add,
                     BinaryOp::SubDecimal => Decimal::checked_sub,
                     _ => Decimal::checked_mul,
                 };
-                Box::new(move |machine| {
-                    let left = left(machine)?;
-                    apply(left, right(machine)?).ok_or(Bail)
-                })
+                checked(self.decimal(left), self.decimal(right), apply)
             }
             Expr::Unary(UnaryOp::NegDecimal, operand) => {
                 let operand = self.decimal(operand);
@@ -555,18 +552,11 @@ impl Compiler<'_> {
                 condition,
                 then,
                 otherwise,
-            } => {
-                let condition = self.condition(condition);
-                let then = self.decimal(then);
-                let otherwise = self.decimal(otherwise);
-                Box::new(move |machine| {
-                    if condition(machine)? {
-                        then(machine)
-                    } else {
-                        otherwise(machine)
-                    }
-                })
-            }
+            } => choice(
+                self.condition(condition),
+                self.decimal(then),
+                self.decimal(otherwise),
+            ),
             Expr::Aggregate {
                 kind: AggregateKind::SumDecimal,
                 var,
@@ -584,13 +574,7 @@ impl Compiler<'_> {
                 let var = *var;
                 Box::new(move |machine| {
                     let mut total = Decimal::ZERO;
-                    machine.for_each_inline(&source, |machine, element| {
-                        machine.set_local(var, element)?;
-                        if let Some(filter) = &filter {
-                            if !filter(machine)? {
-                                return Ok(true);
-                            }
-                        }
+                    machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                         total = total.checked_add(body(machine)?).ok_or(Bail)?;
                         Ok(true)
                     })?;
