@@ -879,9 +879,7 @@ pub(crate) fn compile(policy: &Policy, prepared: &Prepared) -> Program {
             compiler.enter_item(&[]);
             let list = check.list.as_ref().map(|list| {
                 let list = inlined(list, &mut frame);
-                let source = compiler.list_source(&list);
-                compiler.bind_slot(0, typed::element_of(compiler.ty(&list)));
-                source
+                compiler.loop_over(&list, 0)
             });
             let condition = compiler.value(&inlined(&check.condition, &mut frame));
             CompiledCheck {
@@ -940,6 +938,14 @@ impl Compiler<'_> {
         }
     }
 
+    /// The source of a loop whose variable is slot `var`, the variable's type recorded for the
+    /// code compiled after it (see `typed.rs`).
+    fn loop_over(&self, list: &Expr, var: u32) -> ListSource {
+        let source = self.list_source(list);
+        self.bind_slot(var, typed::element_of(self.ty(list)));
+        source
+    }
+
     fn list_source(&self, expr: &Expr) -> ListSource {
         if let Some(place) = place_of(expr) {
             return ListSource::Place(place);
@@ -957,8 +963,7 @@ impl Compiler<'_> {
                 body: Some(body),
             } => match place_of(body) {
                 Some(inner) => {
-                    let outer = Box::new(self.list_source(list));
-                    self.bind_slot(*var, typed::element_of(self.ty(list)));
+                    let outer = Box::new(self.loop_over(list, *var));
                     ListSource::FlatMap {
                         var: *var,
                         outer,
@@ -979,6 +984,9 @@ impl Compiler<'_> {
                 self.typed_comparison(*op, left, right)
             }
             Expr::Builtin(Builtin::QuarterContainsMonth, args) => self.typed_quarter_contains(args),
+            Expr::Builtin(Builtin::IsEmpty, args) => self.emptiness_in_place(args),
+            Expr::Field(..) | Expr::Local(_) => self.flag_in_place(expr),
+            Expr::Coalesce(value, fallback) => self.flag_or(value, fallback),
             _ => None,
         };
         if let Some(condition) = typed {
@@ -1091,44 +1099,8 @@ impl Compiler<'_> {
                     }
                 }
             }
-            // `is_empty` as the interpreter's builtin decides it, on the value where it lies.
-            Expr::Builtin(Builtin::IsEmpty, args) if matches!(args.as_slice(), [list] if self.borrowed_test(list, |_| Ok(true)).is_some()) =>
-            {
-                let test = match args.as_slice() {
-                    [list] => self.borrowed_test(list, |value| match value {
-                        Value::List(items) => Ok(items.is_empty()),
-                        Value::Map(entries) => Ok(entries.is_empty()),
-                        Value::Text(text) => Ok(text.is_empty()),
-                        Value::Absent => Ok(true),
-                        _ => Err(Bail),
-                    }),
-                    _ => None,
-                };
-                test.unwrap_or_else(|| Box::new(|_| Err(Bail)))
-            }
             Expr::Match { scrutinee, arms } => {
                 self.match_arms(scrutinee, arms, |compiler, body| compiler.condition(body))
-            }
-            // A flag of the case or of a local (`m.carer`), read where it lies.
-            Expr::Field(..) | Expr::Local(_) if place_of(expr).is_some() => match place_of(expr) {
-                Some(place) => Box::new(move |machine| match machine.place_ref(&place)? {
-                    Value::Bool(value) => Ok(*value),
-                    _ => Err(Bail),
-                }),
-                None => Box::new(|_| Err(Bail)),
-            },
-            // `flag ?? false` on a field: the flag is read where it lies.
-            Expr::Coalesce(value, fallback) if place_of(value).is_some() => {
-                let place = place_of(value);
-                let fallback = self.condition(fallback);
-                match place {
-                    Some(place) => Box::new(move |machine| match machine.place_ref(&place)? {
-                        Value::Bool(value) => Ok(*value),
-                        Value::Absent => fallback(machine),
-                        _ => Err(Bail),
-                    }),
-                    None => Box::new(|_| Err(Bail)),
-                }
             }
             Expr::Aggregate {
                 kind: kind @ (AggregateKind::Any | AggregateKind::All),
@@ -1155,8 +1127,7 @@ impl Compiler<'_> {
         filter: Option<&Expr>,
         body: Option<&Expr>,
     ) -> Condition {
-        let source = self.list_source(list);
-        self.bind_slot(var, typed::element_of(self.ty(list)));
+        let source = self.loop_over(list, var);
         let filter = self.optional_condition(filter);
         let body = self.optional_condition(body);
         let any = kind == AggregateKind::Any;
@@ -1253,18 +1224,11 @@ impl Compiler<'_> {
                 condition,
                 then,
                 otherwise,
-            } => {
-                let condition = self.condition(condition);
-                let then = self.value(then);
-                let otherwise = self.value(otherwise);
-                Box::new(move |machine| {
-                    if condition(machine)? {
-                        then(machine)
-                    } else {
-                        otherwise(machine)
-                    }
-                })
-            }
+            } => typed::choice(
+                self.condition(condition),
+                self.value(then),
+                self.value(otherwise),
+            ),
             Expr::Match { scrutinee, arms } => {
                 self.match_arms(scrutinee, arms, |compiler, body| compiler.value(body))
             }
@@ -1283,8 +1247,7 @@ impl Compiler<'_> {
                 value,
             } => {
                 let var = *var;
-                let source = self.list_source(list);
-                self.bind_slot(var, typed::element_of(self.ty(list)));
+                let source = self.loop_over(list, var);
                 let filter = self.optional_condition(filter.as_deref());
                 let key = self.value(key);
                 let value = self.value(value);
@@ -1343,15 +1306,16 @@ impl Compiler<'_> {
             }
             // Tests that conditions read where their values lie (each arm makes sure that the
             // condition does not come back here for the same expression).
-            Expr::Builtin(Builtin::IsEmpty, args) if matches!(args.as_slice(), [list] if self.borrowed_test(list, |_| Ok(true)).is_some()) => {
-                self.condition_value(expr)
-            }
-            Expr::Builtin(Builtin::QuarterContainsMonth, args) => {
-                match self.typed_quarter_contains(args) {
+            Expr::Builtin(builtin @ (Builtin::IsEmpty | Builtin::QuarterContainsMonth), args) => {
+                let test = match builtin {
+                    Builtin::IsEmpty => self.emptiness_in_place(args),
+                    _ => self.typed_quarter_contains(args),
+                };
+                match test {
                     Some(condition) => {
                         Box::new(move |machine| Ok(Value::Bool(condition(machine)?)))
                     }
-                    None => self.builtin(Builtin::QuarterContainsMonth, args),
+                    None => self.builtin(*builtin, args),
                 }
             }
             Expr::Builtin(builtin, args) => self.builtin(*builtin, args),
@@ -1561,6 +1525,45 @@ impl Compiler<'_> {
         }
     }
 
+    /// `is_empty(x)` as the interpreter's builtin decides it, with `x` read where it lies;
+    /// `None` when `x` is not an item or a place.
+    fn emptiness_in_place(&self, args: &[Expr]) -> Option<Condition> {
+        let [list] = args else {
+            return None;
+        };
+        self.borrowed_test(list, |value| match value {
+            Value::List(items) => Ok(items.is_empty()),
+            Value::Map(entries) => Ok(entries.is_empty()),
+            Value::Text(text) => Ok(text.is_empty()),
+            Value::Absent => Ok(true),
+            _ => Err(Bail),
+        })
+    }
+
+    /// A flag of the case or of a local (`m.carer`), read where it lies.
+    fn flag_in_place(&self, expr: &Expr) -> Option<Condition> {
+        let place = place_of(expr)?;
+        Some(Box::new(move |machine| {
+            match machine.place_ref(&place)? {
+                Value::Bool(value) => Ok(*value),
+                _ => Err(Bail),
+            }
+        }))
+    }
+
+    /// `flag ?? fallback` on a field: the flag is read where it lies.
+    fn flag_or(&self, value: &Expr, fallback: &Expr) -> Option<Condition> {
+        let place = place_of(value)?;
+        let fallback = self.condition(fallback);
+        Some(Box::new(move |machine| {
+            match machine.place_ref(&place)? {
+                Value::Bool(value) => Ok(*value),
+                Value::Absent => fallback(machine),
+                _ => Err(Bail),
+            }
+        }))
+    }
+
     /// A condition as code that gives a `Value::Bool`.
     fn condition_value(&self, expr: &Expr) -> Code {
         let condition = self.condition(expr);
@@ -1685,8 +1688,7 @@ impl Compiler<'_> {
         if matches!(kind, AggregateKind::Any | AggregateKind::All) {
             return self.condition_value(whole);
         }
-        let source = self.list_source(list);
-        self.bind_slot(var, typed::element_of(self.ty(list)));
+        let source = self.loop_over(list, var);
         let filter = self.optional_condition(filter);
         let body = body.map(|body| self.value(body));
         Box::new(move |machine| {

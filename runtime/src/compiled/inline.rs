@@ -384,37 +384,15 @@ fn used_once(policy: &Policy) -> Vec<bool> {
 /// filter, key or value), or anywhere when `looped` already holds.
 fn visit_looped(expr: &Expr, looped: bool, each: &mut dyn FnMut(&Expr, bool)) {
     each(expr, looped);
-    match expr {
-        Expr::Aggregate {
-            list, filter, body, ..
-        } => {
-            visit_looped(list, looped, each);
-            for inner in [filter, body].into_iter().flatten() {
-                visit_looped(inner, true, each);
-            }
-        }
-        Expr::MapOf {
-            list,
-            filter,
-            key,
-            value,
-            ..
-        } => {
-            visit_looped(list, looped, each);
-            if let Some(filter) = filter {
-                visit_looped(filter, true, each);
-            }
-            visit_looped(key, true, each);
-            visit_looped(value, true, each);
-        }
-        _ => {
-            let mut children: Vec<&Expr> = Vec::new();
-            for_each_child(expr, &mut |child| children.push(child));
-            for child in children {
-                visit_looped(child, looped, each);
-            }
-        }
-    }
+    // An aggregate's or a map's list is evaluated once; its other children once per element.
+    let list = match expr {
+        Expr::Aggregate { list, .. } | Expr::MapOf { list, .. } => Some(&**list),
+        _ => None,
+    };
+    for_each_child(expr, &mut |child| {
+        let in_loop = list.is_some_and(|list| !std::ptr::eq(list, child));
+        visit_looped(child, looped || in_loop, each);
+    });
 }
 
 /// An argument that is cheap to evaluate where each use of the parameter is, and cannot fail.

@@ -72,22 +72,6 @@ fn non_optional(ty: Option<Type>) -> Option<Type> {
     }
 }
 
-fn as_integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Integer(value) => Some(*value),
-        _ => None,
-    }
-}
-
-/// A number as a decimal, as the interpreter's arithmetic converts it.
-fn as_decimal(value: &Value) -> Option<Decimal> {
-    match value {
-        Value::Decimal(value) => Some(*value),
-        Value::Integer(value) => Some(Decimal::from(*value)),
-        _ => None,
-    }
-}
-
 fn as_date(value: &Value) -> Option<Date> {
     match value {
         Value::Date(value) => Some(*value),
@@ -117,7 +101,11 @@ fn as_variant(value: &Value) -> Option<u32> {
 }
 
 /// `if condition then then else otherwise` over typed branches.
-fn choice<T: 'static>(condition: Condition, then: Typed<T>, otherwise: Typed<T>) -> Typed<T> {
+pub(super) fn choice<T: 'static>(
+    condition: Condition,
+    then: Typed<T>,
+    otherwise: Typed<T>,
+) -> Typed<T> {
     Box::new(move |machine| {
         if condition(machine)? {
             then(machine)
@@ -343,7 +331,7 @@ impl Compiler<'_> {
                 return code;
             }
         }
-        self.read(expr, as_integer)
+        self.read(expr, Value::as_integer)
     }
 
     /// An operand that must be a number, as a decimal (of a decimal operator): an integer is
@@ -362,7 +350,7 @@ impl Compiler<'_> {
             }
             _ => {}
         }
-        self.read(expr, as_decimal)
+        self.read(expr, Value::as_decimal)
     }
 
     pub(super) fn date(&self, expr: &Expr) -> Typed<Date> {
@@ -458,8 +446,7 @@ impl Compiler<'_> {
                 filter,
                 body,
             } => {
-                let source = self.list_source(list);
-                self.bind_slot(*var, element_of(self.ty(list)));
+                let source = self.loop_over(list, *var);
                 let filter = self.optional_condition(filter.as_deref());
                 let body = match (kind, body) {
                     (AggregateKind::Count, _) => None,
@@ -564,8 +551,7 @@ impl Compiler<'_> {
                 filter,
                 body: Some(body),
             } => {
-                let source = self.list_source(list);
-                self.bind_slot(*var, element_of(self.ty(list)));
+                let source = self.loop_over(list, *var);
                 let filter = self.optional_condition(filter.as_deref());
                 if !matches!(self.scalar(body), Some(Scalar::Decimal | Scalar::Integer)) {
                     return None;
