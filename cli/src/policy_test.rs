@@ -534,17 +534,9 @@ fn referenced_names(policy: &Policy, expr: &Expr, names: &mut Vec<String>) {
             .unwrap_or_default()
     };
     match expr {
-        Expr::Item(id) | Expr::ExceptionApplied(id) => {
+        Expr::Item(id) | Expr::ExceptionApplied(id) | Expr::Call(id, _) => {
             if let Some(name) = item_name(*id) {
                 push(name);
-            }
-        }
-        Expr::Call(id, args) => {
-            if let Some(name) = item_name(*id) {
-                push(name);
-            }
-            for arg in args {
-                referenced_names(policy, arg, names);
             }
         }
         Expr::Holding(group) | Expr::GroupSum(group) | Expr::GroupValues(group) => {
@@ -552,84 +544,19 @@ fn referenced_names(policy: &Policy, expr: &Expr, names: &mut Vec<String>) {
                 push(&name);
             }
         }
-        Expr::Param { param, at } => {
+        Expr::Param { param, .. } => {
             if let Some(parameter) = policy.params.get(*param as usize) {
                 push(&parameter.name);
             }
-            if let Some(at) = at {
-                referenced_names(policy, at, names);
-            }
         }
-        Expr::Band(band, value) | Expr::BandLabel(band, value) => {
+        Expr::Band(band, _) | Expr::BandLabel(band, _) => {
             if let Some(table) = policy.bands.get(*band as usize) {
                 push(&table.name);
             }
-            referenced_names(policy, value, names);
         }
-        Expr::Const(_) | Expr::Input | Expr::AsOf | Expr::Local(_) => {}
-        Expr::Field(inner, _)
-        | Expr::Unary(_, inner)
-        | Expr::IsPresent(inner)
-        | Expr::First(inner)
-        | Expr::Round { value: inner, .. } => referenced_names(policy, inner, names),
-        Expr::Binary(_, left, right)
-        | Expr::And(left, right)
-        | Expr::Or(left, right)
-        | Expr::Coalesce(left, right) => {
-            referenced_names(policy, left, names);
-            referenced_names(policy, right, names);
-        }
-        Expr::If {
-            condition,
-            then,
-            otherwise,
-        } => {
-            referenced_names(policy, condition, names);
-            referenced_names(policy, then, names);
-            referenced_names(policy, otherwise, names);
-        }
-        Expr::Match { scrutinee, arms } => {
-            referenced_names(policy, scrutinee, names);
-            for arm in arms {
-                referenced_names(policy, &arm.body, names);
-            }
-        }
-        Expr::Aggregate {
-            list, filter, body, ..
-        } => {
-            referenced_names(policy, list, names);
-            if let Some(filter) = filter {
-                referenced_names(policy, filter, names);
-            }
-            if let Some(body) = body {
-                referenced_names(policy, body, names);
-            }
-        }
-        Expr::MapOf {
-            list,
-            filter,
-            key,
-            value,
-            ..
-        } => {
-            referenced_names(policy, list, names);
-            if let Some(filter) = filter {
-                referenced_names(policy, filter, names);
-            }
-            referenced_names(policy, key, names);
-            referenced_names(policy, value, names);
-        }
-        Expr::List(items) | Expr::Builtin(_, items) | Expr::Lookup(_, items) => {
-            for item in items {
-                referenced_names(policy, item, names);
-            }
-        }
-        Expr::Object(fields) => {
-            for (_, value) in fields {
-                referenced_names(policy, value, names);
-            }
-        }
+        _ => {}
     }
+    expr.for_each_child(&mut |child| referenced_names(policy, child, names));
 }
 
 /// Whether a trace node stands for a named piece of policy (not an input field or a table row).

@@ -517,6 +517,77 @@ pub enum Expr {
     First(Box<Expr>),
 }
 
+impl Expr {
+    /// Calls `go` on each direct child of the expression, in the order an evaluation meets
+    /// them: the one walk for passes that look at every node (inlining, the names a policy test
+    /// covers).
+    pub fn for_each_child<'e>(&'e self, mut go: &mut dyn FnMut(&'e Expr)) {
+        match self {
+            Expr::Const(_)
+            | Expr::Input
+            | Expr::AsOf
+            | Expr::Local(_)
+            | Expr::Item(_)
+            | Expr::Holding(_)
+            | Expr::GroupSum(_)
+            | Expr::GroupValues(_)
+            | Expr::ExceptionApplied(_) => {}
+            Expr::Call(_, args)
+            | Expr::List(args)
+            | Expr::Builtin(_, args)
+            | Expr::Lookup(_, args) => args.iter().for_each(&mut go),
+            Expr::Param { at, .. } => at.as_deref().into_iter().for_each(&mut go),
+            Expr::Field(inner, _)
+            | Expr::Unary(_, inner)
+            | Expr::Round { value: inner, .. }
+            | Expr::Band(_, inner)
+            | Expr::BandLabel(_, inner)
+            | Expr::IsPresent(inner)
+            | Expr::First(inner) => go(inner),
+            Expr::Binary(_, left, right)
+            | Expr::And(left, right)
+            | Expr::Or(left, right)
+            | Expr::Coalesce(left, right) => {
+                go(left);
+                go(right);
+            }
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                go(condition);
+                go(then);
+                go(otherwise);
+            }
+            Expr::Match { scrutinee, arms } => {
+                go(scrutinee);
+                arms.iter().for_each(|arm| go(&arm.body));
+            }
+            Expr::Aggregate {
+                list, filter, body, ..
+            } => {
+                go(list);
+                filter.as_deref().into_iter().for_each(&mut go);
+                body.as_deref().into_iter().for_each(&mut go);
+            }
+            Expr::MapOf {
+                list,
+                filter,
+                key,
+                value,
+                ..
+            } => {
+                go(list);
+                filter.as_deref().into_iter().for_each(&mut go);
+                go(key);
+                go(value);
+            }
+            Expr::Object(fields) => fields.iter().for_each(|(_, value)| go(value)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchArm {
     pub pattern: Pattern,

@@ -389,7 +389,7 @@ fn visit_looped(expr: &Expr, looped: bool, each: &mut dyn FnMut(&Expr, bool)) {
         Expr::Aggregate { list, .. } | Expr::MapOf { list, .. } => Some(&**list),
         _ => None,
     };
-    for_each_child(expr, &mut |child| {
+    expr.for_each_child(&mut |child| {
         let in_loop = list.is_some_and(|list| !std::ptr::eq(list, child));
         visit_looped(child, looped || in_loop, each);
     });
@@ -438,73 +438,7 @@ fn node_count(expr: &Expr) -> usize {
 /// Calls `each` on every node of `expr`, `expr` first.
 fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
     each(expr);
-    for_each_child(expr, &mut |child| visit(child, each));
-}
-
-/// Calls `go` on each direct child of `expr`, in evaluation order.
-fn for_each_child<'e>(expr: &'e Expr, mut go: &mut dyn FnMut(&'e Expr)) {
-    match expr {
-        Expr::Const(_)
-        | Expr::Input
-        | Expr::AsOf
-        | Expr::Local(_)
-        | Expr::Item(_)
-        | Expr::Holding(_)
-        | Expr::GroupSum(_)
-        | Expr::GroupValues(_)
-        | Expr::ExceptionApplied(_) => {}
-        Expr::Call(_, args) | Expr::List(args) | Expr::Builtin(_, args) | Expr::Lookup(_, args) => {
-            args.iter().for_each(&mut go)
-        }
-        Expr::Param { at, .. } => at.as_deref().into_iter().for_each(&mut go),
-        Expr::Field(inner, _)
-        | Expr::Unary(_, inner)
-        | Expr::Round { value: inner, .. }
-        | Expr::Band(_, inner)
-        | Expr::BandLabel(_, inner)
-        | Expr::IsPresent(inner)
-        | Expr::First(inner) => go(inner),
-        Expr::Binary(_, left, right)
-        | Expr::And(left, right)
-        | Expr::Or(left, right)
-        | Expr::Coalesce(left, right) => {
-            go(left);
-            go(right);
-        }
-        Expr::If {
-            condition,
-            then,
-            otherwise,
-        } => {
-            go(condition);
-            go(then);
-            go(otherwise);
-        }
-        Expr::Match { scrutinee, arms } => {
-            go(scrutinee);
-            arms.iter().for_each(|arm| go(&arm.body));
-        }
-        Expr::Aggregate {
-            list, filter, body, ..
-        } => {
-            go(list);
-            filter.as_deref().into_iter().for_each(&mut go);
-            body.as_deref().into_iter().for_each(&mut go);
-        }
-        Expr::MapOf {
-            list,
-            filter,
-            key,
-            value,
-            ..
-        } => {
-            go(list);
-            filter.as_deref().into_iter().for_each(&mut go);
-            go(key);
-            go(value);
-        }
-        Expr::Object(fields) => fields.iter().for_each(|(_, value)| go(value)),
-    }
+    expr.for_each_child(&mut |child| visit(child, each));
 }
 
 /// The deepest nesting of item computations and calls any evaluation of the policy can reach,
