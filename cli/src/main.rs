@@ -152,6 +152,10 @@ enum Command {
         /// Where to write the IR JSON; without it, the IR goes to stdout and the digest to stderr.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// What to write: the IR as JSON, or every version of the policy as Rust source for
+        /// `ereje_runtime::native` (native code, registered by the embedding program).
+        #[arg(long, value_enum, default_value = "ir")]
+        emit: Emit,
     },
     /// Run the policy tests kept in `<policy-dir>/tests/*.toml` and report each failure with
     /// the field, the expected and actual values and the trace path to the rule behind it.
@@ -228,6 +232,9 @@ fn parse_date(text: &str) -> Result<Date, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The bundled policies' native code: every engine of a policy of their shape uses it (see
+    // `ereje_runtime::native`); any other policy is evaluated as before.
+    ereje_kz_native::register();
     let code = match cli.command {
         Command::Check {
             policy_dir,
@@ -274,7 +281,16 @@ fn main() -> ExitCode {
                 sets: &sets,
             },
         ),
-        Command::Compile { policy_dir, output } => compile(&policy_dir, output.as_deref()),
+        Command::Compile {
+            policy_dir,
+            output,
+            emit: Emit::Ir,
+        } => compile(&policy_dir, output.as_deref()),
+        Command::Compile {
+            policy_dir,
+            output,
+            emit: Emit::Rust,
+        } => compile_rust(&policy_dir, output.as_deref()),
         Command::Test {
             policy_dir,
             coverage,
@@ -510,6 +526,35 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
             EXIT_CASE_ERROR
         }
     }
+}
+
+/// What `ereje compile` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Emit {
+    /// The IR as JSON.
+    Ir,
+    /// Rust source: every version of the policy compiled for `ereje_runtime::native`.
+    Rust,
+}
+
+fn compile_rust(policy_dir: &Path, output: Option<&Path>) -> u8 {
+    let source = match ereje_compiler::native::emit_rust_for_dir(policy_dir) {
+        Ok(source) => source,
+        Err(message) => return fail(miette::miette!(code = "compile::rust", "{message}")),
+    };
+    match output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, source.as_bytes()) {
+                return fail(miette::miette!(
+                    code = "io::output",
+                    "cannot write the Rust source to `{}`: {error}",
+                    path.display()
+                ));
+            }
+        }
+        None => print_stdout(&source),
+    }
+    EXIT_OK
 }
 
 fn compile(policy_dir: &Path, output: Option<&Path>) -> u8 {

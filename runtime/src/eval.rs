@@ -16,9 +16,7 @@ use crate::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Incomparable, Item, ItemId, ItemKind, MatchArm,
     NoParamValue, Pattern, Policy, RoundingMode, Type, UnaryOp,
 };
-use crate::trace::{
-    ItemNames, TraceBuilder, TraceKind, TraceNames, TraceNode, TraceScratch, TraceText,
-};
+use crate::trace::{TraceBuilder, TraceNames, TraceScratch};
 use crate::value::{Date, Value};
 
 type EvalResult<T> = Result<T, Box<CaseError>>;
@@ -70,6 +68,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The trace builder's buffers, for native code's traced evaluations.
+    pub(crate) fn trace_buffers(&mut self) -> &mut TraceScratch {
+        &mut self.trace
+    }
+
     fn reset(&mut self, items: usize) {
         self.memo.clear();
         self.memo.resize(items, Slot::Empty);
@@ -220,13 +223,7 @@ impl<'a> Evaluator<'a> {
                 .eval(&output.expr)
                 .map_err(|failure| attribute(failure, &output.name))?;
             if let Some(trace) = self.trace.as_deref_mut() {
-                let (name, ty) = match self.prepared.trace_names.outputs.get(index) {
-                    Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
-                    None => (TraceText::new(&output.name), Arc::new(output.ty.clone())),
-                };
-                let node = TraceNode::new(TraceKind::Output, name, value.clone(), Some(ty));
-                let index = trace.close(node);
-                trace.roots.push(index);
+                trace.close_output(self.policy, self.prepared, index, value.clone());
             }
             values.push(value);
         }
@@ -435,9 +432,7 @@ impl<'a> Evaluator<'a> {
             Some(Slot::Done(value)) => {
                 let value = value.clone();
                 if let Some(trace) = self.trace.as_deref_mut() {
-                    if let Some(node) = trace.item_nodes.get(index).copied().flatten() {
-                        trace.reference(node);
-                    }
+                    trace.reuse_item(id);
                 }
                 return Ok(value);
             }
@@ -480,41 +475,12 @@ impl<'a> Evaluator<'a> {
         self.scratch.locals.truncate(base);
         self.depth -= 1;
         let value = result.map_err(|failure| attribute(failure, &item.name))?;
-        let exception = if self.trace.is_some() {
-            self.exception_label(id, item)
-        } else {
-            None
-        };
         if let Some(trace) = self.trace.as_deref_mut() {
-            let names = self.prepared.trace_names.items.get(index);
-            let mut node = item_node(item, names, value.clone());
-            node.exception = exception;
-            let node_index = trace.close(node);
-            if let Some(place) = trace.item_nodes.get_mut(index) {
-                *place = Some(node_index);
-            }
+            let won = self.scratch.exception.get(index).copied().flatten();
+            trace.close_item(policy, self.prepared, id, value.clone(), won);
         }
         self.scratch.memo[index] = Slot::Done(value.clone());
         Ok(value)
-    }
-
-    fn exception_label(&self, id: ItemId, item: &Item) -> Option<TraceText> {
-        let won = self.scratch.exception.get(id as usize).copied().flatten()?;
-        let shared = self
-            .prepared
-            .trace_names
-            .items
-            .get(id as usize)
-            .and_then(|names| names.exceptions.get(won as usize));
-        if let Some(label) = shared {
-            return Some(label.clone());
-        }
-        match &item.body {
-            Body::Exceptions { exceptions, .. } => exceptions
-                .get(won as usize)
-                .map(|exception| TraceText::new(&exception.label)),
-            Body::Expr(_) => None,
-        }
     }
 
     /// Evaluates an item's body in the current frame, recording which exception won.
@@ -568,23 +534,14 @@ impl<'a> Evaluator<'a> {
         self.scratch.locals.resize(base + frame_size, Value::Absent);
         let saved_frame = self.frame;
         self.frame = base;
-        let names = self.prepared.trace_names.items.get(id as usize);
         let traced_args = match self.trace.as_deref_mut() {
             Some(trace) => {
-                trace.open();
                 let values = self
                     .scratch
                     .locals
                     .get(base..base + args.len())
                     .unwrap_or(&[]);
-                trace.add_args(values.iter().zip(&item.params).enumerate().map(
-                    |(position, (value, (_, ty)))| {
-                        let ty = names
-                            .and_then(|names| names.params.get(position))
-                            .map_or_else(|| Arc::new(ty.clone()), Arc::clone);
-                        (value.clone(), Some(ty))
-                    },
-                ))
+                trace.open_call(policy, self.prepared, id, values.iter().cloned())
             }
             None => Default::default(),
         };
@@ -594,9 +551,7 @@ impl<'a> Evaluator<'a> {
         self.depth -= 1;
         let value = result.map_err(|failure| attribute(failure, &item.name))?;
         if let Some(trace) = self.trace.as_deref_mut() {
-            let mut node = item_node(item, names, value.clone());
-            node.args = traced_args;
-            trace.close(node);
+            trace.close_call(policy, self.prepared, id, value.clone(), traced_args);
         }
         Ok(value)
     }
@@ -632,39 +587,7 @@ impl<'a> Evaluator<'a> {
             }
         };
         if let Some(trace) = self.trace.as_deref_mut() {
-            let cached = if at.is_none() {
-                trace.param_nodes.get(id as usize).copied().flatten()
-            } else {
-                None
-            };
-            match cached {
-                Some(node) => trace.reference(node),
-                None => {
-                    let names = self.prepared.trace_names.params.get(id as usize);
-                    let (name, ty) = match names {
-                        Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
-                        None => (TraceText::new(&param.name), Arc::new(param.ty.clone())),
-                    };
-                    let mut node =
-                        TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
-                    node.effective_from = Some(found.from);
-                    // The prepared source of the value found is its own or else the parameter's.
-                    node.source = match names.and_then(|names| names.sources.get(index)) {
-                        Some(source) => source.clone(),
-                        None => found
-                            .source
-                            .as_ref()
-                            .or(param.source.as_ref())
-                            .map(|source| TraceText::new(source)),
-                    };
-                    let node = trace.leaf(node);
-                    if at.is_none() {
-                        if let Some(place) = trace.param_nodes.get_mut(id as usize) {
-                            *place = Some(node);
-                        }
-                    }
-                }
-            }
+            trace.param_node(policy, self.prepared, id, at.is_none(), index, found);
         }
         Ok(found.value.clone())
     }
@@ -948,39 +871,8 @@ impl<'a> Evaluator<'a> {
                 ),
             ));
         };
-        if let Some(trace) = self.trace.as_deref_mut() {
-            // The band's position finds its prepared label.
-            let node = match self.prepared.trace_names.bands.get(id as usize) {
-                Some(names) => {
-                    let mut node = TraceNode::new(
-                        TraceKind::Band,
-                        names.name.clone(),
-                        band.value.clone(),
-                        Some(Arc::clone(&names.result)),
-                    );
-                    node.args = trace.add_args([(value, Some(Arc::clone(&names.domain)))]);
-                    node.label = Some(
-                        position
-                            .and_then(|position| names.labels.get(position))
-                            .map_or_else(|| TraceText::new(&band.label), Clone::clone),
-                    );
-                    node.source = names.source.clone();
-                    node
-                }
-                None => {
-                    let mut node = TraceNode::new(
-                        TraceKind::Band,
-                        TraceText::new(&table.name),
-                        band.value.clone(),
-                        Some(Arc::new(table.result.clone())),
-                    );
-                    node.args = trace.add_args([(value, Some(Arc::new(table.domain.clone())))]);
-                    node.label = Some(TraceText::new(&band.label));
-                    node.source = table.source.as_deref().map(TraceText::new);
-                    node
-                }
-            };
-            trace.leaf(node);
+        if let (Some(trace), Some(position)) = (self.trace.as_deref_mut(), position) {
+            trace.band_node(policy, self.prepared, id, value, position);
         }
         Ok(if label_only {
             Value::text(&band.label)
@@ -1013,28 +905,14 @@ impl<'a> Evaluator<'a> {
         };
         let result = row.map_or(Value::Absent, |row| row.value.clone());
         if let Some(trace) = self.trace.as_deref_mut() {
-            let names = self.prepared.trace_names.tables.get(id as usize);
-            let (name, ty) = match names {
-                Some(names) => (names.name.clone(), Arc::clone(&names.result)),
-                None => (
-                    TraceText::new(&table.name),
-                    Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
-                ),
-            };
-            let mut node = TraceNode::new(TraceKind::Table, name, result.clone(), Some(ty));
-            node.args = trace.add_args(key.into_iter().enumerate().map(|(index, value)| {
-                let ty = match names {
-                    Some(names) => names.keys.get(index).cloned(),
-                    None => table.key_types.get(index).cloned().map(Arc::new),
-                };
-                (value, ty)
-            }));
-            node.found = Some(row.is_some());
-            node.source = match names {
-                Some(names) => names.source.clone(),
-                None => table.source.as_deref().map(TraceText::new),
-            };
-            trace.leaf(node);
+            trace.table_node(
+                policy,
+                self.prepared,
+                id,
+                key,
+                result.clone(),
+                row.is_some(),
+            );
         }
         Ok(result)
     }
@@ -1370,30 +1248,6 @@ where
             codes::INVALID_DATE,
             format!("{date} moved by {days} working days is out of range"),
         )),
-    }
-}
-
-/// The node of an evaluated item, with the text and type prepared for it (`names`), or made
-/// from the IR where nothing was prepared.
-fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode {
-    let kind = TraceKind::of_item(item.kind);
-    match names {
-        Some(names) => {
-            let mut node =
-                TraceNode::new(kind, names.name.clone(), value, Some(Arc::clone(&names.ty)));
-            node.source = names.source.clone();
-            node
-        }
-        None => {
-            let mut node = TraceNode::new(
-                kind,
-                TraceText::new(&item.name),
-                value,
-                Some(Arc::new(item.ty.clone())),
-            );
-            node.source = item.source.as_deref().map(TraceText::new);
-            node
-        }
     }
 }
 

@@ -78,6 +78,7 @@ pub mod explain;
 pub mod ir;
 pub mod limits;
 mod load;
+pub mod native;
 pub mod trace;
 pub mod value;
 pub mod whatif;
@@ -114,6 +115,9 @@ pub struct Engine {
     prepared: Arc<eval::Prepared>,
     /// The policy compiled into closures, for evaluations without a trace.
     compiled: Arc<compiled::Program>,
+    /// Native code of the policy's shape, when some is registered ([`native::register`]): it
+    /// evaluates every case, traced or not, that it does not give up on.
+    native: Option<Arc<native::Binding>>,
     policy_ref: PolicyRef,
     limits: Limits,
 }
@@ -149,13 +153,28 @@ impl Engine {
             digest: Arc::from(digest),
         };
         let compiled = compiled::compile(&policy, &prepared);
+        let native = native::Binding::find(&policy).map(Arc::new);
         Ok(Engine {
             policy: Arc::new(policy),
             prepared: Arc::new(prepared),
             compiled: Arc::new(compiled),
+            native,
             policy_ref,
             limits: Limits::default(),
         })
+    }
+
+    /// The native code this engine evaluates with, if any (see [`native`]).
+    pub fn native_code(&self) -> Option<&'static native::NativePolicy> {
+        self.native.as_ref().map(|binding| binding.code)
+    }
+
+    /// The same engine without its native code: it evaluates with the closure evaluator and
+    /// the interpreter alone. For benchmarks and tests that compare the evaluators.
+    #[doc(hidden)]
+    pub fn without_native(mut self) -> Engine {
+        self.native = None;
+        self
     }
 
     /// The same engine, reading cases under other [`Limits`].
@@ -230,6 +249,14 @@ impl Engine {
         scratch: &mut Scratch,
     ) -> Result<Decision, CaseError> {
         let as_of = self.as_of(case, options)?;
+        if let Some(native) = &self.native {
+            // Native code finishes nearly every case; when it gives up, the interpreter
+            // below evaluates the case again and reports what went wrong.
+            if let Some(decision) = self.evaluate_natively(native, case, as_of, options, scratch) {
+                return Ok(decision);
+            }
+            return self.interpret(case, as_of, options, scratch);
+        }
         if !options.trace {
             // The compiled evaluator finishes nearly every case; when it gives up, the
             // interpreter below evaluates the case again and reports what went wrong.
@@ -254,6 +281,54 @@ impl Engine {
         self.interpret(case, as_of, options, scratch)
     }
 
+    /// A decision by native code, or `None` when it gave up.
+    fn evaluate_natively(
+        &self,
+        native: &native::Binding,
+        case: &Case,
+        as_of: Date,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> Option<Decision> {
+        let (outputs, trace) = if options.trace {
+            let (outputs, trace) = native
+                .evaluate_traced(
+                    &self.policy,
+                    &self.prepared,
+                    &case.root,
+                    as_of,
+                    scratch.trace_buffers(),
+                )
+                .ok()?;
+            (outputs, Some(trace))
+        } else {
+            let outputs = native
+                .evaluate(&self.policy, &self.prepared, &case.root, as_of)
+                .ok()?;
+            (outputs, None)
+        };
+        Some(Decision {
+            case_id: case.case_id.clone(),
+            as_of,
+            policy: self.policy_ref.clone(),
+            outputs,
+            trace,
+            ir: Arc::clone(&self.policy),
+        })
+    }
+
+    /// Whether native code alone evaluates `case` (without it, the interpreter runs): for
+    /// tests and benchmarks. `false` for an engine without native code.
+    #[doc(hidden)]
+    pub fn native_evaluates(&self, case: &Case, options: &EvalOptions) -> bool {
+        match (&self.native, self.as_of(case, options)) {
+            (Some(native), Ok(as_of)) => self
+                .evaluate_natively(native, case, as_of, options, &mut Scratch::default())
+                .is_some(),
+            _ => false,
+        }
+    }
+
     /// Evaluates a case with the interpreter alone, never the compiled evaluator: for tests and
     /// benchmarks that compare the two.
     #[doc(hidden)]
@@ -267,22 +342,19 @@ impl Engine {
         self.interpret(case, as_of, options, scratch)
     }
 
-    /// What each evaluator makes of `case` without a trace, as text (the decision's JSON, or
-    /// the error): the engine's (the compiled evaluator, the interpreter when it gives up) and
-    /// the interpreter's alone. For tests, fuzz targets and the bench, which require them equal.
+    /// What each evaluator makes of `case`, as text (the decision's JSON with its trace when
+    /// `options` asks for one, or the error): the engine's (native code or the compiled
+    /// evaluator, the interpreter when they give up) and the interpreter's alone. For tests,
+    /// fuzz targets and the bench, which require them equal.
     #[doc(hidden)]
     pub fn evaluator_outcomes(&self, case: &Case, options: &EvalOptions) -> (String, String) {
         let text = |outcome: Result<Decision, CaseError>| match outcome {
             Ok(decision) => decision.to_json_string(),
             Err(failure) => format!("{failure:?}"),
         };
-        let plain = EvalOptions {
-            trace: false,
-            ..options.clone()
-        };
         let mut scratch = Scratch::default();
-        let compiled = text(self.evaluate_with(case, &plain, &mut scratch));
-        let interpreted = text(self.evaluate_interpreted(case, &plain, &mut scratch));
+        let compiled = text(self.evaluate_with(case, options, &mut scratch));
+        let interpreted = text(self.evaluate_interpreted(case, options, &mut scratch));
         (compiled, interpreted)
     }
 

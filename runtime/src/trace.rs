@@ -21,7 +21,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::decision::{write_date, write_json_string, write_value_in, Records};
-use crate::ir::{Policy, Type, TypeDef};
+use crate::eval::Prepared;
+use crate::ir::{Item, ParamValue, Policy, Type, TypeDef};
 use crate::value::{Date, Record, Value};
 
 /// What a trace node stands for.
@@ -1141,6 +1142,279 @@ fn step<'p>(policy: &'p Policy, ty: &'p Type, segment: &str) -> Option<&'p Type>
         }
         Type::Map(element) => Some(element),
         _ => None,
+    }
+}
+
+/// The nodes an evaluation records, made the same way by both evaluators that trace (the
+/// interpreter, `eval.rs`, and native code, `native.rs`), from the names prepared once per
+/// engine.
+impl TraceBuilder {
+    /// Records a memoized item used again: its node, made at its evaluation, becomes an input
+    /// of the enclosing frame.
+    #[inline]
+    pub(crate) fn reuse_item(&mut self, id: u32) {
+        if let Some(node) = self.item_nodes.get(id as usize).copied().flatten() {
+            self.reference(node);
+        }
+    }
+
+    /// Closes the frame of item `id`, evaluated to `value` (by exception `exception`, where one
+    /// gave the value), into the item's node.
+    pub(crate) fn close_item(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        value: Value,
+        exception: Option<u32>,
+    ) {
+        let index = id as usize;
+        let Some(item) = policy.items.get(index) else {
+            return;
+        };
+        let names = prepared.trace_names.items.get(index);
+        let mut node = item_node(item, names, value);
+        node.exception = exception.and_then(|won| exception_label(item, names, won));
+        let node_index = self.close(node);
+        if let Some(place) = self.item_nodes.get_mut(index) {
+            *place = Some(node_index);
+        }
+    }
+
+    /// Opens the frame of a call of function `id` whose arguments are `args`, and keeps the
+    /// arguments for the call's node.
+    pub(crate) fn open_call(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        args: impl Iterator<Item = Value>,
+    ) -> Span {
+        self.open();
+        let names = prepared.trace_names.items.get(id as usize);
+        let params = policy
+            .items
+            .get(id as usize)
+            .map_or(&[][..], |item| item.params.as_slice());
+        self.add_args(
+            args.zip(params)
+                .enumerate()
+                .map(|(position, (value, (_, ty)))| {
+                    let ty = names
+                        .and_then(|names| names.params.get(position))
+                        .map_or_else(|| Arc::new(ty.clone()), Arc::clone);
+                    (value, Some(ty))
+                }),
+        )
+    }
+
+    /// Closes the frame of a call of function `id`, which gave `value`, into the call's node.
+    pub(crate) fn close_call(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        value: Value,
+        args: Span,
+    ) {
+        let Some(item) = policy.items.get(id as usize) else {
+            return;
+        };
+        let mut node = item_node(item, prepared.trace_names.items.get(id as usize), value);
+        node.args = args;
+        self.close(node);
+    }
+
+    /// Closes the frame of output `index`, which gave `value`, into its node: a root.
+    pub(crate) fn close_output(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        index: usize,
+        value: Value,
+    ) {
+        let (name, ty) = match prepared.trace_names.outputs.get(index) {
+            Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+            None => match policy.outputs.get(index) {
+                Some(output) => (TraceText::new(&output.name), Arc::new(output.ty.clone())),
+                None => return,
+            },
+        };
+        let node = TraceNode::new(TraceKind::Output, name, value, Some(ty));
+        let index = self.close(node);
+        self.roots.push(index);
+    }
+
+    /// Records the lookup of parameter `id`, which found value `index` of it (`found`): one
+    /// node per parameter for lookups on the as-of date (`on_as_of`), one per lookup for the
+    /// others.
+    pub(crate) fn param_node(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        on_as_of: bool,
+        index: usize,
+        found: &ParamValue,
+    ) {
+        let cached = if on_as_of {
+            self.param_nodes.get(id as usize).copied().flatten()
+        } else {
+            None
+        };
+        if let Some(node) = cached {
+            self.reference(node);
+            return;
+        }
+        let Some(param) = policy.params.get(id as usize) else {
+            return;
+        };
+        let names = prepared.trace_names.params.get(id as usize);
+        let (name, ty) = match names {
+            Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+            None => (TraceText::new(&param.name), Arc::new(param.ty.clone())),
+        };
+        let mut node = TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
+        node.effective_from = Some(found.from);
+        // The prepared source of the value found is its own or else the parameter's.
+        node.source = match names.and_then(|names| names.sources.get(index)) {
+            Some(source) => source.clone(),
+            None => found
+                .source
+                .as_ref()
+                .or(param.source.as_ref())
+                .map(|source| TraceText::new(source)),
+        };
+        let node = self.leaf(node);
+        if on_as_of {
+            if let Some(place) = self.param_nodes.get_mut(id as usize) {
+                *place = Some(node);
+            }
+        }
+    }
+
+    /// Records the lookup of `value` in band table `id`, which found the band at `position`.
+    pub(crate) fn band_node(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        value: Value,
+        position: usize,
+    ) {
+        let Some(table) = policy.bands.get(id as usize) else {
+            return;
+        };
+        let Some(band) = table.bands.get(position) else {
+            return;
+        };
+        // The band's position finds its prepared label.
+        let node = match prepared.trace_names.bands.get(id as usize) {
+            Some(names) => {
+                let mut node = TraceNode::new(
+                    TraceKind::Band,
+                    names.name.clone(),
+                    band.value.clone(),
+                    Some(Arc::clone(&names.result)),
+                );
+                node.args = self.add_args([(value, Some(Arc::clone(&names.domain)))]);
+                node.label = Some(
+                    names
+                        .labels
+                        .get(position)
+                        .map_or_else(|| TraceText::new(&band.label), Clone::clone),
+                );
+                node.source = names.source.clone();
+                node
+            }
+            None => {
+                let mut node = TraceNode::new(
+                    TraceKind::Band,
+                    TraceText::new(&table.name),
+                    band.value.clone(),
+                    Some(Arc::new(table.result.clone())),
+                );
+                node.args = self.add_args([(value, Some(Arc::new(table.domain.clone())))]);
+                node.label = Some(TraceText::new(&band.label));
+                node.source = table.source.as_deref().map(TraceText::new);
+                node
+            }
+        };
+        self.leaf(node);
+    }
+
+    /// Records the lookup of `key` in table `id`, which gave `result` (a row when `found`).
+    pub(crate) fn table_node(
+        &mut self,
+        policy: &Policy,
+        prepared: &Prepared,
+        id: u32,
+        key: Vec<Value>,
+        result: Value,
+        found: bool,
+    ) {
+        let Some(table) = policy.tables.get(id as usize) else {
+            return;
+        };
+        let names = prepared.trace_names.tables.get(id as usize);
+        let (name, ty) = match names {
+            Some(names) => (names.name.clone(), Arc::clone(&names.result)),
+            None => (
+                TraceText::new(&table.name),
+                Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+            ),
+        };
+        let mut node = TraceNode::new(TraceKind::Table, name, result, Some(ty));
+        node.args = self.add_args(key.into_iter().enumerate().map(|(index, value)| {
+            let ty = match names {
+                Some(names) => names.keys.get(index).cloned(),
+                None => table.key_types.get(index).cloned().map(Arc::new),
+            };
+            (value, ty)
+        }));
+        node.found = Some(found);
+        node.source = match names {
+            Some(names) => names.source.clone(),
+            None => table.source.as_deref().map(TraceText::new),
+        };
+        self.leaf(node);
+    }
+}
+
+/// The node of an evaluated item, with the text and type prepared for it (`names`), or made
+/// from the IR where nothing was prepared.
+fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode {
+    let kind = TraceKind::of_item(item.kind);
+    match names {
+        Some(names) => {
+            let mut node =
+                TraceNode::new(kind, names.name.clone(), value, Some(Arc::clone(&names.ty)));
+            node.source = names.source.clone();
+            node
+        }
+        None => {
+            let mut node = TraceNode::new(
+                kind,
+                TraceText::new(&item.name),
+                value,
+                Some(Arc::new(item.ty.clone())),
+            );
+            node.source = item.source.as_deref().map(TraceText::new);
+            node
+        }
+    }
+}
+
+/// The label of exception `won` of `item`, prepared or made from the IR.
+fn exception_label(item: &Item, names: Option<&ItemNames>, won: u32) -> Option<TraceText> {
+    if let Some(label) = names.and_then(|names| names.exceptions.get(won as usize)) {
+        return Some(label.clone());
+    }
+    match &item.body {
+        crate::ir::Body::Exceptions { exceptions, .. } => exceptions
+            .get(won as usize)
+            .map(|exception| TraceText::new(&exception.label)),
+        crate::ir::Body::Expr(_) => None,
     }
 }
 

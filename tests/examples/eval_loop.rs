@@ -4,6 +4,9 @@
 use ereje_runtime::{Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if std::env::var("NO_NATIVE").is_err() {
+        ereje_kz_native::register();
+    }
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
     let mut policy = (*compilation.policy.clone().unwrap()).clone();
     if let Ok(only) = std::env::var("OUTPUT") {
@@ -24,7 +27,12 @@ fn main() {
     let started = std::time::Instant::now();
     for _ in 0..rounds {
         for case in &cases {
-            std::hint::black_box(engine.evaluate_with(case, &options, &mut scratch)).ok();
+            if std::env::var("INTERP").is_ok() {
+                std::hint::black_box(engine.evaluate_interpreted(case, &options, &mut scratch))
+                    .ok();
+            } else {
+                std::hint::black_box(engine.evaluate_with(case, &options, &mut scratch)).ok();
+            }
         }
     }
     let per = started.elapsed().as_secs_f64() * 1e6 / (rounds * cases.len()) as f64;

@@ -1,0 +1,781 @@
+//! Native code: a policy compiled to Rust ahead of time (`ereje compile --emit rust`), linked
+//! into the program that embeds the runtime, and used by every [`crate::Engine`] whose policy
+//! has the same *shape*.
+//!
+//! Rationale: the closure evaluator (`compiled.rs`) and the interpreter (`eval.rs`) decide any
+//! policy the moment it is loaded, but every node of an expression costs them an indirect call,
+//! a `Value` built and matched again, and a memo slot of a general kind. A policy written out as
+//! Rust and compiled by rustc pays for none of it: items are typed fields of a struct, sums are
+//! loops over the case's records, comparisons compare `i64`s and `Decimal`s, and rustc inlines
+//! what is small. Catala compiles its programs to target languages for the same reason.
+//!
+//! Generated code reads from the policy only what the policy's *shape* leaves out: parameter
+//! values, table rows, band bounds, calendars, names, messages and sources. The shape
+//! ([`shape_digest`]) is the digest of the IR with that data removed, so a what-if
+//! (`--set PARAM=VALUE`), a new year's parameters or a corrected table row keep the native
+//! code; an edited rule changes the shape, and the engine then uses the closure evaluator until
+//! the code is generated again.
+//!
+//! Generated code never reports an error: on anything unusual (an evaluation error, a failed
+//! case check, a value of a kind its type does not promise) it gives up with [`Bail`], and the
+//! engine evaluates the case again with the interpreter, which reports what happened. A traced
+//! evaluation follows the interpreter's order of evaluation exactly and records its trace
+//! through [`Tracer`], whose every method is the one the interpreter uses, so that both give
+//! the same trace node for node (`tests/tests/native.rs` compares them byte for byte).
+//!
+//! Everything public here besides [`NativePolicy`], [`register`] and [`shape_digest`] exists
+//! for generated code: it is not a stable interface for hand-written programs.
+
+use std::cmp::Ordering;
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+
+pub use crate::ir::{BinaryOp, Builtin, Policy, RoundingMode, UnaryOp};
+pub use crate::value::{Date, Month, Quarter, Value};
+pub use rust_decimal::Decimal;
+
+use crate::eval::{self, Prepared};
+use crate::ir::{Body, Param};
+use crate::trace::{Trace, TraceBuilder, TraceScratch};
+
+/// How deeply item evaluations and function calls may nest: native code is generated only for
+/// policies that cannot nest deeper (a deeper one always gives up, and the interpreter reports
+/// the error).
+pub const MAX_DEPTH: u32 = crate::eval::MAX_DEPTH;
+
+/// Generated code gave up on a case; the interpreter evaluates it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bail;
+
+/// The result of generated code.
+pub type Run<T> = Result<T, Bail>;
+
+/// A policy compiled to Rust: what `ereje compile --emit rust` writes, one per policy version.
+///
+/// Register it once with [`register`]; every engine built afterwards from a policy of the same
+/// shape evaluates with it.
+#[derive(Debug)]
+pub struct NativePolicy {
+    /// The policy's name, for messages.
+    pub name: &'static str,
+    /// The policy version the code was generated from, for messages (the code serves every
+    /// version of the same shape).
+    pub version: &'static str,
+    /// [`shape_digest`] of the policy the code was generated from.
+    pub shape: &'static str,
+    /// The expression constants the code refers to by index, as a JSON array of values.
+    pub constants: &'static str,
+    /// The keys of the objects the code builds, by index.
+    pub keys: &'static [&'static str],
+    /// Runs the case checks, then every output.
+    pub evaluate: fn(&Context<'_>) -> Run<Vec<Value>>,
+    /// The same with a trace: the checks without one, then every output recorded by `tracer`.
+    pub evaluate_traced: fn(&Context<'_>, &mut Tracer<'_>) -> Run<Vec<Value>>,
+}
+
+/// What generated code evaluates a case with.
+pub struct Context<'c> {
+    pub policy: &'c Policy,
+    /// The case root record.
+    pub root: &'c Value,
+    pub as_of: Date,
+    /// [`NativePolicy::constants`], read once per engine.
+    pub constants: &'c [Value],
+    /// [`NativePolicy::keys`] as shared text, made once per engine.
+    pub keys: &'c [Arc<str>],
+    /// Every item's name as shared text (group results use them).
+    pub names: &'c [Arc<str>],
+}
+
+/// The native policies registered in this process.
+static REGISTRY: RwLock<Vec<&'static NativePolicy>> = RwLock::new(Vec::new());
+
+/// Makes `policy` available to every engine built from now on whose policy has its shape.
+/// Registering the same code twice is harmless.
+pub fn register(policy: &'static NativePolicy) {
+    let mut registry = REGISTRY
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !registry.iter().any(|known| std::ptr::eq(*known, policy)) {
+        registry.push(policy);
+    }
+}
+
+/// The registered native code for a policy of shape `shape`, if any.
+fn registered(shape: impl FnOnce() -> String) -> Option<&'static NativePolicy> {
+    let registry = REGISTRY
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if registry.is_empty() {
+        return None;
+    }
+    let shape = shape();
+    registry.iter().copied().find(|known| known.shape == shape)
+}
+
+/// `sha256:<hex>` of the policy's IR without the data that native code reads at run time:
+/// parameter values and their dates, table rows, band bounds, values and labels, calendars,
+/// messages, sources, documentation, module descriptions, the publisher and the version.
+pub fn shape_digest(policy: &Policy) -> String {
+    let mut shape = policy.clone();
+    shape.version.clear();
+    shape.publisher.clear();
+    shape.modules.clear();
+    shape.in_force_from = Date::MIN;
+    for param in &mut shape.params {
+        param.values.clear();
+        param.valid_until = None;
+        param.source = None;
+    }
+    for table in &mut shape.tables {
+        table.rows.clear();
+        table.source = None;
+    }
+    for calendar in &mut shape.calendars {
+        calendar.years.clear();
+        calendar.source = None;
+    }
+    for band in &mut shape.bands {
+        band.bands.clear();
+        band.source = None;
+    }
+    for item in &mut shape.items {
+        item.source = None;
+        item.messages = Default::default();
+        item.doc = None;
+        item.module = 0;
+        if let Body::Exceptions { exceptions, .. } = &mut item.body {
+            for exception in exceptions {
+                exception.source = None;
+            }
+        }
+    }
+    for check in &mut shape.checks {
+        check.messages = Default::default();
+        check.code.clear();
+        check.field = None;
+    }
+    for output in &mut shape.outputs {
+        output.module = 0;
+    }
+    let canonical = serde_json::to_vec(&shape).unwrap_or_default();
+    let hash = Sha256::digest(&canonical);
+    let mut digest = String::with_capacity(7 + 64);
+    digest.push_str("sha256:");
+    for byte in hash {
+        digest.push_str(&format!("{byte:02x}"));
+    }
+    digest
+}
+
+/// Native code bound to one engine: the code and the tables it reads, made once.
+#[derive(Debug)]
+pub(crate) struct Binding {
+    pub(crate) code: &'static NativePolicy,
+    constants: Vec<Value>,
+    keys: Vec<Arc<str>>,
+}
+
+impl Binding {
+    /// The registered code for `policy`, with its tables; `None` when no code has its shape
+    /// (or the code's constants cannot be read, which only a damaged file could cause).
+    pub(crate) fn find(policy: &Policy) -> Option<Binding> {
+        let code = registered(|| shape_digest(policy))?;
+        let constants: Vec<Value> = serde_json::from_str(code.constants).ok()?;
+        let keys = code.keys.iter().map(|key| Arc::from(*key)).collect();
+        Some(Binding {
+            code,
+            constants,
+            keys,
+        })
+    }
+
+    fn context<'c>(
+        &'c self,
+        policy: &'c Policy,
+        prepared: &'c Prepared,
+        root: &'c Value,
+        as_of: Date,
+    ) -> Context<'c> {
+        Context {
+            policy,
+            root,
+            as_of,
+            constants: &self.constants,
+            keys: &self.keys,
+            names: &prepared.item_names,
+        }
+    }
+
+    /// Evaluates a case without a trace.
+    pub(crate) fn evaluate(
+        &self,
+        policy: &Policy,
+        prepared: &Prepared,
+        root: &Value,
+        as_of: Date,
+    ) -> Run<Vec<Value>> {
+        (self.code.evaluate)(&self.context(policy, prepared, root, as_of))
+    }
+
+    /// Evaluates a case with its trace, working in `scratch`'s buffers.
+    pub(crate) fn evaluate_traced(
+        &self,
+        policy: &Policy,
+        prepared: &Prepared,
+        root: &Value,
+        as_of: Date,
+        scratch: &mut TraceScratch,
+    ) -> Run<(Vec<Value>, Trace)> {
+        let context = self.context(policy, prepared, root, as_of);
+        let mut tracer = Tracer {
+            policy,
+            prepared,
+            as_of,
+            builder: TraceBuilder::new(
+                policy.items.len(),
+                policy.params.len(),
+                std::mem::take(scratch),
+            ),
+        };
+        let outcome = (self.code.evaluate_traced)(&context, &mut tracer);
+        let (trace, buffers) = tracer.builder.finish();
+        *scratch = buffers;
+        outcome.map(|values| (values, trace))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading values.
+
+static ABSENT: Value = Value::Absent;
+
+/// An absent value to borrow.
+pub fn absent() -> &'static Value {
+    &ABSENT
+}
+
+/// Field `index` of a record or object; absent of an absent value, as in the interpreter.
+#[inline]
+pub fn field(value: &Value, index: u32) -> Run<&Value> {
+    match value {
+        Value::Record(record) => record.fields.get(index as usize).ok_or(Bail),
+        Value::Map(entries) => entries
+            .get(index as usize)
+            .map(|(_, value)| value)
+            .ok_or(Bail),
+        Value::Absent => Ok(&ABSENT),
+        _ => Err(Bail),
+    }
+}
+
+/// Field `index` of a record, recorded as an input of the trace when `T` and a tracer is
+/// given: the read of every field expression.
+#[inline(always)]
+pub fn read<'v, const T: bool>(
+    tracer: &mut Option<&mut Tracer<'_>>,
+    record: &'v Value,
+    index: u32,
+) -> Run<&'v Value> {
+    if T {
+        if let Some(tracer) = tracer {
+            return tracer.field(record, index);
+        }
+    }
+    field(record, index)
+}
+
+/// The elements of a list; none of an absent value.
+#[inline]
+pub fn elements(value: &Value) -> Run<&[Value]> {
+    match value {
+        Value::List(items) => Ok(items),
+        Value::Absent => Ok(&[]),
+        _ => Err(Bail),
+    }
+}
+
+/// The number of elements of a list or map, or characters of a text, as `length` counts them.
+#[inline]
+pub fn length(value: &Value) -> Run<i64> {
+    let count = match value {
+        Value::List(items) => items.len(),
+        Value::Map(entries) => entries.len(),
+        Value::Text(text) => text.chars().count(),
+        Value::Absent => 0,
+        _ => return Err(Bail),
+    };
+    i64::try_from(count).map_err(|_| Bail)
+}
+
+/// `is_empty` as the interpreter decides it.
+#[inline]
+pub fn is_empty(value: &Value) -> Run<bool> {
+    match value {
+        Value::List(items) => Ok(items.is_empty()),
+        Value::Map(entries) => Ok(entries.is_empty()),
+        Value::Text(text) => Ok(text.is_empty()),
+        Value::Absent => Ok(true),
+        _ => Err(Bail),
+    }
+}
+
+macro_rules! exact {
+    ($(#[$doc:meta])* $exact:ident, $optional:ident, $variant:ident, $ty:ty) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $exact(value: &Value) -> Run<$ty> {
+            match value {
+                Value::$variant(value) => Ok(value.clone()),
+                _ => Err(Bail),
+            }
+        }
+
+        /// The same for an optional value: `None` when it is absent.
+        #[inline]
+        pub fn $optional(value: &Value) -> Run<Option<$ty>> {
+            match value {
+                Value::$variant(value) => Ok(Some(value.clone())),
+                Value::Absent => Ok(None),
+                _ => Err(Bail),
+            }
+        }
+    };
+}
+
+exact!(
+    /// A value that must be a boolean (of exactly that kind, so that the typed value stands for
+    /// the interpreter's value).
+    bool_of, opt_bool_of, Bool, bool
+);
+exact!(
+    /// A value that must be an integer.
+    int_of, opt_int_of, Integer, i64
+);
+exact!(
+    /// A value that must be a decimal (Decimal or Money); an integer gives up, so that a typed
+    /// decimal always stands for a `Value::Decimal`.
+    dec_of, opt_dec_of, Decimal, Decimal
+);
+exact!(
+    /// A value that must be a date.
+    date_of, opt_date_of, Date, Date
+);
+exact!(
+    /// A value that must be a month.
+    month_of, opt_month_of, Month, Month
+);
+exact!(
+    /// A value that must be a quarter.
+    quarter_of, opt_quarter_of, Quarter, Quarter
+);
+exact!(
+    /// A value that must be an enum variant (its index).
+    enum_of, opt_enum_of, Enum, u32
+);
+
+/// A number as the interpreter's arithmetic reads it: a decimal, or an integer made one.
+#[inline]
+pub fn number_of(value: &Value) -> Run<Decimal> {
+    value.as_decimal().ok_or(Bail)
+}
+
+/// A condition's value: a boolean, nothing else (an absent one gives up, as in the
+/// interpreter).
+#[inline]
+pub fn condition(value: &Value) -> Run<bool> {
+    match value {
+        Value::Bool(value) => Ok(*value),
+        _ => Err(Bail),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic and comparisons: the interpreter's, on typed operands.
+
+#[inline]
+pub fn add_int(left: i64, right: i64) -> Run<i64> {
+    left.checked_add(right).ok_or(Bail)
+}
+
+#[inline]
+pub fn sub_int(left: i64, right: i64) -> Run<i64> {
+    left.checked_sub(right).ok_or(Bail)
+}
+
+#[inline]
+pub fn mul_int(left: i64, right: i64) -> Run<i64> {
+    left.checked_mul(right).ok_or(Bail)
+}
+
+#[inline]
+pub fn neg_int(value: i64) -> Run<i64> {
+    value.checked_neg().ok_or(Bail)
+}
+
+#[inline]
+pub fn add_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
+    left.checked_add(right).ok_or(Bail)
+}
+
+#[inline]
+pub fn sub_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
+    left.checked_sub(right).ok_or(Bail)
+}
+
+#[inline]
+pub fn mul_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
+    left.checked_mul(right).ok_or(Bail)
+}
+
+/// A quotient in its shortest exact form, as the interpreter divides; zero gives up.
+#[inline]
+pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
+    if right.is_zero() {
+        return Err(Bail);
+    }
+    left.checked_div(right)
+        .map(|quotient| quotient.normalize())
+        .ok_or(Bail)
+}
+
+/// Rounding to `places` decimal places with a named strategy, rescaled to exactly that many
+/// places, as the interpreter rounds.
+#[inline]
+pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
+    let mut rounded = value.round_dp_with_strategy(places, eval::rounding_strategy(mode));
+    rounded.rescale(places);
+    rounded
+}
+
+/// Integer ÷ integer, as a decimal.
+#[inline]
+pub fn div_int(left: i64, right: i64) -> Run<Decimal> {
+    div_dec(Decimal::from(left), Decimal::from(right))
+}
+
+/// A unary operator on any value, as the interpreter applies it.
+pub fn unary(op: UnaryOp, value: Value) -> Run<Value> {
+    eval::unary(op, value).map_err(|_| Bail)
+}
+
+/// A binary operator on any values, as the interpreter applies it.
+pub fn binary(op: BinaryOp, left: &Value, right: &Value) -> Run<Value> {
+    eval::binary(op, left, right).map_err(|_| Bail)
+}
+
+/// Equality as the interpreter decides it (an integer equals the decimal of the same number).
+#[inline]
+pub fn equal(left: &Value, right: &Value) -> bool {
+    eval::values_equal(left, right)
+}
+
+/// The ordering of two values of one ordered type; values without one give up.
+#[inline]
+pub fn order(left: &Value, right: &Value) -> Run<Ordering> {
+    left.compare(right).ok_or(Bail)
+}
+
+/// Whether a list (or an absent value) holds `value`, as `in` decides.
+pub fn contains(list: &Value, value: &Value) -> Run<bool> {
+    match list {
+        Value::List(items) => Ok(items.iter().any(|item| equal(value, item))),
+        Value::Absent => Ok(false),
+        _ => Err(Bail),
+    }
+}
+
+/// Whether a list of enum variants (or an absent value) holds `variant`.
+#[inline]
+pub fn contains_variant(list: &Value, variant: u32) -> Run<bool> {
+    match list {
+        Value::List(items) => Ok(items
+            .iter()
+            .any(|item| matches!(item, Value::Enum(found) if *found == variant))),
+        Value::Absent => Ok(false),
+        _ => Err(Bail),
+    }
+}
+
+/// A builtin on any values: `argument(i)` gives argument `i`, asked for when the builtin needs
+/// it, in the interpreter's order.
+pub fn builtin(
+    policy: &Policy,
+    builtin: Builtin,
+    mut argument: impl FnMut(usize) -> Run<Value>,
+) -> Run<Value> {
+    eval::apply_builtin(policy, builtin, |index| {
+        argument(index).map_err(|Bail| eval::type_error("native code gave up"))
+    })
+    .map_err(|_| Bail)
+}
+
+/// `text(x)`.
+pub fn to_text(value: &Value) -> Run<Arc<str>> {
+    match value {
+        Value::Text(text) => Ok(Arc::clone(text)),
+        other => eval::to_text(other)
+            .map(|text| Arc::from(text.as_str()))
+            .map_err(|_| Bail),
+    }
+}
+
+/// The age in full years, as the interpreter counts it.
+#[inline]
+pub fn age(birth: Date, on: Date) -> Run<i64> {
+    crate::dates::age(birth, on).ok_or(Bail)
+}
+
+/// `add_months`, `add_years` and `add_days` on a present date.
+#[inline]
+pub fn add_months(date: Date, months: i64) -> Run<Date> {
+    crate::dates::add_months(date, months).ok_or(Bail)
+}
+
+#[inline]
+pub fn add_years(date: Date, years: i64) -> Run<Date> {
+    crate::dates::add_years(date, years).ok_or(Bail)
+}
+
+#[inline]
+pub fn add_days(date: Date, days: i64) -> Run<Date> {
+    crate::dates::add_days(date, days).ok_or(Bail)
+}
+
+#[inline]
+pub fn month_of_date(date: Date) -> Month {
+    crate::dates::month_of(date)
+}
+
+#[inline]
+pub fn quarter_of_date(date: Date) -> Quarter {
+    crate::dates::quarter_of(date)
+}
+
+#[inline]
+pub fn previous_quarter(quarter: Quarter) -> Run<Quarter> {
+    crate::dates::previous_quarter(quarter).ok_or(Bail)
+}
+
+#[inline]
+pub fn next_quarter(quarter: Quarter) -> Run<Quarter> {
+    crate::dates::next_quarter(quarter).ok_or(Bail)
+}
+
+#[inline]
+pub fn quarter_contains(quarter: Quarter, month: Month) -> bool {
+    crate::dates::quarter_contains(quarter, month)
+}
+
+/// The number of days of a date since the common era, for comparisons with dates the code
+/// holds as numbers (group members' start dates).
+#[inline]
+pub fn day_number(date: Date) -> i32 {
+    chrono::Datelike::num_days_from_ce(&date)
+}
+
+/// `add_working_days(calendar, date, days)` on a present date.
+pub fn add_working_days(policy: &Policy, calendar: u32, date: Date, days: i64) -> Run<Date> {
+    let calendar = policy.calendars.get(calendar as usize).ok_or(Bail)?;
+    match crate::dates::add_working_days(calendar, date, days) {
+        Ok(Some(date)) => Ok(date),
+        _ => Err(Bail),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The policy's data.
+
+/// The value of parameter `id` on `date`.
+#[inline]
+pub fn param(policy: &Policy, id: u32, date: Date) -> Run<&Value> {
+    param_on(policy.params.get(id as usize).ok_or(Bail)?, date)
+}
+
+fn param_on(param: &Param, date: Date) -> Run<&Value> {
+    param
+        .value_on(date)
+        .map(|(_, found)| &found.value)
+        .map_err(|_| Bail)
+}
+
+/// The band of band table `id` that holds `value`: its position and its value. No band gives
+/// up.
+#[inline]
+pub fn band<'c>(policy: &'c Policy, id: u32, value: &Value) -> Run<(usize, &'c Value)> {
+    let table = policy.bands.get(id as usize).ok_or(Bail)?;
+    let position = table.band_of(value).map_err(|_| Bail)?.ok_or(Bail)?;
+    let band = table.bands.get(position).ok_or(Bail)?;
+    Ok((position, &band.value))
+}
+
+/// The label of the band of table `id` that holds `value`, as a text value.
+pub fn band_label(policy: &Policy, id: u32, value: &Value) -> Run<Value> {
+    let (position, _) = band(policy, id, value)?;
+    let band = policy
+        .bands
+        .get(id as usize)
+        .and_then(|table| table.bands.get(position))
+        .ok_or(Bail)?;
+    Ok(Value::text(&band.label))
+}
+
+/// The row of table `id` for `key` (absent when a key is absent or no row has it).
+pub fn lookup<'c>(policy: &'c Policy, id: u32, key: &[Value]) -> Run<&'c Value> {
+    let table = policy.tables.get(id as usize).ok_or(Bail)?;
+    if key.iter().any(Value::is_absent) {
+        return Ok(&ABSENT);
+    }
+    let row = table.rows.iter().find(|row| {
+        row.key.len() == key.len()
+            && row
+                .key
+                .iter()
+                .zip(key)
+                .all(|(left, right)| equal(left, right))
+    });
+    Ok(row.map_or(&ABSENT, |row| &row.value))
+}
+
+/// The label of exception `position` of item `item`, as `exception_applied` gives it.
+pub fn exception_label(policy: &Policy, item: u32, position: Option<u32>) -> Value {
+    let Some(position) = position else {
+        return Value::Absent;
+    };
+    match policy.items.get(item as usize).map(|item| &item.body) {
+        Some(Body::Exceptions { exceptions, .. }) => exceptions
+            .get(position as usize)
+            .map_or(Value::Absent, |exception| Value::text(&exception.label)),
+        _ => Value::Absent,
+    }
+}
+
+/// A map value from its entries, a later entry with the key of an earlier one replacing its
+/// value, as `{ for … }` builds one.
+pub fn map_entry(entries: &mut Vec<(Arc<str>, Value)>, key: Arc<str>, value: Value) {
+    match entries.iter_mut().find(|(existing, _)| *existing == key) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((key, value)),
+    }
+}
+
+/// The key of a map entry: a text, or any value as text.
+pub fn map_key(value: Value) -> Run<Arc<str>> {
+    match value {
+        Value::Text(text) => Ok(text),
+        other => to_text(&other),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traces.
+
+/// Records the trace of a native evaluation, node for node as the interpreter records it: the
+/// interpreter calls the same [`TraceBuilder`] methods.
+pub struct Tracer<'c> {
+    policy: &'c Policy,
+    prepared: &'c Prepared,
+    as_of: Date,
+    builder: TraceBuilder,
+}
+
+/// Where a call's arguments were kept, for the call's node.
+#[derive(Debug, Clone, Copy)]
+pub struct CallArgs(crate::trace::Span);
+
+impl Tracer<'_> {
+    /// Opens the frame of an item or output about to be evaluated.
+    #[inline]
+    pub fn open(&mut self) {
+        self.builder.open();
+    }
+
+    /// Records a memoized item used again.
+    #[inline]
+    pub fn reuse_item(&mut self, id: u32) {
+        self.builder.reuse_item(id);
+    }
+
+    /// Closes the frame of item `id` into its node, with the exception that gave its value.
+    pub fn close_item(&mut self, id: u32, value: Value, exception: Option<u32>) {
+        self.builder
+            .close_item(self.policy, self.prepared, id, value, exception);
+    }
+
+    /// Opens the frame of a call of function `id` with its arguments.
+    pub fn open_call(&mut self, id: u32, args: &[Value]) -> CallArgs {
+        CallArgs(
+            self.builder
+                .open_call(self.policy, self.prepared, id, args.iter().cloned()),
+        )
+    }
+
+    /// Closes the frame of a call into its node.
+    pub fn close_call(&mut self, id: u32, value: Value, args: CallArgs) {
+        self.builder
+            .close_call(self.policy, self.prepared, id, value, args.0);
+    }
+
+    /// Closes the frame of output `index` into its node, a root of the trace.
+    pub fn close_output(&mut self, index: usize, value: Value) {
+        self.builder
+            .close_output(self.policy, self.prepared, index, value);
+    }
+
+    /// The value of parameter `id` on `at` (the as-of date when `None`), recorded.
+    pub fn param(&mut self, id: u32, at: Option<Date>) -> Run<&Value> {
+        let policy = self.policy;
+        let param = policy.params.get(id as usize).ok_or(Bail)?;
+        let date = at.unwrap_or(self.as_of);
+        let (index, found) = param.value_on(date).map_err(|_| Bail)?;
+        self.builder
+            .param_node(policy, self.prepared, id, at.is_none(), index, found);
+        Ok(&found.value)
+    }
+
+    /// Field `index` of a record, recorded as an input when it is a scalar of the case.
+    pub fn field<'v>(&mut self, record: &'v Value, index: u32) -> Run<&'v Value> {
+        match record {
+            Value::Record(shared) => {
+                let value = shared.fields.get(index as usize).ok_or(Bail)?;
+                if !matches!(value, Value::List(_) | Value::Record(_) | Value::Map(_)) {
+                    self.builder.input(
+                        self.policy,
+                        &self.prepared.trace_names,
+                        shared,
+                        index,
+                        value,
+                    );
+                }
+                Ok(value)
+            }
+            other => field(other, index),
+        }
+    }
+
+    /// The band of table `id` holding `value`, recorded: its value, or its label.
+    pub fn band(&mut self, id: u32, value: Value, label_only: bool) -> Run<Value> {
+        let policy = self.policy;
+        let table = policy.bands.get(id as usize).ok_or(Bail)?;
+        let position = table.band_of(&value).map_err(|_| Bail)?.ok_or(Bail)?;
+        let band = table.bands.get(position).ok_or(Bail)?;
+        self.builder
+            .band_node(policy, self.prepared, id, value, position);
+        Ok(if label_only {
+            Value::text(&band.label)
+        } else {
+            band.value.clone()
+        })
+    }
+
+    /// The row of table `id` for `key`, recorded.
+    pub fn lookup(&mut self, id: u32, key: Vec<Value>) -> Run<Value> {
+        let policy = self.policy;
+        let result = lookup(policy, id, &key)?.clone();
+        let found = !result.is_absent();
+        self.builder
+            .table_node(policy, self.prepared, id, key, result.clone(), found);
+        Ok(result)
+    }
+}

@@ -1,0 +1,210 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Native code: the kz policy set compiled to Rust (`policies/kz/native`, written by `ereje
+//! compile --emit rust`) against the interpreter.
+//!
+//! Native code must be what the compiler writes for the policy files as they are, must serve
+//! every version of the manifest and every what-if of a parameter, and must give the
+//! interpreter's decisions and traces byte for byte: on the contract examples, and on random
+//! and broken cases in both versions, with and without a trace. It must also finish every
+//! valid case without giving up, or the benchmark would measure the interpreter.
+//!
+//! This is a test binary of its own: registering native code changes every engine built in the
+//! process, and the other test binaries compare the closure evaluator with the interpreter.
+
+use std::path::PathBuf;
+
+use ereje_compiler::versions::PolicyVersions;
+use ereje_runtime::{Engine, EvalOptions};
+use serde_json::json;
+
+mod common;
+use common::{random_case, Random};
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// An engine for every version of the kz manifest, with native code registered.
+fn versions() -> Vec<(String, Engine)> {
+    ereje_kz_native::register();
+    let versions = PolicyVersions::load(&repository().join("policies/kz")).unwrap();
+    versions
+        .versions
+        .iter()
+        .map(|version| {
+            let compilation = versions.compile(version).unwrap();
+            let policy = compilation.policy.expect("the version compiles");
+            (
+                version.name.clone(),
+                Engine::new((*policy).clone()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_generated_code_is_what_the_compiler_writes() {
+    let written = ereje_compiler::native::emit_rust_for_dir(&repository().join("policies/kz"))
+        .expect("every kz version compiles");
+    let path = repository().join("policies/kz/native/src/generated.rs");
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written == checked_in,
+        "{} is not what the compiler writes for policies/kz as it is: write it again with\n  \
+         cargo run --release -p ereje-cli -- compile policies/kz --emit rust -o policies/kz/native/src/generated.rs",
+        path.display()
+    );
+}
+
+#[test]
+fn every_version_uses_native_code() {
+    for (name, engine) in versions() {
+        let native = engine
+            .native_code()
+            .unwrap_or_else(|| panic!("version {name} has no native code"));
+        assert_eq!(native.version, name);
+        // Without native code the same policy is evaluated by the closure evaluator.
+        assert!(engine.without_native().native_code().is_none());
+    }
+}
+
+/// What the engine (native code) and the interpreter make of every case, in both versions,
+/// with and without a trace; and how many valid cases native code finished alone.
+fn compare(cases: &[String]) -> (usize, usize, Vec<String>) {
+    let mut valid = 0;
+    let mut native_alone = 0;
+    let mut disagreements = Vec::new();
+    let mut scratch = ereje_runtime::Scratch::default();
+    for (name, engine) in versions() {
+        for trace in [false, true] {
+            let options = EvalOptions {
+                trace,
+                ..EvalOptions::default()
+            };
+            for text in cases {
+                let Ok(case) = engine.read_case(text) else {
+                    continue;
+                };
+                let (native, interpreted) = engine.evaluator_outcomes(&case, &options);
+                if native != interpreted {
+                    disagreements.push(format!(
+                        "version {name}, trace {trace}: {text}\n  native:      {native}\n  interpreted: {interpreted}"
+                    ));
+                    continue;
+                }
+                let Ok(interpreted) = engine.evaluate_interpreted(&case, &options, &mut scratch)
+                else {
+                    continue;
+                };
+                valid += 1;
+                if engine.native_evaluates(&case, &options) {
+                    native_alone += 1;
+                }
+                // The trace as data, not only as JSON: the nodes explanations read.
+                if trace {
+                    let natively = engine.evaluate(&case, &options).unwrap();
+                    if format!("{:?}", natively.trace) != format!("{:?}", interpreted.trace) {
+                        disagreements.push(format!(
+                            "version {name}: the trace nodes differ for {text}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (valid, native_alone, disagreements)
+}
+
+#[test]
+fn native_code_gives_the_interpreters_decisions_and_traces() {
+    let mut random = Random(0x4E41_7449_5645_u64);
+    let mut cases = Vec::new();
+    for index in 0..700 {
+        let case = random_case(&mut random, index);
+        // Broken cases: a failed `check`, a failed field check, a date no parameter covers,
+        // and a case before the policy is in force. Each must be the interpreter's error.
+        let mut broken = case.clone();
+        match index % 4 {
+            0 => broken["members"][0]["birth_date"] = json!("2030-01-01"),
+            1 => broken["members"][0]["incomes"] = json!([{"kind": "salary", "month": "2025-01", "amount": "-5"}]),
+            2 => broken["application_date"] = json!("2027-03-01"),
+            _ => broken["application_date"] = json!("2024-06-01"),
+        }
+        cases.push(case.to_string());
+        cases.push(broken.to_string());
+    }
+    let (valid, native_alone, disagreements) = compare(&cases);
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements; the first:\n{}",
+        disagreements.len(),
+        disagreements.first().cloned().unwrap_or_default()
+    );
+    assert!(valid > 2000, "only {valid} cases had decisions");
+    assert_eq!(
+        native_alone,
+        valid,
+        "native code gave up on {} valid cases",
+        valid - native_alone
+    );
+}
+
+#[test]
+fn native_code_decides_the_contract_examples_as_the_interpreter() {
+    let cases: Vec<String> =
+        std::fs::read_to_string(repository().join("../shared/contract/examples/cases.jsonl"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    let (valid, native_alone, disagreements) = compare(&cases);
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    assert!(valid > 0);
+    assert_eq!(native_alone, valid);
+}
+
+#[test]
+fn a_what_if_of_a_parameter_keeps_the_native_code() {
+    for (name, engine) in versions() {
+        let mut policy = engine.policy().clone();
+        let change = ereje_runtime::whatif::Override::parse("POVERTY_LINE_SHARE=0.75").unwrap();
+        ereje_runtime::whatif::apply(&mut policy, &[change]).unwrap();
+        let what_if = Engine::new(policy).unwrap();
+        assert!(
+            what_if.native_code().is_some(),
+            "version {name}: a parameter's value is data, not shape"
+        );
+        let mut random = Random(7);
+        for index in 0..200 {
+            let case = what_if
+                .read_case(&random_case(&mut random, index).to_string())
+                .unwrap();
+            let (native, interpreted) =
+                what_if.evaluator_outcomes(&case, &EvalOptions::default());
+            assert_eq!(native, interpreted);
+        }
+    }
+}
+
+#[test]
+fn an_edited_rule_is_evaluated_without_native_code() {
+    ereje_kz_native::register();
+    let mut workspace = ereje_compiler::Workspace::load(&repository().join("policies/kz")).unwrap();
+    let text = workspace.file_text("welfare.ereje").unwrap().to_string();
+    let edited = text.replace(
+        "= if vehicles >= 2 then 10 else if vehicles == 1 then 4 else 0",
+        "= if vehicles >= 3 then 10 else if vehicles >= 1 then 4 else 0",
+    );
+    assert_ne!(edited, text, "the edit applies");
+    workspace.set_file_text("welfare.ereje", edited);
+    let policy = workspace.compile().policy.unwrap();
+    let engine = Engine::new((*policy).clone()).unwrap();
+    assert!(
+        engine.native_code().is_none(),
+        "an edited rule changes the shape"
+    );
+    let case = engine
+        .read_case(&random_case(&mut Random(3), 0).to_string())
+        .unwrap();
+    assert!(engine.evaluate(&case, &EvalOptions::default()).is_ok());
+}
