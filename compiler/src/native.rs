@@ -469,7 +469,7 @@ impl<'p> Emitter<'p> {
                 index
             }
         };
-        format!("Arc::clone(&cx.keys[{index}])")
+        format!("cx.keys[{index}].clone()")
     }
 
     fn decimal(&mut self, number: Decimal) -> String {
@@ -1013,7 +1013,7 @@ impl<'p> Emitter<'p> {
                 });
                 Code::new(
                     format!(
-                        "{{ let mut {entries}: Vec<(Arc<str>, Value)> = Vec::new(); {loop_text} Value::Map(Arc::from({entries})) }}"
+                        "{{ let mut {entries}: Vec<(Key, Value)> = Vec::new(); {loop_text} Value::Map(Arc::from({entries})) }}"
                     ),
                     Form::Own,
                 )
@@ -1051,7 +1051,7 @@ impl<'p> Emitter<'p> {
                 }
                 Code::new(
                     format!(
-                        "Value::Map(Arc::<[(Arc<str>, Value)]>::from([{}]))",
+                        "Value::Map(Arc::<[(Key, Value)]>::from([{}]))",
                         entries.join(", ")
                     ),
                     Form::Own,
@@ -2217,7 +2217,7 @@ impl<'p> Emitter<'p> {
         };
         let entries = self.fresh("entries");
         let mut text = format!(
-            "{{ let mut {entries}: Vec<(Arc<str>, Value)> = Vec::with_capacity({}); ",
+            "{{ let mut {entries}: Vec<(Key, Value)> = Vec::with_capacity({}); ",
             group.members.len()
         );
         for member in &group.members {
@@ -2227,7 +2227,7 @@ impl<'p> Emitter<'p> {
                 None => Code::new(BAIL, Form::Own),
             };
             let push = format!(
-                "{{ let v = {}; {entries}.push((Arc::clone(&cx.names[{item}]), v)); }}",
+                "{{ let v = {}; {entries}.push((cx.name_keys[{item}].clone(), v)); }}",
                 value(&value_code)
             );
             match Self::active(member) {

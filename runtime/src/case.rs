@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::error::{codes, CaseError};
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, RecordDef, Type, TypeDef, TypeId};
 use crate::limits::{self, Limits};
-use crate::value::{Date, Month, Quarter, Record, Value};
+use crate::value::{Date, Key, Month, Quarter, Record, Value};
 
 /// The key under which `serde_json` (with `arbitrary_precision`) hands a number's text to a
 /// visitor, as a one-entry map.
@@ -289,7 +289,7 @@ impl Reader<'_> {
                     for (key, item) in object {
                         let length = path.len();
                         push_key(path, key);
-                        entries.push((Arc::from(key.as_str()), self.read(item, element, path)?));
+                        entries.push((Key::from(key.as_str()), self.read(item, element, path)?));
                         path.truncate(length);
                     }
                     Ok(Value::Map(Arc::from(entries)))
@@ -325,7 +325,7 @@ impl Reader<'_> {
                             }
                         };
                         path.truncate(length);
-                        entries.push((Arc::from(name.as_str()), value));
+                        entries.push((Key::from(name.as_str()), value));
                     }
                     Ok(Value::Map(Arc::from(entries)))
                 }

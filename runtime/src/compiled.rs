@@ -38,7 +38,7 @@ use crate::ir::{
     AggregateKind, BandTable, BinaryOp, Body, Builtin, CaseCheck, Expr, GroupMember, ItemKind,
     MatchArm, Param, Pattern, Policy, RoundingMode, TableRow, Type, UnaryOp,
 };
-use crate::value::{Date, Value};
+use crate::value::{Date, Key, Value};
 
 /// The compiled evaluator gave up; the interpreter evaluates the case again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1252,11 +1252,11 @@ impl Compiler<'_> {
                 let key = self.value(key);
                 let value = self.value(value);
                 Box::new(move |machine| {
-                    let mut entries: Vec<(Arc<str>, Value)> = Vec::new();
+                    let mut entries: Vec<(Key, Value)> = Vec::new();
                     machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                         let key = match key(machine)? {
-                            Value::Text(text) => text,
-                            other => Arc::from(eval::to_text(&other).map_err(bail)?.as_str()),
+                            Value::Text(text) => Key::from(text),
+                            other => Key::from(eval::to_text(&other).map_err(bail)?),
                         };
                         let value = value(machine)?;
                         match entries.iter_mut().find(|(existing, _)| *existing == key) {
@@ -1291,15 +1291,15 @@ impl Compiler<'_> {
                 })
             }
             Expr::Object(fields) => {
-                let names: Vec<Arc<str>> = fields
+                let names: Vec<Key> = fields
                     .iter()
-                    .map(|(name, _)| Arc::from(name.as_str()))
+                    .map(|(name, _)| Key::name(name))
                     .collect();
                 let codes: Vec<Code> = fields.iter().map(|(_, expr)| self.value(expr)).collect();
                 Box::new(move |machine| {
                     let mut entries = Vec::with_capacity(codes.len());
                     for (name, code) in names.iter().zip(&codes) {
-                        entries.push((Arc::clone(name), code(machine)?));
+                        entries.push((name.clone(), code(machine)?));
                     }
                     Ok(Value::Map(Arc::from(entries)))
                 })
@@ -1363,7 +1363,7 @@ impl Compiler<'_> {
                 let members = self.members(&group.members);
                 Box::new(move |machine| {
                     let mut holding = Vec::new();
-                    for (member, id, name) in &members {
+                    for (member, id, name, _) in &members {
                         if machine.active(member)
                             && matches!(machine.item_ref(*id)?, Value::Bool(true))
                         {
@@ -1382,7 +1382,7 @@ impl Compiler<'_> {
                 Box::new(move |machine| {
                     let mut integer_total: i64 = 0;
                     let mut decimal_total = Decimal::ZERO;
-                    for (member, id, _) in &members {
+                    for (member, id, _, _) in &members {
                         if !machine.active(member) {
                             continue;
                         }
@@ -1412,9 +1412,9 @@ impl Compiler<'_> {
                 let members = self.members(&group.members);
                 Box::new(move |machine| {
                     let mut entries = Vec::with_capacity(members.len());
-                    for (member, id, name) in &members {
+                    for (member, id, _, key) in &members {
                         if machine.active(member) {
-                            entries.push((Arc::clone(name), machine.item(*id)?));
+                            entries.push((key.clone(), machine.item(*id)?));
                         }
                     }
                     Ok(Value::Map(Arc::from(entries)))
@@ -1570,8 +1570,8 @@ impl Compiler<'_> {
         Box::new(move |machine| Ok(Value::Bool(condition(machine)?)))
     }
 
-    /// The members of a group with their item ids and names as shared text.
-    fn members(&self, members: &[GroupMember]) -> Vec<(GroupMember, usize, Arc<str>)> {
+    /// The members of a group with their item ids and names, as shared text and as keys.
+    fn members(&self, members: &[GroupMember]) -> Vec<(GroupMember, usize, Arc<str>, Key)> {
         members
             .iter()
             .map(|member| {
@@ -1580,7 +1580,12 @@ impl Compiler<'_> {
                     .items
                     .get(member.item as usize)
                     .map_or("", |item| item.name.as_str());
-                (member.clone(), member.item as usize, Arc::from(name))
+                (
+                    member.clone(),
+                    member.item as usize,
+                    Arc::from(name),
+                    Key::name(name),
+                )
             })
             .collect()
     }

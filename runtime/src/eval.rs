@@ -17,7 +17,7 @@ use crate::ir::{
     NoParamValue, Pattern, Policy, RoundingMode, Type, UnaryOp,
 };
 use crate::trace::{TraceBuilder, TraceNames, TraceScratch};
-use crate::value::{Date, Value};
+use crate::value::{Date, Key, Value};
 
 type EvalResult<T> = Result<T, Box<CaseError>>;
 
@@ -86,6 +86,9 @@ impl Scratch {
 pub(crate) struct Prepared {
     /// Item names as shared text (group results use them without allocating).
     pub(crate) item_names: Vec<Arc<str>>,
+    /// Item names as map keys kept for the process (group values use them without copying
+    /// text or counting references).
+    pub(crate) item_keys: Vec<Key>,
     /// The frame size of each item: at least its declared locals and every slot its body uses.
     pub(crate) item_frames: Vec<u32>,
     /// The frame size of each output expression.
@@ -306,7 +309,7 @@ impl<'a> Evaluator<'a> {
             Expr::Object(fields) => {
                 let mut entries = Vec::with_capacity(fields.len());
                 for (name, field) in fields {
-                    entries.push((Arc::from(name.as_str()), self.eval(field)?));
+                    entries.push((Key::from(name.as_str()), self.eval(field)?));
                 }
                 Ok(Value::Map(Arc::from(entries)))
             }
@@ -823,14 +826,14 @@ impl<'a> Evaluator<'a> {
             Value::Absent => &[],
             _ => return Err(type_error("a map built from something that is not a list")),
         };
-        let mut entries: Vec<(Arc<str>, Value)> = Vec::with_capacity(items.len());
+        let mut entries: Vec<(Key, Value)> = Vec::with_capacity(items.len());
         for item in items {
             if !self.select(var, item, filter)? {
                 continue;
             }
             let key = match self.eval(key)? {
-                Value::Text(text) => text,
-                other => Arc::from(to_text(&other)?.as_str()),
+                Value::Text(text) => Key::from(text),
+                other => Key::from(to_text(&other)?),
             };
             let value = self.eval(value)?;
             match entries.iter_mut().find(|(existing, _)| *existing == key) {
@@ -989,10 +992,18 @@ impl<'a> Evaluator<'a> {
         for member in &group.members {
             if self.active_member(member.active_from) {
                 let value = self.item_value(member.item)?;
-                entries.push((self.item_name(member.item), value));
+                entries.push((self.item_key(member.item), value));
             }
         }
         Ok(Value::Map(Arc::from(entries)))
+    }
+
+    fn item_key(&self, id: ItemId) -> Key {
+        self.prepared
+            .item_keys
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Key::from(""))
     }
 
     fn item_name(&self, id: ItemId) -> Arc<str> {

@@ -75,6 +75,7 @@ pub mod decision;
 pub mod error;
 pub mod eval;
 pub mod explain;
+mod intern;
 pub mod ir;
 pub mod limits;
 mod load;

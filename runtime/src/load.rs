@@ -135,9 +135,15 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, LoadError> {
         .iter()
         .map(|item| Arc::from(item.name.as_str()))
         .collect();
+    let item_keys = policy
+        .items
+        .iter()
+        .map(|item| crate::value::Key::name(&item.name))
+        .collect();
     let trace_names = TraceNames::new(policy);
     Ok(Prepared {
         item_names,
+        item_keys,
         item_frames,
         output_frames,
         trace_names,

@@ -32,7 +32,7 @@ use std::sync::{Arc, RwLock};
 use sha2::{Digest, Sha256};
 
 pub use crate::ir::{BinaryOp, Builtin, Policy, RoundingMode, UnaryOp};
-pub use crate::value::{Date, Month, Quarter, Value};
+pub use crate::value::{Date, Key, Month, Quarter, Value};
 pub use rust_decimal::Decimal;
 
 use crate::eval::{self, Prepared};
@@ -82,10 +82,12 @@ pub struct Context<'c> {
     pub as_of: Date,
     /// [`NativePolicy::constants`], read once per engine.
     pub constants: &'c [Value],
-    /// [`NativePolicy::keys`] as shared text, made once per engine.
-    pub keys: &'c [Arc<str>],
-    /// Every item's name as shared text (group results use them).
+    /// [`NativePolicy::keys`] as keys, made once per engine.
+    pub keys: &'c [Key],
+    /// Every item's name as shared text (`holding` lists them).
     pub names: &'c [Arc<str>],
+    /// Every item's name as a key (group values use them).
+    pub name_keys: &'c [Key],
 }
 
 /// The native policies registered in this process.
@@ -174,7 +176,7 @@ pub fn shape_digest(policy: &Policy) -> String {
 pub(crate) struct Binding {
     pub(crate) code: &'static NativePolicy,
     constants: Vec<Value>,
-    keys: Vec<Arc<str>>,
+    keys: Vec<Key>,
 }
 
 impl Binding {
@@ -183,7 +185,7 @@ impl Binding {
     pub(crate) fn find(policy: &Policy) -> Option<Binding> {
         let code = registered(|| shape_digest(policy))?;
         let constants: Vec<Value> = serde_json::from_str(code.constants).ok()?;
-        let keys = code.keys.iter().map(|key| Arc::from(*key)).collect();
+        let keys = code.keys.iter().map(|key| Key::name(key)).collect();
         Some(Binding {
             code,
             constants,
@@ -205,6 +207,7 @@ impl Binding {
             constants: &self.constants,
             keys: &self.keys,
             names: &prepared.item_names,
+            name_keys: &prepared.item_keys,
         }
     }
 
@@ -653,7 +656,7 @@ pub fn exception_label(policy: &Policy, item: u32, position: Option<u32>) -> Val
 
 /// A map value from its entries, a later entry with the key of an earlier one replacing its
 /// value, as `{ for … }` builds one.
-pub fn map_entry(entries: &mut Vec<(Arc<str>, Value)>, key: Arc<str>, value: Value) {
+pub fn map_entry(entries: &mut Vec<(Key, Value)>, key: Key, value: Value) {
     match entries.iter_mut().find(|(existing, _)| *existing == key) {
         Some(entry) => entry.1 = value,
         None => entries.push((key, value)),
@@ -661,10 +664,10 @@ pub fn map_entry(entries: &mut Vec<(Arc<str>, Value)>, key: Arc<str>, value: Val
 }
 
 /// The key of a map entry: a text, or any value as text.
-pub fn map_key(value: Value) -> Run<Arc<str>> {
+pub fn map_key(value: Value) -> Run<Key> {
     match value {
-        Value::Text(text) => Ok(text),
-        other => to_text(&other),
+        Value::Text(text) => Ok(Key::from(text)),
+        other => to_text(&other).map(Key::from),
     }
 }
 

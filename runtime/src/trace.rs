@@ -70,19 +70,19 @@ impl TraceKind {
 
 /// A text of a trace node: a name, a legal source, a band or exception label.
 ///
-/// It is shared (cloning it copies a pointer), usually with the engine that prepared it from
-/// the IR. It reads as a `str` (`&*text`, [`TraceText::as_str`]), prints as one, and compares
-/// with one.
+/// Its text is the policy's, kept for the rest of the process (`intern.rs`), so that a copy is
+/// a copy of a pointer, with no reference count to move. It reads as a `str` (`&*text`,
+/// [`TraceText::as_str`]), prints as one, and compares with one.
 ///
 /// A text the engine prepares also holds the JSON that a trace writes for it: the key before
 /// it and the text as a JSON string, escaped once when it was made, and for a node's name the
 /// node's kind and the key of the value after it (`{"kind":"rule","id":"name","value":`), so
 /// that writing a trace copies one piece of text where it would otherwise put together five or
-/// six. All of it lives in the one shared allocation: the JSON head first, then the text itself.
-#[derive(Clone)]
+/// six. All of it is one kept text: the JSON head first, then the text itself.
+#[derive(Clone, Copy)]
 pub struct TraceText {
     /// The JSON head (`all[..text_start]`) followed by the text (`all[text_start..]`).
-    all: Arc<str>,
+    all: &'static str,
     /// Where the text starts in `all`, after the head.
     text_start: u32,
     /// Where the text as a JSON string starts in the head, after its key.
@@ -139,14 +139,14 @@ impl TraceText {
             (Ok(text_start), Ok(quoted_start)) => {
                 all.push_str(text);
                 TraceText {
-                    all: Arc::from(all),
+                    all: crate::intern::text(&all),
                     text_start,
                     quoted_start,
                     head,
                 }
             }
             _ => TraceText {
-                all: Arc::from(text),
+                all: crate::intern::text(text),
                 text_start: 0,
                 quoted_start: 0,
                 head: Head::Bare,
@@ -180,18 +180,13 @@ impl TraceText {
 
 impl From<Arc<str>> for TraceText {
     fn from(text: Arc<str>) -> TraceText {
-        TraceText {
-            all: text,
-            text_start: 0,
-            quoted_start: 0,
-            head: Head::Bare,
-        }
+        TraceText::new(&text)
     }
 }
 
 impl From<String> for TraceText {
     fn from(text: String) -> TraceText {
-        TraceText::from(Arc::<str>::from(text))
+        TraceText::new(&text)
     }
 }
 
@@ -273,7 +268,7 @@ pub struct TraceNode {
     pub id: TraceText,
     pub value: Value,
     /// The value's static type, used to write it as decisions do.
-    pub ty: Option<Arc<Type>>,
+    pub ty: Option<&'static Type>,
     /// For a parameter lookup: the date from which the value used applies.
     pub effective_from: Option<Date>,
     /// The legal source text, where the policy gives one.
@@ -314,7 +309,7 @@ impl TraceNode {
         kind: TraceKind,
         id: TraceText,
         value: Value,
-        ty: Option<Arc<Type>>,
+        ty: Option<&'static Type>,
     ) -> TraceNode {
         TraceNode {
             kind,
@@ -344,7 +339,7 @@ pub struct Trace {
     /// Every node's inputs (indices into `nodes`), one node's after another's.
     edges: Vec<usize>,
     /// Every node's arguments, each value with its static type, one node's after another's.
-    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    arguments: Vec<(Value, Option<&'static Type>)>,
     /// Every input node's JSON pointer, one after another.
     paths: String,
 }
@@ -359,7 +354,7 @@ impl Trace {
     /// For a function call: the argument values; for a table lookup: the key; for a band
     /// lookup: the value looked up; for other nodes, nothing. Each value comes with its static
     /// type. `node` is a node of this trace.
-    pub fn args(&self, node: &TraceNode) -> &[(Value, Option<Arc<Type>>)] {
+    pub fn args(&self, node: &TraceNode) -> &[(Value, Option<&'static Type>)] {
         self.arguments.get(node.args.range()).unwrap_or(&[])
     }
 
@@ -473,7 +468,7 @@ impl Trace {
 fn write_value_list(
     out: &mut String,
     policy: &Policy,
-    values: &[(Value, Option<Arc<Type>>)],
+    values: &[(Value, Option<&'static Type>)],
     dates: &mut LatestDates,
 ) {
     out.push('[');
@@ -585,18 +580,18 @@ pub(crate) struct TraceNames {
 #[derive(Debug)]
 pub(crate) struct ItemNames {
     pub(crate) name: TraceText,
-    pub(crate) ty: Arc<Type>,
+    pub(crate) ty: &'static Type,
     pub(crate) source: Option<TraceText>,
     /// The label of each exception, in the item's order.
     pub(crate) exceptions: Vec<TraceText>,
     /// The type of each parameter of a function.
-    pub(crate) params: Vec<Arc<Type>>,
+    pub(crate) params: Vec<&'static Type>,
 }
 
 #[derive(Debug)]
 pub(crate) struct ParamNames {
     pub(crate) name: TraceText,
-    pub(crate) ty: Arc<Type>,
+    pub(crate) ty: &'static Type,
     /// For each dated value: its own source, or else the parameter's.
     pub(crate) sources: Vec<Option<TraceText>>,
 }
@@ -606,16 +601,16 @@ pub(crate) struct TableNames {
     pub(crate) name: TraceText,
     pub(crate) source: Option<TraceText>,
     /// The type of a lookup's result: an optional row.
-    pub(crate) result: Arc<Type>,
-    pub(crate) keys: Vec<Arc<Type>>,
+    pub(crate) result: &'static Type,
+    pub(crate) keys: Vec<&'static Type>,
 }
 
 #[derive(Debug)]
 pub(crate) struct BandNames {
     pub(crate) name: TraceText,
     pub(crate) source: Option<TraceText>,
-    pub(crate) domain: Arc<Type>,
-    pub(crate) result: Arc<Type>,
+    pub(crate) domain: &'static Type,
+    pub(crate) result: &'static Type,
     /// The label of each band, in the table's order.
     pub(crate) labels: Vec<TraceText>,
 }
@@ -623,13 +618,13 @@ pub(crate) struct BandNames {
 #[derive(Debug)]
 pub(crate) struct OutputNames {
     pub(crate) name: TraceText,
-    pub(crate) ty: Arc<Type>,
+    pub(crate) ty: &'static Type,
 }
 
 #[derive(Debug)]
 pub(crate) struct FieldNames {
     pub(crate) name: TraceText,
-    pub(crate) ty: Arc<Type>,
+    pub(crate) ty: &'static Type,
     /// The field's JSON pointer segment, `/` and the escaped name, appended to its record's
     /// path to make an input node's path.
     pub(crate) segment: Box<str>,
@@ -664,7 +659,7 @@ impl TraceNames {
             .iter()
             .map(|item| ItemNames {
                 name: shared(&item.name, Head::Name(TraceKind::of_item(item.kind))),
-                ty: Arc::new(item.ty.clone()),
+                ty: crate::intern::ty(&item.ty),
                 source: shared_source(item.source.as_ref()),
                 exceptions: match &item.body {
                     crate::ir::Body::Exceptions { exceptions, .. } => exceptions
@@ -676,7 +671,7 @@ impl TraceNames {
                 params: item
                     .params
                     .iter()
-                    .map(|(_, ty)| Arc::new(ty.clone()))
+                    .map(|(_, ty)| crate::intern::ty(&ty))
                     .collect(),
             })
             .collect();
@@ -685,7 +680,7 @@ impl TraceNames {
             .iter()
             .map(|param| ParamNames {
                 name: shared(&param.name, Head::Name(TraceKind::Parameter)),
-                ty: Arc::new(param.ty.clone()),
+                ty: crate::intern::ty(&param.ty),
                 sources: param
                     .values
                     .iter()
@@ -699,11 +694,11 @@ impl TraceNames {
             .map(|table| TableNames {
                 name: shared(&table.name, Head::Name(TraceKind::Table)),
                 source: shared_source(table.source.as_ref()),
-                result: Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+                result: crate::intern::ty(&Type::Optional(Box::new(Type::Record(table.row_type)))),
                 keys: table
                     .key_types
                     .iter()
-                    .map(|ty| Arc::new(ty.clone()))
+                    .map(|ty| crate::intern::ty(&ty))
                     .collect(),
             })
             .collect();
@@ -713,8 +708,8 @@ impl TraceNames {
             .map(|table| BandNames {
                 name: shared(&table.name, Head::Name(TraceKind::Band)),
                 source: shared_source(table.source.as_ref()),
-                domain: Arc::new(table.domain.clone()),
-                result: Arc::new(table.result.clone()),
+                domain: crate::intern::ty(&table.domain),
+                result: crate::intern::ty(&table.result),
                 labels: table
                     .bands
                     .iter()
@@ -727,7 +722,7 @@ impl TraceNames {
             .iter()
             .map(|output| OutputNames {
                 name: shared(&output.name, Head::Name(TraceKind::Output)),
-                ty: Arc::new(output.ty.clone()),
+                ty: crate::intern::ty(&output.ty),
             })
             .collect();
         let records = policy
@@ -742,7 +737,7 @@ impl TraceNames {
                         crate::case::push_key(&mut segment, &field.name);
                         FieldNames {
                             name: shared(&field.name, Head::Name(TraceKind::Input)),
-                            ty: Arc::new(field.ty.clone()),
+                            ty: crate::intern::ty(&field.ty),
                             segment: segment.into_boxed_str(),
                         }
                     })
@@ -830,7 +825,7 @@ pub(crate) struct TraceScratch {
 pub(crate) struct TraceBuilder {
     nodes: Vec<TraceNode>,
     edges: Vec<usize>,
-    arguments: Vec<(Value, Option<Arc<Type>>)>,
+    arguments: Vec<(Value, Option<&'static Type>)>,
     paths: String,
     pub(crate) roots: Vec<usize>,
     /// The inputs collected by every open frame, the innermost frame's last: one buffer for all
@@ -988,7 +983,7 @@ impl TraceBuilder {
     /// node's `args`.
     pub(crate) fn add_args(
         &mut self,
-        args: impl IntoIterator<Item = (Value, Option<Arc<Type>>)>,
+        args: impl IntoIterator<Item = (Value, Option<&'static Type>)>,
     ) -> Span {
         let start = self.arguments.len();
         self.arguments.extend(args);
@@ -1043,7 +1038,7 @@ impl TraceBuilder {
         let (id, ty) = match field {
             Some(field) => {
                 self.paths.push_str(&field.segment);
-                (field.name.clone(), Some(Arc::clone(&field.ty)))
+                (field.name.clone(), Some(field.ty))
             }
             None => {
                 let number = index.to_string();
@@ -1202,7 +1197,7 @@ impl TraceBuilder {
                 .map(|(position, (value, (_, ty)))| {
                     let ty = names
                         .and_then(|names| names.params.get(position))
-                        .map_or_else(|| Arc::new(ty.clone()), Arc::clone);
+                        .map_or_else(|| crate::intern::ty(ty), |ty| *ty);
                     (value, Some(ty))
                 }),
         )
@@ -1234,9 +1229,9 @@ impl TraceBuilder {
         value: Value,
     ) {
         let (name, ty) = match prepared.trace_names.outputs.get(index) {
-            Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
+            Some(names) => (names.name.clone(), names.ty),
             None => match policy.outputs.get(index) {
-                Some(output) => (TraceText::new(&output.name), Arc::new(output.ty.clone())),
+                Some(output) => (TraceText::new(&output.name), crate::intern::ty(&output.ty)),
                 None => return,
             },
         };
@@ -1271,8 +1266,8 @@ impl TraceBuilder {
         };
         let names = prepared.trace_names.params.get(id as usize);
         let (name, ty) = match names {
-            Some(names) => (names.name.clone(), Arc::clone(&names.ty)),
-            None => (TraceText::new(&param.name), Arc::new(param.ty.clone())),
+            Some(names) => (names.name.clone(), names.ty),
+            None => (TraceText::new(&param.name), crate::intern::ty(&param.ty)),
         };
         let mut node = TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
         node.effective_from = Some(found.from);
@@ -1315,9 +1310,9 @@ impl TraceBuilder {
                     TraceKind::Band,
                     names.name.clone(),
                     band.value.clone(),
-                    Some(Arc::clone(&names.result)),
+                    Some(names.result),
                 );
-                node.args = self.add_args([(value, Some(Arc::clone(&names.domain)))]);
+                node.args = self.add_args([(value, Some(names.domain))]);
                 node.label = Some(
                     names
                         .labels
@@ -1332,9 +1327,9 @@ impl TraceBuilder {
                     TraceKind::Band,
                     TraceText::new(&table.name),
                     band.value.clone(),
-                    Some(Arc::new(table.result.clone())),
+                    Some(crate::intern::ty(&table.result)),
                 );
-                node.args = self.add_args([(value, Some(Arc::new(table.domain.clone())))]);
+                node.args = self.add_args([(value, Some(crate::intern::ty(&table.domain)))]);
                 node.label = Some(TraceText::new(&band.label));
                 node.source = table.source.as_deref().map(TraceText::new);
                 node
@@ -1358,17 +1353,17 @@ impl TraceBuilder {
         };
         let names = prepared.trace_names.tables.get(id as usize);
         let (name, ty) = match names {
-            Some(names) => (names.name.clone(), Arc::clone(&names.result)),
+            Some(names) => (names.name.clone(), names.result),
             None => (
                 TraceText::new(&table.name),
-                Arc::new(Type::Optional(Box::new(Type::Record(table.row_type)))),
+                crate::intern::ty(&Type::Optional(Box::new(Type::Record(table.row_type)))),
             ),
         };
         let mut node = TraceNode::new(TraceKind::Table, name, result, Some(ty));
         node.args = self.add_args(key.into_iter().enumerate().map(|(index, value)| {
             let ty = match names {
                 Some(names) => names.keys.get(index).cloned(),
-                None => table.key_types.get(index).cloned().map(Arc::new),
+                None => table.key_types.get(index).map(crate::intern::ty),
             };
             (value, ty)
         }));
@@ -1388,7 +1383,7 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
     match names {
         Some(names) => {
             let mut node =
-                TraceNode::new(kind, names.name.clone(), value, Some(Arc::clone(&names.ty)));
+                TraceNode::new(kind, names.name.clone(), value, Some(names.ty));
             node.source = names.source.clone();
             node
         }
@@ -1397,7 +1392,7 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
                 kind,
                 TraceText::new(&item.name),
                 value,
-                Some(Arc::new(item.ty.clone())),
+                Some(crate::intern::ty(&item.ty)),
             );
             node.source = item.source.as_deref().map(TraceText::new);
             node
@@ -1422,7 +1417,7 @@ fn exception_label(item: &Item, names: Option<&ItemNames>, won: u32) -> Option<T
 mod tests {
     use super::*;
     use crate::ir::{EnumDef, JsonLiteral, VariantDef};
-    use crate::value::{Month, Quarter};
+    use crate::value::{Key, Month, Quarter};
     use rust_decimal::Decimal;
 
     fn policy_with_enum() -> Policy {
@@ -1537,15 +1532,15 @@ mod tests {
                 Value::List(Arc::from(vec![Value::Bool(true), Value::Enum(1)])),
             ])),
             Value::List(Arc::from(Vec::new())),
-            Value::Map(Arc::from(vec![(Arc::from("k"), Value::Bool(true))])),
+            Value::Map(Arc::from(vec![(Key::from("k"), Value::Bool(true))])),
             Value::Map(Arc::from(vec![
-                (Arc::from("k"), Value::Integer(3)),
-                (Arc::from("q\"uote"), Value::Enum(0)),
-                (Arc::from("m"), record(Some("/members/1"))),
-                (Arc::from("l"), Value::List(Arc::from(vec![Value::Enum(1)]))),
+                (Key::from("k"), Value::Integer(3)),
+                (Key::from("q\"uote"), Value::Enum(0)),
+                (Key::from("m"), record(Some("/members/1"))),
+                (Key::from("l"), Value::List(Arc::from(vec![Value::Enum(1)]))),
                 (
-                    Arc::from("o"),
-                    Value::Map(Arc::from(vec![(Arc::from("k"), Value::Absent)])),
+                    Key::from("o"),
+                    Value::Map(Arc::from(vec![(Key::from("k"), Value::Absent)])),
                 ),
             ])),
             Value::Map(Arc::from(Vec::new())),

@@ -29,7 +29,137 @@ pub enum Value {
     List(Arc<[Value]>),
     Record(Arc<Record>),
     /// An ordered map or fixed-key object.
-    Map(Arc<[(Arc<str>, Value)]>),
+    Map(Arc<[(Key, Value)]>),
+}
+
+/// The key of a map or object value.
+///
+/// A key that a policy declares (the field of an output object, a rule id of a scorecard) is
+/// kept for the rest of the process ([`Key::name`]), so that copying it costs nothing; a key
+/// that comes from a case (a member id in a map built with `{ for … }`) is shared text. Keys
+/// compare, hash, order and print as their text, whichever they are.
+#[derive(Clone)]
+pub struct Key(KeyText);
+
+#[derive(Clone)]
+enum KeyText {
+    Name(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Key {
+    /// A key a policy declares, kept for the rest of the process (see `intern.rs`): for names,
+    /// never for texts that come from cases.
+    pub fn name(name: &str) -> Key {
+        Key(KeyText::Name(crate::intern::text(name)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            KeyText::Name(name) => name,
+            KeyText::Shared(text) => text,
+        }
+    }
+}
+
+impl From<Arc<str>> for Key {
+    fn from(text: Arc<str>) -> Key {
+        Key(KeyText::Shared(text))
+    }
+}
+
+impl From<&str> for Key {
+    fn from(text: &str) -> Key {
+        Key(KeyText::Shared(Arc::from(text)))
+    }
+}
+
+impl From<String> for Key {
+    fn from(text: String) -> Key {
+        Key(KeyText::Shared(Arc::from(text)))
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Key {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialEq<str> for Key {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Key {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), formatter)
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        String::deserialize(deserializer).map(Key::from)
+    }
 }
 
 impl PartialEq for Value {

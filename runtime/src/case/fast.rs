@@ -32,7 +32,7 @@ use super::{is_plain_decimal, parse_date, push_key};
 use crate::decision::escape_marks;
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, Type, TypeDef};
 use crate::limits::Limits;
-use crate::value::{same_text, Date, Month, Quarter, Record, Value};
+use crate::value::{same_text, Date, Key, Month, Quarter, Record, Value};
 
 /// The fast reader could not read the case; the checked reader says why.
 pub(crate) struct GiveUp;
@@ -597,9 +597,9 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
                     {
                         return Err(GiveUp);
                     }
-                    let entries: Vec<(Arc<str>, Value)> = declared
+                    let entries: Vec<(Key, Value)> = declared
                         .iter()
-                        .map(|(name, _)| (self.shared.get(name), Value::Absent))
+                        .map(|(name, _)| (Key::from(self.shared.get(name)), Value::Absent))
                         .collect();
                     Value::Map(Arc::from(entries))
                 }
@@ -692,7 +692,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
     /// The members of a non-empty object read as a map with values of type `element`.
     fn map(&mut self, element: &'p Type) -> Result<Value, GiveUp> {
         let element_holds_records = holds_records(element);
-        let mut values: Vec<(Arc<str>, Value)> = Vec::new();
+        let mut values: Vec<(Key, Value)> = Vec::new();
         loop {
             let name = self.key()?;
             let length = self.path.len();
@@ -701,7 +701,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
             }
             let value = self.value(element, None, false)?;
             self.path.truncate(length);
-            values.push((self.shared.get(&name), value));
+            values.push((Key::from(self.shared.get(&name)), value));
             if !self.another(b'}')? {
                 break;
             }
@@ -747,7 +747,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
                 None if matches!(ty, Type::Optional(_)) => Value::Absent,
                 None => return Err(GiveUp),
             };
-            result.push((self.shared.get(name), value));
+            result.push((Key::from(self.shared.get(name)), value));
         }
         Ok(Value::Map(Arc::from(result)))
     }
