@@ -25,7 +25,7 @@ use ereje_runtime::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemKind, MatchArm, Pattern, Policy,
     RoundingMode, Type, TypeDef, UnaryOp,
 };
-use ereje_runtime::native::{shape_digest, MAX_DEPTH};
+use ereje_runtime::native::{output_digest, shape_digest, MAX_DEPTH};
 use ereje_runtime::value::Value;
 use rust_decimal::Decimal;
 
@@ -73,9 +73,32 @@ pub fn emit_rust(targets: &[NativeTarget<'_>], regenerate: &str) -> String {
     out.push_str("];\n");
     for target in targets {
         out.push('\n');
-        out.push_str(&Emitter::new(target.policy).module(&target.module));
+        out.push_str(&emit_module(target.policy, &target.module));
     }
     out
+}
+
+/// The module of one policy version.
+///
+/// A function parameter that every call passes a reference into the case, the policy or the
+/// constants is *stable* (see [`Code::stable`]): calls made with it inside the function can be
+/// remembered by address too. Whether a call passes one depends on the parameters of the
+/// function it is made in, so the module is written until the stable parameters no longer
+/// change; they only grow, so this ends (in two or three rounds).
+fn emit_module(policy: &Policy, module: &str) -> String {
+    let mut stable: Vec<Vec<bool>> = policy
+        .items
+        .iter()
+        .map(|item| vec![false; item.params.len()])
+        .collect();
+    loop {
+        let mut emitter = Emitter::new(policy, stable.clone());
+        let text = emitter.module(module);
+        if emitter.stable_calls == stable {
+            return text;
+        }
+        stable = emitter.stable_calls;
+    }
 }
 
 /// A plain scalar, as generated code holds it.
@@ -199,6 +222,9 @@ struct Code {
     form: Form,
     /// For an owned value held by a named local: a `&Value` of it, to read without cloning.
     borrow: Option<String>,
+    /// For a reference: whether it points into the case, the policy or the constants, which
+    /// stay where they are for the whole evaluation (so that its address names its value).
+    stable: bool,
 }
 
 impl Code {
@@ -207,6 +233,15 @@ impl Code {
             text: text.into(),
             form,
             borrow: None,
+            stable: false,
+        }
+    }
+
+    /// A reference into the case, the policy or the constants.
+    fn stable(text: impl Into<String>) -> Code {
+        Code {
+            stable: true,
+            ..Code::new(text, Form::Ref)
         }
     }
 }
@@ -360,6 +395,8 @@ struct Local {
     var: String,
     kind: LocalKind,
     ty: Option<Type>,
+    /// For a reference: whether it points into the case, the policy or the constants.
+    stable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,11 +459,21 @@ struct Emitter<'p> {
     /// Decimal constants written as Rust constants.
     decimals: Vec<Decimal>,
     counter: usize,
+    /// Each function parameter taken as stable in this round (see [`emit_module`]).
+    stable_params: Vec<Vec<bool>>,
+    /// Each function parameter that every call written in this round passed a stable reference.
+    stable_calls: Vec<Vec<bool>>,
 }
 
 impl<'p> Emitter<'p> {
-    fn new(policy: &'p Policy) -> Emitter<'p> {
+    fn new(policy: &'p Policy, stable_params: Vec<Vec<bool>>) -> Emitter<'p> {
         Emitter {
+            stable_calls: policy
+                .items
+                .iter()
+                .map(|item| vec![true; item.params.len()])
+                .collect(),
+            stable_params,
             policy,
             items: vec![None; policy.items.len()],
             writing: vec![false; policy.items.len()],
@@ -486,7 +533,7 @@ impl<'p> Emitter<'p> {
     }
 
     /// The whole module of one policy version.
-    fn module(mut self, module: &str) -> String {
+    fn module(&mut self, module: &str) -> String {
         let policy = self.policy;
         let fits = static_depth(policy).is_some_and(|depth| depth <= MAX_DEPTH);
         let mut methods = String::new();
@@ -519,6 +566,14 @@ impl<'p> Emitter<'p> {
         let _ = writeln!(out, "        name: {:?},", policy.name);
         let _ = writeln!(out, "        version: {:?},", policy.version);
         let _ = writeln!(out, "        shape: {:?},", shape_digest(policy));
+        out.push_str("        outputs: &[");
+        for (position, output) in policy.outputs.iter().enumerate() {
+            if position > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{:?}", output_digest(output));
+        }
+        out.push_str("],\n");
         let _ = writeln!(out, "        constants: {},", raw_string(&constants));
         out.push_str("        keys: &[");
         for (position, key) in self.keys.iter().enumerate() {
@@ -547,22 +602,27 @@ impl<'p> Emitter<'p> {
             out.push_str(
                 "    // The policy's items nest deeper than the evaluators allow, or depend on\n    \
                  // themselves: the interpreter decides every case and reports the error.\n    \
-                 fn evaluate(cx: &Context<'_>) -> Run<Vec<Value>> {\n        Err(Bail)\n    }\n\n    \
-                 fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>) -> Run<Vec<Value>> {\n        \
+                 fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {\n        Err(Bail)\n    }\n\n    \
+                 fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>, outputs: &[usize]) -> Run<Vec<Value>> {\n        \
                  Err(Bail)\n    }\n}\n",
             );
             return out;
         }
         out.push_str(
-            "    fn evaluate(cx: &Context<'_>) -> Run<Vec<Value>> {\n        \
+            "    fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {\n        \
              let mut state = State::<false>::new(cx, None);\n        \
              state.checks()?;\n        \
-             state.outputs()\n    }\n\n    \
+             state.outputs(outputs)\n    }\n\n    \
              // The checks leave no trace; the outputs compute again what the checks computed, so\n    \
              // that the trace records it.\n    \
-             fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>) -> Run<Vec<Value>> {\n        \
+             fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>, outputs: &[usize]) -> Run<Vec<Value>> {\n        \
              State::<false>::new(cx, None).checks()?;\n        \
-             State::<true>::new(cx, Some(tracer)).outputs()\n    }\n\n",
+             State::<true>::new(cx, Some(tracer)).outputs(outputs)\n    }\n\n",
+        );
+        out.push_str(
+            "    // The slots of each remembered function: a power of two above the members of a\n    \
+             // large family, so that each record of a list of the case keeps its own.\n    \
+             const CALL_SLOTS: usize = 16;\n\n",
         );
         // The state: every item's memo, the exception that gave each value, and parameters.
         out.push_str("    struct State<'c, 't, 'r, const T: bool> {\n        cx: &'c Context<'c>,\n        tr: Option<&'t mut Tracer<'r>>,\n");
@@ -576,6 +636,17 @@ impl<'p> Emitter<'p> {
                 let _ = writeln!(out, "        m{id}: Option<{}>,", rust_type(method.form));
                 let _ = write!(init, " m{id}: None,");
             }
+            if item.kind == ItemKind::Function {
+                let params: Vec<Form> = item.params.iter().map(|(_, ty)| param_form(ty)).collect();
+                if memoizable(&params, method.form) {
+                    let _ = writeln!(
+                        out,
+                        "        c{id}: [Option<(usize, {})>; CALL_SLOTS],",
+                        rust_type(method.form)
+                    );
+                    let _ = write!(init, " c{id}: [None; CALL_SLOTS],");
+                }
+            }
             if matches!(item.body, Body::Exceptions { .. }) {
                 let _ = writeln!(out, "        e{id}: Option<u32>,");
                 let _ = write!(init, " e{id}: None,");
@@ -583,10 +654,8 @@ impl<'p> Emitter<'p> {
         }
         for (id, method) in self.params.iter().enumerate() {
             let Some(method) = method else { continue };
-            if matches!(method.form, Form::Typed(_) | Form::Opt(_)) {
-                let _ = writeln!(out, "        q{id}: Option<{}>,", rust_type(method.form));
-                let _ = write!(init, " q{id}: None,");
-            }
+            let _ = writeln!(out, "        q{id}: Option<{}>,", rust_type(method.form));
+            let _ = write!(init, " q{id}: None,");
         }
         out.push_str("    }\n\n");
         out.push_str("    impl<'c, 't, 'r, const T: bool> State<'c, 't, 'r, T> {\n");
@@ -622,6 +691,7 @@ impl<'p> Emitter<'p> {
                             var: element.clone(),
                             kind: LocalKind::Ref,
                             ty: element_type(list_type.as_ref()),
+                            stable: list.stable,
                         },
                     );
                     let holds = self.expr(&mut scope, &check.condition);
@@ -656,22 +726,33 @@ impl<'p> Emitter<'p> {
             "            let mut values = Vec::with_capacity({});",
             policy.outputs.len()
         );
+        let mut arms = String::new();
+        let mut methods = String::new();
         for (index, output) in policy.outputs.iter().enumerate() {
             let mut scope = Scope::default();
             let code = self.expr(&mut scope, &output.expr);
-            let _ = writeln!(
-                body,
-                "            // output {}\n            \
-                 if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.open(); }} }}\n            \
-                 let value: Value = {};\n            \
-                 if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.close_output({index}, value.clone()); }} }}\n            \
-                 values.push(value);",
+            let _ = writeln!(arms, "                    {index} => self.o{index}()?,");
+            let _ = write!(
+                methods,
+                "        // output {}\n        \
+                 fn o{index}(&mut self) -> Run<Value> {{\n            \
+                 let cx = self.cx;\n            \
+                 Ok({})\n        }}\n\n",
                 output.name,
                 value(&code)
             );
         }
+        // The engine asks for its own outputs (all of these, or some, in its order), and its
+        // trace numbers their nodes in its order.
         format!(
-            "        fn outputs(&mut self) -> Run<Vec<Value>> {{\n            let cx = self.cx;\n{body}            Ok(values)\n        }}\n\n"
+            "        fn outputs(&mut self, wanted: &[usize]) -> Run<Vec<Value>> {{\n            \
+             let mut values = Vec::with_capacity(wanted.len());\n            \
+             for (index, output) in wanted.iter().enumerate() {{\n                \
+             if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.open(); }} }}\n                \
+             let value = match output {{\n{arms}                    _ => return Err(Bail),\n                }};\n                \
+             if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.close_output(index, value.clone()); }} }}\n                \
+             values.push(value);\n            }}\n            \
+             Ok(values)\n        }}\n\n{methods}"
         )
     }
 
@@ -805,12 +886,20 @@ impl<'p> Emitter<'p> {
         let mut arguments = Vec::new();
         for (position, ((_, ty), form)) in item.params.iter().zip(&params).enumerate() {
             let var = format!("a{position}");
+            let stable = self
+                .stable_params
+                .get(index)
+                .and_then(|params| params.get(position))
+                .copied()
+                .unwrap_or(false);
             let (kind, rust) = match form {
                 Form::Typed(scalar) => (LocalKind::Typed(*scalar), scalar.rust().to_string()),
                 Form::Opt(scalar) => (
                     LocalKind::Opt(*scalar),
                     format!("Option<{}>", scalar.rust()),
                 ),
+                // A stable parameter lives as long as the case.
+                _ if stable => (LocalKind::Ref, "&'c Value".to_string()),
                 _ => (LocalKind::Ref, "&Value".to_string()),
             };
             let _ = write!(signature, ", {var}: {rust}");
@@ -828,6 +917,7 @@ impl<'p> Emitter<'p> {
                     var,
                     kind,
                     ty: Some(ty.clone()),
+                    stable: stable && kind == LocalKind::Ref,
                 },
             );
         }
@@ -864,6 +954,26 @@ impl<'p> Emitter<'p> {
             ty = rust_type(form),
             arguments = arguments.join(", "),
         );
+        // A function of one record whose result is a scalar is remembered for the case, by the
+        // record's address, when it is called on a record of the case (see `call`).
+        let text = if memoizable(&params, form) {
+            format!(
+                "{text}        // {name}, remembered by its argument's address (which names a record of the\n        \
+                 // case for the whole evaluation).\n        \
+                 fn f{id}_memo(&mut self, a0: &'c Value) -> Run<{ty}> {{\n            \
+                 let key = std::ptr::from_ref(a0) as usize;\n            \
+                 let slot = (key >> 3) % CALL_SLOTS;\n            \
+                 if let Some(Some((found, value))) = self.c{id}.get(slot).copied() {{\n                \
+                 if found == key {{\n                    return Ok(value);\n                }}\n            }}\n            \
+                 let value = self.f{id}(a0)?;\n            \
+                 if let Some(place) = self.c{id}.get_mut(slot) {{\n                *place = Some((key, value));\n            }}\n            \
+                 Ok(value)\n        }}\n\n",
+                name = item.name,
+                ty = rust_type(form),
+            )
+        } else {
+            text
+        };
         if let Some(place) = self.items.get_mut(index) {
             *place = Some(Method { form, text });
         }
@@ -910,7 +1020,10 @@ impl<'p> Emitter<'p> {
                  fn p{id}(&mut self) -> Run<&'c Value> {{\n            \
                  let cx = self.cx;\n            \
                  {record}\n            \
-                 param(cx.policy, {id}, cx.as_of)\n        }}\n\n",
+                 if let Some(value) = self.q{id} {{\n                return Ok(value);\n            }}\n            \
+                 let value = param(cx.policy, {id}, cx.as_of)?;\n            \
+                 self.q{id} = Some(value);\n            \
+                 Ok(value)\n        }}\n\n",
                 name = param.name
             ),
         };
@@ -926,24 +1039,29 @@ impl<'p> Emitter<'p> {
     fn expr(&mut self, scope: &mut Scope, expr: &Expr) -> Code {
         match expr {
             Expr::Const(constant) => self.constant_code(constant),
-            Expr::Input => Code::new("cx.root", Form::Ref),
+            Expr::Input => Code::stable("cx.root"),
             Expr::AsOf => Code::new("cx.as_of", Form::Typed(Scalar::Date)),
             Expr::Local(slot) => match scope.get(*slot) {
                 Some(local) => match local.kind {
                     LocalKind::Typed(scalar) => Code::new(local.var.clone(), Form::Typed(scalar)),
                     LocalKind::Opt(scalar) => Code::new(local.var.clone(), Form::Opt(scalar)),
-                    LocalKind::Ref => Code::new(local.var.clone(), Form::Ref),
+                    LocalKind::Ref => Code {
+                        stable: local.stable,
+                        ..Code::new(local.var.clone(), Form::Ref)
+                    },
                     LocalKind::Owned => Code {
-                        text: format!("{}.clone()", local.var),
-                        form: Form::Own,
                         borrow: Some(format!("(&{})", local.var)),
+                        ..Code::new(format!("{}.clone()", local.var), Form::Own)
                     },
                 },
                 // A slot nothing bound reads as absent, as in the interpreter's fresh frame.
-                None => Code::new("absent()", Form::Ref),
+                None => Code::stable("absent()"),
             },
             Expr::Item(id) => match self.policy.items.get(*id as usize) {
                 Some(item) if item.kind != ItemKind::Function => match self.item(*id) {
+                    // An item held by reference holds one into the case, the policy or the
+                    // constants.
+                    Some(Form::Ref) => Code::stable(format!("(self.i{id}()?)")),
                     Some(form) => Code::new(format!("(self.i{id}()?)"), form),
                     None => Code::new(BAIL, Form::Own),
                 },
@@ -1013,7 +1131,7 @@ impl<'p> Emitter<'p> {
                 });
                 Code::new(
                     format!(
-                        "{{ let mut {entries}: Vec<(Key, Value)> = Vec::new(); {loop_text} Value::Map(Arc::from({entries})) }}"
+                        "{{ let mut {entries}: Vec<(Key, Value)> = Vec::new(); {loop_text} map_of({entries}) }}"
                     ),
                     Form::Own,
                 )
@@ -1028,7 +1146,7 @@ impl<'p> Emitter<'p> {
                         })
                         .collect();
                     let list = Value::List(values.into());
-                    return Code::new(self.constant(&list), Form::Ref);
+                    return Code::stable(self.constant(&list));
                 }
                 let values: Vec<String> = items
                     .iter()
@@ -1145,14 +1263,18 @@ impl<'p> Emitter<'p> {
                         Form::Opt(found),
                     ),
                     (Form::Opt(found), Form::Absent) => Code::new(present.text, Form::Opt(found)),
-                    (Form::Ref, Form::Ref | Form::Absent) => Code::new(
-                        format!(
-                            "{{ let v: &Value = {}; if v.is_absent() {{ {} }} else {{ v }} }}",
-                            present.text,
-                            convert(&fallback, Form::Ref)
-                        ),
-                        Form::Ref,
-                    ),
+                    (Form::Ref, Form::Ref | Form::Absent) => Code {
+                        stable: present.stable
+                            && (fallback.stable || fallback.form == Form::Absent),
+                        ..Code::new(
+                            format!(
+                                "{{ let v: &Value = {}; if v.is_absent() {{ {} }} else {{ v }} }}",
+                                present.text,
+                                convert(&fallback, Form::Ref)
+                            ),
+                            Form::Ref,
+                        )
+                    },
                     _ => Code::new(
                         format!(
                             "{{ let v: Value = {}; if v.is_absent() {{ {} }} else {{ v }} }}",
@@ -1201,7 +1323,7 @@ impl<'p> Emitter<'p> {
                     Form::Typed(scalar),
                 )
             }
-            _ => Code::new(self.constant(constant), Form::Ref),
+            _ => Code::stable(self.constant(constant)),
         }
     }
 
@@ -1222,8 +1344,18 @@ impl<'p> Emitter<'p> {
         }
         let mut bindings = String::new();
         let mut passed = Vec::new();
-        for (arg, param) in args.iter().zip(&params) {
+        let mut codes_stable = true;
+        for (position, (arg, param)) in args.iter().zip(&params).enumerate() {
             let code = self.expr(scope, arg);
+            let stable_arg = code.form == Form::Ref && code.stable;
+            codes_stable &= stable_arg;
+            if let Some(seen) = self
+                .stable_calls
+                .get_mut(id as usize)
+                .and_then(|params| params.get_mut(position))
+            {
+                *seen &= stable_arg;
+            }
             let var = self.fresh("arg");
             match param {
                 Form::Typed(scalar) => {
@@ -1247,6 +1379,15 @@ impl<'p> Emitter<'p> {
                 },
             }
         }
+        if memoizable(&params, form) && codes_stable {
+            return Code::new(
+                format!(
+                    "{{ {bindings}if T {{ self.f{id}({0})? }} else {{ self.f{id}_memo({0})? }} }}",
+                    passed.join(", ")
+                ),
+                form,
+            );
+        }
         Code::new(
             format!("{{ {bindings}self.f{id}({})? }}", passed.join(", ")),
             form,
@@ -1260,6 +1401,7 @@ impl<'p> Emitter<'p> {
         let form = param_form(&param.ty);
         match at {
             None => match self.param(id) {
+                Some(Form::Ref) => Code::stable(format!("(self.p{id}()?)")),
                 Some(form) => Code::new(format!("(self.p{id}()?)"), form),
                 None => Code::new(BAIL, Form::Own),
             },
@@ -1293,7 +1435,7 @@ impl<'p> Emitter<'p> {
             Type::Optional(inner) => Scalar::of(inner).map(Form::Opt),
             other => Scalar::of(other).map(Form::Typed),
         });
-        let (place, stable) = match (record.form, &record.borrow) {
+        let (place, referenced) = match (record.form, &record.borrow) {
             (Form::Ref, _) => (record.text.clone(), true),
             (Form::Absent, _) => ("absent()".to_string(), true),
             (_, Some(borrow)) => (borrow.clone(), false),
@@ -1341,7 +1483,10 @@ impl<'p> Emitter<'p> {
                 ),
                 Form::Opt(scalar),
             ),
-            _ if stable => Code::new(format!("{{ {bind}{} }}", read(&place)), Form::Ref),
+            _ if referenced => Code {
+                stable: record.stable || record.form == Form::Absent,
+                ..Code::new(format!("{{ {bind}{} }}", read(&place)), Form::Ref)
+            },
             _ => Code::new(format!("{{ {bind}({}).clone() }}", read(&place)), Form::Own),
         }
     }
@@ -1484,11 +1629,7 @@ impl<'p> Emitter<'p> {
                         bool_form,
                     ),
                     _ => Code::new(
-                        format!(
-                            "{{ let l = {}; let r = {}; {negate}equal(&l, &r) }}",
-                            value(&left),
-                            value(&right)
-                        ),
+                        format!("{negate}equal({}, {})", argument(&left), argument(&right)),
                         bool_form,
                     ),
                 }
@@ -1518,9 +1659,9 @@ impl<'p> Emitter<'p> {
                         };
                         Code::new(
                             format!(
-                                "{{ let l = {}; let r = {}; order(&l, &r)? {wanted} }}",
-                                value(&left),
-                                value(&right)
+                                "(order({}, {})? {wanted})",
+                                argument(&left),
+                                argument(&right)
                             ),
                             bool_form,
                         )
@@ -1615,6 +1756,7 @@ impl<'p> Emitter<'p> {
                             var,
                             kind: local_kind,
                             ty,
+                            stable: code.stable && local_kind == LocalKind::Ref,
                         },
                     ),
                 ));
@@ -1700,6 +1842,7 @@ impl<'p> Emitter<'p> {
         let element = self.fresh("e");
         let mut head = String::new();
         let mut tail = String::new();
+        let elements_stable;
         match list {
             Expr::Aggregate {
                 kind: AggregateKind::FlatMap,
@@ -1713,6 +1856,7 @@ impl<'p> Emitter<'p> {
                     return BAIL.to_string();
                 };
                 let outer_code = self.expr(scope, outer);
+                elements_stable = outer_code.stable;
                 let outer_element = self.fresh("e");
                 let held = self.fresh("list");
                 let _ = write!(
@@ -1725,6 +1869,7 @@ impl<'p> Emitter<'p> {
             }
             _ => {
                 let code = self.expr(scope, list);
+                elements_stable = code.stable;
                 let held = self.fresh("list");
                 let _ = write!(
                     head,
@@ -1741,6 +1886,7 @@ impl<'p> Emitter<'p> {
                 var: element,
                 kind: LocalKind::Ref,
                 ty: element_type(list_type.as_ref()),
+                stable: elements_stable,
             },
         );
         let test = filter.map(|filter| {
@@ -1866,7 +2012,7 @@ impl<'p> Emitter<'p> {
                     }
                 });
                 Code::new(
-                    format!("{{ let mut {total}: Vec<Value> = Vec::new(); {loop_text} Value::List(Arc::from({total})) }}"),
+                    format!("{{ let mut {total}: Vec<Value> = Vec::new(); {loop_text} list_of({total}) }}"),
                     Form::Own,
                 )
             }
@@ -2113,8 +2259,9 @@ impl<'p> Emitter<'p> {
         let Some(group) = self.policy.groups.get(group as usize) else {
             return Code::new(BAIL, Form::Own);
         };
-        let held = self.fresh("holding");
-        let mut text = format!("{{ let mut {held}: Vec<Value> = Vec::new(); ");
+        // Whether each member holds, in the group's order, then the list of those that do.
+        let mut flags = Vec::new();
+        let mut ids = Vec::new();
         for member in &group.members {
             let item = member.item;
             let holds = match self.item(item) {
@@ -2126,20 +2273,21 @@ impl<'p> Emitter<'p> {
                 Some(_) => format!("{{ self.i{item}()?; false }}"),
                 None => BAIL.to_string(),
             };
-            let push = format!(
-                "if {holds} {{ {held}.push(Value::Text(Arc::clone(&cx.names[{item}]))); }}"
-            );
-            match Self::active(member) {
-                Some(active) => {
-                    let _ = write!(text, "if {active} {{ {push} }} ");
-                }
-                None => {
-                    let _ = write!(text, "{push} ");
-                }
-            }
+            flags.push(match Self::active(member) {
+                Some(active) => format!("({active} && {holds})"),
+                None => holds,
+            });
+            ids.push(item.to_string());
         }
-        let _ = write!(text, "Value::List(Arc::from({held})) }}");
-        Code::new(text, Form::Own)
+        Code::new(
+            format!(
+                "{{ let holds: [bool; {count}] = [{}]; names_holding(cx.names, &[{}], &holds) }}",
+                flags.join(", "),
+                ids.join(", "),
+                count = flags.len()
+            ),
+            Form::Own,
+        )
     }
 
     fn group_sum(&mut self, group: u32) -> Code {
@@ -2216,6 +2364,33 @@ impl<'p> Emitter<'p> {
             return Code::new(BAIL, Form::Own);
         };
         let entries = self.fresh("entries");
+        if group
+            .members
+            .iter()
+            .all(|member| member.active_from.is_none())
+        {
+            // Every member counts: the map is made in one allocation, entry by entry.
+            let mut arms = String::new();
+            for (position, member) in group.members.iter().enumerate() {
+                let item = member.item;
+                let value_code = match self.item(item) {
+                    Some(form) => Code::new(format!("(self.i{item}()?)"), form),
+                    None => Code::new(BAIL, Form::Own),
+                };
+                let _ = write!(
+                    arms,
+                    "{position} => (cx.name_keys[{item}].clone(), {}), ",
+                    value(&value_code)
+                );
+            }
+            return Code::new(
+                format!(
+                    "entries_of({}, |k| Ok(match k {{ {arms}_ => return Err(Bail) }}))?",
+                    group.members.len()
+                ),
+                Form::Own,
+            );
+        }
         let mut text = format!(
             "{{ let mut {entries}: Vec<(Key, Value)> = Vec::with_capacity({}); ",
             group.members.len()
@@ -2239,7 +2414,7 @@ impl<'p> Emitter<'p> {
                 }
             }
         }
-        let _ = write!(text, "Value::Map(Arc::from({entries})) }}");
+        let _ = write!(text, "map_of({entries}) }}");
         Code::new(text, Form::Own)
     }
 
@@ -2274,7 +2449,14 @@ impl<'p> Emitter<'p> {
                 .get(*table as usize)
                 .map(|table| Type::Optional(Box::new(Type::Record(table.row_type)))),
             Expr::Field(inner, index) => self.field_type(scope, inner, *index),
-            Expr::Coalesce(_, fallback) => self.ty(scope, fallback),
+            // The present value's type (without its option), else the fallback's: `[]` has none.
+            Expr::Coalesce(present, fallback) => self
+                .ty(scope, present)
+                .map(|ty| match ty {
+                    Type::Optional(inner) => *inner,
+                    other => other,
+                })
+                .or_else(|| self.ty(scope, fallback)),
             Expr::Aggregate {
                 kind: AggregateKind::Filter,
                 list,
@@ -2297,6 +2479,7 @@ impl<'p> Emitter<'p> {
                     Local {
                         var: String::new(),
                         kind: LocalKind::Ref,
+                        stable: false,
                         ty: element,
                     },
                 );
@@ -2337,6 +2520,12 @@ impl<'p> Emitter<'p> {
             }
         }
     }
+}
+
+/// Whether a function with parameters of `params` returning `form` is remembered per record:
+/// one record parameter, a scalar result.
+fn memoizable(params: &[Form], form: Form) -> bool {
+    matches!(params, [Form::Ref]) && matches!(form, Form::Typed(_) | Form::Opt(_))
 }
 
 /// The form of a value of declared type `ty` read from outside the code (a parameter, a

@@ -1291,10 +1291,7 @@ impl Compiler<'_> {
                 })
             }
             Expr::Object(fields) => {
-                let names: Vec<Key> = fields
-                    .iter()
-                    .map(|(name, _)| Key::name(name))
-                    .collect();
+                let names: Vec<Key> = fields.iter().map(|(name, _)| Key::name(name)).collect();
                 let codes: Vec<Code> = fields.iter().map(|(_, expr)| self.value(expr)).collect();
                 Box::new(move |machine| {
                     let mut entries = Vec::with_capacity(codes.len());

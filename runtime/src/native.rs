@@ -54,7 +54,8 @@ pub type Run<T> = Result<T, Bail>;
 /// A policy compiled to Rust: what `ereje compile --emit rust` writes, one per policy version.
 ///
 /// Register it once with [`register`]; every engine built afterwards from a policy of the same
-/// shape evaluates with it.
+/// shape evaluates with it, and so does an engine of a policy that declares only some of its
+/// outputs (an embedder that needs the `asp` decision alone).
 #[derive(Debug)]
 pub struct NativePolicy {
     /// The policy's name, for messages.
@@ -64,14 +65,16 @@ pub struct NativePolicy {
     pub version: &'static str,
     /// [`shape_digest`] of the policy the code was generated from.
     pub shape: &'static str,
+    /// [`output_digest`] of each of its outputs, in order.
+    pub outputs: &'static [&'static str],
     /// The expression constants the code refers to by index, as a JSON array of values.
     pub constants: &'static str,
     /// The keys of the objects the code builds, by index.
     pub keys: &'static [&'static str],
-    /// Runs the case checks, then every output.
-    pub evaluate: fn(&Context<'_>) -> Run<Vec<Value>>,
-    /// The same with a trace: the checks without one, then every output recorded by `tracer`.
-    pub evaluate_traced: fn(&Context<'_>, &mut Tracer<'_>) -> Run<Vec<Value>>,
+    /// Runs the case checks, then the outputs of the given indices, in that order.
+    pub evaluate: fn(&Context<'_>, &[usize]) -> Run<Vec<Value>>,
+    /// The same with a trace: the checks without one, then the outputs recorded by `tracer`.
+    pub evaluate_traced: fn(&Context<'_>, &mut Tracer<'_>, &[usize]) -> Run<Vec<Value>>,
 }
 
 /// What generated code evaluates a case with.
@@ -104,23 +107,52 @@ pub fn register(policy: &'static NativePolicy) {
     }
 }
 
-/// The registered native code for a policy of shape `shape`, if any.
-fn registered(shape: impl FnOnce() -> String) -> Option<&'static NativePolicy> {
+/// The registered native code for `policy`, if any, with the index of each of the policy's
+/// outputs among the code's.
+fn registered(policy: &Policy) -> Option<(&'static NativePolicy, Vec<usize>)> {
     let registry = REGISTRY
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if registry.is_empty() {
         return None;
     }
-    let shape = shape();
-    registry.iter().copied().find(|known| known.shape == shape)
+    let shape = shape_digest(policy);
+    let outputs: Vec<String> = policy.outputs.iter().map(output_digest).collect();
+    registry.iter().copied().find_map(|known| {
+        if known.shape != shape {
+            return None;
+        }
+        let indices = outputs
+            .iter()
+            .map(|wanted| known.outputs.iter().position(|output| output == wanted))
+            .collect::<Option<Vec<usize>>>()?;
+        Some((known, indices))
+    })
 }
 
-/// `sha256:<hex>` of the policy's IR without the data that native code reads at run time:
-/// parameter values and their dates, table rows, band bounds, values and labels, calendars,
-/// messages, sources, documentation, module descriptions, the publisher and the version.
+fn digest_of(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut digest = String::with_capacity(7 + 64);
+    digest.push_str("sha256:");
+    for byte in hash {
+        digest.push_str(&format!("{byte:02x}"));
+    }
+    digest
+}
+
+/// `sha256:<hex>` of one output's name, type and expression: an engine whose outputs are some
+/// of the code's uses the code for them.
+pub fn output_digest(output: &crate::ir::Output) -> String {
+    digest_of(&serde_json::to_vec(&(&output.name, &output.ty, &output.expr)).unwrap_or_default())
+}
+
+/// `sha256:<hex>` of the policy's IR without its outputs (see [`output_digest`]) and without
+/// the data that native code reads at run time: parameter values and their dates, table rows,
+/// band bounds, values and labels, calendars, messages, sources, documentation, module
+/// descriptions, the publisher and the version.
 pub fn shape_digest(policy: &Policy) -> String {
     let mut shape = policy.clone();
+    shape.outputs.clear();
     shape.version.clear();
     shape.publisher.clear();
     shape.modules.clear();
@@ -158,23 +190,15 @@ pub fn shape_digest(policy: &Policy) -> String {
         check.code.clear();
         check.field = None;
     }
-    for output in &mut shape.outputs {
-        output.module = 0;
-    }
-    let canonical = serde_json::to_vec(&shape).unwrap_or_default();
-    let hash = Sha256::digest(&canonical);
-    let mut digest = String::with_capacity(7 + 64);
-    digest.push_str("sha256:");
-    for byte in hash {
-        digest.push_str(&format!("{byte:02x}"));
-    }
-    digest
+    digest_of(&serde_json::to_vec(&shape).unwrap_or_default())
 }
 
 /// Native code bound to one engine: the code and the tables it reads, made once.
 #[derive(Debug)]
 pub(crate) struct Binding {
     pub(crate) code: &'static NativePolicy,
+    /// The index among the code's outputs of each of the engine's outputs.
+    outputs: Vec<usize>,
     constants: Vec<Value>,
     keys: Vec<Key>,
 }
@@ -183,11 +207,12 @@ impl Binding {
     /// The registered code for `policy`, with its tables; `None` when no code has its shape
     /// (or the code's constants cannot be read, which only a damaged file could cause).
     pub(crate) fn find(policy: &Policy) -> Option<Binding> {
-        let code = registered(|| shape_digest(policy))?;
+        let (code, outputs) = registered(policy)?;
         let constants: Vec<Value> = serde_json::from_str(code.constants).ok()?;
         let keys = code.keys.iter().map(|key| Key::name(key)).collect();
         Some(Binding {
             code,
+            outputs,
             constants,
             keys,
         })
@@ -219,7 +244,7 @@ impl Binding {
         root: &Value,
         as_of: Date,
     ) -> Run<Vec<Value>> {
-        (self.code.evaluate)(&self.context(policy, prepared, root, as_of))
+        (self.code.evaluate)(&self.context(policy, prepared, root, as_of), &self.outputs)
     }
 
     /// Evaluates a case with its trace, working in `scratch`'s buffers.
@@ -242,7 +267,7 @@ impl Binding {
                 std::mem::take(scratch),
             ),
         };
-        let outcome = (self.code.evaluate_traced)(&context, &mut tracer);
+        let outcome = (self.code.evaluate_traced)(&context, &mut tracer, &self.outputs);
         let (trace, buffers) = tracer.builder.finish();
         *scratch = buffers;
         outcome.map(|values| (values, trace))
@@ -651,6 +676,73 @@ pub fn exception_label(policy: &Policy, item: u32, position: Option<u32>) -> Val
             .get(position as usize)
             .map_or(Value::Absent, |exception| Value::text(&exception.label)),
         _ => Value::Absent,
+    }
+}
+
+/// A list value of `items`: an empty list without an allocation of its own.
+#[inline]
+pub fn list_of(items: Vec<Value>) -> Value {
+    if items.is_empty() {
+        Value::List(Arc::default())
+    } else {
+        Value::List(Arc::from(items))
+    }
+}
+
+/// A map value of `entries`: an empty map without an allocation of its own.
+#[inline]
+pub fn map_of(entries: Vec<(Key, Value)>) -> Value {
+    if entries.is_empty() {
+        Value::Map(Arc::default())
+    } else {
+        Value::Map(Arc::from(entries))
+    }
+}
+
+/// The names of the items `ids[k]` for which `holds[k]`, as a list of texts (`holding`), made
+/// in one allocation.
+pub fn names_holding(names: &[Arc<str>], ids: &[u32], holds: &[bool]) -> Value {
+    let count = holds.iter().filter(|holds| **holds).count();
+    if count == 0 {
+        return Value::List(Arc::default());
+    }
+    let mut next = 0;
+    // An iterator of known length fills the list's one allocation in place.
+    let items: Arc<[Value]> = (0..count)
+        .map(|_| {
+            while holds.get(next) == Some(&false) {
+                next += 1;
+            }
+            let name = ids
+                .get(next)
+                .and_then(|id| names.get(*id as usize))
+                .map_or_else(|| Arc::from(""), Arc::clone);
+            next += 1;
+            Value::Text(name)
+        })
+        .collect();
+    Value::List(items)
+}
+
+/// A map of `count` entries made in one allocation, entry `k` given by `entry(k)` in order of
+/// `k`; the first entry that gives up gives up the map (and no later entry is asked for).
+pub fn entries_of(count: usize, mut entry: impl FnMut(usize) -> Run<(Key, Value)>) -> Run<Value> {
+    let mut failed = false;
+    let entries: Arc<[(Key, Value)]> = (0..count)
+        .map(|k| {
+            if !failed {
+                match entry(k) {
+                    Ok(entry) => return entry,
+                    Err(Bail) => failed = true,
+                }
+            }
+            (Key::from_static(""), Value::Absent)
+        })
+        .collect();
+    if failed {
+        Err(Bail)
+    } else {
+        Ok(Value::Map(entries))
     }
 }
 

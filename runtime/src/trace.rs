@@ -1382,8 +1382,7 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
     let kind = TraceKind::of_item(item.kind);
     match names {
         Some(names) => {
-            let mut node =
-                TraceNode::new(kind, names.name.clone(), value, Some(names.ty));
+            let mut node = TraceNode::new(kind, names.name.clone(), value, Some(names.ty));
             node.source = names.source.clone();
             node
         }

@@ -54,6 +54,11 @@ impl Key {
         Key(KeyText::Name(crate::intern::text(name)))
     }
 
+    /// A key of a text that lives as long as the program (a literal).
+    pub const fn from_static(name: &'static str) -> Key {
+        Key(KeyText::Name(name))
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             KeyText::Name(name) => name,

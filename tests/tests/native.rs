@@ -104,9 +104,8 @@ fn compare(cases: &[String]) -> (usize, usize, Vec<String>) {
                 if trace {
                     let natively = engine.evaluate(&case, &options).unwrap();
                     if format!("{:?}", natively.trace) != format!("{:?}", interpreted.trace) {
-                        disagreements.push(format!(
-                            "version {name}: the trace nodes differ for {text}"
-                        ));
+                        disagreements
+                            .push(format!("version {name}: the trace nodes differ for {text}"));
                     }
                 }
             }
@@ -126,7 +125,10 @@ fn native_code_gives_the_interpreters_decisions_and_traces() {
         let mut broken = case.clone();
         match index % 4 {
             0 => broken["members"][0]["birth_date"] = json!("2030-01-01"),
-            1 => broken["members"][0]["incomes"] = json!([{"kind": "salary", "month": "2025-01", "amount": "-5"}]),
+            1 => {
+                broken["members"][0]["incomes"] =
+                    json!([{"kind": "salary", "month": "2025-01", "amount": "-5"}])
+            }
             2 => broken["application_date"] = json!("2027-03-01"),
             _ => broken["application_date"] = json!("2024-06-01"),
         }
@@ -179,8 +181,7 @@ fn a_what_if_of_a_parameter_keeps_the_native_code() {
             let case = what_if
                 .read_case(&random_case(&mut random, index).to_string())
                 .unwrap();
-            let (native, interpreted) =
-                what_if.evaluator_outcomes(&case, &EvalOptions::default());
+            let (native, interpreted) = what_if.evaluator_outcomes(&case, &EvalOptions::default());
             assert_eq!(native, interpreted);
         }
     }
@@ -207,4 +208,60 @@ fn an_edited_rule_is_evaluated_without_native_code() {
         .read_case(&random_case(&mut Random(3), 0).to_string())
         .unwrap();
     assert!(engine.evaluate(&case, &EvalOptions::default()).is_ok());
+}
+
+#[test]
+fn an_engine_of_some_of_the_outputs_keeps_the_native_code() {
+    for (name, engine) in versions() {
+        // The `asp` output alone, and two outputs in the other order.
+        for wanted in [vec!["asp"], vec!["local_support", "asp"]] {
+            let mut policy = engine.policy().clone();
+            policy.outputs = wanted
+                .iter()
+                .filter_map(|output| {
+                    policy
+                        .outputs
+                        .iter()
+                        .find(|declared| declared.name == *output)
+                        .cloned()
+                })
+                .collect();
+            let some = Engine::new(policy).unwrap();
+            assert!(
+                some.native_code().is_some(),
+                "version {name}, outputs {wanted:?}"
+            );
+            let mut random = Random(11);
+            for index in 0..150 {
+                let case = some
+                    .read_case(&random_case(&mut random, index).to_string())
+                    .unwrap();
+                for trace in [false, true] {
+                    let options = EvalOptions {
+                        trace,
+                        ..EvalOptions::default()
+                    };
+                    let (native, interpreted) = some.evaluator_outcomes(&case, &options);
+                    assert_eq!(native, interpreted, "version {name}, outputs {wanted:?}");
+                    if some
+                        .evaluate_interpreted(&case, &options, &mut Default::default())
+                        .is_ok()
+                    {
+                        assert!(some.native_evaluates(&case, &options));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_output_the_code_does_not_have_is_evaluated_without_native_code() {
+    let (_, engine) = versions().remove(0);
+    let mut policy = engine.policy().clone();
+    if let Some(output) = policy.outputs.first_mut() {
+        output.expr = ereje_runtime::ir::Expr::Const(ereje_runtime::value::Value::Bool(true));
+        output.ty = ereje_runtime::ir::Type::Bool;
+    }
+    assert!(Engine::new(policy).unwrap().native_code().is_none());
 }

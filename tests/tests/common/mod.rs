@@ -202,4 +202,3 @@ pub fn random_case(random: &mut Random, index: usize) -> Value {
     }
     case
 }
-

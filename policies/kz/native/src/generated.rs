@@ -19,7 +19,8 @@ pub mod v2025_1 {
     pub static POLICY: NativePolicy = NativePolicy {
         name: "kz",
         version: "2025.1",
-        shape: "sha256:ebd0d066f55d211e4722310df152aa17a5dea89d712ca8afb61ae2c647f6695b",
+        shape: "sha256:4bcfd11e11f507dfcf7b3ed19a29f46e7ba46f1ad81b01f1d7efe21d9b2b9dfc",
+        outputs: &["sha256:7d70e5eca82ea39f75841b629e54a18d11643390e8ce3c780b02237c6a77b4d9", "sha256:9e1bbc080526e4e91fd14ebaf283e66843ad94c85362dbf997b25adf7cb585d9", "sha256:511b7ddeceb88a0669a3b0afbc7dc80c75655c9c3360ca95fc8d8bc480d1e134"],
         constants: r#"[{"Text":"conditional"},{"Text":"unconditional"},{"List":[]},{"Text":"granted"},{"Text":"refused"},{"Date":"2025-01-01"},{"Text":"regional"},{"Text":"national"},{"List":[{"Enum":2},{"Enum":3}]},{"List":[{"Enum":3}]}]"#,
         keys: &["outcome", "aid_kind", "reasons", "pilot", "applied", "missing_consent", "per_capita_income", "poverty_line", "poverty_line_basis", "monthly_asp", "child_supplements", "monthly_total", "category", "score", "override", "points", "housing_aid", "available", "rent_subsidy", "homeschool_reimbursement", "school_material_aid"],
         evaluate,
@@ -30,24 +31,30 @@ pub mod v2025_1 {
     const DECIMAL_1: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
     const DECIMAL_2: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
 
-    fn evaluate(cx: &Context<'_>) -> Run<Vec<Value>> {
+    fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         let mut state = State::<false>::new(cx, None);
         state.checks()?;
-        state.outputs()
+        state.outputs(outputs)
     }
 
     // The checks leave no trace; the outputs compute again what the checks computed, so
     // that the trace records it.
-    fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>) -> Run<Vec<Value>> {
+    fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         State::<false>::new(cx, None).checks()?;
-        State::<true>::new(cx, Some(tracer)).outputs()
+        State::<true>::new(cx, Some(tracer)).outputs(outputs)
     }
+
+    // The slots of each remembered function: a power of two above the members of a
+    // large family, so that each record of a list of the case keeps its own.
+    const CALL_SLOTS: usize = 16;
 
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
         tr: Option<&'t mut Tracer<'r>>,
         m0: Option<Decimal>,
         m1: Option<i64>,
+        c2: [Option<(usize, i64)>; CALL_SLOTS],
+        c3: [Option<(usize, bool)>; CALL_SLOTS],
         m4: Option<Quarter>,
         m5: Option<Decimal>,
         m6: Option<Decimal>,
@@ -57,6 +64,7 @@ pub mod v2025_1 {
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
+        c13: [Option<(usize, bool)>; CALL_SLOTS],
         m14: Option<i64>,
         m15: Option<&'c Value>,
         m16: Option<bool>,
@@ -65,10 +73,13 @@ pub mod v2025_1 {
         m18: Option<Value>,
         m19: Option<bool>,
         m20: Option<Decimal>,
+        c21: [Option<(usize, Decimal)>; CALL_SLOTS],
+        c22: [Option<(usize, bool)>; CALL_SLOTS],
         m23: Option<Value>,
         m24: Option<Decimal>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
+        c27: [Option<(usize, bool)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
         m30: Option<bool>,
@@ -81,9 +92,12 @@ pub mod v2025_1 {
         m37: Option<Decimal>,
         m38: Option<i64>,
         m39: Option<i64>,
+        c40: [Option<(usize, bool)>; CALL_SLOTS],
         m41: Option<bool>,
         m42: Option<Decimal>,
         m43: Option<Decimal>,
+        c44: [Option<(usize, bool)>; CALL_SLOTS],
+        c46: [Option<(usize, bool)>; CALL_SLOTS],
         m47: Option<i64>,
         m48: Option<i64>,
         m49: Option<i64>,
@@ -108,6 +122,7 @@ pub mod v2025_1 {
         m68: Option<Decimal>,
         m69: Option<i64>,
         m70: Option<i64>,
+        c71: [Option<(usize, bool)>; CALL_SLOTS],
         m72: Option<i64>,
         m73: Option<i64>,
         m74: Option<bool>,
@@ -124,6 +139,7 @@ pub mod v2025_1 {
         q5: Option<i64>,
         q6: Option<i64>,
         q7: Option<i64>,
+        q8: Option<&'c Value>,
         q9: Option<Decimal>,
         q10: Option<i64>,
         q11: Option<i64>,
@@ -144,7 +160,7 @@ pub mod v2025_1 {
 
     impl<'c, 't, 'r, const T: bool> State<'c, 't, 'r, T> {
         fn new(cx: &'c Context<'c>, tr: Option<&'t mut Tracer<'r>>) -> Self {
-            State { cx, tr, m0: None, m1: None, m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, m23: None, m24: None, m25: None, m26: None, m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, m41: None, m42: None, m43: None, m47: None, m48: None, m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, m72: None, m73: None, m74: None, m75: None, m76: None, e76: None, m77: None, m78: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, }
+            State { cx, tr, m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, c40: [None; CALL_SLOTS], m41: None, m42: None, m43: None, c44: [None; CALL_SLOTS], c46: [None; CALL_SLOTS], m47: None, m48: None, m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, c71: [None; CALL_SLOTS], m72: None, m73: None, m74: None, m75: None, m76: None, e76: None, m77: None, m78: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, }
         }
 
         fn checks(&mut self) -> Run<()> {
@@ -158,25 +174,38 @@ pub mod v2025_1 {
             Ok(())
         }
 
-        fn outputs(&mut self) -> Run<Vec<Value>> {
-            let cx = self.cx;
-            let mut values = Vec::with_capacity(3);
-            // output asp
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(0, value.clone()); } }
-            values.push(value);
-            // output welfare
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i76()?))), (cx.keys[13].clone(), Value::Integer((self.i73()?))), (cx.keys[14].clone(), { self.i76()?; exception_label(cx.policy, 76, self.e76) }), (cx.keys[15].clone(), { let mut entries189: Vec<(Key, Value)> = Vec::with_capacity(23); { let v = Value::Integer((self.i47()?)); entries189.push((cx.name_keys[47].clone(), v)); } { let v = Value::Integer((self.i48()?)); entries189.push((cx.name_keys[48].clone(), v)); } { let v = Value::Integer((self.i49()?)); entries189.push((cx.name_keys[49].clone(), v)); } { let v = Value::Integer((self.i50()?)); entries189.push((cx.name_keys[50].clone(), v)); } { let v = Value::Integer((self.i51()?)); entries189.push((cx.name_keys[51].clone(), v)); } { let v = Value::Integer((self.i52()?)); entries189.push((cx.name_keys[52].clone(), v)); } { let v = Value::Integer((self.i53()?)); entries189.push((cx.name_keys[53].clone(), v)); } { let v = Value::Integer((self.i54()?)); entries189.push((cx.name_keys[54].clone(), v)); } { let v = Value::Integer((self.i56()?)); entries189.push((cx.name_keys[56].clone(), v)); } { let v = Value::Integer((self.i57()?)); entries189.push((cx.name_keys[57].clone(), v)); } { let v = Value::Integer((self.i58()?)); entries189.push((cx.name_keys[58].clone(), v)); } { let v = Value::Integer((self.i59()?)); entries189.push((cx.name_keys[59].clone(), v)); } { let v = Value::Integer((self.i60()?)); entries189.push((cx.name_keys[60].clone(), v)); } { let v = Value::Integer((self.i61()?)); entries189.push((cx.name_keys[61].clone(), v)); } { let v = Value::Integer((self.i62()?)); entries189.push((cx.name_keys[62].clone(), v)); } { let v = Value::Integer((self.i63()?)); entries189.push((cx.name_keys[63].clone(), v)); } { let v = Value::Integer((self.i64()?)); entries189.push((cx.name_keys[64].clone(), v)); } { let v = Value::Integer((self.i65()?)); entries189.push((cx.name_keys[65].clone(), v)); } { let v = Value::Integer((self.i66()?)); entries189.push((cx.name_keys[66].clone(), v)); } { let v = Value::Integer((self.i67()?)); entries189.push((cx.name_keys[67].clone(), v)); } { let v = Value::Integer((self.i69()?)); entries189.push((cx.name_keys[69].clone(), v)); } { let v = Value::Integer((self.i70()?)); entries189.push((cx.name_keys[70].clone(), v)); } { let v = Value::Integer((self.i72()?)); entries189.push((cx.name_keys[72].clone(), v)); } Value::Map(Arc::from(entries189)) })]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(1, value.clone()); } }
-            values.push(value);
-            // output local_support
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[16].clone(), { let arg191: Value = { let mut holding190: Vec<Value> = Vec::new(); if self.i77()? { holding190.push(Value::Text(Arc::clone(&cx.names[77]))); } Value::List(Arc::from(holding190)) }; self.f79(&arg191)? }), (cx.keys[18].clone(), { let arg193: Value = { let mut holding192: Vec<Value> = Vec::new(); if self.i77()? { holding192.push(Value::Text(Arc::clone(&cx.names[77]))); } Value::List(Arc::from(holding192)) }; self.f79(&arg193)? }), (cx.keys[19].clone(), { let arg199: Value = { let mut holding194: Vec<Value> = Vec::new(); if self.i77()? { holding194.push(Value::Text(Arc::clone(&cx.names[77]))); } if self.i78()? { holding194.push(Value::Text(Arc::clone(&cx.names[78]))); } Value::List(Arc::from(holding194)) }; self.f79(&arg199)? }), (cx.keys[20].clone(), { let arg201: Value = { let mut holding200: Vec<Value> = Vec::new(); if self.i77()? { holding200.push(Value::Text(Arc::clone(&cx.names[77]))); } Value::List(Arc::from(holding200)) }; self.f79(&arg201)? })]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(2, value.clone()); } }
-            values.push(value);
+        fn outputs(&mut self, wanted: &[usize]) -> Run<Vec<Value>> {
+            let mut values = Vec::with_capacity(wanted.len());
+            for (index, output) in wanted.iter().enumerate() {
+                if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
+                let value = match output {
+                    0 => self.o0()?,
+                    1 => self.o1()?,
+                    2 => self.o2()?,
+                    _ => return Err(Bail),
+                };
+                if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(index, value.clone()); } }
+                values.push(value);
+            }
             Ok(values)
+        }
+
+        // output asp
+        fn o0(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))])))
+        }
+
+        // output welfare
+        fn o1(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i76()?))), (cx.keys[13].clone(), Value::Integer((self.i73()?))), (cx.keys[14].clone(), { self.i76()?; exception_label(cx.policy, 76, self.e76) }), (cx.keys[15].clone(), entries_of(23, |k| Ok(match k { 0 => (cx.name_keys[47].clone(), Value::Integer((self.i47()?))), 1 => (cx.name_keys[48].clone(), Value::Integer((self.i48()?))), 2 => (cx.name_keys[49].clone(), Value::Integer((self.i49()?))), 3 => (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), 4 => (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), 5 => (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), 6 => (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), 7 => (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), 8 => (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), 9 => (cx.name_keys[57].clone(), Value::Integer((self.i57()?))), 10 => (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), 11 => (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), 12 => (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), 13 => (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), 14 => (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), 15 => (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), 16 => (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), 17 => (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), 18 => (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), 19 => (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), 20 => (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), 21 => (cx.name_keys[70].clone(), Value::Integer((self.i70()?))), 22 => (cx.name_keys[72].clone(), Value::Integer((self.i72()?))), _ => return Err(Bail) }))?)])))
+        }
+
+        // output local_support
+        fn o2(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[16].clone(), { let arg189: Value = { let holds: [bool; 1] = [self.i77()?]; names_holding(cx.names, &[77], &holds) }; self.f79(&arg189)? }), (cx.keys[18].clone(), { let arg190: Value = { let holds: [bool; 1] = [self.i77()?]; names_holding(cx.names, &[77], &holds) }; self.f79(&arg190)? }), (cx.keys[19].clone(), { let arg195: Value = { let holds: [bool; 2] = [self.i77()?, self.i78()?]; names_holding(cx.names, &[77, 78], &holds) }; self.f79(&arg195)? }), (cx.keys[20].clone(), { let arg196: Value = { let holds: [bool; 1] = [self.i77()?]; names_holding(cx.names, &[77], &holds) }; self.f79(&arg196)? })])))
         }
 
         // parameter NATIONAL_POVERTY_LINE: Money
@@ -208,7 +237,7 @@ pub mod v2025_1 {
         }
 
         // function age_of(m: Member): Integer
-        fn f2(&mut self, a0: &Value) -> Run<i64> {
+        fn f2(&mut self, a0: &'c Value) -> Run<i64> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, &[(a0).clone()])) } else { None };
             let value: i64 = { let birth = { date_of(read::<T>(&mut self.tr, a0, 2)?)? }; let on = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; age(birth, on)? };
@@ -216,12 +245,46 @@ pub mod v2025_1 {
             Ok(value)
         }
 
+        // age_of, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f2_memo(&mut self, a0: &'c Value) -> Run<i64> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c2.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f2(a0)?;
+            if let Some(place) = self.c2.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function is_adult(m: Member): Bool
-        fn f3(&mut self, a0: &Value) -> Run<bool> {
+        fn f3(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg41: &Value = a0; self.f2(arg41)? } >= 18i64);
+            let value: bool = ({ let arg40: &Value = a0; if T { self.f2(arg40)? } else { self.f2_memo(arg40)? } } >= 18i64);
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(3, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_adult, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f3_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c3.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f3(a0)?;
+            if let Some(place) = self.c3.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -247,7 +310,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total3: Decimal = Decimal::ZERO; { let list7 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e6 in elements(list7)?.iter() { let Value::List(inner) = field(e6, 13)? else { return Err(Bail) }; for e5 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e5, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e5, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total3 = add_dec(total3, { dec_of(read::<T>(&mut self.tr, e5, 2)?)? })?; } } } } total3 };
+            let value: Decimal = { let mut total2: Decimal = Decimal::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::Decimal(value), None); } }
             self.m5 = Some(value);
             Ok(value)
@@ -275,7 +338,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let s8: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s8.is_absent() { let x9 = s8; { let key: [Value; 2] = [(x9).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s8.is_absent() { Value::Absent } else { return Err(Bail) } };
+            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(7, value.clone(), None); } }
             self.m7 = Some(value.clone());
             Ok(value)
@@ -289,7 +352,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s10: Value = (self.i7()?); if !(&s10).is_absent() { let x11: Value = s10.clone(); { let s13 = { let r12: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r12, 2)?)? }; if let Some(x14) = s13 { Some(x14) } else if s13.is_none() { { let s17 = { let r16: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r16, 0)?)? }; if let Some(x18) = s17 { { let s21 = { let r20: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r20, 1)?)? }; if let Some(x22) = s21 { Some(round({ let l = { let l = x22; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x18; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s21.is_none() { None } else { return Err(Bail) } } } else if s17.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s10).is_absent() { None } else { return Err(Bail) } };
+            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
@@ -345,18 +408,35 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = { let s25 = { let r24: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_date_of(read::<T>(&mut self.tr, r24, 1)?)? }; if let Some(x26) = s25 { ({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? } < { let date = x26; let amount = 6i64; add_months(date, amount)? }) } else if s25.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s24 = { let r23: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_date_of(read::<T>(&mut self.tr, r23, 1)?)? }; if let Some(x25) = s24 { ({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? } < { let date = x25; let amount = 6i64; add_months(date, amount)? }) } else if s24.is_none() { false } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(12, Value::Bool(value), None); } }
             self.m12 = Some(value);
             Ok(value)
         }
 
         // function is_able_bodied(m: Member): Bool
-        fn f13(&mut self, a0: &Value) -> Run<bool> {
+        fn f13(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, &[(a0).clone()])) } else { None };
-            let value: bool = ((((({ let arg32: &Value = a0; self.f2(arg32)? } >= 18i64) && ({ let arg33: &Value = a0; self.f2(arg33)? } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
+            let value: bool = ((((({ let arg31: &Value = a0; if T { self.f2(arg31)? } else { self.f2_memo(arg31)? } } >= 18i64) && ({ let arg32: &Value = a0; if T { self.f2(arg32)? } else { self.f2_memo(arg32)? } } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(13, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_able_bodied, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f13_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c13.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f13(a0)?;
+            if let Some(place) = self.c13.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -368,7 +448,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total28: i64 = 0i64; { let list31 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e30 in elements(list31)?.iter() { if { let arg34: &Value = e30; self.f13(arg34)? } { total28 = add_int(total28, 1)?; } } } total28 };
+            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; if T { self.f13(arg33)? } else { self.f13_memo(arg33)? } } { total27 = add_int(total27, 1)?; } } } total27 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(14, Value::Integer(value), None); } }
             self.m14 = Some(value);
             Ok(value)
@@ -396,7 +476,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ({ let l = ((self.i15()?)).clone(); let r = ((&cx.constants[0])).clone(); equal(&l, &r) } && (!(match { let r35: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_bool_of(read::<T>(&mut self.tr, r35, 0)?)? } { Some(v) => v, None => false })));
+            let value: bool = (equal((self.i15()?), (&cx.constants[0])) && (!(match { let r34: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_bool_of(read::<T>(&mut self.tr, r34, 0)?)? } { Some(v) => v, None => false })));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(16, Value::Bool(value), None); } }
             self.m16 = Some(value);
             Ok(value)
@@ -410,10 +490,10 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = 'b75: {
+            let value: Value = 'b74: {
                 if ((cx.as_of >= (date_of((&cx.constants[5]))?)) && (self.i25()?)) {
                     self.e17 = Some(0);
-                    break 'b75 Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[4].clone(), Value::Bool((self.i29()?))), (cx.keys[5].clone(), (self.i28()?))]));
+                    break 'b74 Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[4].clone(), Value::Bool((self.i29()?))), (cx.keys[5].clone(), (self.i28()?))]));
                 }
                 self.e17 = None;
                 Value::Absent
@@ -431,7 +511,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut holding2: Vec<Value> = Vec::new(); if self.i11()? { holding2.push(Value::Text(Arc::clone(&cx.names[11]))); } if self.i12()? { holding2.push(Value::Text(Arc::clone(&cx.names[12]))); } if self.i16()? { holding2.push(Value::Text(Arc::clone(&cx.names[16]))); } if day_number(cx.as_of) >= 739252 { if self.i30()? { holding2.push(Value::Text(Arc::clone(&cx.names[30]))); } } if day_number(cx.as_of) >= 739252 { if self.i32()? { holding2.push(Value::Text(Arc::clone(&cx.names[32]))); } } if day_number(cx.as_of) >= 739252 { if self.i34()? { holding2.push(Value::Text(Arc::clone(&cx.names[34]))); } } if day_number(cx.as_of) >= 739252 { if self.i36()? { holding2.push(Value::Text(Arc::clone(&cx.names[36]))); } } Value::List(Arc::from(holding2)) };
+            let value: Value = { let holds: [bool; 7] = [self.i11()?, self.i12()?, self.i16()?, (day_number(cx.as_of) >= 739252 && self.i30()?), (day_number(cx.as_of) >= 739252 && self.i32()?), (day_number(cx.as_of) >= 739252 && self.i34()?), (day_number(cx.as_of) >= 739252 && self.i36()?)]; names_holding(cx.names, &[11, 12, 16, 30, 32, 34, 36], &holds) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(18, value.clone(), None); } }
             self.m18 = Some(value.clone());
             Ok(value)
@@ -466,7 +546,7 @@ pub mod v2025_1 {
         }
 
         // function child_supplement_of(m: Member): Money
-        fn f21(&mut self, a0: &Value) -> Run<Decimal> {
+        fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, &[(a0).clone()])) } else { None };
             let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
@@ -474,12 +554,46 @@ pub mod v2025_1 {
             Ok(value)
         }
 
+        // child_supplement_of, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c21.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f21(a0)?;
+            if let Some(place) = self.c21.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function gets_child_supplement(m: Member): Bool
-        fn f22(&mut self, a0: &Value) -> Run<bool> {
+        fn f22(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, &[(a0).clone()])) } else { None };
-            let value: bool = (({ let arg79: &Value = a0; self.f2(arg79)? } >= 1i64) && ({ let arg80: &Value = a0; self.f2(arg80)? } <= 6i64));
+            let value: bool = (({ let arg78: &Value = a0; if T { self.f2(arg78)? } else { self.f2_memo(arg78)? } } >= 1i64) && ({ let arg79: &Value = a0; if T { self.f2(arg79)? } else { self.f2_memo(arg79)? } } <= 6i64));
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(22, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // gets_child_supplement, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f22_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c22.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f22(a0)?;
+            if let Some(place) = self.c22.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -491,7 +605,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries76: Vec<(Key, Value)> = Vec::new(); { let list78 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e77 in elements(list78)?.iter() { if ((self.i19()?) && { let arg81: &Value = e77; self.f22(arg81)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e77, 0)? }).clone())?; let entry = Value::Decimal({ let arg82: &Value = e77; self.f21(arg82)? }); map_entry(&mut entries76, key, entry); } } } } Value::Map(Arc::from(entries76)) };
+            let value: Value = { let mut entries75: Vec<(Key, Value)> = Vec::new(); { let list77 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e76 in elements(list77)?.iter() { if ((self.i19()?) && { let arg80: &Value = e76; if T { self.f22(arg80)? } else { self.f22_memo(arg80)? } }) { { let key = map_key(({ read::<T>(&mut self.tr, e76, 0)? }).clone())?; let entry = Value::Decimal({ let arg81: &Value = e76; if T { self.f21(arg81)? } else { self.f21_memo(arg81)? } }); map_entry(&mut entries75, key, entry); } } } } map_of(entries75) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
@@ -505,7 +619,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total83: Decimal = Decimal::ZERO; { let list86 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e85 in elements(list86)?.iter() { if ((self.i19()?) && { let arg87: &Value = e85; self.f22(arg87)? }) { total83 = add_dec(total83, { let arg88: &Value = e85; self.f21(arg88)? })?; } } } total83 }; add_dec(l, r)? };
+            let value: Decimal = { let l = (self.i20()?); let r = { let mut total82: Decimal = Decimal::ZERO; { let list85 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e84 in elements(list85)?.iter() { if ((self.i19()?) && { let arg86: &Value = e84; if T { self.f22(arg86)? } else { self.f22_memo(arg86)? } }) { total82 = add_dec(total82, { let arg87: &Value = e84; if T { self.f21(arg87)? } else { self.f21_memo(arg87)? } })?; } } } total82 }; add_dec(l, r)? };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
             self.m24 = Some(value);
             Ok(value)
@@ -519,7 +633,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (match { let r36: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_bool_of(read::<T>(&mut self.tr, r36, 0)?)? } { Some(v) => v, None => false });
+            let value: bool = (match { let r35: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_bool_of(read::<T>(&mut self.tr, r35, 0)?)? } { Some(v) => v, None => false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(25, Value::Bool(value), None); } }
             self.m25 = Some(value);
             Ok(value)
@@ -533,18 +647,35 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Date> = { let s49 = { let r48: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_date_of(read::<T>(&mut self.tr, r48, 1)?)? }; if let Some(x50) = s49 { Some({ let date = x50; let days = 1i64; add_working_days(cx.policy, 0, date, days)? }) } else if s49.is_none() { None } else { return Err(Bail) } };
+            let value: Option<Date> = { let s48 = { let r47: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_date_of(read::<T>(&mut self.tr, r47, 1)?)? }; if let Some(x49) = s48 { Some({ let date = x49; let days = 1i64; add_working_days(cx.policy, 0, date, days)? }) } else if s48.is_none() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(26, (match value { Some(v) => Value::Date(v), None => Value::Absent }), None); } }
             self.m26 = Some(value);
             Ok(value)
         }
 
         // function consented_in_time(m: Member): Bool
-        fn f27(&mut self, a0: &Value) -> Run<bool> {
+        fn f27(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, &[(a0).clone()])) } else { None };
-            let value: bool = { let s43: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s43.is_absent() { let x44 = s43; (({ enum_of(read::<T>(&mut self.tr, x44, 0)?)? } == 0u32) && { let s45 = { opt_date_of(read::<T>(&mut self.tr, x44, 1)?)? }; if let Some(x46) = s45 { { let s52 = (self.i26()?); if let Some(x53) = s52 { (x46 <= x53) } else if s52.is_none() { false } else { return Err(Bail) } } } else if s45.is_none() { false } else { return Err(Bail) } }) } else if s43.is_absent() { false } else { return Err(Bail) } };
+            let value: bool = { let s42: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s42.is_absent() { let x43 = s42; (({ enum_of(read::<T>(&mut self.tr, x43, 0)?)? } == 0u32) && { let s44 = { opt_date_of(read::<T>(&mut self.tr, x43, 1)?)? }; if let Some(x45) = s44 { { let s51 = (self.i26()?); if let Some(x52) = s51 { (x45 <= x52) } else if s51.is_none() { false } else { return Err(Bail) } } } else if s44.is_none() { false } else { return Err(Bail) } }) } else if s42.is_absent() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(27, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // consented_in_time, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f27_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c27.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f27(a0)?;
+            if let Some(place) = self.c27.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -556,7 +687,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut total37: Vec<Value> = Vec::new(); { let list40 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e39 in elements(list40)?.iter() { if ({ let arg42: &Value = e39; self.f3(arg42)? } && (!{ let arg55: &Value = e39; self.f27(arg55)? })) { total37.push(({ read::<T>(&mut self.tr, e39, 0)? }).clone()); } } } Value::List(Arc::from(total37)) };
+            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; if T { self.f3(arg41)? } else { self.f3_memo(arg41)? } } && (!{ let arg54: &Value = e38; if T { self.f27(arg54)? } else { self.f27_memo(arg54)? } })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(28, value.clone(), None); } }
             self.m28 = Some(value.clone());
             Ok(value)
@@ -584,7 +715,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ('a57: { { let list59 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e58 in elements(list59)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e58, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e58, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a57 true; } } } false }));
+            let value: bool = ((self.i29()?) && ('a56: { { let list58 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e57 in elements(list58)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e57, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e57, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a56 true; } } } false }));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(30, Value::Bool(value), None); } }
             self.m30 = Some(value);
             Ok(value)
@@ -598,7 +729,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total60: Decimal = Decimal::ZERO; { let list64 = { let v: &Value = { let r63: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r63, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e62 in elements(list64)?.iter() { if ({ let l = ({ read::<T>(&mut self.tr, e62, 0)? }).clone(); let r = Value::Enum(2u32); !equal(&l, &r) } && (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(builtin(cx.policy, Builtin::MonthOf, |index| match index { 0 => Ok(({ read::<T>(&mut self.tr, e62, 1)? }).clone()), _ => Err(Bail) })?), _ => Err(Bail) })?))?)) { { let v = { read::<T>(&mut self.tr, e62, 2)? }; if !v.is_absent() { total60 = add_dec(total60, number_of(v)?)?; } } } } } total60 };
+            let value: Decimal = { let mut total59: Decimal = Decimal::ZERO; { let list63 = { let v: &Value = { let r62: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r62, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e61 in elements(list63)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e61, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e61, 1)?)? }); quarter_contains(quarter, month) }) { total59 = add_dec(total59, { dec_of(read::<T>(&mut self.tr, e61, 2)?)? })?; } } } total59 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::Decimal(value), None); } }
             self.m31 = Some(value);
             Ok(value)
@@ -626,7 +757,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total65: Decimal = Decimal::ZERO; { let list69 = { let v: &Value = { let r68: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r68, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e67 in elements(list69)?.iter() { if (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(({ read::<T>(&mut self.tr, e67, 0)? }).clone()), _ => Err(Bail) })?))?) { { let v = { read::<T>(&mut self.tr, e67, 1)? }; if !v.is_absent() { total65 = add_dec(total65, number_of(v)?)?; } } } } } total65 };
+            let value: Decimal = { let mut total64: Decimal = Decimal::ZERO; { let list68 = { let v: &Value = { let r67: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r67, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e66 in elements(list68)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e66, 0)?)? }; quarter_contains(quarter, month) } { total64 = add_dec(total64, { dec_of(read::<T>(&mut self.tr, e66, 1)?)? })?; } } } total64 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::Decimal(value), None); } }
             self.m33 = Some(value);
             Ok(value)
@@ -654,7 +785,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total70: Decimal = Decimal::ZERO; { let list74 = { let v: &Value = { let r73: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r73, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e72 in elements(list74)?.iter() { if (condition(&(unary(UnaryOp::Not, ({ read::<T>(&mut self.tr, e72, 1)? }).clone())?))?) { { let v = { read::<T>(&mut self.tr, e72, 0)? }; if !v.is_absent() { total70 = add_dec(total70, number_of(v)?)?; } } } } } total70 };
+            let value: Decimal = { let mut total69: Decimal = Decimal::ZERO; { let list73 = { let v: &Value = { let r72: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r72, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e71 in elements(list73)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e71, 1)?)? }) { total69 = add_dec(total69, { dec_of(read::<T>(&mut self.tr, e71, 0)?)? })?; } } } total69 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::Decimal(value), None); } }
             self.m35 = Some(value);
             Ok(value)
@@ -696,7 +827,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (match { let r89: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r89, 0)?)? } { Some(v) => v, None => 0i64 });
+            let value: i64 = (match { let r88: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r88, 0)?)? } { Some(v) => v, None => 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(38, Value::Integer(value), None); } }
             self.m38 = Some(value);
             Ok(value)
@@ -710,18 +841,35 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (match { let r90: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r90, 2)?)? } { Some(v) => v, None => 0i64 });
+            let value: i64 = (match { let r89: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r89, 2)?)? } { Some(v) => v, None => 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(39, Value::Integer(value), None); } }
             self.m39 = Some(value);
             Ok(value)
         }
 
         // function has_registered_business(m: Member): Bool
-        fn f40(&mut self, a0: &Value) -> Run<bool> {
+        fn f40(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(40, &[(a0).clone()])) } else { None };
             let value: bool = ({ opt_enum_of(read::<T>(&mut self.tr, a0, 11)?)? }).is_some();
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(40, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // has_registered_business, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f40_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c40.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f40(a0)?;
+            if let Some(place) = self.c40.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -733,7 +881,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ('a92: { { let list94 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e93 in elements(list94)?.iter() { if { let arg95: &Value = e93; self.f40(arg95)? } { break 'a92 true; } } } false });
+            let value: bool = ('a91: { { let list93 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e92 in elements(list93)?.iter() { if { let arg94: &Value = e92; if T { self.f40(arg94)? } else { self.f40_memo(arg94)? } } { break 'a91 true; } } } false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(41, Value::Bool(value), None); } }
             self.m41 = Some(value);
             Ok(value)
@@ -747,7 +895,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total96: Decimal = Decimal::ZERO; { let list100 = { let v: &Value = { let r99: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r99, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e98 in elements(list100)?.iter() { if (condition(&(unary(UnaryOp::Not, ({ read::<T>(&mut self.tr, e98, 1)? }).clone())?))?) { { let v = { read::<T>(&mut self.tr, e98, 0)? }; if !v.is_absent() { total96 = add_dec(total96, number_of(v)?)?; } } } } } total96 };
+            let value: Decimal = { let mut total95: Decimal = Decimal::ZERO; { let list99 = { let v: &Value = { let r98: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r98, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e97 in elements(list99)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e97, 1)?)? }) { total95 = add_dec(total95, { dec_of(read::<T>(&mut self.tr, e97, 0)?)? })?; } } } total95 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(42, Value::Decimal(value), None); } }
             self.m42 = Some(value);
             Ok(value)
@@ -761,36 +909,70 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total119: Decimal = Decimal::ZERO; { let list123 = { let v: &Value = { let r122: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r122, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e121 in elements(list123)?.iter() { if (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(({ read::<T>(&mut self.tr, e121, 0)? }).clone()), _ => Err(Bail) })?))?) { { let v = { read::<T>(&mut self.tr, e121, 1)? }; if !v.is_absent() { total119 = add_dec(total119, number_of(v)?)?; } } } } } total119 };
+            let value: Decimal = { let mut total118: Decimal = Decimal::ZERO; { let list122 = { let v: &Value = { let r121: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r121, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e120 in elements(list122)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e120, 0)?)? }; quarter_contains(quarter, month) } { total118 = add_dec(total118, { dec_of(read::<T>(&mut self.tr, e120, 1)?)? })?; } } } total118 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(43, Value::Decimal(value), None); } }
             self.m43 = Some(value);
             Ok(value)
         }
 
         // function is_minor(m: Member): Bool
-        fn f44(&mut self, a0: &Value) -> Run<bool> {
+        fn f44(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(44, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg172: &Value = a0; self.f2(arg172)? } < 18i64);
+            let value: bool = ({ let arg171: &Value = a0; if T { self.f2(arg171)? } else { self.f2_memo(arg171)? } } < 18i64);
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(44, Value::Bool(value), call); } }
             Ok(value)
         }
 
+        // is_minor, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f44_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c44.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f44(a0)?;
+            if let Some(place) = self.c44.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function has_education(m: Member, levels: List<Education>): Bool
-        fn f45(&mut self, a0: &Value, a1: &Value) -> Run<bool> {
+        fn f45(&mut self, a0: &'c Value, a1: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(45, &[(a0).clone(), (a1).clone()])) } else { None };
-            let value: bool = { let s156 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x157) = s156 { { let l = x157; let r: &Value = a1; contains_variant(r, l)? } } else if s156.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s155 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x156) = s155 { { let l = x156; let r: &Value = a1; contains_variant(r, l)? } } else if s155.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(45, Value::Bool(value), call); } }
             Ok(value)
         }
 
         // function is_working(m: Member): Bool
-        fn f46(&mut self, a0: &Value) -> Run<bool> {
+        fn f46(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, &[(a0).clone()])) } else { None };
-            let value: bool = { let s128 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x129) = s128 { matches!(x129, 0 | 1) } else if s128.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s127 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x128) = s127 { matches!(x128, 0 | 1) } else if s127.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(46, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_working, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f46_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c46.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f46(a0)?;
+            if let Some(place) = self.c46.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -830,7 +1012,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i38()?) == 0i64) && (match { let r102: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_bool_of(read::<T>(&mut self.tr, r102, 1)?)? } { Some(v) => v, None => false })) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i38()?) == 0i64) && (match { let r101: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_bool_of(read::<T>(&mut self.tr, r101, 1)?)? } { Some(v) => v, None => false })) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(49, Value::Integer(value), None); } }
             self.m49 = Some(value);
             Ok(value)
@@ -886,7 +1068,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((match { let r103: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r103, 3)?)? } { Some(v) => v, None => 0i64 }) >= 1i64) { 2i64 } else { 0i64 });
+            let value: i64 = (if ((match { let r102: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r102, 3)?)? } { Some(v) => v, None => 0i64 }) >= 1i64) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(53, Value::Integer(value), None); } }
             self.m53 = Some(value);
             Ok(value)
@@ -900,7 +1082,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((match { let r104: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r104, 4)?)? } { Some(v) => v, None => 0i64 }) >= (self.p14()?)) { 3i64 } else { 0i64 });
+            let value: i64 = (if ((match { let r103: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r103, 4)?)? } { Some(v) => v, None => 0i64 }) >= (self.p14()?)) { 3i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(54, Value::Integer(value), None); } }
             self.m54 = Some(value);
             Ok(value)
@@ -914,7 +1096,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total105: Decimal = Decimal::ZERO; { let list109 = { let v: &Value = { let r108: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r108, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e107 in elements(list109)?.iter() { if ({ let l = ({ read::<T>(&mut self.tr, e107, 0)? }).clone(); let r = Value::Enum(2u32); !equal(&l, &r) } && (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(builtin(cx.policy, Builtin::MonthOf, |index| match index { 0 => Ok(({ read::<T>(&mut self.tr, e107, 1)? }).clone()), _ => Err(Bail) })?), _ => Err(Bail) })?))?)) { { let v = { read::<T>(&mut self.tr, e107, 2)? }; if !v.is_absent() { total105 = add_dec(total105, number_of(v)?)?; } } } } } total105 };
+            let value: Decimal = { let mut total104: Decimal = Decimal::ZERO; { let list108 = { let v: &Value = { let r107: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r107, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e106 in elements(list108)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e106, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e106, 1)?)? }); quarter_contains(quarter, month) }) { total104 = add_dec(total104, { dec_of(read::<T>(&mut self.tr, e106, 2)?)? })?; } } } total104 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(55, Value::Decimal(value), None); } }
             self.m55 = Some(value);
             Ok(value)
@@ -942,7 +1124,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a111: { { let list114 = { let v: &Value = { let r113: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r113, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e112 in elements(list114)?.iter() { if { let l = ({ read::<T>(&mut self.tr, e112, 3)? }).clone(); let r = Value::Integer((self.p16()?)); order(&l, &r)? == Ordering::Greater } { break 'a111 true; } } } false }) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ('a110: { { let list113 = { let v: &Value = { let r112: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r112, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e111 in elements(list113)?.iter() { if ({ int_of(read::<T>(&mut self.tr, e111, 3)?)? } > (self.p16()?)) { break 'a110 true; } } } false }) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(57, Value::Integer(value), None); } }
             self.m57 = Some(value);
             Ok(value)
@@ -956,7 +1138,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a116: { { let list118 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e117 in elements(list118)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e117, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e117, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a116 true; } } } false }) { 6i64 } else { 0i64 });
+            let value: i64 = (if ('a115: { { let list117 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e116 in elements(list117)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e116, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e116, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a115 true; } } } false }) { 6i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(58, Value::Integer(value), None); } }
             self.m58 = Some(value);
             Ok(value)
@@ -998,7 +1180,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a125: { { let list127 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e126 in elements(list127)?.iter() { if { let arg131: &Value = e126; self.f46(arg131)? } { break 'a125 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a124: { { let list126 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e125 in elements(list126)?.iter() { if { let arg130: &Value = e125; if T { self.f46(arg130)? } else { self.f46_memo(arg130)? } } { break 'a124 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(61, Value::Integer(value), None); } }
             self.m61 = Some(value);
             Ok(value)
@@ -1012,7 +1194,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a133: { { let list135 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e134 in elements(list135)?.iter() { if { let s136 = { opt_enum_of(read::<T>(&mut self.tr, e134, 8)?)? }; if let Some(x137) = s136 { (x137 == 2u32) } else if s136.is_none() { false } else { return Err(Bail) } } { break 'a133 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if ('a132: { { let list134 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e133 in elements(list134)?.iter() { if { let s135 = { opt_enum_of(read::<T>(&mut self.tr, e133, 8)?)? }; if let Some(x136) = s135 { (x136 == 2u32) } else if s135.is_none() { false } else { return Err(Bail) } } { break 'a132 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(62, Value::Integer(value), None); } }
             self.m62 = Some(value);
             Ok(value)
@@ -1026,7 +1208,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a140: { { let list142 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e141 in elements(list142)?.iter() { if matches!({ opt_enum_of(read::<T>(&mut self.tr, e141, 4)?)? }, Some(0 | 1)) { break 'a140 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if ('a139: { { let list141 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e140 in elements(list141)?.iter() { if matches!({ opt_enum_of(read::<T>(&mut self.tr, e140, 4)?)? }, Some(0 | 1)) { break 'a139 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(63, Value::Integer(value), None); } }
             self.m63 = Some(value);
             Ok(value)
@@ -1040,7 +1222,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a144: { { let list146 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e145 in elements(list146)?.iter() { if { bool_of(read::<T>(&mut self.tr, e145, 5)?)? } { break 'a144 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if ('a143: { { let list145 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e144 in elements(list145)?.iter() { if { bool_of(read::<T>(&mut self.tr, e144, 5)?)? } { break 'a143 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(64, Value::Integer(value), None); } }
             self.m64 = Some(value);
             Ok(value)
@@ -1054,7 +1236,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a148: { { let list150 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e149 in elements(list150)?.iter() { if { bool_of(read::<T>(&mut self.tr, e149, 10)?)? } { break 'a148 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if ('a147: { { let list149 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e148 in elements(list149)?.iter() { if { bool_of(read::<T>(&mut self.tr, e148, 10)?)? } { break 'a147 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(65, Value::Integer(value), None); } }
             self.m65 = Some(value);
             Ok(value)
@@ -1068,7 +1250,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (!('a152: { { let list154 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e153 in elements(list154)?.iter() { if ({ let arg155: &Value = e153; self.f3(arg155)? } && { let arg159: &Value = e153; let arg160: &Value = (&cx.constants[8]); self.f45(arg159, arg160)? }) { break 'a152 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (!('a151: { { let list153 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e152 in elements(list153)?.iter() { if ({ let arg154: &Value = e152; if T { self.f3(arg154)? } else { self.f3_memo(arg154)? } } && { let arg158: &Value = e152; let arg159: &Value = (&cx.constants[8]); self.f45(arg158, arg159)? }) { break 'a151 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(66, Value::Integer(value), None); } }
             self.m66 = Some(value);
             Ok(value)
@@ -1082,7 +1264,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a162: { { let list164 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e163 in elements(list164)?.iter() { if ({ let arg165: &Value = e163; self.f3(arg165)? } && { let arg166: &Value = e163; let arg167: &Value = (&cx.constants[9]); self.f45(arg166, arg167)? }) { break 'a162 true; } } } false }) { 2i64 } else { 0i64 });
+            let value: i64 = (if ('a161: { { let list163 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e162 in elements(list163)?.iter() { if ({ let arg164: &Value = e162; if T { self.f3(arg164)? } else { self.f3_memo(arg164)? } } && { let arg165: &Value = e162; let arg166: &Value = (&cx.constants[9]); self.f45(arg165, arg166)? }) { break 'a161 true; } } } false }) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(67, Value::Integer(value), None); } }
             self.m67 = Some(value);
             Ok(value)
@@ -1124,18 +1306,35 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let mut total168: i64 = 0i64; { let list171 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e170 in elements(list171)?.iter() { if { let arg173: &Value = e170; self.f44(arg173)? } { total168 = add_int(total168, 1)?; } } } total168 } >= (self.p21()?)) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ({ let mut total167: i64 = 0i64; { let list170 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e169 in elements(list170)?.iter() { if { let arg172: &Value = e169; if T { self.f44(arg172)? } else { self.f44_memo(arg172)? } } { total167 = add_int(total167, 1)?; } } } total167 } >= (self.p21()?)) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(70, Value::Integer(value), None); } }
             self.m70 = Some(value);
             Ok(value)
         }
 
         // function is_grandparent(m: Member): Bool
-        fn f71(&mut self, a0: &Value) -> Run<bool> {
+        fn f71(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(71, &[(a0).clone()])) } else { None };
-            let value: bool = { let s184 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x185) = s184 { (x185 == 3u32) } else if s184.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s183 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x184) = s183 { (x184 == 3u32) } else if s183.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(71, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_grandparent, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f71_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c71.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f71(a0)?;
+            if let Some(place) = self.c71.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -1147,7 +1346,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (('a175: { { let list177 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e176 in elements(list177)?.iter() { if { let arg178: &Value = e176; self.f44(arg178)? } { break 'a175 true; } } } false }) && ({ let mut total179: i64 = 0i64; { let list182 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e181 in elements(list182)?.iter() { if ({ let arg183: &Value = e181; self.f3(arg183)? } && (!{ let arg187: &Value = e181; self.f71(arg187)? })) { total179 = add_int(total179, 1)?; } } } total179 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (('a174: { { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg177: &Value = e175; if T { self.f44(arg177)? } else { self.f44_memo(arg177)? } } { break 'a174 true; } } } false }) && ({ let mut total178: i64 = 0i64; { let list181 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e180 in elements(list181)?.iter() { if ({ let arg182: &Value = e180; if T { self.f3(arg182)? } else { self.f3_memo(arg182)? } } && (!{ let arg186: &Value = e180; if T { self.f71(arg186)? } else { self.f71_memo(arg186)? } })) { total178 = add_int(total178, 1)?; } } } total178 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(72, Value::Integer(value), None); } }
             self.m72 = Some(value);
             Ok(value)
@@ -1161,7 +1360,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total101: i64 = 0i64; total101 = add_int(total101, (self.i47()?))?; total101 = add_int(total101, (self.i48()?))?; total101 = add_int(total101, (self.i49()?))?; total101 = add_int(total101, (self.i50()?))?; total101 = add_int(total101, (self.i51()?))?; total101 = add_int(total101, (self.i52()?))?; total101 = add_int(total101, (self.i53()?))?; total101 = add_int(total101, (self.i54()?))?; total101 = add_int(total101, (self.i56()?))?; total101 = add_int(total101, (self.i57()?))?; total101 = add_int(total101, (self.i58()?))?; total101 = add_int(total101, (self.i59()?))?; total101 = add_int(total101, (self.i60()?))?; total101 = add_int(total101, (self.i61()?))?; total101 = add_int(total101, (self.i62()?))?; total101 = add_int(total101, (self.i63()?))?; total101 = add_int(total101, (self.i64()?))?; total101 = add_int(total101, (self.i65()?))?; total101 = add_int(total101, (self.i66()?))?; total101 = add_int(total101, (self.i67()?))?; total101 = add_int(total101, (self.i69()?))?; total101 = add_int(total101, (self.i70()?))?; total101 = add_int(total101, (self.i72()?))?; total101 };
+            let value: i64 = { let mut total100: i64 = 0i64; total100 = add_int(total100, (self.i47()?))?; total100 = add_int(total100, (self.i48()?))?; total100 = add_int(total100, (self.i49()?))?; total100 = add_int(total100, (self.i50()?))?; total100 = add_int(total100, (self.i51()?))?; total100 = add_int(total100, (self.i52()?))?; total100 = add_int(total100, (self.i53()?))?; total100 = add_int(total100, (self.i54()?))?; total100 = add_int(total100, (self.i56()?))?; total100 = add_int(total100, (self.i57()?))?; total100 = add_int(total100, (self.i58()?))?; total100 = add_int(total100, (self.i59()?))?; total100 = add_int(total100, (self.i60()?))?; total100 = add_int(total100, (self.i61()?))?; total100 = add_int(total100, (self.i62()?))?; total100 = add_int(total100, (self.i63()?))?; total100 = add_int(total100, (self.i64()?))?; total100 = add_int(total100, (self.i65()?))?; total100 = add_int(total100, (self.i66()?))?; total100 = add_int(total100, (self.i67()?))?; total100 = add_int(total100, (self.i69()?))?; total100 = add_int(total100, (self.i70()?))?; total100 = add_int(total100, (self.i72()?))?; total100 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(73, Value::Integer(value), None); } }
             self.m73 = Some(value);
             Ok(value)
@@ -1203,14 +1402,14 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = 'b188: {
+            let value: i64 = 'b187: {
                 if (self.i75()?) {
                     self.e76 = Some(0);
-                    break 'b188 6i64;
+                    break 'b187 6i64;
                 }
                 if (self.i74()?) {
                     self.e76 = Some(1);
-                    break 'b188 1i64;
+                    break 'b187 1i64;
                 }
                 self.e76 = None;
                 { let v: Value = Value::Integer((self.i73()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx.policy, 1, &v)?.1)? } } else { int_of(band(cx.policy, 1, &v)?.1)? } }
@@ -1242,7 +1441,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (!('a196: { { let list198 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e197 in elements(list198)?.iter() { if { bool_of(read::<T>(&mut self.tr, e197, 5)?)? } { break 'a196 true; } } } false }));
+            let value: bool = (!('a192: { { let list194 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e193 in elements(list194)?.iter() { if { bool_of(read::<T>(&mut self.tr, e193, 5)?)? } { break 'a192 true; } } } false }));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(78, Value::Bool(value), None); } }
             self.m78 = Some(value);
             Ok(value)
@@ -1357,7 +1556,12 @@ pub mod v2025_1 {
         fn p8(&mut self) -> Run<&'c Value> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(8, None)?; } }
-            param(cx.policy, 8, cx.as_of)
+            if let Some(value) = self.q8 {
+                return Ok(value);
+            }
+            let value = param(cx.policy, 8, cx.as_of)?;
+            self.q8 = Some(value);
+            Ok(value)
         }
 
         // parameter PILOT_LOANS_PM_MULTIPLIER
@@ -1562,7 +1766,8 @@ pub mod v2025_2_draft {
     pub static POLICY: NativePolicy = NativePolicy {
         name: "kz",
         version: "2025.2-draft",
-        shape: "sha256:9df37b5e5d676abcd54037f38eac6494cbc791cfeeb67e34c93711ff3637691c",
+        shape: "sha256:eb3f7336afa83226119205d447f397bc0a7f27b70dabcd76ed7aaad7c70d890a",
+        outputs: &["sha256:7d70e5eca82ea39f75841b629e54a18d11643390e8ce3c780b02237c6a77b4d9", "sha256:6525abd6addd0bec4b7f1aed00660dd0b8fd9494a87789dee725fd8b728c0a2d", "sha256:bd5397b12ff76d94ecabaf66ce5a292d0d086df35dd487d556eeceb92c8cdccc"],
         constants: r#"[{"Text":"conditional"},{"Text":"unconditional"},{"List":[]},{"Text":"granted"},{"Text":"refused"},{"Date":"2025-01-01"},{"Text":"regional"},{"Text":"national"},{"List":[{"Enum":2},{"Enum":3}]},{"List":[{"Enum":3}]}]"#,
         keys: &["outcome", "aid_kind", "reasons", "pilot", "applied", "missing_consent", "per_capita_income", "poverty_line", "poverty_line_basis", "monthly_asp", "child_supplements", "monthly_total", "category", "score", "override", "points", "housing_aid", "available", "rent_subsidy", "homeschool_reimbursement", "school_material_aid"],
         evaluate,
@@ -1573,24 +1778,30 @@ pub mod v2025_2_draft {
     const DECIMAL_1: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
     const DECIMAL_2: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
 
-    fn evaluate(cx: &Context<'_>) -> Run<Vec<Value>> {
+    fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         let mut state = State::<false>::new(cx, None);
         state.checks()?;
-        state.outputs()
+        state.outputs(outputs)
     }
 
     // The checks leave no trace; the outputs compute again what the checks computed, so
     // that the trace records it.
-    fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>) -> Run<Vec<Value>> {
+    fn evaluate_traced(cx: &Context<'_>, tracer: &mut Tracer<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         State::<false>::new(cx, None).checks()?;
-        State::<true>::new(cx, Some(tracer)).outputs()
+        State::<true>::new(cx, Some(tracer)).outputs(outputs)
     }
+
+    // The slots of each remembered function: a power of two above the members of a
+    // large family, so that each record of a list of the case keeps its own.
+    const CALL_SLOTS: usize = 16;
 
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
         tr: Option<&'t mut Tracer<'r>>,
         m0: Option<Decimal>,
         m1: Option<i64>,
+        c2: [Option<(usize, i64)>; CALL_SLOTS],
+        c3: [Option<(usize, bool)>; CALL_SLOTS],
         m4: Option<Quarter>,
         m5: Option<Decimal>,
         m6: Option<Decimal>,
@@ -1600,6 +1811,7 @@ pub mod v2025_2_draft {
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
+        c13: [Option<(usize, bool)>; CALL_SLOTS],
         m14: Option<i64>,
         m15: Option<&'c Value>,
         m16: Option<bool>,
@@ -1608,10 +1820,13 @@ pub mod v2025_2_draft {
         m18: Option<Value>,
         m19: Option<bool>,
         m20: Option<Decimal>,
+        c21: [Option<(usize, Decimal)>; CALL_SLOTS],
+        c22: [Option<(usize, bool)>; CALL_SLOTS],
         m23: Option<Value>,
         m24: Option<Decimal>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
+        c27: [Option<(usize, bool)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
         m30: Option<Decimal>,
@@ -1626,9 +1841,12 @@ pub mod v2025_2_draft {
         m39: Option<Decimal>,
         m40: Option<i64>,
         m41: Option<i64>,
+        c42: [Option<(usize, bool)>; CALL_SLOTS],
         m43: Option<bool>,
         m44: Option<Decimal>,
         m45: Option<Decimal>,
+        c46: [Option<(usize, bool)>; CALL_SLOTS],
+        c48: [Option<(usize, bool)>; CALL_SLOTS],
         m49: Option<i64>,
         m50: Option<i64>,
         m51: Option<i64>,
@@ -1653,6 +1871,7 @@ pub mod v2025_2_draft {
         m70: Option<Decimal>,
         m71: Option<i64>,
         m72: Option<i64>,
+        c73: [Option<(usize, bool)>; CALL_SLOTS],
         m74: Option<i64>,
         m75: Option<i64>,
         m76: Option<bool>,
@@ -1669,6 +1888,7 @@ pub mod v2025_2_draft {
         q5: Option<i64>,
         q6: Option<i64>,
         q7: Option<i64>,
+        q8: Option<&'c Value>,
         q9: Option<Decimal>,
         q10: Option<i64>,
         q11: Option<i64>,
@@ -1691,7 +1911,7 @@ pub mod v2025_2_draft {
 
     impl<'c, 't, 'r, const T: bool> State<'c, 't, 'r, T> {
         fn new(cx: &'c Context<'c>, tr: Option<&'t mut Tracer<'r>>) -> Self {
-            State { cx, tr, m0: None, m1: None, m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, m23: None, m24: None, m25: None, m26: None, m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, m40: None, m41: None, m43: None, m44: None, m45: None, m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, m71: None, m72: None, m74: None, m75: None, m76: None, m77: None, m78: None, e78: None, m79: None, m80: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, q25: None, q26: None, }
+            State { cx, tr, m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, m40: None, m41: None, c42: [None; CALL_SLOTS], m43: None, m44: None, m45: None, c46: [None; CALL_SLOTS], c48: [None; CALL_SLOTS], m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, m71: None, m72: None, c73: [None; CALL_SLOTS], m74: None, m75: None, m76: None, m77: None, m78: None, e78: None, m79: None, m80: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, q25: None, q26: None, }
         }
 
         fn checks(&mut self) -> Run<()> {
@@ -1705,25 +1925,38 @@ pub mod v2025_2_draft {
             Ok(())
         }
 
-        fn outputs(&mut self) -> Run<Vec<Value>> {
-            let cx = self.cx;
-            let mut values = Vec::with_capacity(3);
-            // output asp
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(0, value.clone()); } }
-            values.push(value);
-            // output welfare
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i78()?))), (cx.keys[13].clone(), Value::Integer((self.i75()?))), (cx.keys[14].clone(), { self.i78()?; exception_label(cx.policy, 78, self.e78) }), (cx.keys[15].clone(), { let mut entries195: Vec<(Key, Value)> = Vec::with_capacity(23); { let v = Value::Integer((self.i49()?)); entries195.push((cx.name_keys[49].clone(), v)); } { let v = Value::Integer((self.i50()?)); entries195.push((cx.name_keys[50].clone(), v)); } { let v = Value::Integer((self.i51()?)); entries195.push((cx.name_keys[51].clone(), v)); } { let v = Value::Integer((self.i52()?)); entries195.push((cx.name_keys[52].clone(), v)); } { let v = Value::Integer((self.i53()?)); entries195.push((cx.name_keys[53].clone(), v)); } { let v = Value::Integer((self.i54()?)); entries195.push((cx.name_keys[54].clone(), v)); } { let v = Value::Integer((self.i55()?)); entries195.push((cx.name_keys[55].clone(), v)); } { let v = Value::Integer((self.i56()?)); entries195.push((cx.name_keys[56].clone(), v)); } { let v = Value::Integer((self.i58()?)); entries195.push((cx.name_keys[58].clone(), v)); } { let v = Value::Integer((self.i59()?)); entries195.push((cx.name_keys[59].clone(), v)); } { let v = Value::Integer((self.i60()?)); entries195.push((cx.name_keys[60].clone(), v)); } { let v = Value::Integer((self.i61()?)); entries195.push((cx.name_keys[61].clone(), v)); } { let v = Value::Integer((self.i62()?)); entries195.push((cx.name_keys[62].clone(), v)); } { let v = Value::Integer((self.i63()?)); entries195.push((cx.name_keys[63].clone(), v)); } { let v = Value::Integer((self.i64()?)); entries195.push((cx.name_keys[64].clone(), v)); } { let v = Value::Integer((self.i65()?)); entries195.push((cx.name_keys[65].clone(), v)); } { let v = Value::Integer((self.i66()?)); entries195.push((cx.name_keys[66].clone(), v)); } { let v = Value::Integer((self.i67()?)); entries195.push((cx.name_keys[67].clone(), v)); } { let v = Value::Integer((self.i68()?)); entries195.push((cx.name_keys[68].clone(), v)); } { let v = Value::Integer((self.i69()?)); entries195.push((cx.name_keys[69].clone(), v)); } { let v = Value::Integer((self.i71()?)); entries195.push((cx.name_keys[71].clone(), v)); } { let v = Value::Integer((self.i72()?)); entries195.push((cx.name_keys[72].clone(), v)); } { let v = Value::Integer((self.i74()?)); entries195.push((cx.name_keys[74].clone(), v)); } Value::Map(Arc::from(entries195)) })]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(1, value.clone()); } }
-            values.push(value);
-            // output local_support
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[16].clone(), { let arg197: Value = { let mut holding196: Vec<Value> = Vec::new(); if self.i79()? { holding196.push(Value::Text(Arc::clone(&cx.names[79]))); } Value::List(Arc::from(holding196)) }; self.f81(&arg197)? }), (cx.keys[18].clone(), { let arg199: Value = { let mut holding198: Vec<Value> = Vec::new(); if self.i79()? { holding198.push(Value::Text(Arc::clone(&cx.names[79]))); } Value::List(Arc::from(holding198)) }; self.f81(&arg199)? }), (cx.keys[19].clone(), { let arg205: Value = { let mut holding200: Vec<Value> = Vec::new(); if self.i79()? { holding200.push(Value::Text(Arc::clone(&cx.names[79]))); } if self.i80()? { holding200.push(Value::Text(Arc::clone(&cx.names[80]))); } Value::List(Arc::from(holding200)) }; self.f81(&arg205)? }), (cx.keys[20].clone(), { let arg207: Value = { let mut holding206: Vec<Value> = Vec::new(); if self.i79()? { holding206.push(Value::Text(Arc::clone(&cx.names[79]))); } Value::List(Arc::from(holding206)) }; self.f81(&arg207)? })]));
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(2, value.clone()); } }
-            values.push(value);
+        fn outputs(&mut self, wanted: &[usize]) -> Run<Vec<Value>> {
+            let mut values = Vec::with_capacity(wanted.len());
+            for (index, output) in wanted.iter().enumerate() {
+                if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
+                let value = match output {
+                    0 => self.o0()?,
+                    1 => self.o1()?,
+                    2 => self.o2()?,
+                    _ => return Err(Bail),
+                };
+                if T { if let Some(t) = self.tr.as_deref_mut() { t.close_output(index, value.clone()); } }
+                values.push(value);
+            }
             Ok(values)
+        }
+
+        // output asp
+        fn o0(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))])))
+        }
+
+        // output welfare
+        fn o1(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i78()?))), (cx.keys[13].clone(), Value::Integer((self.i75()?))), (cx.keys[14].clone(), { self.i78()?; exception_label(cx.policy, 78, self.e78) }), (cx.keys[15].clone(), entries_of(23, |k| Ok(match k { 0 => (cx.name_keys[49].clone(), Value::Integer((self.i49()?))), 1 => (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), 2 => (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), 3 => (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), 4 => (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), 5 => (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), 6 => (cx.name_keys[55].clone(), Value::Integer((self.i55()?))), 7 => (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), 8 => (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), 9 => (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), 10 => (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), 11 => (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), 12 => (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), 13 => (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), 14 => (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), 15 => (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), 16 => (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), 17 => (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), 18 => (cx.name_keys[68].clone(), Value::Integer((self.i68()?))), 19 => (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), 20 => (cx.name_keys[71].clone(), Value::Integer((self.i71()?))), 21 => (cx.name_keys[72].clone(), Value::Integer((self.i72()?))), 22 => (cx.name_keys[74].clone(), Value::Integer((self.i74()?))), _ => return Err(Bail) }))?)])))
+        }
+
+        // output local_support
+        fn o2(&mut self) -> Run<Value> {
+            let cx = self.cx;
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[16].clone(), { let arg195: Value = { let holds: [bool; 1] = [self.i79()?]; names_holding(cx.names, &[79], &holds) }; self.f81(&arg195)? }), (cx.keys[18].clone(), { let arg196: Value = { let holds: [bool; 1] = [self.i79()?]; names_holding(cx.names, &[79], &holds) }; self.f81(&arg196)? }), (cx.keys[19].clone(), { let arg201: Value = { let holds: [bool; 2] = [self.i79()?, self.i80()?]; names_holding(cx.names, &[79, 80], &holds) }; self.f81(&arg201)? }), (cx.keys[20].clone(), { let arg202: Value = { let holds: [bool; 1] = [self.i79()?]; names_holding(cx.names, &[79], &holds) }; self.f81(&arg202)? })])))
         }
 
         // parameter NATIONAL_POVERTY_LINE: Money
@@ -1755,7 +1988,7 @@ pub mod v2025_2_draft {
         }
 
         // function age_of(m: Member): Integer
-        fn f2(&mut self, a0: &Value) -> Run<i64> {
+        fn f2(&mut self, a0: &'c Value) -> Run<i64> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, &[(a0).clone()])) } else { None };
             let value: i64 = { let birth = { date_of(read::<T>(&mut self.tr, a0, 2)?)? }; let on = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; age(birth, on)? };
@@ -1763,12 +1996,46 @@ pub mod v2025_2_draft {
             Ok(value)
         }
 
+        // age_of, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f2_memo(&mut self, a0: &'c Value) -> Run<i64> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c2.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f2(a0)?;
+            if let Some(place) = self.c2.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function is_adult(m: Member): Bool
-        fn f3(&mut self, a0: &Value) -> Run<bool> {
+        fn f3(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg41: &Value = a0; self.f2(arg41)? } >= 18i64);
+            let value: bool = ({ let arg40: &Value = a0; if T { self.f2(arg40)? } else { self.f2_memo(arg40)? } } >= 18i64);
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(3, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_adult, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f3_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c3.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f3(a0)?;
+            if let Some(place) = self.c3.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -1794,7 +2061,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total3: Decimal = Decimal::ZERO; { let list7 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e6 in elements(list7)?.iter() { let Value::List(inner) = field(e6, 13)? else { return Err(Bail) }; for e5 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e5, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e5, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total3 = add_dec(total3, { dec_of(read::<T>(&mut self.tr, e5, 2)?)? })?; } } } } total3 };
+            let value: Decimal = { let mut total2: Decimal = Decimal::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::Decimal(value), None); } }
             self.m5 = Some(value);
             Ok(value)
@@ -1822,7 +2089,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let s8: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s8.is_absent() { let x9 = s8; { let key: [Value; 2] = [(x9).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s8.is_absent() { Value::Absent } else { return Err(Bail) } };
+            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(7, value.clone(), None); } }
             self.m7 = Some(value.clone());
             Ok(value)
@@ -1836,7 +2103,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s10: Value = (self.i7()?); if !(&s10).is_absent() { let x11: Value = s10.clone(); { let s13 = { let r12: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r12, 2)?)? }; if let Some(x14) = s13 { Some(x14) } else if s13.is_none() { { let s17 = { let r16: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r16, 0)?)? }; if let Some(x18) = s17 { { let s21 = { let r20: &Value = (&x11); opt_dec_of(read::<T>(&mut self.tr, r20, 1)?)? }; if let Some(x22) = s21 { Some(round({ let l = { let l = x22; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x18; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s21.is_none() { None } else { return Err(Bail) } } } else if s17.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s10).is_absent() { None } else { return Err(Bail) } };
+            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
@@ -1892,18 +2159,35 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = { let s25 = { let r24: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_date_of(read::<T>(&mut self.tr, r24, 1)?)? }; if let Some(x26) = s25 { ({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? } < { let date = x26; let amount = 6i64; add_months(date, amount)? }) } else if s25.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s24 = { let r23: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_date_of(read::<T>(&mut self.tr, r23, 1)?)? }; if let Some(x25) = s24 { ({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? } < { let date = x25; let amount = 6i64; add_months(date, amount)? }) } else if s24.is_none() { false } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(12, Value::Bool(value), None); } }
             self.m12 = Some(value);
             Ok(value)
         }
 
         // function is_able_bodied(m: Member): Bool
-        fn f13(&mut self, a0: &Value) -> Run<bool> {
+        fn f13(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, &[(a0).clone()])) } else { None };
-            let value: bool = ((((({ let arg32: &Value = a0; self.f2(arg32)? } >= 18i64) && ({ let arg33: &Value = a0; self.f2(arg33)? } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
+            let value: bool = ((((({ let arg31: &Value = a0; if T { self.f2(arg31)? } else { self.f2_memo(arg31)? } } >= 18i64) && ({ let arg32: &Value = a0; if T { self.f2(arg32)? } else { self.f2_memo(arg32)? } } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(13, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_able_bodied, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f13_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c13.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f13(a0)?;
+            if let Some(place) = self.c13.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -1915,7 +2199,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total28: i64 = 0i64; { let list31 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e30 in elements(list31)?.iter() { if { let arg34: &Value = e30; self.f13(arg34)? } { total28 = add_int(total28, 1)?; } } } total28 };
+            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; if T { self.f13(arg33)? } else { self.f13_memo(arg33)? } } { total27 = add_int(total27, 1)?; } } } total27 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(14, Value::Integer(value), None); } }
             self.m14 = Some(value);
             Ok(value)
@@ -1943,7 +2227,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ({ let l = ((self.i15()?)).clone(); let r = ((&cx.constants[0])).clone(); equal(&l, &r) } && (!(match { let r35: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_bool_of(read::<T>(&mut self.tr, r35, 0)?)? } { Some(v) => v, None => false })));
+            let value: bool = (equal((self.i15()?), (&cx.constants[0])) && (!(match { let r34: &Value = { read::<T>(&mut self.tr, cx.root, 7)? }; opt_bool_of(read::<T>(&mut self.tr, r34, 0)?)? } { Some(v) => v, None => false })));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(16, Value::Bool(value), None); } }
             self.m16 = Some(value);
             Ok(value)
@@ -1957,10 +2241,10 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = 'b81: {
+            let value: Value = 'b80: {
                 if ((cx.as_of >= (date_of((&cx.constants[5]))?)) && (self.i25()?)) {
                     self.e17 = Some(0);
-                    break 'b81 Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[4].clone(), Value::Bool((self.i29()?))), (cx.keys[5].clone(), (self.i28()?))]));
+                    break 'b80 Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[4].clone(), Value::Bool((self.i29()?))), (cx.keys[5].clone(), (self.i28()?))]));
                 }
                 self.e17 = None;
                 Value::Absent
@@ -1978,7 +2262,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut holding2: Vec<Value> = Vec::new(); if self.i11()? { holding2.push(Value::Text(Arc::clone(&cx.names[11]))); } if self.i12()? { holding2.push(Value::Text(Arc::clone(&cx.names[12]))); } if self.i16()? { holding2.push(Value::Text(Arc::clone(&cx.names[16]))); } if day_number(cx.as_of) >= 739252 { if self.i31()? { holding2.push(Value::Text(Arc::clone(&cx.names[31]))); } } if day_number(cx.as_of) >= 739252 { if self.i33()? { holding2.push(Value::Text(Arc::clone(&cx.names[33]))); } } if day_number(cx.as_of) >= 739252 { if self.i35()? { holding2.push(Value::Text(Arc::clone(&cx.names[35]))); } } if day_number(cx.as_of) >= 739252 { if self.i38()? { holding2.push(Value::Text(Arc::clone(&cx.names[38]))); } } Value::List(Arc::from(holding2)) };
+            let value: Value = { let holds: [bool; 7] = [self.i11()?, self.i12()?, self.i16()?, (day_number(cx.as_of) >= 739252 && self.i31()?), (day_number(cx.as_of) >= 739252 && self.i33()?), (day_number(cx.as_of) >= 739252 && self.i35()?), (day_number(cx.as_of) >= 739252 && self.i38()?)]; names_holding(cx.names, &[11, 12, 16, 31, 33, 35, 38], &holds) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(18, value.clone(), None); } }
             self.m18 = Some(value.clone());
             Ok(value)
@@ -2013,7 +2297,7 @@ pub mod v2025_2_draft {
         }
 
         // function child_supplement_of(m: Member): Money
-        fn f21(&mut self, a0: &Value) -> Run<Decimal> {
+        fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, &[(a0).clone()])) } else { None };
             let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
@@ -2021,12 +2305,46 @@ pub mod v2025_2_draft {
             Ok(value)
         }
 
+        // child_supplement_of, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c21.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f21(a0)?;
+            if let Some(place) = self.c21.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function gets_child_supplement(m: Member): Bool
-        fn f22(&mut self, a0: &Value) -> Run<bool> {
+        fn f22(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, &[(a0).clone()])) } else { None };
-            let value: bool = (({ let arg85: &Value = a0; self.f2(arg85)? } >= 1i64) && ({ let arg86: &Value = a0; self.f2(arg86)? } <= 6i64));
+            let value: bool = (({ let arg84: &Value = a0; if T { self.f2(arg84)? } else { self.f2_memo(arg84)? } } >= 1i64) && ({ let arg85: &Value = a0; if T { self.f2(arg85)? } else { self.f2_memo(arg85)? } } <= 6i64));
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(22, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // gets_child_supplement, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f22_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c22.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f22(a0)?;
+            if let Some(place) = self.c22.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -2038,7 +2356,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries82: Vec<(Key, Value)> = Vec::new(); { let list84 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e83 in elements(list84)?.iter() { if ((self.i19()?) && { let arg87: &Value = e83; self.f22(arg87)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e83, 0)? }).clone())?; let entry = Value::Decimal({ let arg88: &Value = e83; self.f21(arg88)? }); map_entry(&mut entries82, key, entry); } } } } Value::Map(Arc::from(entries82)) };
+            let value: Value = { let mut entries81: Vec<(Key, Value)> = Vec::new(); { let list83 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e82 in elements(list83)?.iter() { if ((self.i19()?) && { let arg86: &Value = e82; if T { self.f22(arg86)? } else { self.f22_memo(arg86)? } }) { { let key = map_key(({ read::<T>(&mut self.tr, e82, 0)? }).clone())?; let entry = Value::Decimal({ let arg87: &Value = e82; if T { self.f21(arg87)? } else { self.f21_memo(arg87)? } }); map_entry(&mut entries81, key, entry); } } } } map_of(entries81) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
@@ -2052,7 +2370,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total89: Decimal = Decimal::ZERO; { let list92 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e91 in elements(list92)?.iter() { if ((self.i19()?) && { let arg93: &Value = e91; self.f22(arg93)? }) { total89 = add_dec(total89, { let arg94: &Value = e91; self.f21(arg94)? })?; } } } total89 }; add_dec(l, r)? };
+            let value: Decimal = { let l = (self.i20()?); let r = { let mut total88: Decimal = Decimal::ZERO; { let list91 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e90 in elements(list91)?.iter() { if ((self.i19()?) && { let arg92: &Value = e90; if T { self.f22(arg92)? } else { self.f22_memo(arg92)? } }) { total88 = add_dec(total88, { let arg93: &Value = e90; if T { self.f21(arg93)? } else { self.f21_memo(arg93)? } })?; } } } total88 }; add_dec(l, r)? };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
             self.m24 = Some(value);
             Ok(value)
@@ -2066,7 +2384,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (match { let r36: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_bool_of(read::<T>(&mut self.tr, r36, 0)?)? } { Some(v) => v, None => false });
+            let value: bool = (match { let r35: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_bool_of(read::<T>(&mut self.tr, r35, 0)?)? } { Some(v) => v, None => false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(25, Value::Bool(value), None); } }
             self.m25 = Some(value);
             Ok(value)
@@ -2080,18 +2398,35 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Date> = { let s49 = { let r48: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_date_of(read::<T>(&mut self.tr, r48, 1)?)? }; if let Some(x50) = s49 { Some({ let date = x50; let days = 1i64; add_working_days(cx.policy, 0, date, days)? }) } else if s49.is_none() { None } else { return Err(Bail) } };
+            let value: Option<Date> = { let s48 = { let r47: &Value = { read::<T>(&mut self.tr, cx.root, 8)? }; opt_date_of(read::<T>(&mut self.tr, r47, 1)?)? }; if let Some(x49) = s48 { Some({ let date = x49; let days = 1i64; add_working_days(cx.policy, 0, date, days)? }) } else if s48.is_none() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(26, (match value { Some(v) => Value::Date(v), None => Value::Absent }), None); } }
             self.m26 = Some(value);
             Ok(value)
         }
 
         // function consented_in_time(m: Member): Bool
-        fn f27(&mut self, a0: &Value) -> Run<bool> {
+        fn f27(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, &[(a0).clone()])) } else { None };
-            let value: bool = { let s43: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s43.is_absent() { let x44 = s43; (({ enum_of(read::<T>(&mut self.tr, x44, 0)?)? } == 0u32) && { let s45 = { opt_date_of(read::<T>(&mut self.tr, x44, 1)?)? }; if let Some(x46) = s45 { { let s52 = (self.i26()?); if let Some(x53) = s52 { (x46 <= x53) } else if s52.is_none() { false } else { return Err(Bail) } } } else if s45.is_none() { false } else { return Err(Bail) } }) } else if s43.is_absent() { false } else { return Err(Bail) } };
+            let value: bool = { let s42: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s42.is_absent() { let x43 = s42; (({ enum_of(read::<T>(&mut self.tr, x43, 0)?)? } == 0u32) && { let s44 = { opt_date_of(read::<T>(&mut self.tr, x43, 1)?)? }; if let Some(x45) = s44 { { let s51 = (self.i26()?); if let Some(x52) = s51 { (x45 <= x52) } else if s51.is_none() { false } else { return Err(Bail) } } } else if s44.is_none() { false } else { return Err(Bail) } }) } else if s42.is_absent() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(27, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // consented_in_time, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f27_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c27.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f27(a0)?;
+            if let Some(place) = self.c27.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -2103,7 +2438,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut total37: Vec<Value> = Vec::new(); { let list40 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e39 in elements(list40)?.iter() { if ({ let arg42: &Value = e39; self.f3(arg42)? } && (!{ let arg55: &Value = e39; self.f27(arg55)? })) { total37.push(({ read::<T>(&mut self.tr, e39, 0)? }).clone()); } } } Value::List(Arc::from(total37)) };
+            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; if T { self.f3(arg41)? } else { self.f3_memo(arg41)? } } && (!{ let arg54: &Value = e38; if T { self.f27(arg54)? } else { self.f27_memo(arg54)? } })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(28, value.clone(), None); } }
             self.m28 = Some(value.clone());
             Ok(value)
@@ -2131,7 +2466,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total56: Decimal = Decimal::ZERO; { let list60 = { let v: &Value = { let r59: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r59, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e58 in elements(list60)?.iter() { if ({ let l = ({ read::<T>(&mut self.tr, e58, 0)? }).clone(); let r = Value::Enum(2u32); !equal(&l, &r) } && (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(builtin(cx.policy, Builtin::MonthOf, |index| match index { 0 => Ok(({ read::<T>(&mut self.tr, e58, 1)? }).clone()), _ => Err(Bail) })?), _ => Err(Bail) })?))?)) { { let v = { read::<T>(&mut self.tr, e58, 2)? }; if !v.is_absent() { total56 = add_dec(total56, number_of(v)?)?; } } } } } total56 };
+            let value: Decimal = { let mut total55: Decimal = Decimal::ZERO; { let list59 = { let v: &Value = { let r58: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r58, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e57 in elements(list59)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e57, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e57, 1)?)? }); quarter_contains(quarter, month) }) { total55 = add_dec(total55, { dec_of(read::<T>(&mut self.tr, e57, 2)?)? })?; } } } total55 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(30, Value::Decimal(value), None); } }
             self.m30 = Some(value);
             Ok(value)
@@ -2159,7 +2494,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total61: Decimal = Decimal::ZERO; { let list65 = { let v: &Value = { let r64: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r64, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e63 in elements(list65)?.iter() { if (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(({ read::<T>(&mut self.tr, e63, 0)? }).clone()), _ => Err(Bail) })?))?) { { let v = { read::<T>(&mut self.tr, e63, 1)? }; if !v.is_absent() { total61 = add_dec(total61, number_of(v)?)?; } } } } } total61 };
+            let value: Decimal = { let mut total60: Decimal = Decimal::ZERO; { let list64 = { let v: &Value = { let r63: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r63, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e62 in elements(list64)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e62, 0)?)? }; quarter_contains(quarter, month) } { total60 = add_dec(total60, { dec_of(read::<T>(&mut self.tr, e62, 1)?)? })?; } } } total60 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::Decimal(value), None); } }
             self.m32 = Some(value);
             Ok(value)
@@ -2187,7 +2522,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total66: Decimal = Decimal::ZERO; { let list70 = { let v: &Value = { let r69: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r69, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e68 in elements(list70)?.iter() { if (condition(&(unary(UnaryOp::Not, ({ read::<T>(&mut self.tr, e68, 1)? }).clone())?))?) { { let v = { read::<T>(&mut self.tr, e68, 0)? }; if !v.is_absent() { total66 = add_dec(total66, number_of(v)?)?; } } } } } total66 };
+            let value: Decimal = { let mut total65: Decimal = Decimal::ZERO; { let list69 = { let v: &Value = { let r68: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r68, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e67 in elements(list69)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e67, 1)?)? }) { total65 = add_dec(total65, { dec_of(read::<T>(&mut self.tr, e67, 0)?)? })?; } } } total65 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Decimal(value), None); } }
             self.m34 = Some(value);
             Ok(value)
@@ -2215,7 +2550,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total72: i64 = 0i64; { let list75 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e74 in elements(list75)?.iter() { if ({ let arg76: &Value = e74; self.f2(arg76)? } < 18i64) { total72 = add_int(total72, 1)?; } } } total72 };
+            let value: i64 = { let mut total71: i64 = 0i64; { let list74 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e73 in elements(list74)?.iter() { if ({ let arg75: &Value = e73; if T { self.f2(arg75)? } else { self.f2_memo(arg75)? } } < 18i64) { total71 = add_int(total71, 1)?; } } } total71 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(36, Value::Integer(value), None); } }
             self.m36 = Some(value);
             Ok(value)
@@ -2229,7 +2564,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((self.i36()?) >= (self.p13()?)) || ('a78: { { let list80 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e79 in elements(list80)?.iter() { if { bool_of(read::<T>(&mut self.tr, e79, 5)?)? } { break 'a78 true; } } } false }));
+            let value: bool = (((self.i36()?) >= (self.p13()?)) || ('a77: { { let list79 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e78 in elements(list79)?.iter() { if { bool_of(read::<T>(&mut self.tr, e78, 5)?)? } { break 'a77 true; } } } false }));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(37, Value::Bool(value), None); } }
             self.m37 = Some(value);
             Ok(value)
@@ -2243,7 +2578,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((self.i29()?) && ((match { let r71: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r71, 2)?)? } { Some(v) => v, None => 0i64 }) > (self.p12()?))) && (!(self.i37()?)));
+            let value: bool = (((self.i29()?) && ((match { let r70: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r70, 2)?)? } { Some(v) => v, None => 0i64 }) > (self.p12()?))) && (!(self.i37()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(38, Value::Bool(value), None); } }
             self.m38 = Some(value);
             Ok(value)
@@ -2271,7 +2606,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (match { let r95: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r95, 0)?)? } { Some(v) => v, None => 0i64 });
+            let value: i64 = (match { let r94: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r94, 0)?)? } { Some(v) => v, None => 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(40, Value::Integer(value), None); } }
             self.m40 = Some(value);
             Ok(value)
@@ -2285,18 +2620,35 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (match { let r96: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r96, 2)?)? } { Some(v) => v, None => 0i64 });
+            let value: i64 = (match { let r95: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r95, 2)?)? } { Some(v) => v, None => 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(41, Value::Integer(value), None); } }
             self.m41 = Some(value);
             Ok(value)
         }
 
         // function has_registered_business(m: Member): Bool
-        fn f42(&mut self, a0: &Value) -> Run<bool> {
+        fn f42(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(42, &[(a0).clone()])) } else { None };
             let value: bool = ({ opt_enum_of(read::<T>(&mut self.tr, a0, 11)?)? }).is_some();
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(42, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // has_registered_business, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f42_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c42.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f42(a0)?;
+            if let Some(place) = self.c42.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -2308,7 +2660,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ('a98: { { let list100 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e99 in elements(list100)?.iter() { if { let arg101: &Value = e99; self.f42(arg101)? } { break 'a98 true; } } } false });
+            let value: bool = ('a97: { { let list99 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e98 in elements(list99)?.iter() { if { let arg100: &Value = e98; if T { self.f42(arg100)? } else { self.f42_memo(arg100)? } } { break 'a97 true; } } } false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(43, Value::Bool(value), None); } }
             self.m43 = Some(value);
             Ok(value)
@@ -2322,7 +2674,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total102: Decimal = Decimal::ZERO; { let list106 = { let v: &Value = { let r105: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r105, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e104 in elements(list106)?.iter() { if (condition(&(unary(UnaryOp::Not, ({ read::<T>(&mut self.tr, e104, 1)? }).clone())?))?) { { let v = { read::<T>(&mut self.tr, e104, 0)? }; if !v.is_absent() { total102 = add_dec(total102, number_of(v)?)?; } } } } } total102 };
+            let value: Decimal = { let mut total101: Decimal = Decimal::ZERO; { let list105 = { let v: &Value = { let r104: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r104, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e103 in elements(list105)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e103, 1)?)? }) { total101 = add_dec(total101, { dec_of(read::<T>(&mut self.tr, e103, 0)?)? })?; } } } total101 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(44, Value::Decimal(value), None); } }
             self.m44 = Some(value);
             Ok(value)
@@ -2336,36 +2688,70 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total125: Decimal = Decimal::ZERO; { let list129 = { let v: &Value = { let r128: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r128, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e127 in elements(list129)?.iter() { if (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(({ read::<T>(&mut self.tr, e127, 0)? }).clone()), _ => Err(Bail) })?))?) { { let v = { read::<T>(&mut self.tr, e127, 1)? }; if !v.is_absent() { total125 = add_dec(total125, number_of(v)?)?; } } } } } total125 };
+            let value: Decimal = { let mut total124: Decimal = Decimal::ZERO; { let list128 = { let v: &Value = { let r127: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r127, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e126 in elements(list128)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e126, 0)?)? }; quarter_contains(quarter, month) } { total124 = add_dec(total124, { dec_of(read::<T>(&mut self.tr, e126, 1)?)? })?; } } } total124 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(45, Value::Decimal(value), None); } }
             self.m45 = Some(value);
             Ok(value)
         }
 
         // function is_minor(m: Member): Bool
-        fn f46(&mut self, a0: &Value) -> Run<bool> {
+        fn f46(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg178: &Value = a0; self.f2(arg178)? } < 18i64);
+            let value: bool = ({ let arg177: &Value = a0; if T { self.f2(arg177)? } else { self.f2_memo(arg177)? } } < 18i64);
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(46, Value::Bool(value), call); } }
             Ok(value)
         }
 
+        // is_minor, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f46_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c46.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f46(a0)?;
+            if let Some(place) = self.c46.get_mut(slot) {
+                *place = Some((key, value));
+            }
+            Ok(value)
+        }
+
         // function has_education(m: Member, levels: List<Education>): Bool
-        fn f47(&mut self, a0: &Value, a1: &Value) -> Run<bool> {
+        fn f47(&mut self, a0: &'c Value, a1: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(47, &[(a0).clone(), (a1).clone()])) } else { None };
-            let value: bool = { let s162 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x163) = s162 { { let l = x163; let r: &Value = a1; contains_variant(r, l)? } } else if s162.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s161 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x162) = s161 { { let l = x162; let r: &Value = a1; contains_variant(r, l)? } } else if s161.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(47, Value::Bool(value), call); } }
             Ok(value)
         }
 
         // function is_working(m: Member): Bool
-        fn f48(&mut self, a0: &Value) -> Run<bool> {
+        fn f48(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(48, &[(a0).clone()])) } else { None };
-            let value: bool = { let s134 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x135) = s134 { matches!(x135, 0 | 1) } else if s134.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s133 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x134) = s133 { matches!(x134, 0 | 1) } else if s133.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(48, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_working, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f48_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c48.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f48(a0)?;
+            if let Some(place) = self.c48.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -2405,7 +2791,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i40()?) == 0i64) && (match { let r108: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_bool_of(read::<T>(&mut self.tr, r108, 1)?)? } { Some(v) => v, None => false })) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i40()?) == 0i64) && (match { let r107: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_bool_of(read::<T>(&mut self.tr, r107, 1)?)? } { Some(v) => v, None => false })) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(51, Value::Integer(value), None); } }
             self.m51 = Some(value);
             Ok(value)
@@ -2461,7 +2847,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((match { let r109: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r109, 3)?)? } { Some(v) => v, None => 0i64 }) >= 1i64) { 2i64 } else { 0i64 });
+            let value: i64 = (if ((match { let r108: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r108, 3)?)? } { Some(v) => v, None => 0i64 }) >= 1i64) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(55, Value::Integer(value), None); } }
             self.m55 = Some(value);
             Ok(value)
@@ -2475,7 +2861,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((match { let r110: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r110, 4)?)? } { Some(v) => v, None => 0i64 }) >= (self.p16()?)) { 3i64 } else { 0i64 });
+            let value: i64 = (if ((match { let r109: &Value = { read::<T>(&mut self.tr, cx.root, 4)? }; opt_int_of(read::<T>(&mut self.tr, r109, 4)?)? } { Some(v) => v, None => 0i64 }) >= (self.p16()?)) { 3i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(56, Value::Integer(value), None); } }
             self.m56 = Some(value);
             Ok(value)
@@ -2489,7 +2875,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total111: Decimal = Decimal::ZERO; { let list115 = { let v: &Value = { let r114: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r114, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e113 in elements(list115)?.iter() { if ({ let l = ({ read::<T>(&mut self.tr, e113, 0)? }).clone(); let r = Value::Enum(2u32); !equal(&l, &r) } && (condition(&(builtin(cx.policy, Builtin::QuarterContainsMonth, |index| match index { 0 => Ok(Value::Quarter((self.i4()?))), 1 => Ok(builtin(cx.policy, Builtin::MonthOf, |index| match index { 0 => Ok(({ read::<T>(&mut self.tr, e113, 1)? }).clone()), _ => Err(Bail) })?), _ => Err(Bail) })?))?)) { { let v = { read::<T>(&mut self.tr, e113, 2)? }; if !v.is_absent() { total111 = add_dec(total111, number_of(v)?)?; } } } } } total111 };
+            let value: Decimal = { let mut total110: Decimal = Decimal::ZERO; { let list114 = { let v: &Value = { let r113: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r113, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e112 in elements(list114)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e112, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e112, 1)?)? }); quarter_contains(quarter, month) }) { total110 = add_dec(total110, { dec_of(read::<T>(&mut self.tr, e112, 2)?)? })?; } } } total110 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(57, Value::Decimal(value), None); } }
             self.m57 = Some(value);
             Ok(value)
@@ -2517,7 +2903,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a117: { { let list120 = { let v: &Value = { let r119: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r119, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e118 in elements(list120)?.iter() { if { let l = ({ read::<T>(&mut self.tr, e118, 3)? }).clone(); let r = Value::Integer((self.p18()?)); order(&l, &r)? == Ordering::Greater } { break 'a117 true; } } } false }) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ('a116: { { let list119 = { let v: &Value = { let r118: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r118, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e117 in elements(list119)?.iter() { if ({ int_of(read::<T>(&mut self.tr, e117, 3)?)? } > (self.p18()?)) { break 'a116 true; } } } false }) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(59, Value::Integer(value), None); } }
             self.m59 = Some(value);
             Ok(value)
@@ -2531,7 +2917,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a122: { { let list124 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e123 in elements(list124)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e123, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e123, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a122 true; } } } false }) { 6i64 } else { 0i64 });
+            let value: i64 = (if ('a121: { { let list123 = { read::<T>(&mut self.tr, cx.root, 6)? }; for e122 in elements(list123)?.iter() { if (({ date_of(read::<T>(&mut self.tr, e122, 1)?)? } >= { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int((self.p7()?))?; add_months(date, amount)? }) && ({ date_of(read::<T>(&mut self.tr, e122, 1)?)? } <= { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? })) { break 'a121 true; } } } false }) { 6i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(60, Value::Integer(value), None); } }
             self.m60 = Some(value);
             Ok(value)
@@ -2573,7 +2959,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a131: { { let list133 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e132 in elements(list133)?.iter() { if { let arg137: &Value = e132; self.f48(arg137)? } { break 'a131 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a130: { { let list132 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e131 in elements(list132)?.iter() { if { let arg136: &Value = e131; if T { self.f48(arg136)? } else { self.f48_memo(arg136)? } } { break 'a130 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(63, Value::Integer(value), None); } }
             self.m63 = Some(value);
             Ok(value)
@@ -2587,7 +2973,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a139: { { let list141 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e140 in elements(list141)?.iter() { if { let s142 = { opt_enum_of(read::<T>(&mut self.tr, e140, 8)?)? }; if let Some(x143) = s142 { (x143 == 2u32) } else if s142.is_none() { false } else { return Err(Bail) } } { break 'a139 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if ('a138: { { let list140 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e139 in elements(list140)?.iter() { if { let s141 = { opt_enum_of(read::<T>(&mut self.tr, e139, 8)?)? }; if let Some(x142) = s141 { (x142 == 2u32) } else if s141.is_none() { false } else { return Err(Bail) } } { break 'a138 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(64, Value::Integer(value), None); } }
             self.m64 = Some(value);
             Ok(value)
@@ -2601,7 +2987,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a146: { { let list148 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e147 in elements(list148)?.iter() { if matches!({ opt_enum_of(read::<T>(&mut self.tr, e147, 4)?)? }, Some(0 | 1)) { break 'a146 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if ('a145: { { let list147 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e146 in elements(list147)?.iter() { if matches!({ opt_enum_of(read::<T>(&mut self.tr, e146, 4)?)? }, Some(0 | 1)) { break 'a145 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(65, Value::Integer(value), None); } }
             self.m65 = Some(value);
             Ok(value)
@@ -2615,7 +3001,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a150: { { let list152 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e151 in elements(list152)?.iter() { if { bool_of(read::<T>(&mut self.tr, e151, 5)?)? } { break 'a150 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if ('a149: { { let list151 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e150 in elements(list151)?.iter() { if { bool_of(read::<T>(&mut self.tr, e150, 5)?)? } { break 'a149 true; } } } false }) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(66, Value::Integer(value), None); } }
             self.m66 = Some(value);
             Ok(value)
@@ -2629,7 +3015,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a154: { { let list156 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e155 in elements(list156)?.iter() { if { bool_of(read::<T>(&mut self.tr, e155, 10)?)? } { break 'a154 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if ('a153: { { let list155 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e154 in elements(list155)?.iter() { if { bool_of(read::<T>(&mut self.tr, e154, 10)?)? } { break 'a153 true; } } } false }) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(67, Value::Integer(value), None); } }
             self.m67 = Some(value);
             Ok(value)
@@ -2643,7 +3029,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (!('a158: { { let list160 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e159 in elements(list160)?.iter() { if ({ let arg161: &Value = e159; self.f3(arg161)? } && { let arg165: &Value = e159; let arg166: &Value = (&cx.constants[8]); self.f47(arg165, arg166)? }) { break 'a158 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (!('a157: { { let list159 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e158 in elements(list159)?.iter() { if ({ let arg160: &Value = e158; if T { self.f3(arg160)? } else { self.f3_memo(arg160)? } } && { let arg164: &Value = e158; let arg165: &Value = (&cx.constants[8]); self.f47(arg164, arg165)? }) { break 'a157 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(68, Value::Integer(value), None); } }
             self.m68 = Some(value);
             Ok(value)
@@ -2657,7 +3043,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a168: { { let list170 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e169 in elements(list170)?.iter() { if ({ let arg171: &Value = e169; self.f3(arg171)? } && { let arg172: &Value = e169; let arg173: &Value = (&cx.constants[9]); self.f47(arg172, arg173)? }) { break 'a168 true; } } } false }) { 2i64 } else { 0i64 });
+            let value: i64 = (if ('a167: { { let list169 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e168 in elements(list169)?.iter() { if ({ let arg170: &Value = e168; if T { self.f3(arg170)? } else { self.f3_memo(arg170)? } } && { let arg171: &Value = e168; let arg172: &Value = (&cx.constants[9]); self.f47(arg171, arg172)? }) { break 'a167 true; } } } false }) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(69, Value::Integer(value), None); } }
             self.m69 = Some(value);
             Ok(value)
@@ -2699,18 +3085,35 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let mut total174: i64 = 0i64; { let list177 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e176 in elements(list177)?.iter() { if { let arg179: &Value = e176; self.f46(arg179)? } { total174 = add_int(total174, 1)?; } } } total174 } >= (self.p23()?)) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ({ let mut total173: i64 = 0i64; { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg178: &Value = e175; if T { self.f46(arg178)? } else { self.f46_memo(arg178)? } } { total173 = add_int(total173, 1)?; } } } total173 } >= (self.p23()?)) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(72, Value::Integer(value), None); } }
             self.m72 = Some(value);
             Ok(value)
         }
 
         // function is_grandparent(m: Member): Bool
-        fn f73(&mut self, a0: &Value) -> Run<bool> {
+        fn f73(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(73, &[(a0).clone()])) } else { None };
-            let value: bool = { let s190 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x191) = s190 { (x191 == 3u32) } else if s190.is_none() { false } else { return Err(Bail) } };
+            let value: bool = { let s189 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x190) = s189 { (x190 == 3u32) } else if s189.is_none() { false } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(73, Value::Bool(value), call); } }
+            Ok(value)
+        }
+
+        // is_grandparent, remembered by its argument's address (which names a record of the
+        // case for the whole evaluation).
+        fn f73_memo(&mut self, a0: &'c Value) -> Run<bool> {
+            let key = std::ptr::from_ref(a0) as usize;
+            let slot = (key >> 3) % CALL_SLOTS;
+            if let Some(Some((found, value))) = self.c73.get(slot).copied() {
+                if found == key {
+                    return Ok(value);
+                }
+            }
+            let value = self.f73(a0)?;
+            if let Some(place) = self.c73.get_mut(slot) {
+                *place = Some((key, value));
+            }
             Ok(value)
         }
 
@@ -2722,7 +3125,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (('a181: { { let list183 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e182 in elements(list183)?.iter() { if { let arg184: &Value = e182; self.f46(arg184)? } { break 'a181 true; } } } false }) && ({ let mut total185: i64 = 0i64; { let list188 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e187 in elements(list188)?.iter() { if ({ let arg189: &Value = e187; self.f3(arg189)? } && (!{ let arg193: &Value = e187; self.f73(arg193)? })) { total185 = add_int(total185, 1)?; } } } total185 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (('a180: { { let list182 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e181 in elements(list182)?.iter() { if { let arg183: &Value = e181; if T { self.f46(arg183)? } else { self.f46_memo(arg183)? } } { break 'a180 true; } } } false }) && ({ let mut total184: i64 = 0i64; { let list187 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e186 in elements(list187)?.iter() { if ({ let arg188: &Value = e186; if T { self.f3(arg188)? } else { self.f3_memo(arg188)? } } && (!{ let arg192: &Value = e186; if T { self.f73(arg192)? } else { self.f73_memo(arg192)? } })) { total184 = add_int(total184, 1)?; } } } total184 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(74, Value::Integer(value), None); } }
             self.m74 = Some(value);
             Ok(value)
@@ -2736,7 +3139,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total107: i64 = 0i64; total107 = add_int(total107, (self.i49()?))?; total107 = add_int(total107, (self.i50()?))?; total107 = add_int(total107, (self.i51()?))?; total107 = add_int(total107, (self.i52()?))?; total107 = add_int(total107, (self.i53()?))?; total107 = add_int(total107, (self.i54()?))?; total107 = add_int(total107, (self.i55()?))?; total107 = add_int(total107, (self.i56()?))?; total107 = add_int(total107, (self.i58()?))?; total107 = add_int(total107, (self.i59()?))?; total107 = add_int(total107, (self.i60()?))?; total107 = add_int(total107, (self.i61()?))?; total107 = add_int(total107, (self.i62()?))?; total107 = add_int(total107, (self.i63()?))?; total107 = add_int(total107, (self.i64()?))?; total107 = add_int(total107, (self.i65()?))?; total107 = add_int(total107, (self.i66()?))?; total107 = add_int(total107, (self.i67()?))?; total107 = add_int(total107, (self.i68()?))?; total107 = add_int(total107, (self.i69()?))?; total107 = add_int(total107, (self.i71()?))?; total107 = add_int(total107, (self.i72()?))?; total107 = add_int(total107, (self.i74()?))?; total107 };
+            let value: i64 = { let mut total106: i64 = 0i64; total106 = add_int(total106, (self.i49()?))?; total106 = add_int(total106, (self.i50()?))?; total106 = add_int(total106, (self.i51()?))?; total106 = add_int(total106, (self.i52()?))?; total106 = add_int(total106, (self.i53()?))?; total106 = add_int(total106, (self.i54()?))?; total106 = add_int(total106, (self.i55()?))?; total106 = add_int(total106, (self.i56()?))?; total106 = add_int(total106, (self.i58()?))?; total106 = add_int(total106, (self.i59()?))?; total106 = add_int(total106, (self.i60()?))?; total106 = add_int(total106, (self.i61()?))?; total106 = add_int(total106, (self.i62()?))?; total106 = add_int(total106, (self.i63()?))?; total106 = add_int(total106, (self.i64()?))?; total106 = add_int(total106, (self.i65()?))?; total106 = add_int(total106, (self.i66()?))?; total106 = add_int(total106, (self.i67()?))?; total106 = add_int(total106, (self.i68()?))?; total106 = add_int(total106, (self.i69()?))?; total106 = add_int(total106, (self.i71()?))?; total106 = add_int(total106, (self.i72()?))?; total106 = add_int(total106, (self.i74()?))?; total106 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(75, Value::Integer(value), None); } }
             self.m75 = Some(value);
             Ok(value)
@@ -2778,14 +3181,14 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = 'b194: {
+            let value: i64 = 'b193: {
                 if (self.i77()?) {
                     self.e78 = Some(0);
-                    break 'b194 6i64;
+                    break 'b193 6i64;
                 }
                 if (self.i76()?) {
                     self.e78 = Some(1);
-                    break 'b194 1i64;
+                    break 'b193 1i64;
                 }
                 self.e78 = None;
                 { let v: Value = Value::Integer((self.i75()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx.policy, 1, &v)?.1)? } } else { int_of(band(cx.policy, 1, &v)?.1)? } }
@@ -2817,7 +3220,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (!('a202: { { let list204 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e203 in elements(list204)?.iter() { if { bool_of(read::<T>(&mut self.tr, e203, 5)?)? } { break 'a202 true; } } } false }));
+            let value: bool = (!('a198: { { let list200 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e199 in elements(list200)?.iter() { if { bool_of(read::<T>(&mut self.tr, e199, 5)?)? } { break 'a198 true; } } } false }));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(80, Value::Bool(value), None); } }
             self.m80 = Some(value);
             Ok(value)
@@ -2932,7 +3335,12 @@ pub mod v2025_2_draft {
         fn p8(&mut self) -> Run<&'c Value> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(8, None)?; } }
-            param(cx.policy, 8, cx.as_of)
+            if let Some(value) = self.q8 {
+                return Ok(value);
+            }
+            let value = param(cx.policy, 8, cx.as_of)?;
+            self.q8 = Some(value);
+            Ok(value)
         }
 
         // parameter PILOT_LOANS_PM_MULTIPLIER
