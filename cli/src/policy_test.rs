@@ -684,7 +684,7 @@ fn path_text(policy: &Policy, trace: &Trace, parent: &[Option<usize>], target: u
         .map(|node| {
             cut(
                 &format_quantity(
-                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty.as_deref()),
+                    &ereje_runtime::explain::Quantity::of(policy, &node.value, node.ty),
                     Lang::En,
                 ),
                 TRACE_VALUE_LIMIT,

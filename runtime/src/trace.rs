@@ -399,7 +399,7 @@ impl Trace {
                 out.push_str(",\"value\":");
             }
         }
-        write_trace_value(out, policy, &node.value, node.ty.as_deref(), dates);
+        write_trace_value(out, policy, &node.value, node.ty, dates);
         match printed.get_mut(index) {
             Some(flag) if !*flag => *flag = true,
             _ => {
@@ -671,7 +671,7 @@ impl TraceNames {
                 params: item
                     .params
                     .iter()
-                    .map(|(_, ty)| crate::intern::ty(&ty))
+                    .map(|(_, ty)| crate::intern::ty(ty))
                     .collect(),
             })
             .collect();
@@ -698,7 +698,7 @@ impl TraceNames {
                 keys: table
                     .key_types
                     .iter()
-                    .map(|ty| crate::intern::ty(&ty))
+                    .map(|ty| crate::intern::ty(ty))
                     .collect(),
             })
             .collect();
@@ -1038,7 +1038,7 @@ impl TraceBuilder {
         let (id, ty) = match field {
             Some(field) => {
                 self.paths.push_str(&field.segment);
-                (field.name.clone(), Some(field.ty))
+                (field.name, Some(field.ty))
             }
             None => {
                 let number = index.to_string();
@@ -1229,7 +1229,7 @@ impl TraceBuilder {
         value: Value,
     ) {
         let (name, ty) = match prepared.trace_names.outputs.get(index) {
-            Some(names) => (names.name.clone(), names.ty),
+            Some(names) => (names.name, names.ty),
             None => match policy.outputs.get(index) {
                 Some(output) => (TraceText::new(&output.name), crate::intern::ty(&output.ty)),
                 None => return,
@@ -1266,14 +1266,14 @@ impl TraceBuilder {
         };
         let names = prepared.trace_names.params.get(id as usize);
         let (name, ty) = match names {
-            Some(names) => (names.name.clone(), names.ty),
+            Some(names) => (names.name, names.ty),
             None => (TraceText::new(&param.name), crate::intern::ty(&param.ty)),
         };
         let mut node = TraceNode::new(TraceKind::Parameter, name, found.value.clone(), Some(ty));
         node.effective_from = Some(found.from);
         // The prepared source of the value found is its own or else the parameter's.
         node.source = match names.and_then(|names| names.sources.get(index)) {
-            Some(source) => source.clone(),
+            Some(source) => *source,
             None => found
                 .source
                 .as_ref()
@@ -1308,7 +1308,7 @@ impl TraceBuilder {
             Some(names) => {
                 let mut node = TraceNode::new(
                     TraceKind::Band,
-                    names.name.clone(),
+                    names.name,
                     band.value.clone(),
                     Some(names.result),
                 );
@@ -1319,7 +1319,7 @@ impl TraceBuilder {
                         .get(position)
                         .map_or_else(|| TraceText::new(&band.label), Clone::clone),
                 );
-                node.source = names.source.clone();
+                node.source = names.source;
                 node
             }
             None => {
@@ -1353,7 +1353,7 @@ impl TraceBuilder {
         };
         let names = prepared.trace_names.tables.get(id as usize);
         let (name, ty) = match names {
-            Some(names) => (names.name.clone(), names.result),
+            Some(names) => (names.name, names.result),
             None => (
                 TraceText::new(&table.name),
                 crate::intern::ty(&Type::Optional(Box::new(Type::Record(table.row_type)))),
@@ -1369,7 +1369,7 @@ impl TraceBuilder {
         }));
         node.found = Some(found);
         node.source = match names {
-            Some(names) => names.source.clone(),
+            Some(names) => names.source,
             None => table.source.as_deref().map(TraceText::new),
         };
         self.leaf(node);
@@ -1382,8 +1382,8 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
     let kind = TraceKind::of_item(item.kind);
     match names {
         Some(names) => {
-            let mut node = TraceNode::new(kind, names.name.clone(), value, Some(names.ty));
-            node.source = names.source.clone();
+            let mut node = TraceNode::new(kind, names.name, value, Some(names.ty));
+            node.source = names.source;
             node
         }
         None => {
@@ -1402,7 +1402,7 @@ fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode 
 /// The label of exception `won` of `item`, prepared or made from the IR.
 fn exception_label(item: &Item, names: Option<&ItemNames>, won: u32) -> Option<TraceText> {
     if let Some(label) = names.and_then(|names| names.exceptions.get(won as usize)) {
-        return Some(label.clone());
+        return Some(*label);
     }
     match &item.body {
         crate::ir::Body::Exceptions { exceptions, .. } => exceptions

@@ -111,7 +111,7 @@ pub(crate) fn positions(context: &Context<'_>) -> Vec<BandPosition> {
             score_value: Quantity::of(policy, &score_value, Some(&table.domain)),
             band_label: band.label.clone(),
             band_value: Quantity::of(policy, &band.value, Some(&table.result)),
-            value: Quantity::of(policy, &trace_node.value, trace_node.ty.as_deref()),
+            value: Quantity::of(policy, &trace_node.value, trace_node.ty),
             exception: trace_node.exception.as_deref().map(String::from),
             to_next,
             to_previous,

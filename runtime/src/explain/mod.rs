@@ -468,7 +468,7 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
             let item = policy.items.iter().find(|item| *item.name == *node.id)?;
             Some(AppliedRule {
                 rule: node.id.to_string(),
-                value: Quantity::of(policy, &node.value, node.ty.as_deref()),
+                value: Quantity::of(policy, &node.value, node.ty),
                 messages: item.messages.clone(),
                 source: item.source.clone(),
             })
@@ -489,7 +489,7 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
         .map(|input| Number {
             kind: input.kind.as_str(),
             id: trace.path(input).unwrap_or(&input.id).to_string(),
-            value: Quantity::of(policy, &input.value, input.ty.as_deref()),
+            value: Quantity::of(policy, &input.value, input.ty),
             effective_from: input.effective_from,
             source: input.source.as_deref().map(String::from),
         })
@@ -515,7 +515,7 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
                 if paths.insert(path) {
                     out.push(Fact {
                         path: path.to_string(),
-                        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
+                        value: Quantity::of(policy, &node.value, node.ty),
                     });
                 }
             }
@@ -577,7 +577,7 @@ fn branch(
     Some(TraceBranch {
         kind: node.kind.as_str(),
         id: node.id.to_string(),
-        value: Quantity::of(policy, &node.value, node.ty.as_deref()),
+        value: Quantity::of(policy, &node.value, node.ty),
         path: trace.path(node).map(String::from),
         args: trace
             .args(node)
