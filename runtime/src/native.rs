@@ -779,6 +779,10 @@ pub struct Tracer<'c> {
 #[derive(Debug, Clone, Copy)]
 pub struct CallArgs(crate::trace::Span);
 
+/// The node of a call, to record the same call again ([`Tracer::repeat_call`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallNode(Option<usize>);
+
 impl Tracer<'_> {
     /// Opens the frame of an item or output about to be evaluated.
     #[inline]
@@ -799,17 +803,29 @@ impl Tracer<'_> {
     }
 
     /// Opens the frame of a call of function `id` with its arguments.
-    pub fn open_call(&mut self, id: u32, args: &[Value]) -> CallArgs {
+    pub fn open_call<const N: usize>(&mut self, id: u32, args: [Value; N]) -> CallArgs {
         CallArgs(
             self.builder
-                .open_call(self.policy, self.prepared, id, args.iter().cloned()),
+                .open_call(self.policy, self.prepared, id, args.into_iter()),
         )
     }
 
-    /// Closes the frame of a call into its node.
-    pub fn close_call(&mut self, id: u32, value: Value, args: CallArgs) {
-        self.builder
-            .close_call(self.policy, self.prepared, id, value, args.0);
+    /// Closes the frame of a call into its node, and returns the node (for
+    /// [`Tracer::repeat_call`]).
+    pub fn close_call(&mut self, id: u32, value: Value, args: CallArgs) -> CallNode {
+        CallNode(
+            self.builder
+                .close_call(self.policy, self.prepared, id, value, args.0),
+        )
+    }
+
+    /// Records a call made again with the same arguments as the call of node `call`, without
+    /// evaluating it again: the nodes are those an evaluation would make (see
+    /// `TraceBuilder::repeat_call`).
+    pub fn repeat_call(&mut self, call: CallNode) {
+        if let CallNode(Some(node)) = call {
+            self.builder.repeat_call(node);
+        }
     }
 
     /// Closes the frame of output `index` into its node, a root of the trace.

@@ -79,17 +79,27 @@ impl TraceKind {
 /// node's kind and the key of the value after it (`{"kind":"rule","id":"name","value":`), so
 /// that writing a trace copies one piece of text where it would otherwise put together five or
 /// six. All of it is one kept text: the JSON head first, then the text itself.
+///
+/// A `TraceText` is one pointer wide, so that a node, which holds four of them, stays small to
+/// make and to copy.
 #[derive(Clone, Copy)]
-pub struct TraceText {
+pub struct TraceText(&'static TextData);
+
+/// What a [`TraceText`] points to, kept for the rest of the process.
+struct TextData {
     /// The JSON head (`all[..text_start]`) followed by the text (`all[text_start..]`).
-    all: &'static str,
+    all: Box<str>,
     /// Where the text starts in `all`, after the head.
     text_start: u32,
     /// Where the text as a JSON string starts in the head, after its key.
-    quoted_start: u8,
+    quoted_start: u32,
     /// What the head is written for: a text made with [`TraceText::new`] has no head.
     head: Head,
 }
+
+/// Every kept [`TextData`], by its text, one per head it was made with.
+static TEXTS: std::sync::OnceLock<std::sync::Mutex<HashMap<Box<str>, Vec<&'static TextData>>>> =
+    std::sync::OnceLock::new();
 
 /// What the JSON head of a [`TraceText`] holds, before its text as a JSON string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +134,18 @@ impl TraceText {
         TraceText::with_head(text, Head::Bare)
     }
 
-    /// A text with its JSON head prepared for `head`.
+    /// A text with its JSON head prepared for `head`, kept once for the process.
     pub(crate) fn with_head(text: &str, head: Head) -> TraceText {
+        let mut texts = TEXTS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(kept) = texts
+            .get(text)
+            .and_then(|kept| kept.iter().find(|data| data.head == head))
+        {
+            return TraceText(kept);
+        }
         let (before, after) = head.parts();
         let mut all = String::with_capacity(before.len() + after.len() + 2 * text.len() + 2);
         all.push_str(before);
@@ -135,46 +155,52 @@ impl TraceText {
         }
         // A head longer than the offsets can hold (a text of gigabytes) is left out: the writer
         // then writes the text as it writes a bare one.
-        match (u32::try_from(all.len()), u8::try_from(before.len())) {
+        let data = match (u32::try_from(all.len()), u32::try_from(before.len())) {
             (Ok(text_start), Ok(quoted_start)) => {
                 all.push_str(text);
-                TraceText {
-                    all: crate::intern::text(&all),
+                TextData {
+                    all: all.into_boxed_str(),
                     text_start,
                     quoted_start,
                     head,
                 }
             }
-            _ => TraceText {
-                all: crate::intern::text(text),
+            _ => TextData {
+                all: Box::from(text),
                 text_start: 0,
                 quoted_start: 0,
                 head: Head::Bare,
             },
-        }
+        };
+        let kept: &'static TextData = Box::leak(Box::new(data));
+        texts.entry(Box::from(text)).or_default().push(kept);
+        TraceText(kept)
     }
 
-    pub fn as_str(&self) -> &str {
-        self.all.get(self.text_start as usize..).unwrap_or_default()
+    pub fn as_str(&self) -> &'static str {
+        self.0
+            .all
+            .get(self.0.text_start as usize..)
+            .unwrap_or_default()
     }
 
     /// The JSON head, when the text has one for `head`.
-    fn head_for(&self, head: Head) -> Option<&str> {
-        if self.head == head {
-            self.all.get(..self.text_start as usize)
+    fn head_for(&self, head: Head) -> Option<&'static str> {
+        if self.0.head == head {
+            self.0.all.get(..self.0.text_start as usize)
         } else {
             None
         }
     }
 
     /// The text as a JSON string, when the text has a head that holds it.
-    fn quoted(&self) -> Option<&str> {
-        if self.head == Head::Bare {
+    fn quoted(&self) -> Option<&'static str> {
+        if self.0.head == Head::Bare {
             return None;
         }
-        let after = self.head.parts().1.len();
-        let end = (self.text_start as usize).checked_sub(after)?;
-        self.all.get(self.quoted_start as usize..end)
+        let after = self.0.head.parts().1.len();
+        let end = (self.0.text_start as usize).checked_sub(after)?;
+        self.0.all.get(self.0.quoted_start as usize..end)
     }
 }
 
@@ -290,13 +316,23 @@ pub struct TraceNode {
 /// A run of one of a trace's buffers that belongs to one node: `start..end`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Span {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
 impl Span {
+    /// The run from `start` to `end` of a buffer (lengths beyond `u32` saturate: no trace
+    /// holds four billion of anything).
+    fn of(start: usize, end: usize) -> Span {
+        let narrow = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        Span {
+            start: narrow(start),
+            end: narrow(end),
+        }
+    }
+
     fn range(self) -> std::ops::Range<usize> {
-        self.start..self.end
+        self.start as usize..self.end as usize
     }
 
     fn is_empty(self) -> bool {
@@ -802,9 +838,9 @@ type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The trace builder's working buffers, kept in the evaluator's `Scratch` from one case to the
 /// next, so that a batch allocates them once per thread rather than once per case. They also
-/// remember the sizes of the latest trace: the next trace's buffers start half as large again,
-/// and cases of one policy have traces of similar sizes, so those buffers are seldom moved as
-/// they grow.
+/// remember the sizes of the latest traces (falling slowly after a large one): the next
+/// trace's buffers start half as large again, and cases of one policy have traces of similar
+/// sizes, so those buffers are seldom moved as they grow.
 #[derive(Debug, Default)]
 pub(crate) struct TraceScratch {
     pending: Vec<usize>,
@@ -815,13 +851,16 @@ pub(crate) struct TraceScratch {
     param_nodes: Vec<Option<usize>>,
     input_records: WordMap<usize, InputRecord>,
     input_slots: Vec<usize>,
+    record_types: WordMap<Arc<str>, Option<u32>>,
+    fresh: Vec<bool>,
+    copied_inputs: Vec<usize>,
     /// The node, edge, argument and path buffer lengths of the latest trace.
     sizes: [usize; 4],
 }
 
 /// Collects trace nodes during an evaluation. Each item evaluation opens a frame that collects
 /// the nodes it uses; closing the frame makes the item's node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TraceBuilder {
     nodes: Vec<TraceNode>,
     edges: Vec<usize>,
@@ -859,10 +898,36 @@ pub(crate) struct TraceBuilder {
     /// first read: a record's fields take consecutive slots, so a field's node is found by
     /// indexing once its record is known.
     input_slots: Vec<usize>,
-    /// The record of the latest read, with its address (0 before the first). Policies read
-    /// several fields of one record in a row, and this spares those reads the map.
-    latest_record: (usize, InputRecord),
+    /// Records read recently, with their addresses (0 for none yet), each in the slot its
+    /// address picks: policies read fields of a few records in turn (a member's, then the
+    /// case's application date), and this spares most reads the map.
+    recent_records: [(usize, InputRecord); RECENT_RECORDS],
+    /// The record type of each record path met, kept from one case to the next (cases of one
+    /// policy have the same paths: `/members/0`, `/bank`): resolving a path walks the input
+    /// type, which a map lookup spares. Emptied when it grows past [`KEPT_PATHS`].
+    record_types: WordMap<Arc<str>, Option<u32>>,
+    /// The buffer sizes the scratch remembered (see [`TraceScratch`]).
+    prior_sizes: [usize; 4],
+    /// For each node: whether every evaluation of its expression makes a new one (a call, a
+    /// band or table lookup, a parameter looked up on another date than the as-of date), as
+    /// opposed to a node made once and referenced again (an item, an input, a parameter on
+    /// the as-of date). See [`TraceBuilder::repeat_call`].
+    fresh: Vec<bool>,
+    /// A call's inputs while [`TraceBuilder::repeat_call`] copies it.
+    copied_inputs: Vec<usize>,
 }
+
+/// How many recent records [`TraceBuilder::input`] remembers: a power of two.
+const RECENT_RECORDS: usize = 64;
+
+/// The slot of [`TraceBuilder`]'s recent records that a record's address picks (records are
+/// separate allocations, at least 16 bytes apart).
+fn recent_slot(address: usize) -> usize {
+    (address >> 4) & (RECENT_RECORDS - 1)
+}
+
+/// How many record paths [`TraceBuilder`] keeps the types of between cases.
+const KEPT_PATHS: usize = 4096;
 
 /// A case record the trace has read fields of.
 #[derive(Debug, Default, Clone, Copy)]
@@ -889,6 +954,9 @@ impl TraceBuilder {
             mut param_nodes,
             mut input_records,
             mut input_slots,
+            record_types,
+            mut fresh,
+            copied_inputs,
             sizes: [nodes, edges, arguments, paths],
         } = scratch;
         pending.clear();
@@ -917,11 +985,20 @@ impl TraceBuilder {
             param_nodes,
             input_records,
             input_slots,
-            latest_record: (0, InputRecord::default()),
+            recent_records: [(0, InputRecord::default()); RECENT_RECORDS],
+            record_types,
+            prior_sizes: [nodes, edges, arguments, paths],
+            fresh: {
+                fresh.clear();
+                fresh.reserve(headroom(nodes));
+                fresh
+            },
+            copied_inputs,
         }
     }
 
     /// Opens a frame for a node whose inputs are about to be evaluated.
+    #[inline]
     pub(crate) fn open(&mut self) {
         self.serial += 1;
         self.frames.push((self.pending.len(), self.serial));
@@ -947,24 +1024,23 @@ impl TraceBuilder {
         self.edges.extend_from_slice(inputs);
         self.pending.truncate(start);
         self.displaced.truncate(start);
-        node.inputs = Span {
-            start: first,
-            end: self.edges.len(),
-        };
+        node.inputs = Span::of(first, self.edges.len());
         self.leaf(node)
     }
 
     /// Adds a node without inputs of its own to the enclosing frame.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn leaf(&mut self, node: TraceNode) -> usize {
         let index = self.nodes.len();
         self.nodes.push(node);
         self.marks.push(0);
+        self.fresh.push(false);
         self.reference(index);
         index
     }
 
     /// Records an existing node as an input of the enclosing frame (once per frame).
+    #[inline]
     pub(crate) fn reference(&mut self, index: usize) {
         let Some((_, serial)) = self.frames.last().copied() else {
             return;
@@ -987,10 +1063,7 @@ impl TraceBuilder {
     ) -> Span {
         let start = self.arguments.len();
         self.arguments.extend(args);
-        Span {
-            start,
-            end: self.arguments.len(),
-        }
+        Span::of(start, self.arguments.len())
     }
 
     /// Records the read of field `index` of the case record `record`, whose value is `value`:
@@ -1007,20 +1080,42 @@ impl TraceBuilder {
             return;
         };
         let address = Arc::as_ptr(record) as usize;
-        let found = if self.latest_record.0 == address {
-            self.latest_record.1
-        } else {
-            let slots = &mut self.input_slots;
-            let found = *self.input_records.entry(address).or_insert_with(|| {
-                let start = slots.len();
-                slots.resize(start + record.fields.len(), NO_NODE);
-                InputRecord {
-                    slots: start,
-                    record_type: record_type(policy, record_path),
+        let recent = self
+            .recent_records
+            .get(recent_slot(address))
+            .filter(|(known, _)| *known == address)
+            .map(|(_, found)| *found);
+        let found = match recent {
+            Some(found) => found,
+            None => {
+                let slots = &mut self.input_slots;
+                let record_types = &mut self.record_types;
+                let found = *self.input_records.entry(address).or_insert_with(|| {
+                    let start = slots.len();
+                    slots.resize(start + record.fields.len(), NO_NODE);
+                    let record_type = match record_types.get(record_path) {
+                        Some(known) => *known,
+                        None => {
+                            let resolved = record_type(policy, record_path);
+                            if record_types.len() >= KEPT_PATHS {
+                                record_types.clear();
+                            }
+                            if let Some(path) = &record.path {
+                                record_types.insert(Arc::clone(path), resolved);
+                            }
+                            resolved
+                        }
+                    };
+                    InputRecord {
+                        slots: start,
+                        record_type,
+                    }
+                });
+                if let Some(place) = self.recent_records.get_mut(recent_slot(address)) {
+                    *place = (address, found);
                 }
-            });
-            self.latest_record = (address, found);
-            found
+                found
+            }
         };
         let slot = found.slots.saturating_add(index as usize);
         if let Some(node) = self.input_slots.get(slot).copied() {
@@ -1048,10 +1143,7 @@ impl TraceBuilder {
             }
         };
         let mut node = TraceNode::new(TraceKind::Input, id, value.clone(), ty);
-        node.path = Some(Span {
-            start,
-            end: self.paths.len(),
-        });
+        node.path = Some(Span::of(start, self.paths.len()));
         let node = self.leaf(node);
         if let Some(place) = self.input_slots.get_mut(slot) {
             *place = node;
@@ -1060,12 +1152,18 @@ impl TraceBuilder {
 
     /// The trace, and the working buffers to keep for the next case.
     pub(crate) fn finish(self) -> (Trace, TraceScratch) {
-        let sizes = [
+        // A size falls slowly, by an eighth a case: a small case after large ones keeps room
+        // for the next large one, so that the buffers are seldom moved as they grow.
+        let latest = [
             self.nodes.len(),
             self.edges.len(),
             self.arguments.len(),
             self.paths.len(),
         ];
+        let mut sizes = latest;
+        for (size, prior) in sizes.iter_mut().zip(self.prior_sizes) {
+            *size = (*size).max(prior - prior / 8);
+        }
         let trace = Trace {
             nodes: self.nodes,
             roots: self.roots,
@@ -1082,6 +1180,9 @@ impl TraceBuilder {
             param_nodes: self.param_nodes,
             input_records: self.input_records,
             input_slots: self.input_slots,
+            record_types: self.record_types,
+            fresh: self.fresh,
+            copied_inputs: self.copied_inputs,
             sizes,
         };
         (trace, scratch)
@@ -1211,13 +1312,69 @@ impl TraceBuilder {
         id: u32,
         value: Value,
         args: Span,
-    ) {
-        let Some(item) = policy.items.get(id as usize) else {
-            return;
-        };
+    ) -> Option<usize> {
+        let item = policy.items.get(id as usize)?;
         let mut node = item_node(item, prepared.trace_names.items.get(id as usize), value);
         node.args = args;
-        self.close(node);
+        let index = self.close(node);
+        self.mark_fresh(index);
+        Some(index)
+    }
+
+    /// Records that node `index` is made anew by every evaluation of its expression.
+    fn mark_fresh(&mut self, index: usize) {
+        if let Some(flag) = self.fresh.get_mut(index) {
+            *flag = true;
+        }
+    }
+
+    /// Records a call made again with the same arguments as the call whose node is `call`, as
+    /// if it were evaluated again: the interpreter's evaluation of it would make a new node of
+    /// the same kind, name, value and arguments, with the same inputs, except that the nodes
+    /// every evaluation makes anew (the calls, band and table lookups within it) are made anew
+    /// too, in the order it made them. Native code calls this instead of evaluating a function
+    /// of a record of the case a second time; the trace is the interpreter's, node for node.
+    pub(crate) fn repeat_call(&mut self, call: usize) {
+        let copy = self.copy_fresh(call);
+        self.reference(copy);
+    }
+
+    /// A copy of node `original` (made anew by every evaluation) and of the nodes under it
+    /// made anew, in the order an evaluation makes them: each before the node that uses it.
+    fn copy_fresh(&mut self, original: usize) -> usize {
+        let Some(mut node) = self.nodes.get(original).cloned() else {
+            return original;
+        };
+        // A call keeps its arguments when it starts, before what it calls keeps theirs.
+        if !node.args.is_empty() {
+            let start = self.arguments.len();
+            for position in node.args.range() {
+                if let Some(argument) = self.arguments.get(position).cloned() {
+                    self.arguments.push(argument);
+                }
+            }
+            node.args = Span::of(start, self.arguments.len());
+        }
+        let base = self.copied_inputs.len();
+        for position in node.inputs.range() {
+            let Some(child) = self.edges.get(position).copied() else {
+                continue;
+            };
+            let copied = if self.fresh.get(child).copied().unwrap_or(false) {
+                self.copy_fresh(child)
+            } else {
+                child
+            };
+            self.copied_inputs.push(copied);
+        }
+        let first = self.edges.len();
+        self.edges.extend(self.copied_inputs.drain(base..));
+        node.inputs = Span::of(first, self.edges.len());
+        let index = self.nodes.len();
+        self.nodes.push(node);
+        self.marks.push(0);
+        self.fresh.push(true);
+        index
     }
 
     /// Closes the frame of output `index`, which gave `value`, into its node: a root.
@@ -1285,6 +1442,8 @@ impl TraceBuilder {
             if let Some(place) = self.param_nodes.get_mut(id as usize) {
                 *place = Some(node);
             }
+        } else {
+            self.mark_fresh(node);
         }
     }
 
@@ -1335,7 +1494,8 @@ impl TraceBuilder {
                 node
             }
         };
-        self.leaf(node);
+        let index = self.leaf(node);
+        self.mark_fresh(index);
     }
 
     /// Records the lookup of `key` in table `id`, which gave `result` (a row when `found`).
@@ -1372,12 +1532,14 @@ impl TraceBuilder {
             Some(names) => names.source,
             None => table.source.as_deref().map(TraceText::new),
         };
-        self.leaf(node);
+        let index = self.leaf(node);
+        self.mark_fresh(index);
     }
 }
 
 /// The node of an evaluated item, with the text and type prepared for it (`names`), or made
 /// from the IR where nothing was prepared.
+#[inline(always)]
 fn item_node(item: &Item, names: Option<&ItemNames>, value: Value) -> TraceNode {
     let kind = TraceKind::of_item(item.kind);
     match names {

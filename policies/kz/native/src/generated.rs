@@ -51,10 +51,12 @@ pub mod v2025_1 {
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
         tr: Option<&'t mut Tracer<'r>>,
+        // The node of the latest call closed, with a trace.
+        last_call: CallNode,
         m0: Option<Decimal>,
         m1: Option<i64>,
-        c2: [Option<(usize, i64)>; CALL_SLOTS],
-        c3: [Option<(usize, bool)>; CALL_SLOTS],
+        c2: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
+        c3: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m4: Option<Quarter>,
         m5: Option<Decimal>,
         m6: Option<Decimal>,
@@ -64,7 +66,7 @@ pub mod v2025_1 {
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
-        c13: [Option<(usize, bool)>; CALL_SLOTS],
+        c13: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m14: Option<i64>,
         m15: Option<&'c Value>,
         m16: Option<bool>,
@@ -73,13 +75,13 @@ pub mod v2025_1 {
         m18: Option<Value>,
         m19: Option<bool>,
         m20: Option<Decimal>,
-        c21: [Option<(usize, Decimal)>; CALL_SLOTS],
-        c22: [Option<(usize, bool)>; CALL_SLOTS],
+        c21: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
+        c22: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m23: Option<Value>,
         m24: Option<Decimal>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
-        c27: [Option<(usize, bool)>; CALL_SLOTS],
+        c27: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
         m30: Option<bool>,
@@ -92,12 +94,12 @@ pub mod v2025_1 {
         m37: Option<Decimal>,
         m38: Option<i64>,
         m39: Option<i64>,
-        c40: [Option<(usize, bool)>; CALL_SLOTS],
+        c40: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m41: Option<bool>,
         m42: Option<Decimal>,
         m43: Option<Decimal>,
-        c44: [Option<(usize, bool)>; CALL_SLOTS],
-        c46: [Option<(usize, bool)>; CALL_SLOTS],
+        c44: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
+        c46: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m47: Option<i64>,
         m48: Option<i64>,
         m49: Option<i64>,
@@ -122,7 +124,7 @@ pub mod v2025_1 {
         m68: Option<Decimal>,
         m69: Option<i64>,
         m70: Option<i64>,
-        c71: [Option<(usize, bool)>; CALL_SLOTS],
+        c71: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m72: Option<i64>,
         m73: Option<i64>,
         m74: Option<bool>,
@@ -160,7 +162,7 @@ pub mod v2025_1 {
 
     impl<'c, 't, 'r, const T: bool> State<'c, 't, 'r, T> {
         fn new(cx: &'c Context<'c>, tr: Option<&'t mut Tracer<'r>>) -> Self {
-            State { cx, tr, m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, c40: [None; CALL_SLOTS], m41: None, m42: None, m43: None, c44: [None; CALL_SLOTS], c46: [None; CALL_SLOTS], m47: None, m48: None, m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, c71: [None; CALL_SLOTS], m72: None, m73: None, m74: None, m75: None, m76: None, e76: None, m77: None, m78: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, }
+            State { cx, tr, last_call: CallNode::default(), m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, c40: [None; CALL_SLOTS], m41: None, m42: None, m43: None, c44: [None; CALL_SLOTS], c46: [None; CALL_SLOTS], m47: None, m48: None, m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, c71: [None; CALL_SLOTS], m72: None, m73: None, m74: None, m75: None, m76: None, e76: None, m77: None, m78: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, }
         }
 
         fn checks(&mut self) -> Run<()> {
@@ -239,9 +241,9 @@ pub mod v2025_1 {
         // function age_of(m: Member): Integer
         fn f2(&mut self, a0: &'c Value) -> Run<i64> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, [(a0).clone()])) } else { None };
             let value: i64 = { let birth = { date_of(read::<T>(&mut self.tr, a0, 2)?)? }; let on = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; age(birth, on)? };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(2, Value::Integer(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(2, Value::Integer(value), call); } }
             Ok(value)
         }
 
@@ -250,14 +252,16 @@ pub mod v2025_1 {
         fn f2_memo(&mut self, a0: &'c Value) -> Run<i64> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c2.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c2.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f2(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c2.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -265,9 +269,9 @@ pub mod v2025_1 {
         // function is_adult(m: Member): Bool
         fn f3(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg40: &Value = a0; if T { self.f2(arg40)? } else { self.f2_memo(arg40)? } } >= 18i64);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(3, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, [(a0).clone()])) } else { None };
+            let value: bool = ({ let arg40: &Value = a0; self.f2_memo(arg40)? } >= 18i64);
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(3, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -276,14 +280,16 @@ pub mod v2025_1 {
         fn f3_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c3.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c3.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f3(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c3.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -417,9 +423,9 @@ pub mod v2025_1 {
         // function is_able_bodied(m: Member): Bool
         fn f13(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, &[(a0).clone()])) } else { None };
-            let value: bool = ((((({ let arg31: &Value = a0; if T { self.f2(arg31)? } else { self.f2_memo(arg31)? } } >= 18i64) && ({ let arg32: &Value = a0; if T { self.f2(arg32)? } else { self.f2_memo(arg32)? } } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(13, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, [(a0).clone()])) } else { None };
+            let value: bool = ((((({ let arg31: &Value = a0; self.f2_memo(arg31)? } >= 18i64) && ({ let arg32: &Value = a0; self.f2_memo(arg32)? } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(13, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -428,14 +434,16 @@ pub mod v2025_1 {
         fn f13_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c13.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c13.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f13(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c13.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -448,7 +456,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; if T { self.f13(arg33)? } else { self.f13_memo(arg33)? } } { total27 = add_int(total27, 1)?; } } } total27 };
+            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; self.f13_memo(arg33)? } { total27 = add_int(total27, 1)?; } } } total27 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(14, Value::Integer(value), None); } }
             self.m14 = Some(value);
             Ok(value)
@@ -548,9 +556,9 @@ pub mod v2025_1 {
         // function child_supplement_of(m: Member): Money
         fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, [(a0).clone()])) } else { None };
             let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(21, Value::Decimal(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::Decimal(value), call); } }
             Ok(value)
         }
 
@@ -559,14 +567,16 @@ pub mod v2025_1 {
         fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c21.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c21.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f21(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c21.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -574,9 +584,9 @@ pub mod v2025_1 {
         // function gets_child_supplement(m: Member): Bool
         fn f22(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, &[(a0).clone()])) } else { None };
-            let value: bool = (({ let arg78: &Value = a0; if T { self.f2(arg78)? } else { self.f2_memo(arg78)? } } >= 1i64) && ({ let arg79: &Value = a0; if T { self.f2(arg79)? } else { self.f2_memo(arg79)? } } <= 6i64));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(22, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, [(a0).clone()])) } else { None };
+            let value: bool = (({ let arg78: &Value = a0; self.f2_memo(arg78)? } >= 1i64) && ({ let arg79: &Value = a0; self.f2_memo(arg79)? } <= 6i64));
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(22, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -585,14 +595,16 @@ pub mod v2025_1 {
         fn f22_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c22.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c22.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f22(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c22.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -605,7 +617,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries75: Vec<(Key, Value)> = Vec::new(); { let list77 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e76 in elements(list77)?.iter() { if ((self.i19()?) && { let arg80: &Value = e76; if T { self.f22(arg80)? } else { self.f22_memo(arg80)? } }) { { let key = map_key(({ read::<T>(&mut self.tr, e76, 0)? }).clone())?; let entry = Value::Decimal({ let arg81: &Value = e76; if T { self.f21(arg81)? } else { self.f21_memo(arg81)? } }); map_entry(&mut entries75, key, entry); } } } } map_of(entries75) };
+            let value: Value = { let mut entries75: Vec<(Key, Value)> = Vec::new(); { let list77 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e76 in elements(list77)?.iter() { if ((self.i19()?) && { let arg80: &Value = e76; self.f22_memo(arg80)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e76, 0)? }).clone())?; let entry = Value::Decimal({ let arg81: &Value = e76; self.f21_memo(arg81)? }); map_entry(&mut entries75, key, entry); } } } } map_of(entries75) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
@@ -619,7 +631,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total82: Decimal = Decimal::ZERO; { let list85 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e84 in elements(list85)?.iter() { if ((self.i19()?) && { let arg86: &Value = e84; if T { self.f22(arg86)? } else { self.f22_memo(arg86)? } }) { total82 = add_dec(total82, { let arg87: &Value = e84; if T { self.f21(arg87)? } else { self.f21_memo(arg87)? } })?; } } } total82 }; add_dec(l, r)? };
+            let value: Decimal = { let l = (self.i20()?); let r = { let mut total82: Decimal = Decimal::ZERO; { let list85 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e84 in elements(list85)?.iter() { if ((self.i19()?) && { let arg86: &Value = e84; self.f22_memo(arg86)? }) { total82 = add_dec(total82, { let arg87: &Value = e84; self.f21_memo(arg87)? })?; } } } total82 }; add_dec(l, r)? };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
             self.m24 = Some(value);
             Ok(value)
@@ -656,9 +668,9 @@ pub mod v2025_1 {
         // function consented_in_time(m: Member): Bool
         fn f27(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, [(a0).clone()])) } else { None };
             let value: bool = { let s42: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s42.is_absent() { let x43 = s42; (({ enum_of(read::<T>(&mut self.tr, x43, 0)?)? } == 0u32) && { let s44 = { opt_date_of(read::<T>(&mut self.tr, x43, 1)?)? }; if let Some(x45) = s44 { { let s51 = (self.i26()?); if let Some(x52) = s51 { (x45 <= x52) } else if s51.is_none() { false } else { return Err(Bail) } } } else if s44.is_none() { false } else { return Err(Bail) } }) } else if s42.is_absent() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(27, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(27, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -667,14 +679,16 @@ pub mod v2025_1 {
         fn f27_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c27.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c27.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f27(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c27.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -687,7 +701,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; if T { self.f3(arg41)? } else { self.f3_memo(arg41)? } } && (!{ let arg54: &Value = e38; if T { self.f27(arg54)? } else { self.f27_memo(arg54)? } })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
+            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; self.f3_memo(arg41)? } && (!{ let arg54: &Value = e38; self.f27_memo(arg54)? })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(28, value.clone(), None); } }
             self.m28 = Some(value.clone());
             Ok(value)
@@ -850,9 +864,9 @@ pub mod v2025_1 {
         // function has_registered_business(m: Member): Bool
         fn f40(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(40, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(40, [(a0).clone()])) } else { None };
             let value: bool = ({ opt_enum_of(read::<T>(&mut self.tr, a0, 11)?)? }).is_some();
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(40, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(40, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -861,14 +875,16 @@ pub mod v2025_1 {
         fn f40_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c40.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c40.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f40(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c40.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -881,7 +897,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ('a91: { { let list93 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e92 in elements(list93)?.iter() { if { let arg94: &Value = e92; if T { self.f40(arg94)? } else { self.f40_memo(arg94)? } } { break 'a91 true; } } } false });
+            let value: bool = ('a91: { { let list93 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e92 in elements(list93)?.iter() { if { let arg94: &Value = e92; self.f40_memo(arg94)? } { break 'a91 true; } } } false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(41, Value::Bool(value), None); } }
             self.m41 = Some(value);
             Ok(value)
@@ -918,9 +934,9 @@ pub mod v2025_1 {
         // function is_minor(m: Member): Bool
         fn f44(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(44, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg171: &Value = a0; if T { self.f2(arg171)? } else { self.f2_memo(arg171)? } } < 18i64);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(44, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(44, [(a0).clone()])) } else { None };
+            let value: bool = ({ let arg171: &Value = a0; self.f2_memo(arg171)? } < 18i64);
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(44, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -929,14 +945,16 @@ pub mod v2025_1 {
         fn f44_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c44.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c44.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f44(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c44.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -944,18 +962,18 @@ pub mod v2025_1 {
         // function has_education(m: Member, levels: List<Education>): Bool
         fn f45(&mut self, a0: &'c Value, a1: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(45, &[(a0).clone(), (a1).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(45, [(a0).clone(), (a1).clone()])) } else { None };
             let value: bool = { let s155 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x156) = s155 { { let l = x156; let r: &Value = a1; contains_variant(r, l)? } } else if s155.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(45, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(45, Value::Bool(value), call); } }
             Ok(value)
         }
 
         // function is_working(m: Member): Bool
         fn f46(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, [(a0).clone()])) } else { None };
             let value: bool = { let s127 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x128) = s127 { matches!(x128, 0 | 1) } else if s127.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(46, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(46, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -964,14 +982,16 @@ pub mod v2025_1 {
         fn f46_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c46.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c46.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f46(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c46.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -1180,7 +1200,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a124: { { let list126 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e125 in elements(list126)?.iter() { if { let arg130: &Value = e125; if T { self.f46(arg130)? } else { self.f46_memo(arg130)? } } { break 'a124 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a124: { { let list126 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e125 in elements(list126)?.iter() { if { let arg130: &Value = e125; self.f46_memo(arg130)? } { break 'a124 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(61, Value::Integer(value), None); } }
             self.m61 = Some(value);
             Ok(value)
@@ -1250,7 +1270,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (!('a151: { { let list153 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e152 in elements(list153)?.iter() { if ({ let arg154: &Value = e152; if T { self.f3(arg154)? } else { self.f3_memo(arg154)? } } && { let arg158: &Value = e152; let arg159: &Value = (&cx.constants[8]); self.f45(arg158, arg159)? }) { break 'a151 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (!('a151: { { let list153 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e152 in elements(list153)?.iter() { if ({ let arg154: &Value = e152; self.f3_memo(arg154)? } && { let arg158: &Value = e152; let arg159: &Value = (&cx.constants[8]); self.f45(arg158, arg159)? }) { break 'a151 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(66, Value::Integer(value), None); } }
             self.m66 = Some(value);
             Ok(value)
@@ -1264,7 +1284,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a161: { { let list163 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e162 in elements(list163)?.iter() { if ({ let arg164: &Value = e162; if T { self.f3(arg164)? } else { self.f3_memo(arg164)? } } && { let arg165: &Value = e162; let arg166: &Value = (&cx.constants[9]); self.f45(arg165, arg166)? }) { break 'a161 true; } } } false }) { 2i64 } else { 0i64 });
+            let value: i64 = (if ('a161: { { let list163 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e162 in elements(list163)?.iter() { if ({ let arg164: &Value = e162; self.f3_memo(arg164)? } && { let arg165: &Value = e162; let arg166: &Value = (&cx.constants[9]); self.f45(arg165, arg166)? }) { break 'a161 true; } } } false }) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(67, Value::Integer(value), None); } }
             self.m67 = Some(value);
             Ok(value)
@@ -1306,7 +1326,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let mut total167: i64 = 0i64; { let list170 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e169 in elements(list170)?.iter() { if { let arg172: &Value = e169; if T { self.f44(arg172)? } else { self.f44_memo(arg172)? } } { total167 = add_int(total167, 1)?; } } } total167 } >= (self.p21()?)) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ({ let mut total167: i64 = 0i64; { let list170 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e169 in elements(list170)?.iter() { if { let arg172: &Value = e169; self.f44_memo(arg172)? } { total167 = add_int(total167, 1)?; } } } total167 } >= (self.p21()?)) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(70, Value::Integer(value), None); } }
             self.m70 = Some(value);
             Ok(value)
@@ -1315,9 +1335,9 @@ pub mod v2025_1 {
         // function is_grandparent(m: Member): Bool
         fn f71(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(71, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(71, [(a0).clone()])) } else { None };
             let value: bool = { let s183 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x184) = s183 { (x184 == 3u32) } else if s183.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(71, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(71, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -1326,14 +1346,16 @@ pub mod v2025_1 {
         fn f71_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c71.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c71.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f71(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c71.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -1346,7 +1368,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (('a174: { { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg177: &Value = e175; if T { self.f44(arg177)? } else { self.f44_memo(arg177)? } } { break 'a174 true; } } } false }) && ({ let mut total178: i64 = 0i64; { let list181 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e180 in elements(list181)?.iter() { if ({ let arg182: &Value = e180; if T { self.f3(arg182)? } else { self.f3_memo(arg182)? } } && (!{ let arg186: &Value = e180; if T { self.f71(arg186)? } else { self.f71_memo(arg186)? } })) { total178 = add_int(total178, 1)?; } } } total178 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (('a174: { { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg177: &Value = e175; self.f44_memo(arg177)? } { break 'a174 true; } } } false }) && ({ let mut total178: i64 = 0i64; { let list181 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e180 in elements(list181)?.iter() { if ({ let arg182: &Value = e180; self.f3_memo(arg182)? } && (!{ let arg186: &Value = e180; self.f71_memo(arg186)? })) { total178 = add_int(total178, 1)?; } } } total178 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(72, Value::Integer(value), None); } }
             self.m72 = Some(value);
             Ok(value)
@@ -1450,9 +1472,9 @@ pub mod v2025_1 {
         // function local_measure(reasons: List<Text>): { … }
         fn f79(&mut self, a0: &Value) -> Run<Value> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(79, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(79, [(a0).clone()])) } else { None };
             let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[17].clone(), Value::Bool(is_empty(a0)?)), (cx.keys[2].clone(), (a0).clone())]));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(79, value.clone(), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(79, value.clone(), call); } }
             Ok(value)
         }
 
@@ -1798,10 +1820,12 @@ pub mod v2025_2_draft {
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
         tr: Option<&'t mut Tracer<'r>>,
+        // The node of the latest call closed, with a trace.
+        last_call: CallNode,
         m0: Option<Decimal>,
         m1: Option<i64>,
-        c2: [Option<(usize, i64)>; CALL_SLOTS],
-        c3: [Option<(usize, bool)>; CALL_SLOTS],
+        c2: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
+        c3: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m4: Option<Quarter>,
         m5: Option<Decimal>,
         m6: Option<Decimal>,
@@ -1811,7 +1835,7 @@ pub mod v2025_2_draft {
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
-        c13: [Option<(usize, bool)>; CALL_SLOTS],
+        c13: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m14: Option<i64>,
         m15: Option<&'c Value>,
         m16: Option<bool>,
@@ -1820,13 +1844,13 @@ pub mod v2025_2_draft {
         m18: Option<Value>,
         m19: Option<bool>,
         m20: Option<Decimal>,
-        c21: [Option<(usize, Decimal)>; CALL_SLOTS],
-        c22: [Option<(usize, bool)>; CALL_SLOTS],
+        c21: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
+        c22: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m23: Option<Value>,
         m24: Option<Decimal>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
-        c27: [Option<(usize, bool)>; CALL_SLOTS],
+        c27: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
         m30: Option<Decimal>,
@@ -1841,12 +1865,12 @@ pub mod v2025_2_draft {
         m39: Option<Decimal>,
         m40: Option<i64>,
         m41: Option<i64>,
-        c42: [Option<(usize, bool)>; CALL_SLOTS],
+        c42: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m43: Option<bool>,
         m44: Option<Decimal>,
         m45: Option<Decimal>,
-        c46: [Option<(usize, bool)>; CALL_SLOTS],
-        c48: [Option<(usize, bool)>; CALL_SLOTS],
+        c46: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
+        c48: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m49: Option<i64>,
         m50: Option<i64>,
         m51: Option<i64>,
@@ -1871,7 +1895,7 @@ pub mod v2025_2_draft {
         m70: Option<Decimal>,
         m71: Option<i64>,
         m72: Option<i64>,
-        c73: [Option<(usize, bool)>; CALL_SLOTS],
+        c73: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m74: Option<i64>,
         m75: Option<i64>,
         m76: Option<bool>,
@@ -1911,7 +1935,7 @@ pub mod v2025_2_draft {
 
     impl<'c, 't, 'r, const T: bool> State<'c, 't, 'r, T> {
         fn new(cx: &'c Context<'c>, tr: Option<&'t mut Tracer<'r>>) -> Self {
-            State { cx, tr, m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, m40: None, m41: None, c42: [None; CALL_SLOTS], m43: None, m44: None, m45: None, c46: [None; CALL_SLOTS], c48: [None; CALL_SLOTS], m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, m71: None, m72: None, c73: [None; CALL_SLOTS], m74: None, m75: None, m76: None, m77: None, m78: None, e78: None, m79: None, m80: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, q25: None, q26: None, }
+            State { cx, tr, last_call: CallNode::default(), m0: None, m1: None, c2: [None; CALL_SLOTS], c3: [None; CALL_SLOTS], m4: None, m5: None, m6: None, m7: None, m8: None, m9: None, m10: None, m11: None, m12: None, c13: [None; CALL_SLOTS], m14: None, m15: None, m16: None, m17: None, e17: None, m18: None, m19: None, m20: None, c21: [None; CALL_SLOTS], c22: [None; CALL_SLOTS], m23: None, m24: None, m25: None, m26: None, c27: [None; CALL_SLOTS], m28: None, m29: None, m30: None, m31: None, m32: None, m33: None, m34: None, m35: None, m36: None, m37: None, m38: None, m39: None, m40: None, m41: None, c42: [None; CALL_SLOTS], m43: None, m44: None, m45: None, c46: [None; CALL_SLOTS], c48: [None; CALL_SLOTS], m49: None, m50: None, m51: None, m52: None, m53: None, m54: None, m55: None, m56: None, m57: None, m58: None, m59: None, m60: None, m61: None, m62: None, m63: None, m64: None, m65: None, m66: None, m67: None, m68: None, m69: None, m70: None, m71: None, m72: None, c73: [None; CALL_SLOTS], m74: None, m75: None, m76: None, m77: None, m78: None, e78: None, m79: None, m80: None, q0: None, q1: None, q2: None, q3: None, q4: None, q5: None, q6: None, q7: None, q8: None, q9: None, q10: None, q11: None, q12: None, q13: None, q14: None, q15: None, q16: None, q17: None, q18: None, q19: None, q20: None, q21: None, q22: None, q23: None, q24: None, q25: None, q26: None, }
         }
 
         fn checks(&mut self) -> Run<()> {
@@ -1990,9 +2014,9 @@ pub mod v2025_2_draft {
         // function age_of(m: Member): Integer
         fn f2(&mut self, a0: &'c Value) -> Run<i64> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, [(a0).clone()])) } else { None };
             let value: i64 = { let birth = { date_of(read::<T>(&mut self.tr, a0, 2)?)? }; let on = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; age(birth, on)? };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(2, Value::Integer(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(2, Value::Integer(value), call); } }
             Ok(value)
         }
 
@@ -2001,14 +2025,16 @@ pub mod v2025_2_draft {
         fn f2_memo(&mut self, a0: &'c Value) -> Run<i64> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c2.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c2.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f2(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c2.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2016,9 +2042,9 @@ pub mod v2025_2_draft {
         // function is_adult(m: Member): Bool
         fn f3(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg40: &Value = a0; if T { self.f2(arg40)? } else { self.f2_memo(arg40)? } } >= 18i64);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(3, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, [(a0).clone()])) } else { None };
+            let value: bool = ({ let arg40: &Value = a0; self.f2_memo(arg40)? } >= 18i64);
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(3, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2027,14 +2053,16 @@ pub mod v2025_2_draft {
         fn f3_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c3.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c3.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f3(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c3.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2168,9 +2196,9 @@ pub mod v2025_2_draft {
         // function is_able_bodied(m: Member): Bool
         fn f13(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, &[(a0).clone()])) } else { None };
-            let value: bool = ((((({ let arg31: &Value = a0; if T { self.f2(arg31)? } else { self.f2_memo(arg31)? } } >= 18i64) && ({ let arg32: &Value = a0; if T { self.f2(arg32)? } else { self.f2_memo(arg32)? } } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(13, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(13, [(a0).clone()])) } else { None };
+            let value: bool = ((((({ let arg31: &Value = a0; self.f2_memo(arg31)? } >= 18i64) && ({ let arg32: &Value = a0; self.f2_memo(arg32)? } < (if ({ enum_of(read::<T>(&mut self.tr, a0, 3)?)? } == 1u32) { (self.p5()?) } else { (self.p6()?) }))) && !matches!({ opt_enum_of(read::<T>(&mut self.tr, a0, 4)?)? }, Some(0 | 1))) && (!{ bool_of(read::<T>(&mut self.tr, a0, 6)?)? })) && (!{ bool_of(read::<T>(&mut self.tr, a0, 7)?)? }));
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(13, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2179,14 +2207,16 @@ pub mod v2025_2_draft {
         fn f13_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c13.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c13.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f13(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c13.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2199,7 +2229,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; if T { self.f13(arg33)? } else { self.f13_memo(arg33)? } } { total27 = add_int(total27, 1)?; } } } total27 };
+            let value: i64 = { let mut total27: i64 = 0i64; { let list30 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e29 in elements(list30)?.iter() { if { let arg33: &Value = e29; self.f13_memo(arg33)? } { total27 = add_int(total27, 1)?; } } } total27 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(14, Value::Integer(value), None); } }
             self.m14 = Some(value);
             Ok(value)
@@ -2299,9 +2329,9 @@ pub mod v2025_2_draft {
         // function child_supplement_of(m: Member): Money
         fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, [(a0).clone()])) } else { None };
             let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(21, Value::Decimal(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::Decimal(value), call); } }
             Ok(value)
         }
 
@@ -2310,14 +2340,16 @@ pub mod v2025_2_draft {
         fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c21.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c21.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f21(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c21.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2325,9 +2357,9 @@ pub mod v2025_2_draft {
         // function gets_child_supplement(m: Member): Bool
         fn f22(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, &[(a0).clone()])) } else { None };
-            let value: bool = (({ let arg84: &Value = a0; if T { self.f2(arg84)? } else { self.f2_memo(arg84)? } } >= 1i64) && ({ let arg85: &Value = a0; if T { self.f2(arg85)? } else { self.f2_memo(arg85)? } } <= 6i64));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(22, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(22, [(a0).clone()])) } else { None };
+            let value: bool = (({ let arg84: &Value = a0; self.f2_memo(arg84)? } >= 1i64) && ({ let arg85: &Value = a0; self.f2_memo(arg85)? } <= 6i64));
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(22, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2336,14 +2368,16 @@ pub mod v2025_2_draft {
         fn f22_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c22.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c22.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f22(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c22.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2356,7 +2390,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries81: Vec<(Key, Value)> = Vec::new(); { let list83 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e82 in elements(list83)?.iter() { if ((self.i19()?) && { let arg86: &Value = e82; if T { self.f22(arg86)? } else { self.f22_memo(arg86)? } }) { { let key = map_key(({ read::<T>(&mut self.tr, e82, 0)? }).clone())?; let entry = Value::Decimal({ let arg87: &Value = e82; if T { self.f21(arg87)? } else { self.f21_memo(arg87)? } }); map_entry(&mut entries81, key, entry); } } } } map_of(entries81) };
+            let value: Value = { let mut entries81: Vec<(Key, Value)> = Vec::new(); { let list83 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e82 in elements(list83)?.iter() { if ((self.i19()?) && { let arg86: &Value = e82; self.f22_memo(arg86)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e82, 0)? }).clone())?; let entry = Value::Decimal({ let arg87: &Value = e82; self.f21_memo(arg87)? }); map_entry(&mut entries81, key, entry); } } } } map_of(entries81) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
@@ -2370,7 +2404,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total88: Decimal = Decimal::ZERO; { let list91 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e90 in elements(list91)?.iter() { if ((self.i19()?) && { let arg92: &Value = e90; if T { self.f22(arg92)? } else { self.f22_memo(arg92)? } }) { total88 = add_dec(total88, { let arg93: &Value = e90; if T { self.f21(arg93)? } else { self.f21_memo(arg93)? } })?; } } } total88 }; add_dec(l, r)? };
+            let value: Decimal = { let l = (self.i20()?); let r = { let mut total88: Decimal = Decimal::ZERO; { let list91 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e90 in elements(list91)?.iter() { if ((self.i19()?) && { let arg92: &Value = e90; self.f22_memo(arg92)? }) { total88 = add_dec(total88, { let arg93: &Value = e90; self.f21_memo(arg93)? })?; } } } total88 }; add_dec(l, r)? };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
             self.m24 = Some(value);
             Ok(value)
@@ -2407,9 +2441,9 @@ pub mod v2025_2_draft {
         // function consented_in_time(m: Member): Bool
         fn f27(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(27, [(a0).clone()])) } else { None };
             let value: bool = { let s42: &Value = { read::<T>(&mut self.tr, a0, 12)? }; if !s42.is_absent() { let x43 = s42; (({ enum_of(read::<T>(&mut self.tr, x43, 0)?)? } == 0u32) && { let s44 = { opt_date_of(read::<T>(&mut self.tr, x43, 1)?)? }; if let Some(x45) = s44 { { let s51 = (self.i26()?); if let Some(x52) = s51 { (x45 <= x52) } else if s51.is_none() { false } else { return Err(Bail) } } } else if s44.is_none() { false } else { return Err(Bail) } }) } else if s42.is_absent() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(27, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(27, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2418,14 +2452,16 @@ pub mod v2025_2_draft {
         fn f27_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c27.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c27.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f27(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c27.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2438,7 +2474,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; if T { self.f3(arg41)? } else { self.f3_memo(arg41)? } } && (!{ let arg54: &Value = e38; if T { self.f27(arg54)? } else { self.f27_memo(arg54)? } })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
+            let value: Value = { let mut total36: Vec<Value> = Vec::new(); { let list39 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e38 in elements(list39)?.iter() { if ({ let arg41: &Value = e38; self.f3_memo(arg41)? } && (!{ let arg54: &Value = e38; self.f27_memo(arg54)? })) { total36.push(({ read::<T>(&mut self.tr, e38, 0)? }).clone()); } } } list_of(total36) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(28, value.clone(), None); } }
             self.m28 = Some(value.clone());
             Ok(value)
@@ -2550,7 +2586,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let mut total71: i64 = 0i64; { let list74 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e73 in elements(list74)?.iter() { if ({ let arg75: &Value = e73; if T { self.f2(arg75)? } else { self.f2_memo(arg75)? } } < 18i64) { total71 = add_int(total71, 1)?; } } } total71 };
+            let value: i64 = { let mut total71: i64 = 0i64; { let list74 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e73 in elements(list74)?.iter() { if ({ let arg75: &Value = e73; self.f2_memo(arg75)? } < 18i64) { total71 = add_int(total71, 1)?; } } } total71 };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(36, Value::Integer(value), None); } }
             self.m36 = Some(value);
             Ok(value)
@@ -2629,9 +2665,9 @@ pub mod v2025_2_draft {
         // function has_registered_business(m: Member): Bool
         fn f42(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(42, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(42, [(a0).clone()])) } else { None };
             let value: bool = ({ opt_enum_of(read::<T>(&mut self.tr, a0, 11)?)? }).is_some();
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(42, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(42, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2640,14 +2676,16 @@ pub mod v2025_2_draft {
         fn f42_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c42.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c42.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f42(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c42.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2660,7 +2698,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ('a97: { { let list99 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e98 in elements(list99)?.iter() { if { let arg100: &Value = e98; if T { self.f42(arg100)? } else { self.f42_memo(arg100)? } } { break 'a97 true; } } } false });
+            let value: bool = ('a97: { { let list99 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e98 in elements(list99)?.iter() { if { let arg100: &Value = e98; self.f42_memo(arg100)? } { break 'a97 true; } } } false });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(43, Value::Bool(value), None); } }
             self.m43 = Some(value);
             Ok(value)
@@ -2697,9 +2735,9 @@ pub mod v2025_2_draft {
         // function is_minor(m: Member): Bool
         fn f46(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, &[(a0).clone()])) } else { None };
-            let value: bool = ({ let arg177: &Value = a0; if T { self.f2(arg177)? } else { self.f2_memo(arg177)? } } < 18i64);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(46, Value::Bool(value), call); } }
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(46, [(a0).clone()])) } else { None };
+            let value: bool = ({ let arg177: &Value = a0; self.f2_memo(arg177)? } < 18i64);
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(46, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2708,14 +2746,16 @@ pub mod v2025_2_draft {
         fn f46_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c46.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c46.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f46(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c46.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2723,18 +2763,18 @@ pub mod v2025_2_draft {
         // function has_education(m: Member, levels: List<Education>): Bool
         fn f47(&mut self, a0: &'c Value, a1: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(47, &[(a0).clone(), (a1).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(47, [(a0).clone(), (a1).clone()])) } else { None };
             let value: bool = { let s161 = { opt_enum_of(read::<T>(&mut self.tr, a0, 9)?)? }; if let Some(x162) = s161 { { let l = x162; let r: &Value = a1; contains_variant(r, l)? } } else if s161.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(47, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(47, Value::Bool(value), call); } }
             Ok(value)
         }
 
         // function is_working(m: Member): Bool
         fn f48(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(48, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(48, [(a0).clone()])) } else { None };
             let value: bool = { let s133 = { opt_enum_of(read::<T>(&mut self.tr, a0, 8)?)? }; if let Some(x134) = s133 { matches!(x134, 0 | 1) } else if s133.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(48, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(48, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -2743,14 +2783,16 @@ pub mod v2025_2_draft {
         fn f48_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c48.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c48.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f48(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c48.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -2959,7 +3001,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a130: { { let list132 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e131 in elements(list132)?.iter() { if { let arg136: &Value = e131; if T { self.f48(arg136)? } else { self.f48_memo(arg136)? } } { break 'a130 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
+            let value: i64 = (if (((self.i14()?) >= 1i64) && (!('a130: { { let list132 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e131 in elements(list132)?.iter() { if { let arg136: &Value = e131; self.f48_memo(arg136)? } { break 'a130 true; } } } false }))) { neg_int(6i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(63, Value::Integer(value), None); } }
             self.m63 = Some(value);
             Ok(value)
@@ -3029,7 +3071,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (!('a157: { { let list159 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e158 in elements(list159)?.iter() { if ({ let arg160: &Value = e158; if T { self.f3(arg160)? } else { self.f3_memo(arg160)? } } && { let arg164: &Value = e158; let arg165: &Value = (&cx.constants[8]); self.f47(arg164, arg165)? }) { break 'a157 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (!('a157: { { let list159 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e158 in elements(list159)?.iter() { if ({ let arg160: &Value = e158; self.f3_memo(arg160)? } && { let arg164: &Value = e158; let arg165: &Value = (&cx.constants[8]); self.f47(arg164, arg165)? }) { break 'a157 true; } } } false })) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(68, Value::Integer(value), None); } }
             self.m68 = Some(value);
             Ok(value)
@@ -3043,7 +3085,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ('a167: { { let list169 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e168 in elements(list169)?.iter() { if ({ let arg170: &Value = e168; if T { self.f3(arg170)? } else { self.f3_memo(arg170)? } } && { let arg171: &Value = e168; let arg172: &Value = (&cx.constants[9]); self.f47(arg171, arg172)? }) { break 'a167 true; } } } false }) { 2i64 } else { 0i64 });
+            let value: i64 = (if ('a167: { { let list169 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e168 in elements(list169)?.iter() { if ({ let arg170: &Value = e168; self.f3_memo(arg170)? } && { let arg171: &Value = e168; let arg172: &Value = (&cx.constants[9]); self.f47(arg171, arg172)? }) { break 'a167 true; } } } false }) { 2i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(69, Value::Integer(value), None); } }
             self.m69 = Some(value);
             Ok(value)
@@ -3085,7 +3127,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let mut total173: i64 = 0i64; { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg178: &Value = e175; if T { self.f46(arg178)? } else { self.f46_memo(arg178)? } } { total173 = add_int(total173, 1)?; } } } total173 } >= (self.p23()?)) { neg_int(4i64)? } else { 0i64 });
+            let value: i64 = (if ({ let mut total173: i64 = 0i64; { let list176 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e175 in elements(list176)?.iter() { if { let arg178: &Value = e175; self.f46_memo(arg178)? } { total173 = add_int(total173, 1)?; } } } total173 } >= (self.p23()?)) { neg_int(4i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(72, Value::Integer(value), None); } }
             self.m72 = Some(value);
             Ok(value)
@@ -3094,9 +3136,9 @@ pub mod v2025_2_draft {
         // function is_grandparent(m: Member): Bool
         fn f73(&mut self, a0: &'c Value) -> Run<bool> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(73, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(73, [(a0).clone()])) } else { None };
             let value: bool = { let s189 = { opt_enum_of(read::<T>(&mut self.tr, a0, 1)?)? }; if let Some(x190) = s189 { (x190 == 3u32) } else if s189.is_none() { false } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(73, Value::Bool(value), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(73, Value::Bool(value), call); } }
             Ok(value)
         }
 
@@ -3105,14 +3147,16 @@ pub mod v2025_2_draft {
         fn f73_memo(&mut self, a0: &'c Value) -> Run<bool> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
-            if let Some(Some((found, value))) = self.c73.get(slot).copied() {
+            if let Some(Some((found, value, node))) = self.c73.get(slot).copied() {
                 if found == key {
+                    if T { if let Some(t) = self.tr.as_deref_mut() { t.repeat_call(node); } }
                     return Ok(value);
                 }
             }
             let value = self.f73(a0)?;
+            let node = self.last_call;
             if let Some(place) = self.c73.get_mut(slot) {
-                *place = Some((key, value));
+                *place = Some((key, value, node));
             }
             Ok(value)
         }
@@ -3125,7 +3169,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (('a180: { { let list182 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e181 in elements(list182)?.iter() { if { let arg183: &Value = e181; if T { self.f46(arg183)? } else { self.f46_memo(arg183)? } } { break 'a180 true; } } } false }) && ({ let mut total184: i64 = 0i64; { let list187 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e186 in elements(list187)?.iter() { if ({ let arg188: &Value = e186; if T { self.f3(arg188)? } else { self.f3_memo(arg188)? } } && (!{ let arg192: &Value = e186; if T { self.f73(arg192)? } else { self.f73_memo(arg192)? } })) { total184 = add_int(total184, 1)?; } } } total184 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
+            let value: i64 = (if (('a180: { { let list182 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e181 in elements(list182)?.iter() { if { let arg183: &Value = e181; self.f46_memo(arg183)? } { break 'a180 true; } } } false }) && ({ let mut total184: i64 = 0i64; { let list187 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e186 in elements(list187)?.iter() { if ({ let arg188: &Value = e186; self.f3_memo(arg188)? } && (!{ let arg192: &Value = e186; self.f73_memo(arg192)? })) { total184 = add_int(total184, 1)?; } } } total184 } == 1i64)) { neg_int(3i64)? } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(74, Value::Integer(value), None); } }
             self.m74 = Some(value);
             Ok(value)
@@ -3229,9 +3273,9 @@ pub mod v2025_2_draft {
         // function local_measure(reasons: List<Text>): { … }
         fn f81(&mut self, a0: &Value) -> Run<Value> {
             let cx = self.cx;
-            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(81, &[(a0).clone()])) } else { None };
+            let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(81, [(a0).clone()])) } else { None };
             let value: Value = Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[17].clone(), Value::Bool(is_empty(a0)?)), (cx.keys[2].clone(), (a0).clone())]));
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { t.close_call(81, value.clone(), call); } }
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(81, value.clone(), call); } }
             Ok(value)
         }
 
