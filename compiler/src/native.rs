@@ -620,9 +620,10 @@ impl<'p> Emitter<'p> {
              State::<true>::new(cx, Some(tracer)).outputs(outputs)\n    }\n\n",
         );
         out.push_str(
-            "    // The slots of each remembered function: a power of two above the members of a\n    \
-             // large family, so that each record of a list of the case keeps its own.\n    \
-             const CALL_SLOTS: usize = 16;\n\n",
+            "    // The slots of each remembered function: a power of two, as many as the members of\n    \
+             // most families (the records of a list, 24 bytes apart, take slots 3 apart, all\n    \
+             // different for eight in a row); a larger family only evicts and computes again.\n    \
+             const CALL_SLOTS: usize = 8;\n\n",
         );
         // The state: every item's memo, the exception that gave each value, and parameters.
         out.push_str("    struct State<'c, 't, 'r, const T: bool> {\n        cx: &'c Context<'c>,\n        tr: Option<&'t mut Tracer<'r>>,\n        // The node of the latest call closed, with a trace.\n        last_call: CallNode,\n");
@@ -1621,6 +1622,19 @@ impl<'p> Emitter<'p> {
             BinaryOp::Eq | BinaryOp::Ne => {
                 let negate = if op == BinaryOp::Ne { "!" } else { "" };
                 match (left.form, right.form) {
+                    // Decimals compare by `cmp_dec`, quick at any scales.
+                    (Form::Typed(a), Form::Typed(b))
+                        if a.ordered_with(b) && (a == Scalar::Dec || b == Scalar::Dec) =>
+                    {
+                        Code::new(
+                            format!(
+                                "{negate}(cmp_dec({}, {}) == Ordering::Equal)",
+                                number(&left),
+                                number(&right)
+                            ),
+                            bool_form,
+                        )
+                    }
                     (Form::Typed(a), Form::Typed(b)) if a == b => Code::new(
                         format!("{negate}({} == {})", left.text, right.text),
                         bool_form,
@@ -1643,6 +1657,18 @@ impl<'p> Emitter<'p> {
                     _ => ">=",
                 };
                 match (left.form, right.form) {
+                    (Form::Typed(a), Form::Typed(b))
+                        if a.ordered_with(b) && (a == Scalar::Dec || b == Scalar::Dec) =>
+                    {
+                        Code::new(
+                            format!(
+                                "(cmp_dec({}, {}) {symbol} Ordering::Equal)",
+                                number(&left),
+                                number(&right)
+                            ),
+                            bool_form,
+                        )
+                    }
                     (Form::Typed(a), Form::Typed(b)) if a == b => Code::new(
                         format!("({} {symbol} {})", left.text, right.text),
                         bool_form,
@@ -2179,8 +2205,10 @@ impl<'p> Emitter<'p> {
                             };
                             return Code::new(
                                 format!(
-                                    "{{ let l = {}; let r = {}; if l.cmp(&r) == {take_right} {{ r }} else {{ l }} }}",
-                                    a.text, b.text
+                                    "{{ let l = {}; let r = {}; if {} == {take_right} {{ r }} else {{ l }} }}",
+                                    a.text,
+                                    b.text,
+                                    if left == Scalar::Dec { "cmp_dec(l, r)" } else { "l.cmp(&r)" }
                                 ),
                                 Form::Typed(left),
                             );

@@ -15,13 +15,14 @@ use crate::ir::{JsonLiteral, Policy, Type, TypeDef};
 use crate::trace::Trace;
 use crate::value::{same_text, Date, Month, Quarter, Value};
 
-/// Which policy made a decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which policy made a decision. Its texts are kept for the rest of the process (as a
+/// policy's names are, see `intern.rs`), so that every decision copies three pointers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyRef {
-    pub name: Arc<str>,
-    pub version: Arc<str>,
+    pub name: &'static str,
+    pub version: &'static str,
     /// `sha256:<hex>` of the compiled IR.
-    pub digest: Arc<str>,
+    pub digest: &'static str,
 }
 
 /// The decision for one case: the value of every declared output.
@@ -101,11 +102,11 @@ impl Decision {
         out.push_str(",\"as_of\":\"");
         write_date(out, self.as_of);
         out.push_str("\",\"policy\":{\"name\":");
-        write_json_string(out, &self.policy.name);
+        write_json_string(out, self.policy.name);
         out.push_str(",\"version\":");
-        write_json_string(out, &self.policy.version);
+        write_json_string(out, self.policy.version);
         out.push_str(",\"digest\":");
-        write_json_string(out, &self.policy.digest);
+        write_json_string(out, self.policy.digest);
         out.push_str("},\"outputs\":{");
         for (position, (name, ty, value)) in self.output_entries().enumerate() {
             if position > 0 {

@@ -149,9 +149,9 @@ impl Engine {
             digest.push_str(&format!("{byte:02x}"));
         }
         let policy_ref = PolicyRef {
-            name: Arc::from(policy.name.as_str()),
-            version: Arc::from(policy.version.as_str()),
-            digest: Arc::from(digest),
+            name: intern::text(&policy.name),
+            version: intern::text(&policy.version),
+            digest: intern::text(&digest),
         };
         let compiled = compiled::compile(&policy, &prepared);
         let native = native::Binding::find(&policy).map(Arc::new);
@@ -215,7 +215,7 @@ impl Engine {
 
     /// `sha256:<lowercase hex>` of the canonical IR JSON.
     pub fn digest(&self) -> &str {
-        &self.policy_ref.digest
+        self.policy_ref.digest
     }
 
     /// Reads a case against the policy's input record.
@@ -272,7 +272,7 @@ impl Engine {
                 return Ok(Decision {
                     case_id: case.case_id.clone(),
                     as_of,
-                    policy: self.policy_ref.clone(),
+                    policy: self.policy_ref,
                     outputs,
                     trace: None,
                     ir: Arc::clone(&self.policy),
@@ -311,7 +311,7 @@ impl Engine {
         Some(Decision {
             case_id: case.case_id.clone(),
             as_of,
-            policy: self.policy_ref.clone(),
+            policy: self.policy_ref,
             outputs,
             trace,
             ir: Arc::clone(&self.policy),
@@ -397,7 +397,7 @@ impl Engine {
         Ok(Decision {
             case_id: case.case_id.clone(),
             as_of,
-            policy: self.policy_ref.clone(),
+            policy: self.policy_ref,
             outputs,
             trace,
             ir: Arc::clone(&self.policy),

@@ -26,7 +26,7 @@
 //! Everything public here besides [`NativePolicy`], [`register`] and [`shape_digest`] exists
 //! for generated code: it is not a stable interface for hand-written programs.
 
-use std::cmp::Ordering;
+pub use std::cmp::Ordering;
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
@@ -457,6 +457,93 @@ pub fn mul_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
     left.checked_mul(right).ok_or(Bail)
 }
 
+/// Powers of ten up to the largest scale of a decimal (28).
+const POWERS_OF_TEN: [i128; 29] = {
+    let mut powers = [1i128; 29];
+    let mut k = 1;
+    while k < 29 {
+        powers[k] = powers[k - 1] * 10;
+        k += 1;
+    }
+    powers
+};
+
+/// The order of two decimals, as `Decimal::cmp` gives it, in a few instructions.
+///
+/// Rationale: `rust_decimal` compares decimals of different scales by rescaling one in its own
+/// 96-bit arithmetic, which costs about a hundred instructions; a per-capita income divided by
+/// a subsistence minimum has 20 or more decimal places and meets bounds of two, in every band
+/// lookup. Here the mantissa of smaller scale is multiplied up in `i128`: exact, since a
+/// mantissa is below 2^96; a product beyond `i128` is larger in magnitude than any mantissa,
+/// so its sign decides. Zero of either sign has mantissa 0, so `-0 = 0` as in `rust_decimal`.
+#[inline]
+pub fn cmp_dec(left: Decimal, right: Decimal) -> Ordering {
+    let (left_mantissa, left_scale) = (left.mantissa(), left.scale());
+    let (right_mantissa, right_scale) = (right.mantissa(), right.scale());
+    let up = |mantissa: i128, by: u32| -> Option<i128> {
+        POWERS_OF_TEN
+            .get(by as usize)
+            .and_then(|power| mantissa.checked_mul(*power))
+    };
+    match left_scale.cmp(&right_scale) {
+        Ordering::Equal => left_mantissa.cmp(&right_mantissa),
+        Ordering::Less => match up(left_mantissa, right_scale - left_scale) {
+            Some(scaled) => scaled.cmp(&right_mantissa),
+            None if left_mantissa < 0 => Ordering::Less,
+            None => Ordering::Greater,
+        },
+        Ordering::Greater => match up(right_mantissa, left_scale - right_scale) {
+            Some(scaled) => left_mantissa.cmp(&scaled),
+            None if right_mantissa < 0 => Ordering::Greater,
+            None => Ordering::Less,
+        },
+    }
+}
+
+/// The order of two values, as `Value::compare` gives it, quick for numbers.
+#[inline]
+fn compare_values(left: &Value, right: &Value) -> Option<Ordering> {
+    match (left, right) {
+        (Value::Decimal(left), Value::Decimal(right)) => Some(cmp_dec(*left, *right)),
+        (Value::Integer(left), Value::Integer(right)) => Some(left.cmp(right)),
+        (Value::Integer(left), Value::Decimal(right)) => {
+            Some(cmp_dec(Decimal::from(*left), *right))
+        }
+        (Value::Decimal(left), Value::Integer(right)) => {
+            Some(cmp_dec(*left, Decimal::from(*right)))
+        }
+        _ => left.compare(right),
+    }
+}
+
+/// The position of the band of `table` that holds `value`, as `BandTable::band_of` finds it,
+/// with numbers compared by [`cmp_dec`].
+fn band_position(table: &crate::ir::BandTable, value: &Value) -> Run<Option<usize>> {
+    for (position, band) in table.bands.iter().enumerate() {
+        let above_lower = match &band.lower {
+            None => true,
+            Some(bound) => {
+                let ordering = compare_values(value, &bound.value).ok_or(Bail)?;
+                ordering == Ordering::Greater || (bound.inclusive && ordering == Ordering::Equal)
+            }
+        };
+        if !above_lower {
+            continue;
+        }
+        let below_upper = match &band.upper {
+            None => true,
+            Some(bound) => {
+                let ordering = compare_values(value, &bound.value).ok_or(Bail)?;
+                ordering == Ordering::Less || (bound.inclusive && ordering == Ordering::Equal)
+            }
+        };
+        if below_upper {
+            return Ok(Some(position));
+        }
+    }
+    Ok(None)
+}
+
 /// A quotient in its shortest exact form, as the interpreter divides; zero gives up.
 #[inline]
 pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
@@ -469,12 +556,53 @@ pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
 }
 
 /// Rounding to `places` decimal places with a named strategy, rescaled to exactly that many
-/// places, as the interpreter rounds.
+/// places, as the interpreter rounds (`round_dp_with_strategy`, then `rescale`).
+///
+/// Rationale: `rust_decimal` rounds in its own 96-bit arithmetic, about 150 instructions; the
+/// ASP rounds money to whole tenge several times a case. Here the mantissa is divided in
+/// `i128` and the remainder decides, by the named strategy, exactly as `rust_decimal` decides
+/// (`native::tests` compares the two on every strategy, sign and scale); the rare cases this
+/// does not cover (more than 28 places, or a zero result of a negative number, whose sign
+/// `rust_decimal` keeps) go to `rust_decimal` itself.
 #[inline]
 pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
+    let scale = value.scale();
+    if places <= 28 && scale > places {
+        if let Some(rounded) = round_mantissa(value.mantissa(), scale - places, mode) {
+            if rounded != 0 || !value.is_sign_negative() {
+                if let Ok(result) = Decimal::try_from_i128_with_scale(rounded, places) {
+                    return result;
+                }
+            }
+        }
+    }
     let mut rounded = value.round_dp_with_strategy(places, eval::rounding_strategy(mode));
     rounded.rescale(places);
     rounded
+}
+
+/// `mantissa` divided by 10^`digits`, rounded by `mode`.
+#[inline]
+fn round_mantissa(mantissa: i128, digits: u32, mode: RoundingMode) -> Option<i128> {
+    let divisor = *POWERS_OF_TEN.get(digits as usize)?;
+    let quotient = mantissa / divisor;
+    let remainder = (mantissa % divisor).abs();
+    if remainder == 0 {
+        return Some(quotient);
+    }
+    let away = if mantissa < 0 { -1 } else { 1 };
+    let twice = remainder * 2;
+    let round_away = match mode {
+        RoundingMode::HalfUp => twice >= divisor,
+        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
+        RoundingMode::Down => false,
+        RoundingMode::Up => true,
+    };
+    Some(if round_away {
+        quotient + away
+    } else {
+        quotient
+    })
 }
 
 /// Integer ÷ integer, as a decimal.
@@ -502,7 +630,7 @@ pub fn equal(left: &Value, right: &Value) -> bool {
 /// The ordering of two values of one ordered type; values without one give up.
 #[inline]
 pub fn order(left: &Value, right: &Value) -> Run<Ordering> {
-    left.compare(right).ok_or(Bail)
+    compare_values(left, right).ok_or(Bail)
 }
 
 /// Whether a list (or an absent value) holds `value`, as `in` decides.
@@ -633,7 +761,7 @@ fn param_on(param: &Param, date: Date) -> Run<&Value> {
 #[inline]
 pub fn band<'c>(policy: &'c Policy, id: u32, value: &Value) -> Run<(usize, &'c Value)> {
     let table = policy.bands.get(id as usize).ok_or(Bail)?;
-    let position = table.band_of(value).map_err(|_| Bail)?.ok_or(Bail)?;
+    let position = band_position(table, value)?.ok_or(Bail)?;
     let band = table.bands.get(position).ok_or(Bail)?;
     Ok((position, &band.value))
 }
@@ -779,9 +907,16 @@ pub struct Tracer<'c> {
 #[derive(Debug, Clone, Copy)]
 pub struct CallArgs(crate::trace::Span);
 
-/// The node of a call, to record the same call again ([`Tracer::repeat_call`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallNode(Option<usize>);
+/// The node of a call, to record the same call again ([`Tracer::repeat_call`]); `u32::MAX`
+/// for none (four bytes, so that remembered calls stay small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallNode(u32);
+
+impl Default for CallNode {
+    fn default() -> CallNode {
+        CallNode(u32::MAX)
+    }
+}
 
 impl Tracer<'_> {
     /// Opens the frame of an item or output about to be evaluated.
@@ -813,9 +948,12 @@ impl Tracer<'_> {
     /// Closes the frame of a call into its node, and returns the node (for
     /// [`Tracer::repeat_call`]).
     pub fn close_call(&mut self, id: u32, value: Value, args: CallArgs) -> CallNode {
+        let node = self
+            .builder
+            .close_call(self.policy, self.prepared, id, value, args.0);
         CallNode(
-            self.builder
-                .close_call(self.policy, self.prepared, id, value, args.0),
+            node.and_then(|node| u32::try_from(node).ok())
+                .unwrap_or(u32::MAX),
         )
     }
 
@@ -823,8 +961,8 @@ impl Tracer<'_> {
     /// evaluating it again: the nodes are those an evaluation would make (see
     /// `TraceBuilder::repeat_call`).
     pub fn repeat_call(&mut self, call: CallNode) {
-        if let CallNode(Some(node)) = call {
-            self.builder.repeat_call(node);
+        if call.0 != u32::MAX {
+            self.builder.repeat_call(call.0 as usize);
         }
     }
 
@@ -888,5 +1026,141 @@ impl Tracer<'_> {
         self.builder
             .table_node(policy, self.prepared, id, key, result.clone(), found);
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decimals of every sign and of scales from 0 to 28, small and near the largest.
+    fn decimals() -> Vec<Decimal> {
+        let mut all = Vec::new();
+        let mantissas: [i128; 10] = [
+            0,
+            1,
+            5,
+            55,
+            70,
+            100,
+            123_456_789,
+            7_922_816_251_426_433_759_354_395_033,
+            79_228_162_514_264_337_593_543_950_335,
+            3_333_333_333_333_333_333_333_333_333,
+        ];
+        for mantissa in mantissas {
+            for scale in [0u32, 1, 2, 3, 9, 20, 27, 28] {
+                for sign in [1i128, -1] {
+                    if let Ok(value) = Decimal::try_from_i128_with_scale(sign * mantissa, scale) {
+                        all.push(value);
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn decimals_compare_as_rust_decimal_compares_them() {
+        let all = decimals();
+        for left in &all {
+            for right in &all {
+                assert_eq!(
+                    cmp_dec(*left, *right),
+                    left.cmp(right),
+                    "{left} and {right}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rounding_is_rust_decimals() {
+        let modes = [
+            RoundingMode::HalfUp,
+            RoundingMode::HalfEven,
+            RoundingMode::Down,
+            RoundingMode::Up,
+        ];
+        let mut values = decimals();
+        for text in [
+            "0.5", "-0.5", "1.5", "2.5", "-2.5", "0.45", "-0.44", "12.345", "5898.0", "0.004999",
+            "-0.0001",
+        ] {
+            values.push(text.parse().unwrap_or_default());
+        }
+        for value in values {
+            for places in [0u32, 1, 2, 5, 27, 28, 29] {
+                for mode in modes {
+                    let mut expected =
+                        value.round_dp_with_strategy(places, eval::rounding_strategy(mode));
+                    expected.rescale(places);
+                    let rounded = round(value, places, mode);
+                    assert_eq!(
+                        (
+                            rounded.mantissa(),
+                            rounded.scale(),
+                            rounded.is_sign_negative()
+                        ),
+                        (
+                            expected.mantissa(),
+                            expected.scale(),
+                            expected.is_sign_negative()
+                        ),
+                        "{value} to {places} places, {mode:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bands_are_found_as_band_of_finds_them() {
+        use crate::ir::{Band, BandTable, Bound, Type};
+        let bound = |value: Value, inclusive| Some(Bound { value, inclusive });
+        let number = |text: &str| Value::Decimal(text.parse().unwrap_or_default());
+        let table = BandTable {
+            name: "points".into(),
+            source: None,
+            domain: Type::Decimal,
+            result: Type::Integer,
+            bands: vec![
+                Band {
+                    lower: None,
+                    upper: bound(number("0.55"), false),
+                    value: Value::Integer(0),
+                    label: String::new(),
+                },
+                Band {
+                    lower: bound(number("0.55"), true),
+                    upper: bound(Value::Integer(1), false),
+                    value: Value::Integer(1),
+                    label: String::new(),
+                },
+                Band {
+                    lower: bound(Value::Integer(1), true),
+                    upper: bound(number("4.000"), true),
+                    value: Value::Integer(2),
+                    label: String::new(),
+                },
+                Band {
+                    lower: bound(number("4"), false),
+                    upper: None,
+                    value: Value::Integer(3),
+                    label: String::new(),
+                },
+            ],
+        };
+        for value in decimals().into_iter().map(Value::Decimal).chain([
+            Value::Integer(1),
+            Value::Integer(4),
+            Value::Absent,
+        ]) {
+            assert_eq!(
+                band_position(&table, &value).ok(),
+                table.band_of(&value).ok(),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -44,9 +44,10 @@ pub mod v2025_1 {
         State::<true>::new(cx, Some(tracer)).outputs(outputs)
     }
 
-    // The slots of each remembered function: a power of two above the members of a
-    // large family, so that each record of a list of the case keeps its own.
-    const CALL_SLOTS: usize = 16;
+    // The slots of each remembered function: a power of two, as many as the members of
+    // most families (the records of a list, 24 bytes apart, take slots 3 apart, all
+    // different for eight in a row); a larger family only evicts and computes again.
+    const CALL_SLOTS: usize = 8;
 
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
@@ -358,7 +359,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
+            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
@@ -400,7 +401,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i6()?) >= (self.i9()?));
+            let value: bool = (cmp_dec((self.i6()?), (self.i9()?)) >= Ordering::Equal);
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(11, Value::Bool(value), None); } }
             self.m11 = Some(value);
             Ok(value)
@@ -757,7 +758,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ({ let l = { let l = (self.i31()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }));
+            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i31()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::Bool(value), None); } }
             self.m32 = Some(value);
             Ok(value)
@@ -785,7 +786,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ({ let l = { let l = (self.i33()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > (self.i9()?)));
+            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i33()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, (self.i9()?)) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Bool(value), None); } }
             self.m34 = Some(value);
             Ok(value)
@@ -813,7 +814,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ((self.i35()?) > { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }));
+            let value: bool = ((self.i29()?) && (cmp_dec((self.i35()?), { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(36, Value::Bool(value), None); } }
             self.m36 = Some(value);
             Ok(value)
@@ -1074,7 +1075,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i42()?) > { let l = (self.p0()?); let r = Decimal::from((self.p12()?)); mul_dec(l, r)? }) { 8i64 } else { (if ((self.i42()?) > { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) { 4i64 } else { 0i64 }) });
+            let value: i64 = (if (cmp_dec((self.i42()?), { let l = (self.p0()?); let r = Decimal::from((self.p12()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(52, Value::Integer(value), None); } }
             self.m52 = Some(value);
             Ok(value)
@@ -1130,7 +1131,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let l = { let l = (self.i55()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? }) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i55()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(56, Value::Integer(value), None); } }
             self.m56 = Some(value);
             Ok(value)
@@ -1172,7 +1173,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let l = { let l = (self.i43()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i43()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) > Ordering::Equal) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(59, Value::Integer(value), None); } }
             self.m59 = Some(value);
             Ok(value)
@@ -1186,7 +1187,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i43()?) > { let l = (self.i5()?); let r = (self.p18()?); mul_dec(l, r)? }) { 6i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec((self.i43()?), { let l = (self.i5()?); let r = (self.p18()?); mul_dec(l, r)? }) > Ordering::Equal) { 6i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(60, Value::Integer(value), None); } }
             self.m60 = Some(value);
             Ok(value)
@@ -1312,7 +1313,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if ((self.i68()?) >= Decimal::from((self.p19()?))) { neg_int(6i64)? } else { (if ((self.i68()?) >= Decimal::from((self.p20()?))) { neg_int(4i64)? } else { 0i64 }) }) });
+            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i68()?), Decimal::from((self.p19()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i68()?), Decimal::from((self.p20()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(69, Value::Integer(value), None); } }
             self.m69 = Some(value);
             Ok(value)
@@ -1396,7 +1397,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((((self.i37()?) < (self.p22()?)) && ((self.i39()?) == 0i64)) && ((self.i42()?) <= { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? })) && (!(self.i41()?)));
+            let value: bool = ((((cmp_dec((self.i37()?), (self.p22()?)) < Ordering::Equal) && ((self.i39()?) == 0i64)) && (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i41()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(74, Value::Bool(value), None); } }
             self.m74 = Some(value);
             Ok(value)
@@ -1410,7 +1411,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((self.i37()?) > (self.p23()?)) && ((((self.i38()?) >= 2i64) || ((self.i39()?) >= 2i64)) || (self.i41()?)));
+            let value: bool = ((cmp_dec((self.i37()?), (self.p23()?)) > Ordering::Equal) && ((((self.i38()?) >= 2i64) || ((self.i39()?) >= 2i64)) || (self.i41()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(75, Value::Bool(value), None); } }
             self.m75 = Some(value);
             Ok(value)
@@ -1813,9 +1814,10 @@ pub mod v2025_2_draft {
         State::<true>::new(cx, Some(tracer)).outputs(outputs)
     }
 
-    // The slots of each remembered function: a power of two above the members of a
-    // large family, so that each record of a list of the case keeps its own.
-    const CALL_SLOTS: usize = 16;
+    // The slots of each remembered function: a power of two, as many as the members of
+    // most families (the records of a list, 24 bytes apart, take slots 3 apart, all
+    // different for eight in a row); a larger family only evicts and computes again.
+    const CALL_SLOTS: usize = 8;
 
     struct State<'c, 't, 'r, const T: bool> {
         cx: &'c Context<'c>,
@@ -2131,7 +2133,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if l.cmp(&r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
+            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
@@ -2173,7 +2175,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i6()?) >= (self.i9()?));
+            let value: bool = (cmp_dec((self.i6()?), (self.i9()?)) >= Ordering::Equal);
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(11, Value::Bool(value), None); } }
             self.m11 = Some(value);
             Ok(value)
@@ -2516,7 +2518,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ({ let l = { let l = (self.i30()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }));
+            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i30()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::Bool(value), None); } }
             self.m31 = Some(value);
             Ok(value)
@@ -2544,7 +2546,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ({ let l = { let l = (self.i32()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > (self.i9()?)));
+            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i32()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, (self.i9()?)) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::Bool(value), None); } }
             self.m33 = Some(value);
             Ok(value)
@@ -2572,7 +2574,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && ((self.i34()?) > { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }));
+            let value: bool = ((self.i29()?) && (cmp_dec((self.i34()?), { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::Bool(value), None); } }
             self.m35 = Some(value);
             Ok(value)
@@ -2875,7 +2877,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i44()?) > { let l = (self.p0()?); let r = Decimal::from((self.p14()?)); mul_dec(l, r)? }) { 8i64 } else { (if ((self.i44()?) > { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) { 4i64 } else { 0i64 }) });
+            let value: i64 = (if (cmp_dec((self.i44()?), { let l = (self.p0()?); let r = Decimal::from((self.p14()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(54, Value::Integer(value), None); } }
             self.m54 = Some(value);
             Ok(value)
@@ -2931,7 +2933,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let l = { let l = (self.i57()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i57()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(58, Value::Integer(value), None); } }
             self.m58 = Some(value);
             Ok(value)
@@ -2973,7 +2975,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ({ let l = { let l = (self.i45()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? } > { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? }) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i45()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? }) > Ordering::Equal) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(61, Value::Integer(value), None); } }
             self.m61 = Some(value);
             Ok(value)
@@ -2987,7 +2989,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i45()?) > { let l = (self.i5()?); let r = (self.p20()?); mul_dec(l, r)? }) { 6i64 } else { 0i64 });
+            let value: i64 = (if (cmp_dec((self.i45()?), { let l = (self.i5()?); let r = (self.p20()?); mul_dec(l, r)? }) > Ordering::Equal) { 6i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(62, Value::Integer(value), None); } }
             self.m62 = Some(value);
             Ok(value)
@@ -3113,7 +3115,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if ((self.i70()?) >= Decimal::from((self.p21()?))) { neg_int(6i64)? } else { (if ((self.i70()?) >= Decimal::from((self.p22()?))) { neg_int(4i64)? } else { 0i64 }) }) });
+            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i70()?), Decimal::from((self.p21()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i70()?), Decimal::from((self.p22()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(71, Value::Integer(value), None); } }
             self.m71 = Some(value);
             Ok(value)
@@ -3197,7 +3199,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((((self.i39()?) < (self.p24()?)) && ((self.i41()?) == 0i64)) && ((self.i44()?) <= { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? })) && (!(self.i43()?)));
+            let value: bool = ((((cmp_dec((self.i39()?), (self.p24()?)) < Ordering::Equal) && ((self.i41()?) == 0i64)) && (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i43()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(76, Value::Bool(value), None); } }
             self.m76 = Some(value);
             Ok(value)
@@ -3211,7 +3213,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = (((self.i39()?) > (self.p25()?)) && ((((self.i40()?) >= 2i64) || ((self.i41()?) >= 2i64)) || (self.i43()?)));
+            let value: bool = ((cmp_dec((self.i39()?), (self.p25()?)) > Ordering::Equal) && ((((self.i40()?) >= 2i64) || ((self.i41()?) >= 2i64)) || (self.i43()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(77, Value::Bool(value), None); } }
             self.m77 = Some(value);
             Ok(value)
