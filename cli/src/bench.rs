@@ -48,7 +48,7 @@ impl Figure {
 
 /// Cases read and then evaluated together: few enough that a block stays in the core's own
 /// caches, as a batch's case does between its reading and its evaluation.
-const BLOCK: usize = 16;
+const BLOCK: usize = 4;
 
 /// Evaluation of every case of `texts` right after it is read, as a batch evaluates: the
 /// cases are read a block at a time (not timed), then the block is evaluated (timed).

@@ -1,6 +1,7 @@
 //! Any bytes as a case for the bundled kz policies: a decision or one error line, never a panic.
 //! Differential as well: the fast case reader must read what the checked reader reads (or give
-//! up), and the compiled evaluator must decide what the interpreter decides.
+//! up), and native code (with and without a trace) and the closure evaluator must each decide
+//! what the interpreter decides.
 #![no_main]
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use libfuzzer_sys::fuzz_target;
 fn engine() -> &'static ereje_runtime::Engine {
     static ENGINE: OnceLock<ereje_runtime::Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
+        ereje_kz_native::register();
         let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
         let compilation = ereje_compiler::compile_dir(&directory).expect("policies/kz loads");
         let policy = compilation.policy.expect("policies/kz compiles");
@@ -35,11 +37,24 @@ fuzz_target!(|data: &[u8]| {
         "the fast and the checked case readers disagree"
     );
     if let Ok(case) = fast {
-        let (compiled, interpreted) =
-            engine.evaluator_outcomes(&case, &ereje_runtime::EvalOptions::default());
+        let plain = ereje_runtime::EvalOptions::default();
+        let (native, interpreted) = engine.evaluator_outcomes(&case, &plain);
+        assert_eq!(native, interpreted, "native code and the interpreter disagree");
+        let (native, interpreted) = engine.evaluator_outcomes(&case, &options);
+        assert_eq!(
+            native, interpreted,
+            "native code and the interpreter disagree on the trace"
+        );
+        let (compiled, interpreted) = closures().evaluator_outcomes(&case, &plain);
         assert_eq!(
             compiled, interpreted,
             "the compiled evaluator and the interpreter disagree"
         );
     }
 });
+
+/// The same policy without native code: the closure evaluator.
+fn closures() -> &'static ereje_runtime::Engine {
+    static ENGINE: OnceLock<ereje_runtime::Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| engine().clone().without_native())
+}

@@ -111,9 +111,17 @@ fn saved_cases_give_one_line_each() {
             path.display()
         );
         if let Ok(case) = fast {
-            let (compiled, interpreted) =
-                engine.evaluator_outcomes(&case, &ereje_runtime::EvalOptions::default());
+            let plain = ereje_runtime::EvalOptions::default();
+            let (compiled, interpreted) = engine.evaluator_outcomes(&case, &plain);
             assert_eq!(compiled, interpreted, "{}", path.display());
+            // And native code, as the target compares it, with and without a trace.
+            ereje_kz_native::register();
+            let native = ereje_runtime::Engine::new(engine.policy().clone()).unwrap();
+            assert!(native.native_code().is_some());
+            for options in [&plain, &options] {
+                let (natively, interpreted) = native.evaluator_outcomes(&case, options);
+                assert_eq!(natively, interpreted, "{}", path.display());
+            }
         }
     }
 }
