@@ -1369,7 +1369,11 @@ impl TraceBuilder {
         }
         let first = self.edges.len();
         self.edges.extend(self.copied_inputs.drain(base..));
-        node.inputs = Span::of(first, self.edges.len());
+        // A call's node closes a frame: its inputs start where the edges end, even when it has
+        // none. A band, table or parameter node is a leaf, whose inputs are the empty default.
+        if node.kind == TraceKind::Function || !node.inputs.is_empty() {
+            node.inputs = Span::of(first, self.edges.len());
+        }
         let index = self.nodes.len();
         self.nodes.push(node);
         self.marks.push(0);
