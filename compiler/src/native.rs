@@ -1142,15 +1142,8 @@ impl<'p> Emitter<'p> {
                 )
             }
             Expr::List(items) => {
-                if items.iter().all(|item| matches!(item, Expr::Const(_))) {
-                    let values: Vec<Value> = items
-                        .iter()
-                        .filter_map(|item| match item {
-                            Expr::Const(value) => Some(value.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    let list = Value::List(values.into());
+                // A list of constants is one constant.
+                if let Some(list) = Expr::constant_list(items) {
                     return Code::stable(self.constant(&list));
                 }
                 let values: Vec<String> = items
@@ -2453,16 +2446,7 @@ impl<'p> Emitter<'p> {
     fn ty(&self, scope: &Scope, expr: &Expr) -> Option<Type> {
         let policy = self.policy;
         match expr {
-            Expr::Const(value) => Some(match value {
-                Value::Bool(_) => Type::Bool,
-                Value::Integer(_) => Type::Integer,
-                Value::Decimal(_) => Type::Decimal,
-                Value::Date(_) => Type::Date,
-                Value::Month(_) => Type::Month,
-                Value::Quarter(_) => Type::Quarter,
-                Value::Text(_) => Type::Text,
-                _ => return None,
-            }),
+            Expr::Const(value) => value.scalar_type(),
             Expr::Input => Some(Type::Record(policy.input.record)),
             Expr::AsOf => Some(Type::Date),
             Expr::Local(slot) => scope.get(*slot).and_then(|local| local.ty.clone()),
@@ -2524,30 +2508,7 @@ impl<'p> Emitter<'p> {
 
     /// The type of field `index` of `inner`: optional when `inner` is.
     fn field_type(&self, scope: &Scope, inner: &Expr, index: u32) -> Option<Type> {
-        let policy = self.policy;
-        {
-            {
-                let (record, optional) = match self.ty(scope, inner)? {
-                    Type::Optional(inner) => (*inner, true),
-                    ty => (ty, false),
-                };
-                let field = match record {
-                    Type::Record(id) => match policy.types.get(id as usize)? {
-                        TypeDef::Record(definition) => {
-                            definition.fields.get(index as usize)?.ty.clone()
-                        }
-                        TypeDef::Enum(_) => return None,
-                    },
-                    Type::Object(fields) => fields.get(index as usize)?.1.clone(),
-                    _ => return None,
-                };
-                Some(match field {
-                    Type::Optional(_) => field,
-                    field if optional => Type::Optional(Box::new(field)),
-                    field => field,
-                })
-            }
-        }
+        self.policy.field_type(&self.ty(scope, inner)?, index)
     }
 }
 

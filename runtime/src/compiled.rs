@@ -1269,15 +1269,8 @@ impl Compiler<'_> {
                 })
             }
             // A list of constants (`[group_1, group_2]`) is built once, not per evaluation.
-            Expr::List(items) if items.iter().all(|item| matches!(item, Expr::Const(_))) => {
-                let values: Vec<Value> = items
-                    .iter()
-                    .filter_map(|item| match item {
-                        Expr::Const(value) => Some(value.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                let list = Value::List(Arc::from(values));
+            Expr::List(items) if Expr::constant_list(items).is_some() => {
+                let list = Expr::constant_list(items).unwrap_or(Value::Absent);
                 Box::new(move |_| Ok(list.clone()))
             }
             Expr::List(items) => {

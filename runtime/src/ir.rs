@@ -517,7 +517,62 @@ pub enum Expr {
     First(Box<Expr>),
 }
 
+impl Policy {
+    /// The type of field `index` of a value of type `record` (a record or an object type,
+    /// optional or not): optional when the record is. `None` when `record` has no such field.
+    /// The evaluators that compile typed code and the native emitter read types through it.
+    pub fn field_type(&self, record: &Type, index: u32) -> Option<Type> {
+        let (record, optional) = match record {
+            Type::Optional(inner) => (&**inner, true),
+            ty => (ty, false),
+        };
+        let field = match record {
+            Type::Record(id) => match self.types.get(*id as usize)? {
+                TypeDef::Record(definition) => definition.fields.get(index as usize)?.ty.clone(),
+                TypeDef::Enum(_) => return None,
+            },
+            Type::Object(fields) => fields.get(index as usize)?.1.clone(),
+            _ => return None,
+        };
+        Some(match field {
+            Type::Optional(_) => field,
+            field if optional => Type::Optional(Box::new(field)),
+            field => field,
+        })
+    }
+}
+
+impl Value {
+    /// The type of a constant of a scalar kind (a decimal constant is a Decimal; `None` for
+    /// absent values, lists, records and maps).
+    pub fn scalar_type(&self) -> Option<Type> {
+        Some(match self {
+            Value::Bool(_) => Type::Bool,
+            Value::Integer(_) => Type::Integer,
+            Value::Decimal(_) => Type::Decimal,
+            Value::Date(_) => Type::Date,
+            Value::Month(_) => Type::Month,
+            Value::Quarter(_) => Type::Quarter,
+            Value::Text(_) => Type::Text,
+            _ => return None,
+        })
+    }
+}
+
 impl Expr {
+    /// The list an `[a, b, …]` of constants always gives, once built; `None` when an element
+    /// is not a constant.
+    pub fn constant_list(items: &[Expr]) -> Option<Value> {
+        let values: Option<Vec<Value>> = items
+            .iter()
+            .map(|item| match item {
+                Expr::Const(value) => Some(value.clone()),
+                _ => None,
+            })
+            .collect();
+        values.map(|values| Value::List(values.into()))
+    }
+
     /// Calls `go` on each direct child of the expression, in the order an evaluation meets
     /// them: the one walk for passes that look at every node (inlining, the names a policy test
     /// covers).

@@ -269,14 +269,7 @@ impl Engine {
                 &mut scratch.compiled,
             );
             if let Ok(outputs) = compiled {
-                return Ok(Decision {
-                    case_id: case.case_id.clone(),
-                    as_of,
-                    policy: self.policy_ref,
-                    outputs,
-                    trace: None,
-                    ir: Arc::clone(&self.policy),
-                });
+                return Ok(self.decision(case, as_of, outputs, None));
             }
         }
         self.interpret(case, as_of, options, scratch)
@@ -308,14 +301,25 @@ impl Engine {
                 .ok()?;
             (outputs, None)
         };
-        Some(Decision {
+        Some(self.decision(case, as_of, outputs, trace))
+    }
+
+    /// The decision for `case` made of its outputs' values (and trace).
+    fn decision(
+        &self,
+        case: &Case,
+        as_of: Date,
+        outputs: Vec<value::Value>,
+        trace: Option<Trace>,
+    ) -> Decision {
+        Decision {
             case_id: case.case_id.clone(),
             as_of,
             policy: self.policy_ref,
             outputs,
             trace,
             ir: Arc::clone(&self.policy),
-        })
+        }
     }
 
     /// Whether native code alone evaluates `case` (without it, the interpreter runs): for
@@ -394,14 +398,7 @@ impl Engine {
         evaluator.checks().map_err(|failure| *failure)?;
         let outputs = evaluator.outputs().map_err(|failure| *failure)?;
         let trace = evaluator.take_trace();
-        Ok(Decision {
-            case_id: case.case_id.clone(),
-            as_of,
-            policy: self.policy_ref,
-            outputs,
-            trace,
-            ir: Arc::clone(&self.policy),
-        })
+        Ok(self.decision(case, as_of, outputs, trace))
     }
 
     fn as_of(&self, case: &Case, options: &EvalOptions) -> Result<Date, CaseError> {

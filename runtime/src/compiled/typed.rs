@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use super::{step, Bail, Code, Compiler, Condition, Machine, Place, PlaceStart, Run, Typed};
 use crate::dates;
 use crate::eval;
-use crate::ir::{AggregateKind, BinaryOp, Builtin, Expr, Type, TypeDef, UnaryOp};
+use crate::ir::{AggregateKind, BinaryOp, Builtin, Expr, Type, UnaryOp};
 use crate::value::{Date, Month, Quarter, Value};
 
 /// The kind of value an expression always gives when it gives one: a scalar that is never
@@ -167,16 +167,7 @@ impl Compiler<'_> {
     pub(super) fn ty(&self, expr: &Expr) -> Option<Type> {
         let policy = self.policy;
         match expr {
-            Expr::Const(value) => Some(match value {
-                Value::Bool(_) => Type::Bool,
-                Value::Integer(_) => Type::Integer,
-                Value::Decimal(_) => Type::Decimal,
-                Value::Date(_) => Type::Date,
-                Value::Month(_) => Type::Month,
-                Value::Quarter(_) => Type::Quarter,
-                Value::Text(_) => Type::Text,
-                _ => return None,
-            }),
+            Expr::Const(value) => value.scalar_type(),
             Expr::Input => Some(Type::Record(policy.input.record)),
             Expr::AsOf => Some(Type::Date),
             Expr::Local(slot) => self.scope.borrow().get(*slot as usize).cloned().flatten(),
@@ -184,27 +175,7 @@ impl Compiler<'_> {
                 policy.items.get(*id as usize).map(|item| item.ty.clone())
             }
             Expr::Param { param, .. } => policy.params.get(*param as usize).map(|p| p.ty.clone()),
-            Expr::Field(inner, index) => {
-                let (record, optional) = match self.ty(inner)? {
-                    Type::Optional(inner) => (*inner, true),
-                    ty => (ty, false),
-                };
-                let field = match record {
-                    Type::Record(id) => match policy.types.get(id as usize)? {
-                        TypeDef::Record(definition) => {
-                            definition.fields.get(*index as usize)?.ty.clone()
-                        }
-                        TypeDef::Enum(_) => return None,
-                    },
-                    Type::Object(fields) => fields.get(*index as usize)?.1.clone(),
-                    _ => return None,
-                };
-                Some(match field {
-                    Type::Optional(_) => field,
-                    field if optional => Type::Optional(Box::new(field)),
-                    field => field,
-                })
-            }
+            Expr::Field(inner, index) => policy.field_type(&self.ty(inner)?, *index),
             // An absent operand gives an absent result: only a present operand's type is known.
             Expr::Unary(op, operand) => {
                 non_optional(self.ty(operand))?;
