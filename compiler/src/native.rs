@@ -1207,7 +1207,7 @@ impl<'p> Emitter<'p> {
                     .collect();
                 Code::new(
                     format!(
-                        "{{ let key: [Value; {}] = [{}]; if T {{ match self.tr.as_deref_mut() {{ Some(t) => t.lookup({table}, key.to_vec())?, None => lookup(cx.policy, {table}, &key)?.clone() }} }} else {{ lookup(cx.policy, {table}, &key)?.clone() }} }}",
+                        "{{ let key: [Value; {}] = [{}]; if T {{ match self.tr.as_deref_mut() {{ Some(t) => t.lookup({table}, key.to_vec())?, None => lookup(cx, {table}, &key)?.clone() }} }} else {{ lookup(cx, {table}, &key)?.clone() }} }}",
                         keys.len(),
                         keys.join(", ")
                     ),
@@ -2240,19 +2240,19 @@ impl<'p> Emitter<'p> {
         };
         let (read_plain, read_traced, form) = if label_only {
             (
-                format!("band_label(cx.policy, {id}, &v)?"),
+                format!("band_label(cx, {id}, &v)?"),
                 format!("t.band({id}, v, true)?"),
                 Form::Own,
             )
         } else {
             match Scalar::of(&table.result) {
                 Some(scalar) => (
-                    format!("{}(band(cx.policy, {id}, &v)?.1)?", scalar.reader()),
+                    format!("{}(band(cx, {id}, &v)?.1)?", scalar.reader()),
                     format!("{}(&t.band({id}, v, false)?)?", scalar.reader()),
                     Form::Typed(scalar),
                 ),
                 None => (
-                    format!("band(cx.policy, {id}, &v)?.1.clone()"),
+                    format!("band(cx, {id}, &v)?.1.clone()"),
                     format!("t.band({id}, v, false)?"),
                     Form::Own,
                 ),
@@ -2391,24 +2391,23 @@ impl<'p> Emitter<'p> {
             .iter()
             .all(|member| member.active_from.is_none())
         {
-            // Every member counts: the map is made in one allocation, entry by entry.
-            let mut arms = String::new();
-            for (position, member) in group.members.iter().enumerate() {
+            // Every member counts: the map is an array of its entries, made in one allocation.
+            let mut entries = Vec::new();
+            for member in &group.members {
                 let item = member.item;
                 let value_code = match self.item(item) {
                     Some(form) => Code::new(format!("(self.i{item}()?)"), form),
                     None => Code::new(BAIL, Form::Own),
                 };
-                let _ = write!(
-                    arms,
-                    "{position} => (cx.name_keys[{item}].clone(), {}), ",
+                entries.push(format!(
+                    "(cx.name_keys[{item}].clone(), {})",
                     value(&value_code)
-                );
+                ));
             }
             return Code::new(
                 format!(
-                    "entries_of({}, |k| Ok(match k {{ {arms}_ => return Err(Bail) }}))?",
-                    group.members.len()
+                    "Value::Map(Arc::<[(Key, Value)]>::from([{}]))",
+                    entries.join(", ")
                 ),
                 Form::Own,
             );

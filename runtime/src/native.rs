@@ -91,6 +91,72 @@ pub struct Context<'c> {
     pub names: &'c [Arc<str>],
     /// Every item's name as a key (group values use them).
     pub name_keys: &'c [Key],
+    /// What the policy's band and keyed tables let lookups skip, worked out once per engine.
+    pub indexes: &'c Indexes,
+}
+
+/// What band and keyed tables let a lookup skip, worked out once per engine from the policy.
+///
+/// Rationale: a band lookup compares the value with both bounds of each band in turn, and a
+/// table lookup compares the key with every row's. Bands checked by the compiler follow one
+/// another, each starting where the one before ends, so once a value is past a band's upper
+/// bound it is above the next band's lower bound, and that comparison is skipped. A table of
+/// regions by quarter has a row for each pair; its rows are found by the text of the first key
+/// column first. Both find what the interpreter's linear search finds, the first band or row
+/// that matches.
+#[derive(Debug, Default)]
+pub struct Indexes {
+    /// For each band table, for each band: whether its lower bound is the previous band's upper
+    /// bound with the other inclusiveness (so that a value past that one is above this one).
+    follows: Vec<Vec<bool>>,
+    /// For each keyed table whose first key column holds texts: its rows by that text, in
+    /// order.
+    rows: Vec<Option<crate::trace::WordMap<Box<str>, Vec<u32>>>>,
+}
+
+impl Indexes {
+    fn of(policy: &Policy) -> Indexes {
+        let follows = policy.bands.iter().map(Indexes::follows).collect();
+        let rows = policy
+            .tables
+            .iter()
+            .map(|table| {
+                if table.key_types.first() != Some(&crate::ir::Type::Text) {
+                    return None;
+                }
+                let mut rows: crate::trace::WordMap<Box<str>, Vec<u32>> = Default::default();
+                for (position, row) in table.rows.iter().enumerate() {
+                    let (Some(Value::Text(text)), Ok(position)) =
+                        (row.key.first(), u32::try_from(position))
+                    else {
+                        // A row whose first key is no text (or a table of four billion rows)
+                        // is searched as the interpreter searches.
+                        return None;
+                    };
+                    rows.entry(Box::from(&**text)).or_default().push(position);
+                }
+                Some(rows)
+            })
+            .collect();
+        Indexes { follows, rows }
+    }
+
+    /// For each band of `table`: whether its lower bound is the previous band's upper bound
+    /// with the other inclusiveness.
+    fn follows(table: &crate::ir::BandTable) -> Vec<bool> {
+        let mut follows = vec![false; table.bands.len()];
+        for (position, pair) in table.bands.windows(2).enumerate() {
+            if let ([before, after], Some(flag)) = (pair, follows.get_mut(position + 1)) {
+                *flag = match (&before.upper, &after.lower) {
+                    (Some(upper), Some(lower)) => {
+                        upper.value == lower.value && upper.inclusive != lower.inclusive
+                    }
+                    _ => false,
+                };
+            }
+        }
+        follows
+    }
 }
 
 /// The native policies registered in this process.
@@ -201,6 +267,7 @@ pub(crate) struct Binding {
     outputs: Vec<usize>,
     constants: Vec<Value>,
     keys: Vec<Key>,
+    indexes: Indexes,
 }
 
 impl Binding {
@@ -215,6 +282,7 @@ impl Binding {
             outputs,
             constants,
             keys,
+            indexes: Indexes::of(policy),
         })
     }
 
@@ -233,6 +301,7 @@ impl Binding {
             keys: &self.keys,
             names: &prepared.item_names,
             name_keys: &prepared.item_keys,
+            indexes: &self.indexes,
         }
     }
 
@@ -260,6 +329,7 @@ impl Binding {
         let mut tracer = Tracer {
             policy,
             prepared,
+            indexes: &self.indexes,
             as_of,
             builder: TraceBuilder::new(
                 policy.items.len(),
@@ -517,17 +587,26 @@ fn compare_values(left: &Value, right: &Value) -> Option<Ordering> {
 }
 
 /// The position of the band of `table` that holds `value`, as `BandTable::band_of` finds it,
-/// with numbers compared by [`cmp_dec`].
-fn band_position(table: &crate::ir::BandTable, value: &Value) -> Run<Option<usize>> {
+/// with numbers compared by [`cmp_dec`], and the lower bounds that `follows` says follow the
+/// band before not compared again (see [`Indexes`]).
+fn band_position(
+    table: &crate::ir::BandTable,
+    follows: &[bool],
+    value: &Value,
+) -> Run<Option<usize>> {
+    // Whether the value was found at or past the previous band's upper bound.
+    let mut past_previous = false;
     for (position, band) in table.bands.iter().enumerate() {
         let above_lower = match &band.lower {
             None => true,
+            Some(_) if past_previous && follows.get(position) == Some(&true) => true,
             Some(bound) => {
                 let ordering = compare_values(value, &bound.value).ok_or(Bail)?;
                 ordering == Ordering::Greater || (bound.inclusive && ordering == Ordering::Equal)
             }
         };
         if !above_lower {
+            past_previous = false;
             continue;
         }
         let below_upper = match &band.upper {
@@ -540,6 +619,7 @@ fn band_position(table: &crate::ir::BandTable, value: &Value) -> Run<Option<usiz
         if below_upper {
             return Ok(Some(position));
         }
+        past_previous = true;
     }
     Ok(None)
 }
@@ -759,17 +839,31 @@ fn param_on(param: &Param, date: Date) -> Run<&Value> {
 /// The band of band table `id` that holds `value`: its position and its value. No band gives
 /// up.
 #[inline]
-pub fn band<'c>(policy: &'c Policy, id: u32, value: &Value) -> Run<(usize, &'c Value)> {
+pub fn band<'c>(cx: &Context<'c>, id: u32, value: &Value) -> Run<(usize, &'c Value)> {
+    band_in(cx.policy, cx.indexes, id, value)
+}
+
+fn band_in<'c>(
+    policy: &'c Policy,
+    indexes: &Indexes,
+    id: u32,
+    value: &Value,
+) -> Run<(usize, &'c Value)> {
     let table = policy.bands.get(id as usize).ok_or(Bail)?;
-    let position = band_position(table, value)?.ok_or(Bail)?;
+    let follows = indexes
+        .follows
+        .get(id as usize)
+        .map_or(&[][..], Vec::as_slice);
+    let position = band_position(table, follows, value)?.ok_or(Bail)?;
     let band = table.bands.get(position).ok_or(Bail)?;
     Ok((position, &band.value))
 }
 
 /// The label of the band of table `id` that holds `value`, as a text value.
-pub fn band_label(policy: &Policy, id: u32, value: &Value) -> Run<Value> {
-    let (position, _) = band(policy, id, value)?;
-    let band = policy
+pub fn band_label(cx: &Context<'_>, id: u32, value: &Value) -> Run<Value> {
+    let (position, _) = band(cx, id, value)?;
+    let band = cx
+        .policy
         .bands
         .get(id as usize)
         .and_then(|table| table.bands.get(position))
@@ -778,19 +872,34 @@ pub fn band_label(policy: &Policy, id: u32, value: &Value) -> Run<Value> {
 }
 
 /// The row of table `id` for `key` (absent when a key is absent or no row has it).
-pub fn lookup<'c>(policy: &'c Policy, id: u32, key: &[Value]) -> Run<&'c Value> {
+pub fn lookup<'c>(cx: &Context<'c>, id: u32, key: &[Value]) -> Run<&'c Value> {
+    lookup_in(cx.policy, cx.indexes, id, key)
+}
+
+fn lookup_in<'c>(policy: &'c Policy, indexes: &Indexes, id: u32, key: &[Value]) -> Run<&'c Value> {
     let table = policy.tables.get(id as usize).ok_or(Bail)?;
     if key.iter().any(Value::is_absent) {
         return Ok(&ABSENT);
     }
-    let row = table.rows.iter().find(|row| {
+    let matches = |row: &&crate::ir::TableRow| {
         row.key.len() == key.len()
             && row
                 .key
                 .iter()
                 .zip(key)
                 .all(|(left, right)| equal(left, right))
-    });
+    };
+    let indexed = indexes.rows.get(id as usize).and_then(Option::as_ref);
+    let row = match (indexed, key.first()) {
+        // The rows whose first key is the same text, in order; no other row can match.
+        (Some(rows), Some(Value::Text(text))) => rows.get(&**text).and_then(|positions| {
+            positions
+                .iter()
+                .filter_map(|position| table.rows.get(*position as usize))
+                .find(matches)
+        }),
+        _ => table.rows.iter().find(matches),
+    };
     Ok(row.map_or(&ABSENT, |row| &row.value))
 }
 
@@ -852,28 +961,6 @@ pub fn names_holding(names: &[Arc<str>], ids: &[u32], holds: &[bool]) -> Value {
     Value::List(items)
 }
 
-/// A map of `count` entries made in one allocation, entry `k` given by `entry(k)` in order of
-/// `k`; the first entry that gives up gives up the map (and no later entry is asked for).
-pub fn entries_of(count: usize, mut entry: impl FnMut(usize) -> Run<(Key, Value)>) -> Run<Value> {
-    let mut failed = false;
-    let entries: Arc<[(Key, Value)]> = (0..count)
-        .map(|k| {
-            if !failed {
-                match entry(k) {
-                    Ok(entry) => return entry,
-                    Err(Bail) => failed = true,
-                }
-            }
-            (Key::from_static(""), Value::Absent)
-        })
-        .collect();
-    if failed {
-        Err(Bail)
-    } else {
-        Ok(Value::Map(entries))
-    }
-}
-
 /// A map value from its entries, a later entry with the key of an earlier one replacing its
 /// value, as `{ for … }` builds one.
 pub fn map_entry(entries: &mut Vec<(Key, Value)>, key: Key, value: Value) {
@@ -899,6 +986,7 @@ pub fn map_key(value: Value) -> Run<Key> {
 pub struct Tracer<'c> {
     policy: &'c Policy,
     prepared: &'c Prepared,
+    indexes: &'c Indexes,
     as_of: Date,
     builder: TraceBuilder,
 }
@@ -1006,9 +1094,12 @@ impl Tracer<'_> {
     /// The band of table `id` holding `value`, recorded: its value, or its label.
     pub fn band(&mut self, id: u32, value: Value, label_only: bool) -> Run<Value> {
         let policy = self.policy;
-        let table = policy.bands.get(id as usize).ok_or(Bail)?;
-        let position = table.band_of(&value).map_err(|_| Bail)?.ok_or(Bail)?;
-        let band = table.bands.get(position).ok_or(Bail)?;
+        let (position, _) = band_in(policy, self.indexes, id, &value)?;
+        let band = policy
+            .bands
+            .get(id as usize)
+            .and_then(|table| table.bands.get(position))
+            .ok_or(Bail)?;
         self.builder
             .band_node(policy, self.prepared, id, value, position);
         Ok(if label_only {
@@ -1021,7 +1112,7 @@ impl Tracer<'_> {
     /// The row of table `id` for `key`, recorded.
     pub fn lookup(&mut self, id: u32, key: Vec<Value>) -> Run<Value> {
         let policy = self.policy;
-        let result = lookup(policy, id, &key)?.clone();
+        let result = lookup_in(policy, self.indexes, id, &key)?.clone();
         let found = !result.is_absent();
         self.builder
             .table_node(policy, self.prepared, id, key, result.clone(), found);
@@ -1151,16 +1242,27 @@ mod tests {
                 },
             ],
         };
+        // Bands that do not follow one another (a gap, an overlap, bounds of one
+        // inclusiveness), where every lower bound must be compared.
+        let mut gaps = table.clone();
+        gaps.bands[1].lower = bound(number("0.60"), true);
+        gaps.bands[2].lower = bound(number("0.9"), false);
+        gaps.bands[3].lower = bound(number("4"), true);
+        assert_eq!(Indexes::follows(&table), vec![false, true, true, true]);
+        assert_eq!(Indexes::follows(&gaps), vec![false, false, false, false]);
         for value in decimals().into_iter().map(Value::Decimal).chain([
             Value::Integer(1),
             Value::Integer(4),
             Value::Absent,
         ]) {
-            assert_eq!(
-                band_position(&table, &value).ok(),
-                table.band_of(&value).ok(),
-                "{value:?}"
-            );
+            for table in [&table, &gaps] {
+                let follows = Indexes::follows(table);
+                assert_eq!(
+                    band_position(table, &follows, &value).ok(),
+                    table.band_of(&value).ok(),
+                    "{value:?}"
+                );
+            }
         }
     }
 }

@@ -834,7 +834,7 @@ impl Hasher for WordHasher {
     }
 }
 
-type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+pub(crate) type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The trace builder's working buffers, kept in the evaluator's `Scratch` from one case to the
 /// next, so that a batch allocates them once per thread rather than once per case. They also

@@ -201,7 +201,7 @@ pub mod v1 {
         fn f2(&mut self, a0: i64, a1: i64) -> Run<i64> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(2, [Value::Integer(a0), Value::Integer(a1)])) } else { None };
-            let value: i64 = { let v: Value = Value::Integer({ let l = a0; let r = a1; add_int(l, r)? }); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx.policy, 0, &v)?.1)? } } else { int_of(band(cx.policy, 0, &v)?.1)? } };
+            let value: i64 = { let v: Value = Value::Integer({ let l = a0; let r = a1; add_int(l, r)? }); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(2, Value::Integer(value), call); } }
             Ok(value)
         }
@@ -210,7 +210,7 @@ pub mod v1 {
         fn f3(&mut self, a0: &'c Value) -> Run<Value> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, [(a0).clone()])) } else { None };
-            let value: Value = { let s89 = { opt_dec_of(read::<T>(&mut self.tr, a0, 4)?)? }; if let Some(x90) = s89 { { let v: Value = Value::Decimal(x90); if T { match self.tr.as_deref_mut() { Some(t) => t.band(1, v, true)?, None => band_label(cx.policy, 1, &v)? } } else { band_label(cx.policy, 1, &v)? } } } else if s89.is_none() { ((&cx.constants[11])).clone() } else { return Err(Bail) } };
+            let value: Value = { let s89 = { opt_dec_of(read::<T>(&mut self.tr, a0, 4)?)? }; if let Some(x90) = s89 { { let v: Value = Value::Decimal(x90); if T { match self.tr.as_deref_mut() { Some(t) => t.band(1, v, true)?, None => band_label(cx, 1, &v)? } } else { band_label(cx, 1, &v)? } } } else if s89.is_none() { ((&cx.constants[11])).clone() } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(3, value.clone(), call); } }
             Ok(value)
         }
@@ -219,7 +219,7 @@ pub mod v1 {
         fn f4(&mut self, a0: &'c Value) -> Run<Decimal> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(4, [(a0).clone()])) } else { None };
-            let value: Decimal = { let s101: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s101.is_absent() { let x102 = s101; { let s103: Value = { let key: [Value; 2] = [(x102).clone(), Value::Quarter(quarter_of_date({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } }; if !(&s103).is_absent() { let x104: Value = s103.clone(); { let l = (match { let r105: &Value = (&x104); opt_dec_of(read::<T>(&mut self.tr, r105, 0)?)? } { Some(v) => v, None => DECIMAL_4 }); let r = { let on = { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int(6i64)?; add_months(date, amount)? }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? }; mul_dec(l, r)? } } else if (&s103).is_absent() { { let on = { let l = { date_of(read::<T>(&mut self.tr, a0, 1)?)? }; let r = (date_of((&cx.constants[12]))?); if l.cmp(&r) == Ordering::Less { r } else { l } }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? } } else { return Err(Bail) } } } else if s101.is_absent() { DECIMAL_0 } else { return Err(Bail) } };
+            let value: Decimal = { let s101: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s101.is_absent() { let x102 = s101; { let s103: Value = { let key: [Value; 2] = [(x102).clone(), Value::Quarter(quarter_of_date({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx, 0, &key)?.clone() } } else { lookup(cx, 0, &key)?.clone() } }; if !(&s103).is_absent() { let x104: Value = s103.clone(); { let l = (match { let r105: &Value = (&x104); opt_dec_of(read::<T>(&mut self.tr, r105, 0)?)? } { Some(v) => v, None => DECIMAL_4 }); let r = { let on = { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int(6i64)?; add_months(date, amount)? }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? }; mul_dec(l, r)? } } else if (&s103).is_absent() { { let on = { let l = { date_of(read::<T>(&mut self.tr, a0, 1)?)? }; let r = (date_of((&cx.constants[12]))?); if l.cmp(&r) == Ordering::Less { r } else { l } }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? } } else { return Err(Bail) } } } else if s101.is_absent() { DECIMAL_0 } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(4, Value::Decimal(value), call); } }
             Ok(value)
         }
@@ -811,7 +811,7 @@ pub mod v1 {
                     break 'b6 9i64;
                 }
                 self.e42 = None;
-                { let v: Value = Value::Integer((self.i15()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx.policy, 0, &v)?.1)? } } else { int_of(band(cx.policy, 0, &v)?.1)? } }
+                { let v: Value = Value::Integer((self.i15()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } }
             };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(42, Value::Integer(value), self.e42); } }
             self.m42 = Some(value);

@@ -202,7 +202,7 @@ pub mod v2025_1 {
         // output welfare
         fn o1(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i76()?))), (cx.keys[13].clone(), Value::Integer((self.i73()?))), (cx.keys[14].clone(), { self.i76()?; exception_label(cx.policy, 76, self.e76) }), (cx.keys[15].clone(), entries_of(23, |k| Ok(match k { 0 => (cx.name_keys[47].clone(), Value::Integer((self.i47()?))), 1 => (cx.name_keys[48].clone(), Value::Integer((self.i48()?))), 2 => (cx.name_keys[49].clone(), Value::Integer((self.i49()?))), 3 => (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), 4 => (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), 5 => (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), 6 => (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), 7 => (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), 8 => (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), 9 => (cx.name_keys[57].clone(), Value::Integer((self.i57()?))), 10 => (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), 11 => (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), 12 => (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), 13 => (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), 14 => (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), 15 => (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), 16 => (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), 17 => (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), 18 => (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), 19 => (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), 20 => (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), 21 => (cx.name_keys[70].clone(), Value::Integer((self.i70()?))), 22 => (cx.name_keys[72].clone(), Value::Integer((self.i72()?))), _ => return Err(Bail) }))?)])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i76()?))), (cx.keys[13].clone(), Value::Integer((self.i73()?))), (cx.keys[14].clone(), { self.i76()?; exception_label(cx.policy, 76, self.e76) }), (cx.keys[15].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.name_keys[47].clone(), Value::Integer((self.i47()?))), (cx.name_keys[48].clone(), Value::Integer((self.i48()?))), (cx.name_keys[49].clone(), Value::Integer((self.i49()?))), (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), (cx.name_keys[57].clone(), Value::Integer((self.i57()?))), (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), (cx.name_keys[70].clone(), Value::Integer((self.i70()?))), (cx.name_keys[72].clone(), Value::Integer((self.i72()?)))])))])))
         }
 
         // output local_support
@@ -345,7 +345,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
+            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx, 0, &key)?.clone() } } else { lookup(cx, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(7, value.clone(), None); } }
             self.m7 = Some(value.clone());
             Ok(value)
@@ -1005,7 +1005,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let v: Value = Value::Decimal((self.i37()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx.policy, 0, &v)?.1)? } } else { int_of(band(cx.policy, 0, &v)?.1)? } };
+            let value: i64 = { let v: Value = Value::Decimal((self.i37()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(47, Value::Integer(value), None); } }
             self.m47 = Some(value);
             Ok(value)
@@ -1435,7 +1435,7 @@ pub mod v2025_1 {
                     break 'b187 1i64;
                 }
                 self.e76 = None;
-                { let v: Value = Value::Integer((self.i73()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx.policy, 1, &v)?.1)? } } else { int_of(band(cx.policy, 1, &v)?.1)? } }
+                { let v: Value = Value::Integer((self.i73()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx, 1, &v)?.1)? } } else { int_of(band(cx, 1, &v)?.1)? } }
             };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(76, Value::Integer(value), self.e76); } }
             self.m76 = Some(value);
@@ -1976,7 +1976,7 @@ pub mod v2025_2_draft {
         // output welfare
         fn o1(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i78()?))), (cx.keys[13].clone(), Value::Integer((self.i75()?))), (cx.keys[14].clone(), { self.i78()?; exception_label(cx.policy, 78, self.e78) }), (cx.keys[15].clone(), entries_of(23, |k| Ok(match k { 0 => (cx.name_keys[49].clone(), Value::Integer((self.i49()?))), 1 => (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), 2 => (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), 3 => (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), 4 => (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), 5 => (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), 6 => (cx.name_keys[55].clone(), Value::Integer((self.i55()?))), 7 => (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), 8 => (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), 9 => (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), 10 => (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), 11 => (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), 12 => (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), 13 => (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), 14 => (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), 15 => (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), 16 => (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), 17 => (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), 18 => (cx.name_keys[68].clone(), Value::Integer((self.i68()?))), 19 => (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), 20 => (cx.name_keys[71].clone(), Value::Integer((self.i71()?))), 21 => (cx.name_keys[72].clone(), Value::Integer((self.i72()?))), 22 => (cx.name_keys[74].clone(), Value::Integer((self.i74()?))), _ => return Err(Bail) }))?)])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[12].clone(), Value::Integer((self.i78()?))), (cx.keys[13].clone(), Value::Integer((self.i75()?))), (cx.keys[14].clone(), { self.i78()?; exception_label(cx.policy, 78, self.e78) }), (cx.keys[15].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.name_keys[49].clone(), Value::Integer((self.i49()?))), (cx.name_keys[50].clone(), Value::Integer((self.i50()?))), (cx.name_keys[51].clone(), Value::Integer((self.i51()?))), (cx.name_keys[52].clone(), Value::Integer((self.i52()?))), (cx.name_keys[53].clone(), Value::Integer((self.i53()?))), (cx.name_keys[54].clone(), Value::Integer((self.i54()?))), (cx.name_keys[55].clone(), Value::Integer((self.i55()?))), (cx.name_keys[56].clone(), Value::Integer((self.i56()?))), (cx.name_keys[58].clone(), Value::Integer((self.i58()?))), (cx.name_keys[59].clone(), Value::Integer((self.i59()?))), (cx.name_keys[60].clone(), Value::Integer((self.i60()?))), (cx.name_keys[61].clone(), Value::Integer((self.i61()?))), (cx.name_keys[62].clone(), Value::Integer((self.i62()?))), (cx.name_keys[63].clone(), Value::Integer((self.i63()?))), (cx.name_keys[64].clone(), Value::Integer((self.i64()?))), (cx.name_keys[65].clone(), Value::Integer((self.i65()?))), (cx.name_keys[66].clone(), Value::Integer((self.i66()?))), (cx.name_keys[67].clone(), Value::Integer((self.i67()?))), (cx.name_keys[68].clone(), Value::Integer((self.i68()?))), (cx.name_keys[69].clone(), Value::Integer((self.i69()?))), (cx.name_keys[71].clone(), Value::Integer((self.i71()?))), (cx.name_keys[72].clone(), Value::Integer((self.i72()?))), (cx.name_keys[74].clone(), Value::Integer((self.i74()?)))])))])))
         }
 
         // output local_support
@@ -2119,7 +2119,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx.policy, 0, &key)?.clone() } } else { lookup(cx.policy, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
+            let value: Value = { let s7: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s7.is_absent() { let x8 = s7; { let key: [Value; 2] = [(x8).clone(), Value::Quarter((self.i4()?))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx, 0, &key)?.clone() } } else { lookup(cx, 0, &key)?.clone() } } } else if s7.is_absent() { Value::Absent } else { return Err(Bail) } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(7, value.clone(), None); } }
             self.m7 = Some(value.clone());
             Ok(value)
@@ -2807,7 +2807,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let v: Value = Value::Decimal((self.i39()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx.policy, 0, &v)?.1)? } } else { int_of(band(cx.policy, 0, &v)?.1)? } };
+            let value: i64 = { let v: Value = Value::Decimal((self.i39()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(49, Value::Integer(value), None); } }
             self.m49 = Some(value);
             Ok(value)
@@ -3237,7 +3237,7 @@ pub mod v2025_2_draft {
                     break 'b193 1i64;
                 }
                 self.e78 = None;
-                { let v: Value = Value::Integer((self.i75()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx.policy, 1, &v)?.1)? } } else { int_of(band(cx.policy, 1, &v)?.1)? } }
+                { let v: Value = Value::Integer((self.i75()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(1, v, false)?)?, None => int_of(band(cx, 1, &v)?.1)? } } else { int_of(band(cx, 1, &v)?.1)? } }
             };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(78, Value::Integer(value), self.e78); } }
             self.m78 = Some(value);
