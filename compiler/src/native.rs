@@ -25,7 +25,7 @@ use ereje_runtime::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemKind, MatchArm, Pattern, Policy,
     RoundingMode, Type, TypeDef, UnaryOp,
 };
-use ereje_runtime::native::{output_digest, shape_digest, MAX_DEPTH};
+use ereje_runtime::native::{output_digest, shape_digest, MAX_DEPTH, QUOTIENT_DIVISORS};
 use ereje_runtime::value::Value;
 use rust_decimal::Decimal;
 
@@ -290,6 +290,12 @@ fn exact(code: &Code, scalar: Scalar) -> String {
 
 /// The code as a number, as the interpreter's arithmetic reads one: a decimal, or an integer
 /// made one.
+/// A quotient `numerator / divisors[0] / …` as the code of its parts, each a decimal.
+struct QuotientParts {
+    numerator: String,
+    divisors: Vec<String>,
+}
+
 fn number(code: &Code) -> String {
     match code.form {
         Form::Typed(Scalar::Int) => format!("Decimal::from({})", code.text),
@@ -1570,9 +1576,45 @@ impl<'p> Emitter<'p> {
                 return self.generic_binary(op, &code, &list);
             }
         }
-        let left = self.expr(scope, left);
-        let right = self.expr(scope, right);
+        let comparison = matches!(
+            op,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        );
+        let (left, left_quotient) = self.operand(scope, left, comparison);
+        let (right, right_quotient) =
+            self.operand(scope, right, comparison && left_quotient.is_none());
         let bool_form = Form::Typed(Scalar::Bool);
+        // A decimal comparison with a quotient on one side: its order without the divisions
+        // where they cannot change it (`cmp_quotient`). The operands are evaluated in the order
+        // the divisions would evaluate them.
+        if let (Form::Typed(a), Form::Typed(b)) = (left.form, right.form) {
+            let ordering = match (&left_quotient, &right_quotient) {
+                (Some(quotient), _) if a.ordered_with(b) => Some(format!(
+                    "cmp_quotient({}, [{}], {})?",
+                    quotient.numerator,
+                    quotient.divisors.join(", "),
+                    number(&right)
+                )),
+                (_, Some(quotient)) if a.ordered_with(b) => Some(format!(
+                    "{{ let o = {}; cmp_quotient({}, [{}], o)?.reverse() }}",
+                    number(&left),
+                    quotient.numerator,
+                    quotient.divisors.join(", ")
+                )),
+                _ => None,
+            };
+            if let Some(ordering) = ordering {
+                let test = match op {
+                    BinaryOp::Eq => "== Ordering::Equal",
+                    BinaryOp::Ne => "!= Ordering::Equal",
+                    BinaryOp::Lt => "== Ordering::Less",
+                    BinaryOp::Le => "!= Ordering::Greater",
+                    BinaryOp::Gt => "== Ordering::Greater",
+                    _ => "!= Ordering::Less",
+                };
+                return Code::new(format!("({ordering} {test})"), bool_form);
+            }
+        }
         match op {
             BinaryOp::AddInteger | BinaryOp::SubInteger | BinaryOp::MulInteger => {
                 let function = match op {
@@ -1702,6 +1744,43 @@ impl<'p> Emitter<'p> {
                 }
             }
         }
+    }
+
+    /// An operand of a binary operator. When `quotient_wanted` and the operand is a quotient
+    /// `n / d / …` (at most `QUOTIENT_DIVISORS` divisions), its parts as well, for
+    /// `cmp_quotient`; its code is then the divisions' code, exactly as `binary` writes it.
+    fn operand(
+        &mut self,
+        scope: &mut Scope,
+        expr: &Expr,
+        quotient_wanted: bool,
+    ) -> (Code, Option<QuotientParts>) {
+        if quotient_wanted {
+            let mut divisors = Vec::new();
+            let mut numerator = expr;
+            while let Expr::Binary(BinaryOp::DivDecimal | BinaryOp::DivInteger, left, right) =
+                numerator
+            {
+                divisors.push(&**right);
+                numerator = left;
+            }
+            divisors.reverse();
+            if !divisors.is_empty() && divisors.len() <= QUOTIENT_DIVISORS {
+                let numerator = number(&self.expr(scope, numerator));
+                let mut text = numerator.clone();
+                let mut parts = QuotientParts {
+                    numerator,
+                    divisors: Vec::new(),
+                };
+                for divisor in divisors {
+                    let divisor = number(&self.expr(scope, divisor));
+                    text = format!("{{ let l = {text}; let r = {divisor}; div_dec(l, r)? }}");
+                    parts.divisors.push(divisor);
+                }
+                return (Code::new(text, Form::Typed(Scalar::Dec)), Some(parts));
+            }
+        }
+        (self.expr(scope, expr), None)
     }
 
     fn generic_binary(&self, op: BinaryOp, left: &Code, right: &Code) -> Code {

@@ -12,12 +12,13 @@
 //! process that reloads a policy keeps only the texts that changed. Texts that come from cases
 //! are never kept here: they stay shared (`Arc`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::ir::Type;
 
 static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static &'static str>>> = OnceLock::new();
 static TYPES: OnceLock<Mutex<HashSet<&'static Type>>> = OnceLock::new();
 
 /// `text`, kept for the rest of the process.
@@ -31,6 +32,21 @@ pub(crate) fn text(text: &str) -> &'static str {
     }
     let kept: &'static str = Box::leak(Box::from(text));
     texts.insert(kept);
+    kept
+}
+
+/// `text`, kept for the rest of the process behind a thin reference (one pointer wide), for
+/// [`crate::value::Key`].
+pub(crate) fn name(text: &str) -> &'static &'static str {
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(kept) = names.get(text) {
+        return kept;
+    }
+    let kept: &'static &'static str = Box::leak(Box::new(self::text(text)));
+    names.insert(kept, kept);
     kept
 }
 
@@ -61,5 +77,7 @@ mod tests {
         let list = Type::List(Box::new(Type::Money));
         assert!(std::ptr::eq(ty(&list), ty(&list.clone())));
         assert!(!std::ptr::eq(ty(&list), ty(&Type::Money)));
+        assert!(std::ptr::eq(name("SC-01"), name(&String::from("SC-01"))));
+        assert_eq!(*name("SC-01"), "SC-01");
     }
 }

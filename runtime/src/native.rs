@@ -635,6 +635,100 @@ pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
         .ok_or(Bail)
 }
 
+/// The order of the quotient `numerator / divisors[0] / divisors[1] / …` (each division as
+/// [`div_dec`] divides, one after another) and `other`, as `cmp_dec` would give it on that
+/// quotient.
+///
+/// Rationale: a scorecard criterion compares an income per month and per member (a sum divided
+/// by 3, then by the family's size) with a multiple of the subsistence minimum; each division
+/// costs `rust_decimal` about 190 instructions, and the comparison alone needs none of them.
+/// When every divisor is a whole number (scale 0, not zero, at most 10^9) and the magnitudes are
+/// small, the order is decided exactly in `i128`: with `S` the larger scale, `A` and `B` the
+/// mantissas of `numerator` and `other` at scale `S`, and `P` the product of the divisors,
+/// the exact quotient compares with `other` as `A` with `B × P` (reversed when `P < 0`).
+///
+/// Why this is what dividing would give: each division of `rust_decimal` rounds its quotient
+/// `q` at 28 decimal places or at about 28 significant digits, so it is off by at most
+/// `|q| × 10^-27 + 10^-28`; a divisor of magnitude ≥ 1 does not make an earlier error larger,
+/// so after at most [`QUOTIENT_DIVISORS`] divisions the quotient is off by less than
+/// `|numerator| × 10^-26 + 10^-27`. When the exact quotient differs from `other`, it differs by
+/// at least `1 / (10^S × |P|)` (a non-zero integer over that denominator). With
+/// `|A| × |P| < 10^23` and `10^S × |P| < 10^25`, that gap exceeds the error more than ninety
+/// times over, so the rounded quotient is on the same side of `other`. When the exact quotient
+/// equals `other`, every intermediate quotient is `other` times whole numbers, exact within
+/// 28 digits, so dividing gives `other` itself. Anything outside those bounds divides
+/// (`native::tests` compares the two ways on values near and at equality).
+#[inline]
+pub fn cmp_quotient<const N: usize>(
+    numerator: Decimal,
+    divisors: [Decimal; N],
+    other: Decimal,
+) -> Run<Ordering> {
+    if let Some(ordering) = quotient_order(numerator, &divisors, other) {
+        return Ok(ordering);
+    }
+    let mut quotient = numerator;
+    for divisor in divisors {
+        quotient = div_dec(quotient, divisor)?;
+    }
+    Ok(cmp_dec(quotient, other))
+}
+
+/// The most divisions [`cmp_quotient`] orders without dividing (the bound of its proof).
+pub const QUOTIENT_DIVISORS: usize = 4;
+
+/// The exact order of [`cmp_quotient`], when its bounds hold.
+///
+/// Every product here is of two numbers below 2^63 into 128 bits (one multiplication, no
+/// overflow check): checked `i128` products cost a library call each. Numbers that do not fit
+/// (mantissas of 2^63 or more, scales past 18) are left to the divisions.
+#[inline]
+fn quotient_order(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> Option<Ordering> {
+    const LARGEST_DIVISOR: i64 = 1_000_000_000;
+    const POWERS: [i64; 19] = {
+        let mut powers = [1i64; 19];
+        let mut index = 1;
+        while index < 19 {
+            powers[index] = powers[index - 1] * 10;
+            index += 1;
+        }
+        powers
+    };
+    if divisors.len() > QUOTIENT_DIVISORS {
+        return None;
+    }
+    let mut product: i64 = 1;
+    for divisor in divisors {
+        let whole = i64::try_from(divisor.mantissa()).ok()?;
+        if divisor.scale() != 0 || whole == 0 || whole.abs() > LARGEST_DIVISOR {
+            return None;
+        }
+        product = product.checked_mul(whole)?;
+    }
+    let scale = numerator.scale().max(other.scale());
+    let at_scale = |of: Decimal| -> Option<i128> {
+        let mantissa = i64::try_from(of.mantissa()).ok()?;
+        let power = *POWERS.get((scale - of.scale()) as usize)?;
+        Some(i128::from(mantissa) * i128::from(power))
+    };
+    let numerator_at_scale = i64::try_from(at_scale(numerator)?).ok()?;
+    let other_at_scale = i64::try_from(at_scale(other)?).ok()?;
+    let magnitude = u128::from(product.unsigned_abs());
+    let scale_power = u128::from(POWERS.get(scale as usize)?.unsigned_abs());
+    if u128::from(numerator_at_scale.unsigned_abs()) * magnitude >= 10u128.pow(23)
+        || scale_power * magnitude >= 10u128.pow(25)
+    {
+        return None;
+    }
+    let ordering =
+        i128::from(numerator_at_scale).cmp(&(i128::from(other_at_scale) * i128::from(product)));
+    Some(if product < 0 {
+        ordering.reverse()
+    } else {
+        ordering
+    })
+}
+
 /// Rounding to `places` decimal places with a named strategy, rescaled to exactly that many
 /// places, as the interpreter rounds (`round_dp_with_strategy`, then `rescale`).
 ///
@@ -1163,6 +1257,107 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `cmp_quotient` as dividing would decide: on quotients near and at the values they are
+    /// compared with, where a rounding error would show, and on values outside its bounds.
+    #[test]
+    fn quotients_compare_as_their_divisions_would() {
+        fn divided(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> Run<Ordering> {
+            let mut quotient = numerator;
+            for divisor in divisors {
+                quotient = div_dec(quotient, *divisor)?;
+            }
+            Ok(cmp_dec(quotient, other))
+        }
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut decided_exactly = 0;
+        let mut cases = 0;
+        for _ in 0..200_000 {
+            let scale = next(5) as u32;
+            let sign = if next(8) == 0 { -1 } else { 1 };
+            let numerator = Decimal::new(sign * next(1_000_000_000_000) as i64, scale);
+            let count = 1 + next(3) as usize;
+            let divisors: Vec<Decimal> = (0..count)
+                .map(|_| {
+                    let whole = 1 + next(24) as i64;
+                    Decimal::from(if next(10) == 0 { -whole } else { whole })
+                })
+                .collect();
+            let quotient = divisors
+                .iter()
+                .try_fold(numerator, |value, divisor| div_dec(value, *divisor).ok());
+            let Some(quotient) = quotient else { continue };
+            // The quotient rounded at a few places, a step either side, and the exact products.
+            let places = next(5) as u32;
+            let step = Decimal::new(1, places);
+            let near = round(quotient, places, RoundingMode::HalfUp);
+            let product: Decimal = divisors.iter().product();
+            let exact_numerator = near * product;
+            let tries = [
+                (numerator, near),
+                (numerator, near + step),
+                (numerator, near - step),
+                (numerator, quotient),
+                (exact_numerator, near),
+                (exact_numerator, near + Decimal::new(1, 28)),
+                (exact_numerator, near - Decimal::new(1, 12)),
+            ];
+            for (numerator, other) in tries {
+                cases += 1;
+                if quotient_order(numerator, &divisors, other).is_some() {
+                    decided_exactly += 1;
+                }
+                assert_eq!(
+                    match divisors.as_slice() {
+                        [a] => cmp_quotient(numerator, [*a], other),
+                        [a, b] => cmp_quotient(numerator, [*a, *b], other),
+                        [a, b, c] => cmp_quotient(numerator, [*a, *b, *c], other),
+                        _ => unreachable!(),
+                    },
+                    divided(numerator, &divisors, other),
+                    "{numerator} / {divisors:?} against {other}"
+                );
+            }
+        }
+        // Most of them are decided without dividing (not those compared with the quotient of
+        // 20 places or more, nor with a step at the 28th place), so the test covers that path.
+        assert!(
+            decided_exactly * 10 > cases * 6,
+            "{decided_exactly} of {cases}"
+        );
+        // Outside the bounds: a fraction, a zero, a large divisor, huge magnitudes.
+        let big = Decimal::from_i128_with_scale(7_922_816_251_426_433_759_354_395_033, 0);
+        let tries = [
+            (Decimal::from(10), [Decimal::new(5, 1)], Decimal::from(20)),
+            (Decimal::from(10), [Decimal::ZERO], Decimal::from(20)),
+            (
+                Decimal::from(10),
+                [Decimal::new(30, 1)],
+                Decimal::new(3333, 3),
+            ),
+            (
+                Decimal::from(10),
+                [Decimal::from(3_000_000_000_i64)],
+                Decimal::ZERO,
+            ),
+            (big, [Decimal::from(3)], big / Decimal::from(3)),
+            (Decimal::new(1, 28), [Decimal::from(3)], Decimal::ZERO),
+        ];
+        for (numerator, divisors, other) in tries {
+            assert_eq!(
+                cmp_quotient(numerator, divisors, other),
+                divided(numerator, &divisors, other),
+                "{numerator} / {divisors:?} against {other}"
+            );
+        }
+        assert!(cmp_quotient(Decimal::ONE, [Decimal::ZERO], Decimal::ONE).is_err());
     }
 
     #[test]

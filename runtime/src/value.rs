@@ -38,25 +38,27 @@ pub enum Value {
 /// kept for the rest of the process ([`Key::name`]), so that copying it costs nothing; a key
 /// that comes from a case (a member id in a map built with `{ for … }`) is shared text. Keys
 /// compare, hash, order and print as their text, whichever they are.
+///
+/// Both forms are a single pointer, so that a key is 16 bytes and a map entry (a key and a
+/// value) 40. Rationale: the scorecard's `criteria` object has 23 entries; at 48 bytes an
+/// entry, it took more than the 1024 bytes that the C allocator serves from its per-thread
+/// cache, and each decision paid several hundred instructions to allocate it (see
+/// `BENCHMARKS.md`). The price is one more indirection when a key's text is read, and one
+/// more allocation when a key is made from a case's text, which is rare.
 #[derive(Clone)]
 pub struct Key(KeyText);
 
 #[derive(Clone)]
 enum KeyText {
-    Name(&'static str),
-    Shared(Arc<str>),
+    Name(&'static &'static str),
+    Shared(Arc<Box<str>>),
 }
 
 impl Key {
     /// A key a policy declares, kept for the rest of the process (see `intern.rs`): for names,
     /// never for texts that come from cases.
     pub fn name(name: &str) -> Key {
-        Key(KeyText::Name(crate::intern::text(name)))
-    }
-
-    /// A key of a text that lives as long as the program (a literal).
-    pub const fn from_static(name: &'static str) -> Key {
-        Key(KeyText::Name(name))
+        Key(KeyText::Name(crate::intern::name(name)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -69,19 +71,25 @@ impl Key {
 
 impl From<Arc<str>> for Key {
     fn from(text: Arc<str>) -> Key {
-        Key(KeyText::Shared(text))
+        Key::from(&*text)
+    }
+}
+
+impl From<&Arc<str>> for Key {
+    fn from(text: &Arc<str>) -> Key {
+        Key::from(&**text)
     }
 }
 
 impl From<&str> for Key {
     fn from(text: &str) -> Key {
-        Key(KeyText::Shared(Arc::from(text)))
+        Key(KeyText::Shared(Arc::new(Box::from(text))))
     }
 }
 
 impl From<String> for Key {
     fn from(text: String) -> Key {
-        Key(KeyText::Shared(Arc::from(text)))
+        Key(KeyText::Shared(Arc::new(text.into_boxed_str())))
     }
 }
 
@@ -107,7 +115,11 @@ impl std::borrow::Borrow<str> for Key {
 
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
-        self.as_str() == other.as_str()
+        match (&self.0, &other.0) {
+            // Kept names are kept once each: the same text is the same reference.
+            (KeyText::Name(left), KeyText::Name(right)) => std::ptr::eq(*left, *right),
+            _ => self.as_str() == other.as_str(),
+        }
     }
 }
 
@@ -475,7 +487,32 @@ impl<'de> Deserialize<'de> for Quarter {
 
 #[cfg(test)]
 mod tests {
-    use super::same_text;
+    use super::{same_text, Key, Value};
+
+    /// A map entry stays at 40 bytes: the scorecard's 23-entry `criteria` object then stays
+    /// under the 1024 bytes the C allocator serves from its per-thread cache (see `Key`).
+    #[test]
+    fn a_map_entry_is_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Key>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<(Key, Value)>(), 40);
+    }
+
+    #[test]
+    fn keys_compare_as_their_texts_whichever_their_form() {
+        let kept = Key::name("SC-01");
+        let shared = Key::from("SC-01");
+        let other_kept = Key::name("SC-02");
+        let other_shared = Key::from("SC-02");
+        assert_eq!(kept, shared);
+        assert_eq!(shared, kept);
+        assert_eq!(kept, Key::name("SC-01"));
+        assert_ne!(kept, other_kept);
+        assert_ne!(shared, other_shared);
+        assert!(kept < other_shared && other_kept > shared);
+        assert_eq!(kept.as_str(), "SC-01");
+        assert_eq!(&*Key::from(String::from("жж")), "жж");
+    }
 
     #[test]
     fn same_text_agrees_with_equality() {

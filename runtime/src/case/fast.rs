@@ -60,6 +60,9 @@ const PARSER_DEPTH_LIMIT: u32 = 127;
 #[derive(Default)]
 struct SharedTexts {
     texts: HashSet<Arc<str>, BuildHasherDefault<WordHasher>>,
+    /// The keys of objects and maps, kept the same way (a key is not an `Arc<str>`: see
+    /// [`Key`]).
+    keys: HashSet<Key, BuildHasherDefault<WordHasher>>,
 }
 
 /// Texts longer than this (in bytes) are not shared: recurring paths and keys are short.
@@ -82,6 +85,22 @@ impl SharedTexts {
         }
         let shared: Arc<str> = Arc::from(text);
         self.texts.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// The shared key equal to `text`, made and kept when it is new.
+    fn key(&mut self, text: &str) -> Key {
+        if text.len() > LONGEST_SHARED_TEXT {
+            return Key::from(text);
+        }
+        if let Some(shared) = self.keys.get(text) {
+            return shared.clone();
+        }
+        if self.keys.len() >= MOST_SHARED_TEXTS {
+            self.keys.clear();
+        }
+        let shared = Key::from(text);
+        self.keys.insert(shared.clone());
         shared
     }
 }
@@ -599,7 +618,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
                     }
                     let entries: Vec<(Key, Value)> = declared
                         .iter()
-                        .map(|(name, _)| (Key::from(self.shared.get(name)), Value::Absent))
+                        .map(|(name, _)| (self.shared.key(name), Value::Absent))
                         .collect();
                     Value::Map(Arc::from(entries))
                 }
@@ -701,7 +720,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
             }
             let value = self.value(element, None, false)?;
             self.path.truncate(length);
-            values.push((Key::from(self.shared.get(&name)), value));
+            values.push((self.shared.key(&name), value));
             if !self.another(b'}')? {
                 break;
             }
@@ -747,7 +766,7 @@ impl<'t, 'p> Reader<'t, 'p, '_> {
                 None if matches!(ty, Type::Optional(_)) => Value::Absent,
                 None => return Err(GiveUp),
             };
-            result.push((Key::from(self.shared.get(name)), value));
+            result.push((self.shared.key(name), value));
         }
         Ok(Value::Map(Arc::from(result)))
     }

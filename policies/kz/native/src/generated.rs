@@ -758,7 +758,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i31()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i31()?), [Decimal::from((self.p10()?)), Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::Bool(value), None); } }
             self.m32 = Some(value);
             Ok(value)
@@ -786,7 +786,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i33()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, (self.i9()?)) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i33()?), [DECIMAL_0, Decimal::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Bool(value), None); } }
             self.m34 = Some(value);
             Ok(value)
@@ -1131,7 +1131,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i55()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i55()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(56, Value::Integer(value), None); } }
             self.m56 = Some(value);
             Ok(value)
@@ -1173,7 +1173,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i43()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) > Ordering::Equal) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i43()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(59, Value::Integer(value), None); } }
             self.m59 = Some(value);
             Ok(value)
@@ -2518,7 +2518,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i30()?); let r = Decimal::from((self.p10()?)); div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? }) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i30()?), [Decimal::from((self.p10()?)), Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::Bool(value), None); } }
             self.m31 = Some(value);
             Ok(value)
@@ -2546,7 +2546,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec({ let l = { let l = (self.i32()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, (self.i9()?)) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i32()?), [DECIMAL_0, Decimal::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::Bool(value), None); } }
             self.m33 = Some(value);
             Ok(value)
@@ -2933,7 +2933,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i57()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i57()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(58, Value::Integer(value), None); } }
             self.m58 = Some(value);
             Ok(value)
@@ -2975,7 +2975,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec({ let l = { let l = (self.i45()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? }, { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? }) > Ordering::Equal) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i45()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(61, Value::Integer(value), None); } }
             self.m61 = Some(value);
             Ok(value)
