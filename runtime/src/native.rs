@@ -685,15 +685,6 @@ pub const QUOTIENT_DIVISORS: usize = 4;
 #[inline]
 fn quotient_order(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> Option<Ordering> {
     const LARGEST_DIVISOR: i64 = 1_000_000_000;
-    const POWERS: [i64; 19] = {
-        let mut powers = [1i64; 19];
-        let mut index = 1;
-        while index < 19 {
-            powers[index] = powers[index - 1] * 10;
-            index += 1;
-        }
-        powers
-    };
     if divisors.len() > QUOTIENT_DIVISORS {
         return None;
     }
@@ -708,13 +699,17 @@ fn quotient_order(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> O
     let scale = numerator.scale().max(other.scale());
     let at_scale = |of: Decimal| -> Option<i128> {
         let mantissa = i64::try_from(of.mantissa()).ok()?;
-        let power = *POWERS.get((scale - of.scale()) as usize)?;
+        let power = i64::try_from(*POWERS_OF_TEN.get((scale - of.scale()) as usize)?).ok()?;
         Some(i128::from(mantissa) * i128::from(power))
     };
     let numerator_at_scale = i64::try_from(at_scale(numerator)?).ok()?;
     let other_at_scale = i64::try_from(at_scale(other)?).ok()?;
     let magnitude = u128::from(product.unsigned_abs());
-    let scale_power = u128::from(POWERS.get(scale as usize)?.unsigned_abs());
+    let scale_power = u128::from(
+        i64::try_from(*POWERS_OF_TEN.get(scale as usize)?)
+            .ok()?
+            .unsigned_abs(),
+    );
     if u128::from(numerator_at_scale.unsigned_abs()) * magnitude >= 10u128.pow(23)
         || scale_power * magnitude >= 10u128.pow(25)
     {
