@@ -477,7 +477,6 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
     // The hand-written ASP baseline, on the same cases, each read into its own types just
     // before, as the engine's are; timed block by block in turn with the engine's evaluation,
     // so that both share the same minutes of a shared machine and their ratio is steady.
-    let hand_cases: Vec<HandCase> = population.lines().filter_map(HandCase::from_json).collect();
     // Like for like: the engine deciding the `asp` output alone (and the case checks), against
     // the same hand-written rules. The whole set also scores welfare and local support.
     let mut asp_policy = engine.policy().clone();
@@ -507,7 +506,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         let native_asp = if asp_engine.native_code().is_some() {
             "native code"
         } else {
-            "closures"
+            "closure evaluator"
         };
         line(
             &mut out,
@@ -524,6 +523,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             "<= 5",
         );
     }
+    let hand_cases: Vec<HandCase> = population.lines().filter_map(HandCase::from_json).collect();
     let (agreeing, compared) = agreement(&engine, &cases, &hand_cases);
     out.push_str(&format!(
         "\nhand-written ASP agrees with the engine's `asp` outcome and total on {agreeing} of {compared} cases outside the pilot\n"

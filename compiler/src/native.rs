@@ -288,14 +288,14 @@ fn exact(code: &Code, scalar: Scalar) -> String {
     }
 }
 
-/// The code as a number, as the interpreter's arithmetic reads one: a decimal, or an integer
-/// made one.
 /// A quotient `numerator / divisors[0] / …` as the code of its parts, each a decimal.
 struct QuotientParts {
     numerator: String,
     divisors: Vec<String>,
 }
 
+/// The code as a number, as the interpreter's arithmetic reads one: a decimal, or an integer
+/// made one.
 fn number(code: &Code) -> String {
     match code.form {
         Form::Typed(Scalar::Int) => format!("Decimal::from({})", code.text),
@@ -380,6 +380,14 @@ fn convert(code: &Code, form: Form) -> String {
             _ => code.text.clone(),
         },
         Form::Own => value(code),
+    }
+}
+
+/// The value a trace node records of the local `value`, held in `form` (and still needed).
+fn node_value(form: Form) -> String {
+    match form {
+        Form::Own => "value.clone()".to_string(),
+        other => value(&Code::new("value", other)),
     }
 }
 
@@ -541,7 +549,9 @@ impl<'p> Emitter<'p> {
     /// The whole module of one policy version.
     fn module(&mut self, module: &str) -> String {
         let policy = self.policy;
-        let fits = static_depth(policy).is_some_and(|depth| depth <= MAX_DEPTH);
+        let fits = policy
+            .nesting_bound()
+            .is_some_and(|depth| depth <= MAX_DEPTH);
         let mut methods = String::new();
         let mut checks = String::new();
         let mut outputs = String::new();
@@ -781,19 +791,11 @@ impl<'p> Emitter<'p> {
         let mut scope = Scope::default();
         let (form, body) = self.body(&mut scope, id, item);
         let ty = rust_type(form);
-        let getter_type = match form {
-            Form::Own => "Value".to_string(),
-            other => rust_type(other),
-        };
         let read = match form {
             Form::Own => format!("self.m{id}.clone()"),
             _ => format!("self.m{id}"),
         };
-        let node_value = value(&Code::new("value", form));
-        let node_value = match form {
-            Form::Own => "value.clone()".to_string(),
-            _ => node_value,
-        };
+        let node_value = node_value(form);
         let exception = if matches!(item.body, Body::Exceptions { .. }) {
             format!("self.e{id}")
         } else {
@@ -805,7 +807,7 @@ impl<'p> Emitter<'p> {
         };
         let text = format!(
             "        // {kind} {name}: {declared}\n        \
-             fn i{id}(&mut self) -> Run<{getter_type}> {{\n            \
+             fn i{id}(&mut self) -> Run<{ty}> {{\n            \
              let cx = self.cx;\n            \
              if let Some(value) = {read} {{\n                \
              if T {{ if let Some(t) = self.tr.as_deref_mut() {{ t.reuse_item({id}); }} }}\n                \
@@ -938,10 +940,7 @@ impl<'p> Emitter<'p> {
             Form::Ref => format!("({body}).clone()"),
             _ => body,
         };
-        let node_value = match form {
-            Form::Own => "value.clone()".to_string(),
-            other => value(&Code::new("value", other)),
-        };
+        let node_value = node_value(form);
         let text = format!(
             "        // function {name}({params}): {declared}\n        \
              fn f{id}(&mut self{signature}) -> Run<{ty}> {{\n            \
@@ -1432,10 +1431,7 @@ impl<'p> Emitter<'p> {
         let field_type = self.field_type(scope, record, index);
         let record = self.expr(scope, record);
         let read = |place: &str| format!("read::<T>(&mut self.tr, {place}, {index})?");
-        let scalar = field_type.as_ref().and_then(|ty| match ty {
-            Type::Optional(inner) => Scalar::of(inner).map(Form::Opt),
-            other => Scalar::of(other).map(Form::Typed),
-        });
+        let scalar = field_type.as_ref().and_then(scalar_form);
         let (place, referenced) = match (record.form, &record.borrow) {
             (Form::Ref, _) => (record.text.clone(), true),
             (Form::Absent, _) => ("absent()".to_string(), true),
@@ -2026,32 +2022,9 @@ impl<'p> Emitter<'p> {
                         Some(body) => emitter.expr(scope, body),
                         None => element_code(scope),
                     };
-                    let add = if integer { "add_int" } else { "add_dec" };
-                    match (code.form, integer) {
-                        (Form::Typed(Scalar::Int), true) => format!("{total} = add_int({total}, {})?;", code.text),
-                        (Form::Typed(Scalar::Int | Scalar::Dec), false) => {
-                            format!("{total} = add_dec({total}, {})?;", number(&code))
-                        }
-                        (Form::Opt(scalar), _) => {
-                            let inner = Code::new("v", Form::Typed(scalar));
-                            let read = if integer { exact(&inner, Scalar::Int) } else { number(&inner) };
-                            format!("if let Some(v) = {} {{ {total} = {add}({total}, {read})?; }}", code.text)
-                        }
-                        (Form::Absent, _) => String::new(),
-                        _ => {
-                            let read = if integer { "int_of(v)?" } else { "number_of(v)?" };
-                            format!(
-                                "{{ let v = {}; if !v.is_absent() {{ {total} = {add}({total}, {read})?; }} }}",
-                                argument(&code)
-                            )
-                        }
-                    }
+                    accumulate(&total, &code, integer)
                 });
-                let (ty, zero, form) = if integer {
-                    ("i64", "0i64", Form::Typed(Scalar::Int))
-                } else {
-                    ("Decimal", "Decimal::ZERO", Form::Typed(Scalar::Dec))
-                };
+                let (ty, zero, form) = sum_type(integer);
                 Code::new(
                     format!("{{ let mut {total}: {ty} = {zero}; {loop_text} {total} }}"),
                     form,
@@ -2397,16 +2370,7 @@ impl<'p> Emitter<'p> {
         };
         let integer = group.element == Type::Integer;
         let total = self.fresh("total");
-        let (ty, zero, add, form) = if integer {
-            ("i64", "0i64", "add_int", Form::Typed(Scalar::Int))
-        } else {
-            (
-                "Decimal",
-                "Decimal::ZERO",
-                "add_dec",
-                Form::Typed(Scalar::Dec),
-            )
-        };
+        let (ty, zero, form) = sum_type(integer);
         let mut text = format!("{{ let mut {total}: {ty} = {zero}; ");
         for member in &group.members {
             let item = member.item;
@@ -2414,39 +2378,7 @@ impl<'p> Emitter<'p> {
                 Some(form) => Code::new(format!("(self.i{item}()?)"), form),
                 None => Code::new(BAIL, Form::Own),
             };
-            let add_text = match value_code.form {
-                Form::Typed(_) => {
-                    let read = if integer {
-                        exact(&value_code, Scalar::Int)
-                    } else {
-                        number(&value_code)
-                    };
-                    format!("{total} = {add}({total}, {read})?;")
-                }
-                Form::Opt(scalar) => {
-                    let inner = Code::new("v", Form::Typed(scalar));
-                    let read = if integer {
-                        exact(&inner, Scalar::Int)
-                    } else {
-                        number(&inner)
-                    };
-                    format!(
-                        "if let Some(v) = {} {{ {total} = {add}({total}, {read})?; }}",
-                        value_code.text
-                    )
-                }
-                _ => {
-                    let read = if integer {
-                        "int_of(&v)?"
-                    } else {
-                        "number_of(&v)?"
-                    };
-                    format!(
-                        "{{ let v = {}; if !v.is_absent() {{ {total} = {add}({total}, {read})?; }} }}",
-                        value(&value_code)
-                    )
-                }
-            };
+            let add_text = accumulate(&total, &value_code, integer);
             match Self::active(member) {
                 Some(active) => {
                     let _ = write!(text, "if {active} {{ {add_text} }} ");
@@ -2599,9 +2531,56 @@ fn memoizable(params: &[Form], form: Form) -> bool {
 /// The form of a value of declared type `ty` read from outside the code (a parameter, a
 /// function's argument): its scalar where it has one, else a reference.
 fn param_form(ty: &Type) -> Form {
+    scalar_form(ty).unwrap_or(Form::Ref)
+}
+
+/// The scalar form of a value of declared type `ty` (optional or not), where it has one.
+fn scalar_form(ty: &Type) -> Option<Form> {
     match ty {
-        Type::Optional(inner) => Scalar::of(inner).map_or(Form::Ref, Form::Opt),
-        other => Scalar::of(other).map_or(Form::Ref, Form::Typed),
+        Type::Optional(inner) => Scalar::of(inner).map(Form::Opt),
+        other => Scalar::of(other).map(Form::Typed),
+    }
+}
+
+/// The Rust type, zero and form of a sum of integers (`integer`) or of numbers.
+fn sum_type(integer: bool) -> (&'static str, &'static str, Form) {
+    if integer {
+        ("i64", "0i64", Form::Typed(Scalar::Int))
+    } else {
+        ("Decimal", "Decimal::ZERO", Form::Typed(Scalar::Dec))
+    }
+}
+
+/// `total = add(total, code)` for a sum of integers (`integer`) or of numbers, an absent value
+/// adding nothing, as the interpreter sums (aggregates and group sums alike).
+fn accumulate(total: &str, code: &Code, integer: bool) -> String {
+    let add = if integer { "add_int" } else { "add_dec" };
+    let read = |code: &Code| {
+        if integer {
+            exact(code, Scalar::Int)
+        } else {
+            number(code)
+        }
+    };
+    match code.form {
+        Form::Typed(_) => format!("{total} = {add}({total}, {})?;", read(code)),
+        Form::Opt(scalar) => format!(
+            "if let Some(v) = {} {{ {total} = {add}({total}, {})?; }}",
+            code.text,
+            read(&Code::new("v", Form::Typed(scalar)))
+        ),
+        Form::Absent => String::new(),
+        Form::Ref | Form::Own => {
+            let read = if integer {
+                "int_of(v)?"
+            } else {
+                "number_of(v)?"
+            };
+            format!(
+                "{{ let v = {}; if !v.is_absent() {{ {total} = {add}({total}, {read})?; }} }}",
+                argument(code)
+            )
+        }
     }
 }
 
@@ -2702,95 +2681,6 @@ fn raw_string(text: &str) -> String {
         hashes.push('#');
     }
     format!("r{hashes}\"{text}\"{hashes}")
-}
-
-/// The deepest nesting of item evaluations and calls any output or check can reach (each
-/// counts one level, as the evaluators count them), or `None` when items depend on themselves.
-fn static_depth(policy: &Policy) -> Option<u32> {
-    fn references(expr: &Expr, found: &mut Vec<u32>) {
-        match expr {
-            Expr::Item(id) | Expr::Call(id, _) | Expr::ExceptionApplied(id) => found.push(*id),
-            _ => {}
-        }
-        let mut go = |child: &Expr| references(child, found);
-        expr.for_each_child(&mut go);
-    }
-    fn group_items(policy: &Policy, expr: &Expr, found: &mut Vec<u32>) {
-        match expr {
-            Expr::Holding(group) | Expr::GroupSum(group) | Expr::GroupValues(group) => {
-                if let Some(group) = policy.groups.get(*group as usize) {
-                    found.extend(group.members.iter().map(|member| member.item));
-                }
-            }
-            _ => {}
-        }
-        let mut go = |child: &Expr| group_items(policy, child, found);
-        expr.for_each_child(&mut go);
-    }
-    fn uses(policy: &Policy, expr: &Expr) -> Vec<u32> {
-        let mut found = Vec::new();
-        references(expr, &mut found);
-        group_items(policy, expr, &mut found);
-        found
-    }
-    fn item_exprs(item: &Item) -> Vec<&Expr> {
-        match &item.body {
-            Body::Expr(expr) => vec![expr],
-            Body::Exceptions { base, exceptions } => {
-                let mut all = vec![base];
-                for exception in exceptions {
-                    all.push(&exception.condition);
-                    all.push(&exception.value);
-                }
-                all
-            }
-        }
-    }
-    fn depth(
-        policy: &Policy,
-        id: u32,
-        memo: &mut Vec<Option<Option<u32>>>,
-        busy: &mut Vec<bool>,
-    ) -> Option<u32> {
-        let index = id as usize;
-        if let Some(Some(known)) = memo.get(index) {
-            return *known;
-        }
-        if *busy.get(index)? {
-            return None;
-        }
-        busy[index] = true;
-        let item = policy.items.get(index)?;
-        let mut deepest = 0;
-        let mut ok = true;
-        for expr in item_exprs(item) {
-            for used in uses(policy, expr) {
-                match depth(policy, used, memo, busy) {
-                    Some(found) => deepest = deepest.max(found),
-                    None => ok = false,
-                }
-            }
-        }
-        busy[index] = false;
-        let result = ok.then_some(deepest + 1);
-        memo[index] = Some(result);
-        result
-    }
-    let mut memo = vec![None; policy.items.len()];
-    let mut busy = vec![false; policy.items.len()];
-    let mut deepest = 0;
-    let roots = policy.outputs.iter().map(|output| &output.expr).chain(
-        policy
-            .checks
-            .iter()
-            .flat_map(|check| check.list.iter().chain([&check.condition])),
-    );
-    for root in roots {
-        for used in uses(policy, root) {
-            deepest = deepest.max(depth(policy, used, &mut memo, &mut busy)?);
-        }
-    }
-    Some(deepest)
 }
 
 /// The Rust source of every version of the policy directory `directory` (see [`emit_rust`]),

@@ -1268,12 +1268,11 @@ impl Compiler<'_> {
                     Ok(Value::Map(Arc::from(entries)))
                 })
             }
-            // A list of constants (`[group_1, group_2]`) is built once, not per evaluation.
-            Expr::List(items) if Expr::constant_list(items).is_some() => {
-                let list = Expr::constant_list(items).unwrap_or(Value::Absent);
-                Box::new(move |_| Ok(list.clone()))
-            }
             Expr::List(items) => {
+                // A list of constants (`[group_1, group_2]`) is built once, not per evaluation.
+                if let Some(list) = Expr::constant_list(items) {
+                    return Box::new(move |_| Ok(list.clone()));
+                }
                 let items = self.values(items);
                 Box::new(move |machine| {
                     let mut values = Vec::with_capacity(items.len());

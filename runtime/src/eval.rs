@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::Datelike;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use crate::dates;
 use crate::error::{codes, CaseError};
@@ -1371,20 +1371,11 @@ pub(crate) fn round(value: &Value, places: u32, mode: RoundingMode) -> EvalResul
     if value.is_absent() {
         return Ok(Value::Absent);
     }
-    let mut rounded = decimal(value)?.round_dp_with_strategy(places, rounding_strategy(mode));
-    rounded.rescale(places);
-    Ok(Value::Decimal(rounded))
-}
-
-/// The strategy of a rounding mode: `half_up` rounds a midpoint away from zero (the law's
-/// rounding), `half_even` to the even neighbour.
-pub(crate) fn rounding_strategy(mode: RoundingMode) -> RoundingStrategy {
-    match mode {
-        RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
-        RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
-        RoundingMode::Down => RoundingStrategy::ToZero,
-        RoundingMode::Up => RoundingStrategy::AwayFromZero,
-    }
+    Ok(Value::Decimal(crate::decimal::round(
+        decimal(value)?,
+        places,
+        mode,
+    )))
 }
 
 /// `text(x)`: a value as text.

@@ -298,13 +298,28 @@ pub struct BandTable {
 pub struct Incomparable;
 
 impl BandTable {
-    /// The position of the band that holds `value`, `None` when no band does. Both evaluators
-    /// find bands here.
+    /// The position of the band that holds `value`, `None` when no band does. Every evaluator
+    /// finds bands here.
     pub fn band_of(&self, value: &Value) -> Result<Option<usize>, Incomparable> {
+        self.band_of_skipping(value, &[])
+    }
+
+    /// [`BandTable::band_of`], without comparing again the lower bound of a band that
+    /// `follows` says starts where the band before ends (the other bound of the same value),
+    /// once the value is known to be past that band. Native code works `follows` out once per
+    /// engine; it finds the band `band_of` finds.
+    pub fn band_of_skipping(
+        &self,
+        value: &Value,
+        follows: &[bool],
+    ) -> Result<Option<usize>, Incomparable> {
         use std::cmp::Ordering;
+        // Whether the value was found at or past the previous band's upper bound.
+        let mut past_previous = false;
         for (position, band) in self.bands.iter().enumerate() {
             let above_lower = match &band.lower {
                 None => true,
+                Some(_) if past_previous && follows.get(position) == Some(&true) => true,
                 Some(bound) => {
                     let ordering = value.compare(&bound.value).ok_or(Incomparable)?;
                     ordering == Ordering::Greater
@@ -312,6 +327,7 @@ impl BandTable {
                 }
             };
             if !above_lower {
+                past_previous = false;
                 continue;
             }
             let below_upper = match &band.upper {
@@ -324,6 +340,7 @@ impl BandTable {
             if below_upper {
                 return Ok(Some(position));
             }
+            past_previous = true;
         }
         Ok(None)
     }
@@ -518,6 +535,62 @@ pub enum Expr {
 }
 
 impl Policy {
+    /// The deepest nesting of item computations and calls any evaluation of the policy can reach,
+    /// as the evaluators count it (one level per item computed and per call); `None` when items
+    /// depend on each other in a cycle. Inlining and native code are used only where it is within
+    /// the evaluators' depth limit, so that no depth error can tell them from the interpreter.
+    pub fn nesting_bound(&self) -> Option<u32> {
+        let policy = self;
+        // The items each item's evaluation enters directly.
+        let references: Vec<Vec<usize>> = policy
+            .items
+            .iter()
+            .map(|item| {
+                let mut entered = Vec::new();
+                let mut note = |expr: &Expr| entered_items(policy, expr, &mut entered);
+                match &item.body {
+                    Body::Expr(body) => body.visit(&mut note),
+                    Body::Exceptions { base, exceptions } => {
+                        base.visit(&mut note);
+                        for exception in exceptions {
+                            exception.condition.visit(&mut note);
+                            exception.value.visit(&mut note);
+                        }
+                    }
+                }
+                entered
+            })
+            .collect();
+        // Depth-first, with the items on the current path marked, from every item.
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            New,
+            OnPath,
+            Done(u32),
+        }
+        let mut states = vec![State::New; policy.items.len()];
+        fn depth_of(item: usize, references: &[Vec<usize>], states: &mut [State]) -> Option<u32> {
+            match states.get(item).copied()? {
+                State::Done(depth) => return Some(depth),
+                State::OnPath => return None,
+                State::New => {}
+            }
+            *states.get_mut(item)? = State::OnPath;
+            let mut deepest = 0;
+            for &next in references.get(item)? {
+                deepest = deepest.max(depth_of(next, references, states)?);
+            }
+            let depth = deepest.checked_add(1)?;
+            *states.get_mut(item)? = State::Done(depth);
+            Some(depth)
+        }
+        let mut bound = 0;
+        for item in 0..policy.items.len() {
+            bound = bound.max(depth_of(item, &references, &mut states)?);
+        }
+        Some(bound)
+    }
+
     /// The type of field `index` of a value of type `record` (a record or an object type,
     /// optional or not): optional when the record is. `None` when `record` has no such field.
     /// The evaluators that compile typed code and the native emitter read types through it.
@@ -560,6 +633,12 @@ impl Value {
 }
 
 impl Expr {
+    /// Calls `each` on every node of the expression, the expression first.
+    pub fn visit(&self, each: &mut dyn FnMut(&Expr)) {
+        each(self);
+        self.for_each_child(&mut |child| child.visit(each));
+    }
+
     /// The list an `[a, b, …]` of constants always gives, once built; `None` when an element
     /// is not a constant.
     pub fn constant_list(items: &[Expr]) -> Option<Value> {
@@ -792,4 +871,19 @@ pub enum Builtin {
     ToText,
     /// `is_empty(list)`.
     IsEmpty,
+}
+
+/// Adds the items a node enters when it is evaluated (items, calls, group members).
+fn entered_items(policy: &Policy, expr: &Expr, entered: &mut Vec<usize>) {
+    match expr {
+        Expr::Item(id) | Expr::Call(id, _) | Expr::ExceptionApplied(id) => {
+            entered.push(*id as usize)
+        }
+        Expr::Holding(group) | Expr::GroupSum(group) | Expr::GroupValues(group) => {
+            if let Some(group) = policy.groups.get(*group as usize) {
+                entered.extend(group.members.iter().map(|member| member.item as usize));
+            }
+        }
+        _ => {}
+    }
 }

@@ -71,6 +71,7 @@
 pub mod case;
 mod compiled;
 pub mod dates;
+mod decimal;
 pub mod decision;
 pub mod error;
 pub mod eval;

@@ -35,6 +35,9 @@ pub use crate::ir::{BinaryOp, Builtin, Policy, RoundingMode, UnaryOp};
 pub use crate::value::{Date, Key, Month, Quarter, Value};
 pub use rust_decimal::Decimal;
 
+pub use crate::decimal::{cmp_dec, round};
+
+use crate::decimal::POWERS_OF_TEN;
 use crate::eval::{self, Prepared};
 use crate::ir::{Body, Param};
 use crate::trace::{Trace, TraceBuilder, TraceScratch};
@@ -527,103 +530,6 @@ pub fn mul_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
     left.checked_mul(right).ok_or(Bail)
 }
 
-/// Powers of ten up to the largest scale of a decimal (28).
-const POWERS_OF_TEN: [i128; 29] = {
-    let mut powers = [1i128; 29];
-    let mut k = 1;
-    while k < 29 {
-        powers[k] = powers[k - 1] * 10;
-        k += 1;
-    }
-    powers
-};
-
-/// The order of two decimals, as `Decimal::cmp` gives it, in a few instructions.
-///
-/// Rationale: `rust_decimal` compares decimals of different scales by rescaling one in its own
-/// 96-bit arithmetic, which costs about a hundred instructions; a per-capita income divided by
-/// a subsistence minimum has 20 or more decimal places and meets bounds of two, in every band
-/// lookup. Here the mantissa of smaller scale is multiplied up in `i128`: exact, since a
-/// mantissa is below 2^96; a product beyond `i128` is larger in magnitude than any mantissa,
-/// so its sign decides. Zero of either sign has mantissa 0, so `-0 = 0` as in `rust_decimal`.
-#[inline]
-pub fn cmp_dec(left: Decimal, right: Decimal) -> Ordering {
-    let (left_mantissa, left_scale) = (left.mantissa(), left.scale());
-    let (right_mantissa, right_scale) = (right.mantissa(), right.scale());
-    let up = |mantissa: i128, by: u32| -> Option<i128> {
-        POWERS_OF_TEN
-            .get(by as usize)
-            .and_then(|power| mantissa.checked_mul(*power))
-    };
-    match left_scale.cmp(&right_scale) {
-        Ordering::Equal => left_mantissa.cmp(&right_mantissa),
-        Ordering::Less => match up(left_mantissa, right_scale - left_scale) {
-            Some(scaled) => scaled.cmp(&right_mantissa),
-            None if left_mantissa < 0 => Ordering::Less,
-            None => Ordering::Greater,
-        },
-        Ordering::Greater => match up(right_mantissa, left_scale - right_scale) {
-            Some(scaled) => left_mantissa.cmp(&scaled),
-            None if right_mantissa < 0 => Ordering::Greater,
-            None => Ordering::Less,
-        },
-    }
-}
-
-/// The order of two values, as `Value::compare` gives it, quick for numbers.
-#[inline]
-fn compare_values(left: &Value, right: &Value) -> Option<Ordering> {
-    match (left, right) {
-        (Value::Decimal(left), Value::Decimal(right)) => Some(cmp_dec(*left, *right)),
-        (Value::Integer(left), Value::Integer(right)) => Some(left.cmp(right)),
-        (Value::Integer(left), Value::Decimal(right)) => {
-            Some(cmp_dec(Decimal::from(*left), *right))
-        }
-        (Value::Decimal(left), Value::Integer(right)) => {
-            Some(cmp_dec(*left, Decimal::from(*right)))
-        }
-        _ => left.compare(right),
-    }
-}
-
-/// The position of the band of `table` that holds `value`, as `BandTable::band_of` finds it,
-/// with numbers compared by [`cmp_dec`], and the lower bounds that `follows` says follow the
-/// band before not compared again (see [`Indexes`]).
-fn band_position(
-    table: &crate::ir::BandTable,
-    follows: &[bool],
-    value: &Value,
-) -> Run<Option<usize>> {
-    // Whether the value was found at or past the previous band's upper bound.
-    let mut past_previous = false;
-    for (position, band) in table.bands.iter().enumerate() {
-        let above_lower = match &band.lower {
-            None => true,
-            Some(_) if past_previous && follows.get(position) == Some(&true) => true,
-            Some(bound) => {
-                let ordering = compare_values(value, &bound.value).ok_or(Bail)?;
-                ordering == Ordering::Greater || (bound.inclusive && ordering == Ordering::Equal)
-            }
-        };
-        if !above_lower {
-            past_previous = false;
-            continue;
-        }
-        let below_upper = match &band.upper {
-            None => true,
-            Some(bound) => {
-                let ordering = compare_values(value, &bound.value).ok_or(Bail)?;
-                ordering == Ordering::Less || (bound.inclusive && ordering == Ordering::Equal)
-            }
-        };
-        if below_upper {
-            return Ok(Some(position));
-        }
-        past_previous = true;
-    }
-    Ok(None)
-}
-
 /// A quotient in its shortest exact form, as the interpreter divides; zero gives up.
 #[inline]
 pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
@@ -724,56 +630,6 @@ fn quotient_order(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> O
     })
 }
 
-/// Rounding to `places` decimal places with a named strategy, rescaled to exactly that many
-/// places, as the interpreter rounds (`round_dp_with_strategy`, then `rescale`).
-///
-/// Rationale: `rust_decimal` rounds in its own 96-bit arithmetic, about 150 instructions; the
-/// ASP rounds money to whole tenge several times a case. Here the mantissa is divided in
-/// `i128` and the remainder decides, by the named strategy, exactly as `rust_decimal` decides
-/// (`native::tests` compares the two on every strategy, sign and scale); the rare cases this
-/// does not cover (more than 28 places, or a zero result of a negative number, whose sign
-/// `rust_decimal` keeps) go to `rust_decimal` itself.
-#[inline]
-pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
-    let scale = value.scale();
-    if places <= 28 && scale > places {
-        if let Some(rounded) = round_mantissa(value.mantissa(), scale - places, mode) {
-            if rounded != 0 || !value.is_sign_negative() {
-                if let Ok(result) = Decimal::try_from_i128_with_scale(rounded, places) {
-                    return result;
-                }
-            }
-        }
-    }
-    let mut rounded = value.round_dp_with_strategy(places, eval::rounding_strategy(mode));
-    rounded.rescale(places);
-    rounded
-}
-
-/// `mantissa` divided by 10^`digits`, rounded by `mode`.
-#[inline]
-fn round_mantissa(mantissa: i128, digits: u32, mode: RoundingMode) -> Option<i128> {
-    let divisor = *POWERS_OF_TEN.get(digits as usize)?;
-    let quotient = mantissa / divisor;
-    let remainder = (mantissa % divisor).abs();
-    if remainder == 0 {
-        return Some(quotient);
-    }
-    let away = if mantissa < 0 { -1 } else { 1 };
-    let twice = remainder * 2;
-    let round_away = match mode {
-        RoundingMode::HalfUp => twice >= divisor,
-        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
-        RoundingMode::Down => false,
-        RoundingMode::Up => true,
-    };
-    Some(if round_away {
-        quotient + away
-    } else {
-        quotient
-    })
-}
-
 /// Integer ÷ integer, as a decimal.
 #[inline]
 pub fn div_int(left: i64, right: i64) -> Run<Decimal> {
@@ -799,7 +655,7 @@ pub fn equal(left: &Value, right: &Value) -> bool {
 /// The ordering of two values of one ordered type; values without one give up.
 #[inline]
 pub fn order(left: &Value, right: &Value) -> Run<Ordering> {
-    compare_values(left, right).ok_or(Bail)
+    left.compare(right).ok_or(Bail)
 }
 
 /// Whether a list (or an absent value) holds `value`, as `in` decides.
@@ -943,7 +799,10 @@ fn band_in<'c>(
         .follows
         .get(id as usize)
         .map_or(&[][..], Vec::as_slice);
-    let position = band_position(table, follows, value)?.ok_or(Bail)?;
+    let position = table
+        .band_of_skipping(value, follows)
+        .map_err(|_| Bail)?
+        .ok_or(Bail)?;
     let band = table.bands.get(position).ok_or(Bail)?;
     Ok((position, &band.value))
 }
@@ -1213,47 +1072,6 @@ impl Tracer<'_> {
 mod tests {
     use super::*;
 
-    /// Decimals of every sign and of scales from 0 to 28, small and near the largest.
-    fn decimals() -> Vec<Decimal> {
-        let mut all = Vec::new();
-        let mantissas: [i128; 10] = [
-            0,
-            1,
-            5,
-            55,
-            70,
-            100,
-            123_456_789,
-            7_922_816_251_426_433_759_354_395_033,
-            79_228_162_514_264_337_593_543_950_335,
-            3_333_333_333_333_333_333_333_333_333,
-        ];
-        for mantissa in mantissas {
-            for scale in [0u32, 1, 2, 3, 9, 20, 27, 28] {
-                for sign in [1i128, -1] {
-                    if let Ok(value) = Decimal::try_from_i128_with_scale(sign * mantissa, scale) {
-                        all.push(value);
-                    }
-                }
-            }
-        }
-        all
-    }
-
-    #[test]
-    fn decimals_compare_as_rust_decimal_compares_them() {
-        let all = decimals();
-        for left in &all {
-            for right in &all {
-                assert_eq!(
-                    cmp_dec(*left, *right),
-                    left.cmp(right),
-                    "{left} and {right}"
-                );
-            }
-        }
-    }
-
     /// `cmp_quotient` as dividing would decide: on quotients near and at the values they are
     /// compared with, where a rounding error would show, and on values outside its bounds.
     #[test]
@@ -1356,47 +1174,7 @@ mod tests {
     }
 
     #[test]
-    fn rounding_is_rust_decimals() {
-        let modes = [
-            RoundingMode::HalfUp,
-            RoundingMode::HalfEven,
-            RoundingMode::Down,
-            RoundingMode::Up,
-        ];
-        let mut values = decimals();
-        for text in [
-            "0.5", "-0.5", "1.5", "2.5", "-2.5", "0.45", "-0.44", "12.345", "5898.0", "0.004999",
-            "-0.0001",
-        ] {
-            values.push(text.parse().unwrap_or_default());
-        }
-        for value in values {
-            for places in [0u32, 1, 2, 5, 27, 28, 29] {
-                for mode in modes {
-                    let mut expected =
-                        value.round_dp_with_strategy(places, eval::rounding_strategy(mode));
-                    expected.rescale(places);
-                    let rounded = round(value, places, mode);
-                    assert_eq!(
-                        (
-                            rounded.mantissa(),
-                            rounded.scale(),
-                            rounded.is_sign_negative()
-                        ),
-                        (
-                            expected.mantissa(),
-                            expected.scale(),
-                            expected.is_sign_negative()
-                        ),
-                        "{value} to {places} places, {mode:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn bands_are_found_as_band_of_finds_them() {
+    fn bands_are_found_as_band_of_finds_them_skipping_or_not() {
         use crate::ir::{Band, BandTable, Bound, Type};
         let bound = |value: Value, inclusive| Some(Bound { value, inclusive });
         let number = |text: &str| Value::Decimal(text.parse().unwrap_or_default());
@@ -1440,15 +1218,15 @@ mod tests {
         gaps.bands[3].lower = bound(number("4"), true);
         assert_eq!(Indexes::follows(&table), vec![false, true, true, true]);
         assert_eq!(Indexes::follows(&gaps), vec![false, false, false, false]);
-        for value in decimals().into_iter().map(Value::Decimal).chain([
-            Value::Integer(1),
-            Value::Integer(4),
-            Value::Absent,
-        ]) {
+        for value in crate::decimal::tests::decimals()
+            .into_iter()
+            .map(Value::Decimal)
+            .chain([Value::Integer(1), Value::Integer(4), Value::Absent])
+        {
             for table in [&table, &gaps] {
                 let follows = Indexes::follows(table);
                 assert_eq!(
-                    band_position(table, &follows, &value).ok(),
+                    table.band_of_skipping(&value, &follows).ok(),
                     table.band_of(&value).ok(),
                     "{value:?}"
                 );

@@ -130,6 +130,9 @@ impl Head {
 }
 
 impl TraceText {
+    /// A text without a JSON head, kept for the rest of the process like every `TraceText`
+    /// (once per distinct text): for a policy's names, sources and labels, never for the
+    /// unbounded texts of cases.
     pub fn new(text: &str) -> TraceText {
         TraceText::with_head(text, Head::Bare)
     }

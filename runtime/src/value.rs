@@ -9,6 +9,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::decimal::cmp_dec;
+
 /// A calendar date (proleptic Gregorian).
 pub type Date = chrono::NaiveDate;
 
@@ -206,9 +208,10 @@ impl Value {
         match (self, other) {
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (Value::Integer(a), Value::Integer(b)) => Some(a.cmp(b)),
-            (Value::Decimal(a), Value::Decimal(b)) => Some(a.cmp(b)),
-            (Value::Integer(a), Value::Decimal(b)) => Some(Decimal::from(*a).cmp(b)),
-            (Value::Decimal(a), Value::Integer(b)) => Some(a.cmp(&Decimal::from(*b))),
+            // Decimals by `cmp_dec`: the order `Decimal::cmp` gives, without its rescaling.
+            (Value::Decimal(a), Value::Decimal(b)) => Some(cmp_dec(*a, *b)),
+            (Value::Integer(a), Value::Decimal(b)) => Some(cmp_dec(Decimal::from(*a), *b)),
+            (Value::Decimal(a), Value::Integer(b)) => Some(cmp_dec(*a, Decimal::from(*b))),
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Month(a), Value::Month(b)) => Some(a.cmp(b)),
             (Value::Quarter(a), Value::Quarter(b)) => Some(a.cmp(b)),

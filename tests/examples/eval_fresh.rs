@@ -1,5 +1,8 @@
 //! Profiling aid: evaluation of each case right after it is read, four at a time, as
-//! `ereje bench` measures it. `eval_fresh <policy-dir> <cases.jsonl> <rounds> [trace]`
+//! `ereje bench` measures it. `eval_fresh <policy-dir> <cases.jsonl> <rounds> [trace]`;
+//! `NO_NATIVE=1` for the closure evaluator. Each decision is dropped in `drop_decision`, so
+//! that callgrind can count evaluation and drop apart (`--toggle-collect='*Engine*evaluate_with*'`,
+//! `--toggle-collect='*drop_decision*'`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use ereje_runtime::{Case, Engine, EvalOptions, Scratch};
 fn main() {
@@ -27,10 +30,21 @@ fn main() {
             count += block.len();
             let started = std::time::Instant::now();
             for case in &block {
-                std::hint::black_box(engine.evaluate_with(case, &options, &mut scratch)).ok();
+                drop_decision(std::hint::black_box(engine.evaluate_with(
+                    case,
+                    &options,
+                    &mut scratch,
+                )));
             }
             total += started.elapsed();
         }
     }
     println!("{:.3} us/case", total.as_secs_f64() * 1e6 / count as f64);
+}
+
+/// Drops a decision as soon as it is made, as `ereje bench` does, out of line so that a
+/// profile counts it apart.
+#[inline(never)]
+fn drop_decision(decision: Result<ereje_runtime::Decision, ereje_runtime::CaseError>) {
+    drop(std::hint::black_box(decision));
 }

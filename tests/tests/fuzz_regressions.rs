@@ -89,6 +89,10 @@ fn saved_cases_give_one_line_each() {
         as_of: None,
         trace: true,
     };
+    // The same policy with native code, as the target compares it.
+    ereje_kz_native::register();
+    let native = ereje_runtime::Engine::new(engine.policy().clone()).unwrap();
+    assert!(native.native_code().is_some());
     for (path, bytes) in inputs("read_case") {
         let line = engine
             .evaluate_json(&String::from_utf8_lossy(&bytes), &options)
@@ -114,10 +118,7 @@ fn saved_cases_give_one_line_each() {
             let plain = ereje_runtime::EvalOptions::default();
             let (compiled, interpreted) = engine.evaluator_outcomes(&case, &plain);
             assert_eq!(compiled, interpreted, "{}", path.display());
-            // And native code, as the target compares it, with and without a trace.
-            ereje_kz_native::register();
-            let native = ereje_runtime::Engine::new(engine.policy().clone()).unwrap();
-            assert!(native.native_code().is_some());
+            // And native code, with and without a trace.
             for options in [&plain, &options] {
                 let (natively, interpreted) = native.evaluator_outcomes(&case, options);
                 assert_eq!(natively, interpreted, "{}", path.display());

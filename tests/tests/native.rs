@@ -42,18 +42,24 @@ fn versions() -> Vec<(String, Engine)> {
         .collect()
 }
 
-#[test]
-fn the_generated_code_is_what_the_compiler_writes() {
-    let written = ereje_compiler::native::emit_rust_for_dir(&repository().join("policies/kz"))
-        .expect("every kz version compiles");
-    let path = repository().join("policies/kz/native/src/generated.rs");
+/// Fails unless `generated` (a path in the repository) is what the compiler writes for the
+/// policy directory `policy`, and says how to write it again.
+fn assert_fresh(policy: &str, generated: &str) {
+    let written = ereje_compiler::native::emit_rust_for_dir(&repository().join(policy))
+        .expect("every version of the policy compiles");
+    let path = repository().join(generated);
     let checked_in = std::fs::read_to_string(&path).unwrap();
     assert!(
         written == checked_in,
-        "{} is not what the compiler writes for policies/kz as it is: write it again with\n  \
-         cargo run --release -p ereje-cli -- compile policies/kz --emit rust -o policies/kz/native/src/generated.rs",
+        "{} is not what the compiler writes for {policy} as it is: write it again with\n  \
+         cargo run --release -p ereje-cli -- compile {policy} --emit rust -o {generated}",
         path.display()
     );
+}
+
+#[test]
+fn the_generated_code_is_what_the_compiler_writes() {
+    assert_fresh("policies/kz", "policies/kz/native/src/generated.rs");
 }
 
 #[test]
@@ -68,50 +74,66 @@ fn every_version_uses_native_code() {
     }
 }
 
-/// What the engine (native code) and the interpreter make of every case, in both versions,
-/// with and without a trace; and how many valid cases native code finished alone.
-fn compare(cases: &[String]) -> (usize, usize, Vec<String>) {
-    let mut valid = 0;
-    let mut native_alone = 0;
-    let mut disagreements = Vec::new();
+/// What native code and the interpreter made of a set of cases.
+#[derive(Default)]
+struct Comparison {
+    /// Readable cases compared, once without and once with a trace.
+    compared: usize,
+    /// Of those, the ones the interpreter decides (the others are its errors).
+    valid: usize,
+    /// Of those, the ones native code decided without giving up.
+    native_alone: usize,
+    disagreements: Vec<String>,
+}
+
+/// Compares what `engine` (native code) and the interpreter make of every case of `cases`, with
+/// and without a trace: decisions and errors as JSON, and traces also as data (the nodes
+/// explanations read).
+fn check(name: &str, engine: &Engine, cases: &[String], comparison: &mut Comparison) {
     let mut scratch = ereje_runtime::Scratch::default();
-    for (name, engine) in versions() {
-        for trace in [false, true] {
-            let options = EvalOptions {
-                trace,
-                ..EvalOptions::default()
+    for trace in [false, true] {
+        let options = EvalOptions {
+            trace,
+            ..EvalOptions::default()
+        };
+        for text in cases {
+            let Ok(case) = engine.read_case(text) else {
+                continue;
             };
-            for text in cases {
-                let Ok(case) = engine.read_case(text) else {
-                    continue;
-                };
-                let (native, interpreted) = engine.evaluator_outcomes(&case, &options);
-                if native != interpreted {
-                    disagreements.push(format!(
-                        "version {name}, trace {trace}: {text}\n  native:      {native}\n  interpreted: {interpreted}"
-                    ));
-                    continue;
-                }
-                let Ok(interpreted) = engine.evaluate_interpreted(&case, &options, &mut scratch)
-                else {
-                    continue;
-                };
-                valid += 1;
-                if engine.native_evaluates(&case, &options) {
-                    native_alone += 1;
-                }
-                // The trace as data, not only as JSON: the nodes explanations read.
-                if trace {
-                    let natively = engine.evaluate(&case, &options).unwrap();
-                    if format!("{:?}", natively.trace) != format!("{:?}", interpreted.trace) {
-                        disagreements
-                            .push(format!("version {name}: the trace nodes differ for {text}"));
-                    }
+            comparison.compared += 1;
+            let (native, interpreted) = engine.evaluator_outcomes(&case, &options);
+            if native != interpreted {
+                comparison.disagreements.push(format!(
+                    "{name}, trace {trace}: {text}\n  native:      {native}\n  interpreted: {interpreted}"
+                ));
+                continue;
+            }
+            let Ok(interpreted) = engine.evaluate_interpreted(&case, &options, &mut scratch) else {
+                continue;
+            };
+            comparison.valid += 1;
+            if engine.native_evaluates(&case, &options) {
+                comparison.native_alone += 1;
+            }
+            if trace {
+                let natively = engine.evaluate(&case, &options).unwrap();
+                if format!("{:?}", natively.trace) != format!("{:?}", interpreted.trace) {
+                    comparison
+                        .disagreements
+                        .push(format!("{name}: the trace nodes differ for {text}"));
                 }
             }
         }
     }
-    (valid, native_alone, disagreements)
+}
+
+/// [`check`] on every version of the kz manifest.
+fn compare(cases: &[String]) -> Comparison {
+    let mut comparison = Comparison::default();
+    for (name, engine) in versions() {
+        check(&format!("version {name}"), &engine, cases, &mut comparison);
+    }
+    comparison
 }
 
 #[test]
@@ -135,7 +157,12 @@ fn native_code_gives_the_interpreters_decisions_and_traces() {
         cases.push(case.to_string());
         cases.push(broken.to_string());
     }
-    let (valid, native_alone, disagreements) = compare(&cases);
+    let Comparison {
+        valid,
+        native_alone,
+        disagreements,
+        ..
+    } = compare(&cases);
     assert!(
         disagreements.is_empty(),
         "{} disagreements; the first:\n{}",
@@ -159,7 +186,12 @@ fn native_code_decides_the_contract_examples_as_the_interpreter() {
             .lines()
             .map(str::to_string)
             .collect();
-    let (valid, native_alone, disagreements) = compare(&cases);
+    let Comparison {
+        valid,
+        native_alone,
+        disagreements,
+        ..
+    } = compare(&cases);
     assert!(disagreements.is_empty(), "{disagreements:#?}");
     assert!(valid > 0);
     assert_eq!(native_alone, valid);
@@ -357,16 +389,9 @@ fn fixture_case(random: &mut Random, index: usize) -> serde_json::Value {
 
 #[test]
 fn the_fixtures_generated_code_is_what_the_compiler_writes() {
-    let written = ereje_compiler::native::emit_rust_for_dir(
-        &repository().join("tests/native_fixture/policy"),
-    )
-    .unwrap();
-    let path = repository().join("tests/native_fixture/src/generated.rs");
-    assert!(
-        written == std::fs::read_to_string(&path).unwrap(),
-        "{} is stale: write it again with\n  \
-         cargo run --release -p ereje-cli -- compile tests/native_fixture/policy --emit rust -o tests/native_fixture/src/generated.rs",
-        path.display()
+    assert_fresh(
+        "tests/native_fixture/policy",
+        "tests/native_fixture/src/generated.rs",
     );
 }
 
@@ -375,8 +400,7 @@ fn native_code_of_every_construct_gives_the_interpreters_decisions_and_traces() 
     let engine = fixture();
     assert!(engine.native_code().is_some());
     let mut random = Random(0xF1_C7);
-    let mut scratch = ereje_runtime::Scratch::default();
-    let (mut valid, mut alone, mut compared) = (0, 0, 0);
+    let mut cases = Vec::new();
     for index in 0..1500 {
         let mut case = fixture_case(&mut random, index);
         // Broken now and then: a failed check of a list, of the case, and a date no band or
@@ -387,33 +411,22 @@ fn native_code_of_every_construct_gives_the_interpreters_decisions_and_traces() 
             2 => case["on"] = json!("2024-06-01"),
             _ => {}
         }
-        let Ok(read) = engine.read_case(&case.to_string()) else {
-            continue;
-        };
-        for trace in [false, true] {
-            let options = EvalOptions {
-                trace,
-                ..EvalOptions::default()
-            };
-            compared += 1;
-            let (native, interpreted) = engine.evaluator_outcomes(&read, &options);
-            assert_eq!(native, interpreted, "trace {trace}: {case}");
-            if let Ok(decision) = engine.evaluate_interpreted(&read, &options, &mut scratch) {
-                valid += 1;
-                if engine.native_evaluates(&read, &options) {
-                    alone += 1;
-                }
-                if trace {
-                    let natively = engine.evaluate(&read, &options).unwrap();
-                    assert_eq!(
-                        format!("{:?}", natively.trace),
-                        format!("{:?}", decision.trace),
-                        "the trace nodes differ for {case}"
-                    );
-                }
-            }
-        }
+        cases.push(case.to_string());
     }
+    let mut comparison = Comparison::default();
+    check("fixture", &engine, &cases, &mut comparison);
+    let Comparison {
+        compared,
+        valid,
+        native_alone: alone,
+        disagreements,
+    } = comparison;
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements; the first:\n{}",
+        disagreements.len(),
+        disagreements.first().cloned().unwrap_or_default()
+    );
     assert!(
         compared > 2500 && valid > 2000,
         "{compared} compared, {valid} valid"

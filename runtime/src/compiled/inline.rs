@@ -56,7 +56,7 @@ impl<'p> Inliner<'p> {
     /// An inliner for `policy`, or `None` when the policy's nesting is not statically bounded
     /// within the evaluators' limit (then nothing is inlined).
     pub(super) fn new(policy: &'p Policy, frames: Vec<u32>) -> Option<Inliner<'p>> {
-        if nesting_bound(policy)? > MAX_DEPTH {
+        if policy.nesting_bound()? > MAX_DEPTH {
             return None;
         }
         let inlinable = policy
@@ -431,81 +431,6 @@ fn is_read(expr: &Expr) -> bool {
 /// The IR nodes of an expression.
 fn node_count(expr: &Expr) -> usize {
     let mut count = 0;
-    visit(expr, &mut |_| count += 1);
+    expr.visit(&mut |_| count += 1);
     count
-}
-
-/// Calls `each` on every node of `expr`, `expr` first.
-fn visit(expr: &Expr, each: &mut dyn FnMut(&Expr)) {
-    each(expr);
-    expr.for_each_child(&mut |child| visit(child, each));
-}
-
-/// The deepest nesting of item computations and calls any evaluation of the policy can reach,
-/// as both evaluators count it (one level per item computed and per call); `None` when items
-/// depend on each other in a cycle.
-fn nesting_bound(policy: &Policy) -> Option<u32> {
-    // The items each item's evaluation enters directly.
-    let references: Vec<Vec<usize>> = policy
-        .items
-        .iter()
-        .map(|item| {
-            let mut entered = Vec::new();
-            let mut note = |expr: &Expr| entered_items(policy, expr, &mut entered);
-            match &item.body {
-                Body::Expr(body) => visit(body, &mut note),
-                Body::Exceptions { base, exceptions } => {
-                    visit(base, &mut note);
-                    for exception in exceptions {
-                        visit(&exception.condition, &mut note);
-                        visit(&exception.value, &mut note);
-                    }
-                }
-            }
-            entered
-        })
-        .collect();
-    // Depth-first, with the items on the current path marked, from every item.
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        New,
-        OnPath,
-        Done(u32),
-    }
-    let mut states = vec![State::New; policy.items.len()];
-    fn depth_of(item: usize, references: &[Vec<usize>], states: &mut [State]) -> Option<u32> {
-        match states.get(item).copied()? {
-            State::Done(depth) => return Some(depth),
-            State::OnPath => return None,
-            State::New => {}
-        }
-        *states.get_mut(item)? = State::OnPath;
-        let mut deepest = 0;
-        for &next in references.get(item)? {
-            deepest = deepest.max(depth_of(next, references, states)?);
-        }
-        let depth = deepest.checked_add(1)?;
-        *states.get_mut(item)? = State::Done(depth);
-        Some(depth)
-    }
-    let mut bound = 0;
-    for item in 0..policy.items.len() {
-        bound = bound.max(depth_of(item, &references, &mut states)?);
-    }
-    Some(bound)
-}
-
-/// Adds the items a node enters when it is evaluated (items, calls, group members).
-fn entered_items(policy: &Policy, expr: &Expr, entered: &mut Vec<usize>) {
-    match expr {
-        Expr::Item(id) | Expr::Call(id, _) | Expr::ExceptionApplied(id) => {
-            entered.push(*id as usize)
-        }
-        Expr::Holding(group) | Expr::GroupSum(group) | Expr::GroupValues(group) => {
-            if let Some(group) = policy.groups.get(*group as usize) {
-                entered.extend(group.members.iter().map(|member| member.item as usize));
-            }
-        }
-        _ => {}
-    }
 }

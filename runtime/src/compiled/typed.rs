@@ -22,7 +22,6 @@ use rust_decimal::Decimal;
 
 use super::{step, Bail, Code, Compiler, Condition, Machine, Place, PlaceStart, Run, Typed};
 use crate::dates;
-use crate::eval;
 use crate::ir::{AggregateKind, BinaryOp, Builtin, Expr, Type, UnaryOp};
 use crate::value::{Date, Month, Quarter, Value};
 
@@ -498,13 +497,8 @@ impl Compiler<'_> {
                 mode,
             } => {
                 let value = self.decimal(value);
-                let places = *places;
-                let strategy = eval::rounding_strategy(*mode);
-                Box::new(move |machine| {
-                    let mut rounded = value(machine)?.round_dp_with_strategy(places, strategy);
-                    rounded.rescale(places);
-                    Ok(rounded)
-                })
+                let (places, mode) = (*places, *mode);
+                Box::new(move |machine| Ok(crate::decimal::round(value(machine)?, places, mode)))
             }
             Expr::If {
                 condition,
