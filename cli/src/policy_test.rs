@@ -20,7 +20,7 @@ use ereje_runtime::{CaseOutcome, Engine, EvalOptions, Trace, TraceKind, TraceNod
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use crate::explain::{format_quantity, Lang};
+use ereje_report::explanation::{format_quantity, Lang};
 
 /// Exit code: every test passed.
 const EXIT_ALL_PASSED: u8 = 0;
