@@ -5,8 +5,8 @@
 //! other work shares are noisy: compare medians, and run the command more than once.
 //!
 //! Evaluation is measured as a batch evaluates: each case right after it is read (four at a
-//! time, see [`BLOCK`]), by native code where the policy has some (the `ereje` binary registers
-//! the bundled policies'), and for comparison by the closure evaluator and the interpreter of
+//! time, see [`BLOCK`]), by native code where the policy has some (the `ereje` binary gives
+//! every engine the bundled policies'), and for comparison by the closure evaluator and the interpreter of
 //! the same policy; the evaluation of a population read into memory first is printed too. The
 //! hand-written ASP is timed block by block in turn with the engine, so that their ratio is
 //! steady even when the machine is not.
@@ -246,7 +246,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
             ));
         }
         None => out.push_str(
-            "native code: none registered for this policy's shape (the figures below marked native are the closure evaluator's)\n",
+            "native code: none for this policy's shape (the figures below marked native are the closure evaluator's)\n",
         ),
     }
     let compiled_agrees = cases
@@ -484,7 +484,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
     let asp_engine = if asp_policy.outputs.is_empty() {
         None
     } else {
-        ereje_runtime::Engine::new(asp_policy).ok()
+        crate::engine_of(asp_policy).ok()
     };
     let whole = side_by_side(&engine, &texts, rounds);
     line(
@@ -569,7 +569,8 @@ fn load_engine(policy_dir: &Path) -> Result<Engine, String> {
             ))
         }
     };
-    Engine::new((*policy).clone()).map_err(|error| format!("the policy cannot be loaded: {error}"))
+    crate::engine_of((*policy).clone())
+        .map_err(|error| format!("the policy cannot be loaded: {error}"))
 }
 
 /// Cold compile (a fresh workspace each round) and re-check after one edit, in milliseconds.

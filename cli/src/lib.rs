@@ -233,12 +233,16 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
         .map_err(|error| format!("`{text}` is not a date in the form YYYY-MM-DD: {error}"))
 }
 
+/// An engine for `policy` as every command builds it: with the bundled policies' native code,
+/// which it uses when the policy has its shape (see `ereje_runtime::native`); any other policy
+/// is evaluated without it.
+pub fn engine_of(policy: ereje_runtime::ir::Policy) -> Result<Engine, ereje_runtime::LoadError> {
+    Ok(Engine::new(policy)?.with_native_code(ereje_kz_native::POLICIES))
+}
+
 /// Runs the `ereje` command with the process's arguments.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // The bundled policies' native code: every engine of a policy of their shape uses it (see
-    // `ereje_runtime::native`); any other policy is evaluated as before.
-    ereje_kz_native::register();
     let code = match cli.command {
         Command::Check {
             policy_dir,
@@ -390,7 +394,7 @@ fn load_policy(policy_dir: &Path) -> Result<Arc<Policy>, u8> {
 
 fn load_engine(policy_dir: &Path) -> Result<Engine, u8> {
     let policy = load_policy(policy_dir)?;
-    Engine::new((*policy).clone()).map_err(|error| {
+    engine_of((*policy).clone()).map_err(|error| {
         fail(miette::miette!(
             code = "load::ir",
             "the policy `{}` compiled but cannot be loaded: {error}",

@@ -62,7 +62,7 @@ fn prepare(
 }
 
 fn engine(policy: Policy, limits: Limits) -> Result<Engine, u8> {
-    Engine::new(policy)
+    crate::engine_of(policy)
         .map(|engine| engine.with_limits(limits))
         .map_err(|error| {
             fail(miette::miette!(

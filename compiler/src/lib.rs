@@ -20,6 +20,7 @@ mod check;
 pub mod db;
 pub mod diagnostic;
 pub mod native;
+pub mod native_build;
 pub mod parser;
 pub mod queries;
 mod render;

@@ -12,11 +12,12 @@ use libfuzzer_sys::fuzz_target;
 fn engine() -> &'static ereje_runtime::Engine {
     static ENGINE: OnceLock<ereje_runtime::Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        ereje_kz_native::register();
         let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
         let compilation = ereje_compiler::compile_dir(&directory).expect("policies/kz loads");
         let policy = compilation.policy.expect("policies/kz compiles");
-        ereje_runtime::Engine::new((*policy).clone()).expect("the IR loads")
+        ereje_runtime::Engine::new((*policy).clone())
+            .expect("the IR loads")
+            .with_native_code(ereje_kz_native::POLICIES)
     })
 }
 

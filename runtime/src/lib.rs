@@ -117,8 +117,8 @@ pub struct Engine {
     prepared: Arc<eval::Prepared>,
     /// The policy compiled into closures, for evaluations without a trace.
     compiled: Arc<compiled::Program>,
-    /// Native code of the policy's shape, when some is registered ([`native::register`]): it
-    /// evaluates every case, traced or not, that it does not give up on.
+    /// Native code of the policy's shape, when some was given ([`Engine::with_native_code`]):
+    /// it evaluates every case, traced or not, that it does not give up on.
     native: Option<Arc<native::Binding>>,
     policy_ref: PolicyRef,
     limits: Limits,
@@ -155,15 +155,23 @@ impl Engine {
             digest: intern::text(&digest),
         };
         let compiled = compiled::compile(&policy, &prepared);
-        let native = native::Binding::find(&policy).map(Arc::new);
         Ok(Engine {
             policy: Arc::new(policy),
             prepared: Arc::new(prepared),
             compiled: Arc::new(compiled),
-            native,
+            native: None,
             policy_ref,
             limits: Limits::default(),
         })
+    }
+
+    /// The same engine evaluating with the first of `code` made for its policy's shape (see
+    /// [`native`]), or without native code, as before, when none is: a program passes every
+    /// policy version it links (the `POLICIES` of a generated module) and any engine takes
+    /// what fits. [`Engine::native_code`] tells which applies.
+    pub fn with_native_code(mut self, code: &[&'static native::NativePolicy]) -> Engine {
+        self.native = native::Binding::find(&self.policy, code).map(Arc::new);
+        self
     }
 
     /// The native code this engine evaluates with, if any (see [`native`]).
@@ -195,7 +203,11 @@ impl Engine {
     /// engine, each reference count moves between their caches every time. A batch gives each
     /// worker thread a replica (measured in `BENCHMARKS.md`).
     pub fn replica(&self) -> Result<Engine, LoadError> {
-        Ok(Engine::new((*self.policy).clone())?.with_limits(self.limits))
+        let replica = Engine::new((*self.policy).clone())?.with_limits(self.limits);
+        Ok(match &self.native {
+            Some(binding) => replica.with_native_code(&[binding.code]),
+            None => replica,
+        })
     }
 
     /// The limits on the cases this engine reads.

@@ -1,6 +1,7 @@
-//! Native code: a policy compiled to Rust ahead of time (`ereje compile --emit rust`), linked
-//! into the program that embeds the runtime, and used by every [`crate::Engine`] whose policy
-//! has the same *shape*.
+//! Native code: a policy compiled to Rust ahead of time (by a build script of the crate that
+//! holds it, or `ereje compile --emit rust`), linked into the program that embeds the runtime,
+//! and given to an engine with [`crate::Engine::with_native_code`], which uses it when its
+//! policy has the same *shape*.
 //!
 //! Rationale: the closure evaluator (`compiled.rs`) and the interpreter (`eval.rs`) decide any
 //! policy the moment it is loaded, but every node of an expression costs them an indirect call,
@@ -13,8 +14,9 @@
 //! values, table rows, band bounds, calendars, names, messages and sources. The shape
 //! ([`shape_digest`]) is the digest of the IR with that data removed, so a what-if
 //! (`--set PARAM=VALUE`), a new year's parameters or a corrected table row keep the native
-//! code; an edited rule changes the shape, and the engine then uses the closure evaluator until
-//! the code is generated again.
+//! code; an edited rule changes the shape, and the engine then uses the closure evaluator (a
+//! crate whose build script writes the code from the policy files has it current again at its
+//! next build).
 //!
 //! Generated code never reports an error: on anything unusual (an evaluation error, a failed
 //! case check, a value of a kind its type does not promise) it gives up with [`Bail`], and the
@@ -23,11 +25,11 @@
 //! through [`Tracer`], whose every method is the one the interpreter uses, so that both give
 //! the same trace node for node (`tests/tests/native.rs` compares them byte for byte).
 //!
-//! Everything public here besides [`NativePolicy`], [`register`] and [`shape_digest`] exists
+//! Everything public here besides [`NativePolicy`] and [`shape_digest`] exists
 //! for generated code: it is not a stable interface for hand-written programs.
 
 pub use std::cmp::Ordering;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -56,9 +58,9 @@ pub type Run<T> = Result<T, Bail>;
 
 /// A policy compiled to Rust: what `ereje compile --emit rust` writes, one per policy version.
 ///
-/// Register it once with [`register`]; every engine built afterwards from a policy of the same
-/// shape evaluates with it, and so does an engine of a policy that declares only some of its
-/// outputs (an embedder that needs the `asp` decision alone).
+/// Given to [`crate::Engine::with_native_code`], it evaluates for an engine of a policy of the
+/// same shape, and for one of a policy that declares only some of its outputs (an embedder
+/// that needs the `asp` decision alone).
 #[derive(Debug)]
 pub struct NativePolicy {
     /// The policy's name, for messages.
@@ -162,32 +164,18 @@ impl Indexes {
     }
 }
 
-/// The native policies registered in this process.
-static REGISTRY: RwLock<Vec<&'static NativePolicy>> = RwLock::new(Vec::new());
-
-/// Makes `policy` available to every engine built from now on whose policy has its shape.
-/// Registering the same code twice is harmless.
-pub fn register(policy: &'static NativePolicy) {
-    let mut registry = REGISTRY
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !registry.iter().any(|known| std::ptr::eq(*known, policy)) {
-        registry.push(policy);
-    }
-}
-
-/// The registered native code for `policy`, if any, with the index of each of the policy's
-/// outputs among the code's.
-fn registered(policy: &Policy) -> Option<(&'static NativePolicy, Vec<usize>)> {
-    let registry = REGISTRY
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if registry.is_empty() {
+/// The first of `candidates` of `policy`'s shape whose outputs include the policy's, with the
+/// index of each of the policy's outputs among the code's.
+fn matching(
+    policy: &Policy,
+    candidates: &[&'static NativePolicy],
+) -> Option<(&'static NativePolicy, Vec<usize>)> {
+    if candidates.is_empty() {
         return None;
     }
     let shape = shape_digest(policy);
     let outputs: Vec<String> = policy.outputs.iter().map(output_digest).collect();
-    registry.iter().copied().find_map(|known| {
+    candidates.iter().copied().find_map(|known| {
         if known.shape != shape {
             return None;
         }
@@ -274,10 +262,10 @@ pub(crate) struct Binding {
 }
 
 impl Binding {
-    /// The registered code for `policy`, with its tables; `None` when no code has its shape
-    /// (or the code's constants cannot be read, which only a damaged file could cause).
-    pub(crate) fn find(policy: &Policy) -> Option<Binding> {
-        let (code, outputs) = registered(policy)?;
+    /// The first of `candidates` for `policy`, with its tables; `None` when no code has its
+    /// shape (or the code's constants cannot be read, which only a damaged file could cause).
+    pub(crate) fn find(policy: &Policy, candidates: &[&'static NativePolicy]) -> Option<Binding> {
+        let (code, outputs) = matching(policy, candidates)?;
         let constants: Vec<Value> = serde_json::from_str(code.constants).ok()?;
         let keys = code.keys.iter().map(|key| Key::name(key)).collect();
         Some(Binding {

@@ -7,11 +7,13 @@
 use ereje_runtime::{Case, Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if std::env::var("NO_NATIVE").is_err() {
-        ereje_kz_native::register();
-    }
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
     let engine = Engine::new((*compilation.policy.clone().unwrap()).clone()).unwrap();
+    let engine = if std::env::var("NO_NATIVE").is_err() {
+        engine.with_native_code(ereje_kz_native::POLICIES)
+    } else {
+        engine
+    };
     let text = std::fs::read_to_string(&args[2]).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let rounds: usize = args[3].parse().unwrap();

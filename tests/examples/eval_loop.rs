@@ -4,15 +4,17 @@
 use ereje_runtime::{Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if std::env::var("NO_NATIVE").is_err() {
-        ereje_kz_native::register();
-    }
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
     let mut policy = (*compilation.policy.clone().unwrap()).clone();
     if let Ok(only) = std::env::var("OUTPUT") {
         policy.outputs.retain(|output| output.name == only);
     }
     let engine = Engine::new(policy).unwrap();
+    let engine = if std::env::var("NO_NATIVE").is_err() {
+        engine.with_native_code(ereje_kz_native::POLICIES)
+    } else {
+        engine
+    };
     let text = std::fs::read_to_string(&args[2]).unwrap();
     let cases: Vec<_> = text
         .lines()

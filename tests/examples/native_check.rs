@@ -3,10 +3,11 @@
 use ereje_runtime::{Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    ereje_kz_native::register();
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
     let policy = (*compilation.policy.clone().unwrap()).clone();
-    let engine = Engine::new(policy).unwrap();
+    let engine = Engine::new(policy)
+        .unwrap()
+        .with_native_code(ereje_kz_native::POLICIES);
     println!("native: {:?}", engine.native_code().map(|n| n.version));
     let text = std::fs::read_to_string(&args[2]).unwrap();
     let trace = args.len() > 3;

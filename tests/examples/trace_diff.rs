@@ -3,12 +3,15 @@
 use ereje_runtime::{Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    ereje_kz_native::register();
-    for policy in ereje_native_fixture::POLICIES {
-        ereje_runtime::native::register(policy);
-    }
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
-    let engine = Engine::new((*compilation.policy.clone().unwrap()).clone()).unwrap();
+    let code: Vec<_> = ereje_kz_native::POLICIES
+        .iter()
+        .chain(ereje_native_fixture::POLICIES)
+        .copied()
+        .collect();
+    let engine = Engine::new((*compilation.policy.clone().unwrap()).clone())
+        .unwrap()
+        .with_native_code(&code);
     let text = std::fs::read_to_string(&args[2]).unwrap();
     let case = engine.read_case(text.trim()).unwrap();
     let options = EvalOptions {

@@ -3,9 +3,10 @@
 use ereje_runtime::{Engine, EvalOptions, Scratch};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    ereje_kz_native::register();
     let compilation = ereje_compiler::compile_dir(std::path::Path::new(&args[1])).unwrap();
-    let engine = Engine::new((*compilation.policy.clone().unwrap()).clone()).unwrap();
+    let engine = Engine::new((*compilation.policy.clone().unwrap()).clone())
+        .unwrap()
+        .with_native_code(ereje_kz_native::POLICIES);
     let text = std::fs::read_to_string(&args[2]).unwrap();
     let options = EvalOptions {
         trace: true,

@@ -90,8 +90,9 @@ fn saved_cases_give_one_line_each() {
         trace: true,
     };
     // The same policy with native code, as the target compares it.
-    ereje_kz_native::register();
-    let native = ereje_runtime::Engine::new(engine.policy().clone()).unwrap();
+    let native = ereje_runtime::Engine::new(engine.policy().clone())
+        .unwrap()
+        .with_native_code(ereje_kz_native::POLICIES);
     assert!(native.native_code().is_some());
     for (path, bytes) in inputs("read_case") {
         let line = engine

@@ -1,15 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Native code: the kz policy set compiled to Rust (`policies/kz/native`, written by `ereje
-//! compile --emit rust`) against the interpreter.
+//! Native code: the kz policy set compiled to Rust (`policies/kz/native`, written by its build
+//! script from the policy files) against the interpreter.
 //!
-//! Native code must be what the compiler writes for the policy files as they are, must serve
-//! every version of the manifest and every what-if of a parameter, and must give the
+//! Native code must serve every version of the manifest and every what-if of a parameter, and must give the
 //! interpreter's decisions and traces byte for byte: on the contract examples, and on random
 //! and broken cases in both versions, with and without a trace. It must also finish every
 //! valid case without giving up, or the benchmark would measure the interpreter.
-//!
-//! This is a test binary of its own: registering native code changes every engine built in the
-//! process, and the other test binaries compare the closure evaluator with the interpreter.
 
 use std::path::PathBuf;
 
@@ -24,9 +20,15 @@ fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// An engine for every version of the kz manifest, with native code registered.
+/// An engine of `policy` given the kz native code.
+fn kz_engine(policy: ereje_runtime::ir::Policy) -> Engine {
+    Engine::new(policy)
+        .unwrap()
+        .with_native_code(ereje_kz_native::POLICIES)
+}
+
+/// An engine for every version of the kz manifest, given the kz native code.
 fn versions() -> Vec<(String, Engine)> {
-    ereje_kz_native::register();
     let versions = PolicyVersions::load(&repository().join("policies/kz")).unwrap();
     versions
         .versions
@@ -34,32 +36,9 @@ fn versions() -> Vec<(String, Engine)> {
         .map(|version| {
             let compilation = versions.compile(version).unwrap();
             let policy = compilation.policy.expect("the version compiles");
-            (
-                version.name.clone(),
-                Engine::new((*policy).clone()).unwrap(),
-            )
+            (version.name.clone(), kz_engine((*policy).clone()))
         })
         .collect()
-}
-
-/// Fails unless `generated` (a path in the repository) is what the compiler writes for the
-/// policy directory `policy`, and says how to write it again.
-fn assert_fresh(policy: &str, generated: &str) {
-    let written = ereje_compiler::native::emit_rust_for_dir(&repository().join(policy))
-        .expect("every version of the policy compiles");
-    let path = repository().join(generated);
-    let checked_in = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        written == checked_in,
-        "{} is not what the compiler writes for {policy} as it is: write it again with\n  \
-         cargo run --release -p ereje-cli -- compile {policy} --emit rust -o {generated}",
-        path.display()
-    );
-}
-
-#[test]
-fn the_generated_code_is_what_the_compiler_writes() {
-    assert_fresh("policies/kz", "policies/kz/native/src/generated.rs");
 }
 
 #[test]
@@ -203,7 +182,7 @@ fn a_what_if_of_a_parameter_keeps_the_native_code() {
         let mut policy = engine.policy().clone();
         let change = ereje_runtime::whatif::Override::parse("POVERTY_LINE_SHARE=0.75").unwrap();
         ereje_runtime::whatif::apply(&mut policy, &[change]).unwrap();
-        let what_if = Engine::new(policy).unwrap();
+        let what_if = kz_engine(policy);
         assert!(
             what_if.native_code().is_some(),
             "version {name}: a parameter's value is data, not shape"
@@ -221,7 +200,6 @@ fn a_what_if_of_a_parameter_keeps_the_native_code() {
 
 #[test]
 fn an_edited_rule_is_evaluated_without_native_code() {
-    ereje_kz_native::register();
     let mut workspace = ereje_compiler::Workspace::load(&repository().join("policies/kz")).unwrap();
     let text = workspace.file_text("welfare.ereje").unwrap().to_string();
     let edited = text.replace(
@@ -231,7 +209,7 @@ fn an_edited_rule_is_evaluated_without_native_code() {
     assert_ne!(edited, text, "the edit applies");
     workspace.set_file_text("welfare.ereje", edited);
     let policy = workspace.compile().policy.unwrap();
-    let engine = Engine::new((*policy).clone()).unwrap();
+    let engine = kz_engine((*policy).clone());
     assert!(
         engine.native_code().is_none(),
         "an edited rule changes the shape"
@@ -258,7 +236,7 @@ fn an_engine_of_some_of_the_outputs_keeps_the_native_code() {
                         .cloned()
                 })
                 .collect();
-            let some = Engine::new(policy).unwrap();
+            let some = kz_engine(policy);
             assert!(
                 some.native_code().is_some(),
                 "version {name}, outputs {wanted:?}"
@@ -288,6 +266,17 @@ fn an_engine_of_some_of_the_outputs_keeps_the_native_code() {
 }
 
 #[test]
+fn an_engine_not_given_native_code_evaluates_without_it() {
+    for (name, engine) in versions() {
+        let plain = Engine::new(engine.policy().clone()).unwrap();
+        assert!(plain.native_code().is_none(), "version {name}");
+        // A replica keeps the code its engine was given, and only that.
+        assert!(engine.replica().unwrap().native_code().is_some());
+        assert!(plain.replica().unwrap().native_code().is_none());
+    }
+}
+
+#[test]
 fn an_output_the_code_does_not_have_is_evaluated_without_native_code() {
     let (_, engine) = versions().remove(0);
     let mut policy = engine.policy().clone();
@@ -295,20 +284,19 @@ fn an_output_the_code_does_not_have_is_evaluated_without_native_code() {
         output.expr = ereje_runtime::ir::Expr::Const(ereje_runtime::value::Value::Bool(true));
         output.ty = ereje_runtime::ir::Type::Bool;
     }
-    assert!(Engine::new(policy).unwrap().native_code().is_none());
+    assert!(kz_engine(policy).native_code().is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
 // The fixture policy: every construct the emitter writes that the kz set does not use.
 
 fn fixture() -> Engine {
-    for policy in ereje_native_fixture::POLICIES {
-        ereje_runtime::native::register(policy);
-    }
     let directory = repository().join("tests/native_fixture/policy");
     let compilation = ereje_compiler::compile_dir(&directory).unwrap();
     assert_eq!(compilation.error_count(), 0);
-    Engine::new((*compilation.policy.unwrap()).clone()).unwrap()
+    Engine::new((*compilation.policy.unwrap()).clone())
+        .unwrap()
+        .with_native_code(ereje_native_fixture::POLICIES)
 }
 
 /// A random case of the fixture's schema: dates on both sides of the parameters' changes and
@@ -385,14 +373,6 @@ fn fixture_case(random: &mut Random, index: usize) -> serde_json::Value {
         case["flags"] = json!(flags);
     }
     case
-}
-
-#[test]
-fn the_fixtures_generated_code_is_what_the_compiler_writes() {
-    assert_fresh(
-        "tests/native_fixture/policy",
-        "tests/native_fixture/src/generated.rs",
-    );
 }
 
 #[test]

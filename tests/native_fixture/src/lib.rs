@@ -1,13 +1,10 @@
-//! Native code of the fixture policy (`tests/native_fixture/policy`), written by the compiler:
-//!
-//! ```sh
-//! cargo run --release -p ereje-cli -- compile tests/native_fixture/policy --emit rust -o tests/native_fixture/src/generated.rs
-//! ```
+//! Native code of the fixture policy (`tests/native_fixture/policy`), written into `OUT_DIR` by
+//! the build script (`build.rs`) from the policy files.
 //!
 //! The fixture uses what the bundled kz policies do not, so that `tests/tests/native.rs`
 //! compiles and checks the emitter's code for every construct.
 
-#[rustfmt::skip]
-mod generated;
+include!(concat!(env!("OUT_DIR"), "/native.rs"));
 
+/// Every version of the fixture policy compiled to Rust.
 pub use generated::POLICIES;

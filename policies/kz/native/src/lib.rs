@@ -1,26 +1,22 @@
 //! The bundled kz policy set (`policies/kz`) compiled to Rust: native code for
 //! `ereje_runtime::native`, one module per version of the manifest.
 //!
-//! `generated.rs` is written by the compiler, never by hand:
+//! The build script (`build.rs`) writes the code from the policy files at every build in which
+//! they changed, so it is always the policy's as it is; nothing generated is checked in. An
+//! engine uses it only when given it and only for a policy of exactly its shape
+//! (`ereje_runtime::native::shape_digest`), whatever the parameter values:
 //!
-//! ```sh
-//! cargo run --release -p ereje-cli -- compile policies/kz --emit rust -o policies/kz/native/src/generated.rs
+//! ```no_run
+//! # fn engine(policy: ereje_runtime::ir::Policy) -> Result<ereje_runtime::Engine, ereje_runtime::LoadError> {
+//! let engine = ereje_runtime::Engine::new(policy)?.with_native_code(ereje_kz_native::POLICIES);
+//! # Ok(engine)
+//! # }
 //! ```
 //!
-//! `tests/tests/native.rs` fails when it differs from what the compiler writes for the policy
-//! files as they are, so an edited policy cannot ship with stale code. An engine uses this code
-//! only for a policy of exactly its shape (`ereje_runtime::native::shape_digest`), whatever the
-//! parameter values: any other policy is evaluated by the closure evaluator.
+//! Any other policy (an edited rule that failed to compile, another policy set) is evaluated by
+//! the closure evaluator.
 
-#[rustfmt::skip]
-mod generated;
+include!(concat!(env!("OUT_DIR"), "/native.rs"));
 
+/// Every version of the kz policy set compiled to Rust (none when the policy does not compile).
 pub use generated::POLICIES;
-
-/// Registers every version of the kz policy set with the runtime (see
-/// `ereje_runtime::native::register`).
-pub fn register() {
-    for policy in POLICIES {
-        ereje_runtime::native::register(policy);
-    }
-}
