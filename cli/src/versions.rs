@@ -116,20 +116,20 @@ pub fn load_side_with_limits(
     }
     let mut latest: Option<(Option<ereje_runtime::value::Date>, Arc<Policy>)> = None;
     let mut names = Vec::new();
-    let engines = VersionSet::compile_in_force(
-        &versions,
-        |spec, compilation| {
-            let policy = prepare(directory, spec, compilation, sets).map_err(SideError)?;
-            names.push(format!("{} ({})", policy.version, spec.status_text()));
-            let from = spec.in_force_from();
-            if latest.as_ref().is_none_or(|(date, _)| from >= *date) {
-                latest = Some((from, Arc::new(policy.clone())));
-            }
-            Ok(policy)
-        },
-        |policy| engine(policy, limits).map_err(SideError),
-    )
-    .map_err(|error: SideError| error.0)?;
+    let engines = versions
+        .engines_in_force(
+            |spec, compilation| {
+                let policy = prepare(directory, spec, compilation, sets).map_err(SideError)?;
+                names.push(format!("{} ({})", policy.version, spec.status_text()));
+                let from = spec.in_force_from();
+                if latest.as_ref().is_none_or(|(date, _)| from >= *date) {
+                    latest = Some((from, Arc::new(policy.clone())));
+                }
+                Ok(policy)
+            },
+            |policy| engine(policy, limits).map_err(SideError),
+        )
+        .map_err(|error: SideError| error.0)?;
     let policy = match latest {
         Some((_, policy)) => policy,
         None => {

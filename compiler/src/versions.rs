@@ -29,29 +29,22 @@
 //! the date its modules say.
 //!
 //! The version a case is decided by is the in-force version with the latest `from` on or before
-//! the case's as-of date ([`VersionSet`]); a proposed version is used only when asked for by
+//! the case's as-of date ([`VersionSet`], in `ereje_runtime::versions`); a proposed version is used only when asked for by
 //! name. Each version compiles to its own IR, whose `version` is the version's name, so that a
 //! decision names the version that made it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ereje_runtime::ir::Policy;
 use ereje_runtime::value::Date;
-use ereje_runtime::{CaseOutcome, Engine, EvalOptions, Scratch};
+/// The choice of the version in force lives in the runtime, so that an embedder of compiled
+/// IR chooses by date without the compiler; these names stay here for existing code.
+pub use ereje_runtime::versions::{VersionSet, VersionStatus};
+use ereje_runtime::Engine;
 
 use crate::db::Manifest;
 use crate::{Compilation, LoadError, Workspace};
-
-/// Whether a version is law or a proposal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionStatus {
-    /// In force from this date (until a later in-force version takes over).
-    InForce { from: Date },
-    /// A proposal (a draft, a what-if): never chosen by date, only by name.
-    Proposed,
-}
 
 /// One version of a policy set, as the manifest describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +59,7 @@ pub struct VersionSpec {
 
 impl VersionSpec {
     pub fn in_force_from(&self) -> Option<Date> {
-        match self.status {
-            VersionStatus::InForce { from } => Some(from),
-            VersionStatus::Proposed => None,
-        }
+        self.status.in_force_from()
     }
 
     /// `in force from 2025-01-01` or `proposed`, for people.
@@ -336,56 +326,11 @@ impl PolicyVersions {
             .map(|version| Ok((version.clone(), self.compile(version)?)))
             .collect()
     }
-}
 
-/// The engines of several versions, each chosen for the cases of its dates: every in-force
-/// version (for `eval` and `batch`), or one version forced by name.
-#[derive(Debug, Clone)]
-pub struct VersionSet {
-    /// Sorted by `from`, earliest first; a forced or single version has no date here.
-    engines: Vec<(Option<Date>, Arc<Engine>)>,
-}
-
-impl VersionSet {
-    /// The same set with every engine replaced by its [`Engine::replica`], for another thread.
-    pub fn replica(&self) -> Result<VersionSet, ereje_runtime::LoadError> {
-        let engines = self
-            .engines
-            .iter()
-            .map(|(from, engine)| Ok((*from, Arc::new(engine.replica()?))))
-            .collect::<Result<_, ereje_runtime::LoadError>>()?;
-        Ok(VersionSet { engines })
-    }
-
-    /// The earliest version's engine (for what every version shares: the outputs' shapes).
-    pub fn first(&self) -> Option<&Engine> {
-        self.engines.first().map(|(_, engine)| engine.as_ref())
-    }
-
-    /// One engine used for every case (a version forced with `--version`).
-    pub fn single(engine: Engine) -> VersionSet {
-        VersionSet {
-            engines: vec![(None, Arc::new(engine))],
-        }
-    }
-
-    /// Engines for in-force versions; each decides the cases dated from its `from` until the
-    /// next version's. An empty list gives an empty set, which [`VersionSet::pick`] never
-    /// answers from.
-    pub fn by_date(mut engines: Vec<(Date, Engine)>) -> VersionSet {
-        engines.sort_by_key(|(from, _)| *from);
-        VersionSet {
-            engines: engines
-                .into_iter()
-                .map(|(from, engine)| (Some(from), Arc::new(engine)))
-                .collect(),
-        }
-    }
-
-    /// Compiles every in-force version of a directory and builds the set, after `prepare` has
+    /// Compiles every in-force version and builds their [`VersionSet`], after `prepare` has
     /// had its say on each IR (a what-if changes parameters there). The first failure stops it.
-    pub fn compile_in_force<E>(
-        versions: &PolicyVersions,
+    pub fn engines_in_force<E>(
+        &self,
         mut prepare: impl FnMut(&VersionSpec, Compilation) -> Result<Policy, E>,
         mut load: impl FnMut(Policy) -> Result<Engine, E>,
     ) -> Result<VersionSet, E>
@@ -393,50 +338,12 @@ impl VersionSet {
         E: From<LoadError>,
     {
         let mut engines = Vec::new();
-        for (version, compilation) in versions.compile_in_force()? {
+        for (version, compilation) in self.compile_in_force()? {
             let from = version.in_force_from().unwrap_or(Date::MIN);
             let policy = prepare(&version, compilation)?;
             engines.push((from, load(policy)?));
         }
         Ok(VersionSet::by_date(engines))
-    }
-
-    /// The engine for a case as of `date`: the version in force on it, else the earliest (whose
-    /// own check then reports the date as before the policy is in force).
-    pub fn pick(&self, date: Option<Date>) -> Option<&Engine> {
-        let chosen = date.and_then(|date| {
-            self.engines
-                .iter()
-                .rev()
-                .find(|(from, _)| from.is_none_or(|from| from <= date))
-        });
-        chosen
-            .or_else(|| self.engines.first())
-            .map(|(_, engine)| engine.as_ref())
-    }
-
-    pub fn engines(&self) -> impl Iterator<Item = &Engine> {
-        self.engines.iter().map(|(_, engine)| engine.as_ref())
-    }
-
-    /// Reads a case, picks the version in force on its as-of date (the option's, else the
-    /// case's) and decides it. Never fails: the outcome is a decision or an error line.
-    pub fn evaluate_json(
-        &self,
-        json: &str,
-        options: &EvalOptions,
-        scratch: &mut Scratch,
-    ) -> Option<CaseOutcome> {
-        let first = self.engines.first().map(|(_, engine)| engine.as_ref())?;
-        let as_of = match options.as_of {
-            Some(date) => Some(date),
-            None if self.engines.len() > 1 => {
-                first.read_case(json).ok().and_then(|case| case.as_of())
-            }
-            None => None,
-        };
-        let engine = self.pick(as_of)?;
-        Some(engine.evaluate_json_with(json, options, scratch))
     }
 }
 

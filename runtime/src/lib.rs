@@ -83,6 +83,7 @@ mod load;
 pub mod native;
 pub mod trace;
 pub mod value;
+pub mod versions;
 pub mod whatif;
 
 use std::sync::Arc;
