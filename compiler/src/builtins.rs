@@ -1,5 +1,6 @@
 //! The built-in functions: their names, argument types and lowering.
 
+use crate::codes::Code;
 use ereje_runtime::ir::{Builtin, Expr, Type};
 use ereje_runtime::value::Value;
 
@@ -71,7 +72,7 @@ pub fn call_builtin(
                 checker.expr(argument, None);
             }
             let mut diagnostic = Diagnostic::error(
-                "name.unknown_function",
+                Code::NameUnknownFunction,
                 format!("unknown function `{function}`"),
                 name.span,
                 "no such function",
@@ -86,7 +87,7 @@ pub fn call_builtin(
     if function == "round" && arguments.len() == 2 {
         checker.report(
             Diagnostic::error(
-                "rounding.unnamed",
+                Code::RoundingUnnamed,
                 "`round` needs a rounding strategy",
                 span,
                 "no strategy named",
@@ -97,7 +98,7 @@ pub fn call_builtin(
     }
     if arguments.len() != expected_arity {
         checker.report(Diagnostic::error(
-            "type.arity",
+            Code::TypeArity,
             format!(
                 "`{function}` takes {}, but {}",
                 crate::check::count_of(expected_arity, "argument"),
@@ -126,7 +127,7 @@ pub fn call_builtin(
                     if unify(ty, expected).as_ref() != Some(expected) {
                         let (a, b) = (checker.show(ty), checker.show(expected));
                         checker.report(Diagnostic::error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("key {index} of the table must be {b}, but this is {a}"),
                             argument.span,
                             format!("this is {a}"),
@@ -141,7 +142,7 @@ pub fn call_builtin(
             if let Some(types) = &key_types {
                 if types.len() != keys.len() {
                     checker.report(Diagnostic::error(
-                        "type.arity",
+                        Code::TypeArity,
                         format!(
                             "table `{table_name}` has {}, but {}",
                             crate::check::count_of(types.len(), "key"),
@@ -185,7 +186,7 @@ pub fn call_builtin(
                 _ => {
                     let (a, b) = (checker.show(&ty), checker.show(&domain));
                     checker.report(Diagnostic::error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("the bands of `{bands_name}` are over {b}, but this value is {a}"),
                         arguments[1].span,
                         format!("this is {a}"),
@@ -216,7 +217,7 @@ pub fn call_builtin(
                     if element != Type::Bool {
                         let shown = checker.show(&element);
                         checker.report(Diagnostic::error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("`holding` lists the rules that hold, but `{group_name}` is a group of {shown} rules"),
                             arguments[0].span,
                             "not a group of Bool rules",
@@ -232,7 +233,7 @@ pub fn call_builtin(
                     if !matches!(element, Type::Integer | Type::Decimal | Type::Money) {
                         let shown = checker.show(&element);
                         checker.report(Diagnostic::error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("`total` adds numbers, but `{group_name}` is a group of {shown} rules"),
                             arguments[0].span,
                             "not numbers",
@@ -304,7 +305,7 @@ pub fn call_builtin(
                 }
                 _ => {
                     checker.report(Diagnostic::error(
-                        "rounding.places",
+                        Code::RoundingPlaces,
                         "the number of decimal places must be a whole number from 0 to 20",
                         arguments[1].span,
                         "not a number of places",
@@ -319,7 +320,7 @@ pub fn call_builtin(
                 Some(other) => {
                     let shown = checker.show(&other);
                     checker.report(Diagnostic::error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`round` rounds numbers, but this is {shown}"),
                         arguments[0].span,
                         "not a number",
@@ -513,7 +514,7 @@ fn simple_builtin(
             };
             checker.report(
                 Diagnostic::error(
-                    "type.arguments",
+                    Code::TypeArguments,
                     format!(
                         "`{function}` cannot take arguments of types ({})",
                         shown.join(", ")

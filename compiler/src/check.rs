@@ -4,6 +4,7 @@
 //! operators specialised for their operand types. A type of `None` means "already reported":
 //! it silences errors that would only repeat the first one.
 
+use crate::codes::Code;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -125,7 +126,7 @@ impl<'a> Checker<'a> {
         (error_value(), None)
     }
 
-    fn error(&mut self, code: &'static str, message: String, span: Span, label: &str) -> Typed {
+    fn error(&mut self, code: Code, message: String, span: Span, label: &str) -> Typed {
         self.fail(Diagnostic::error(code, message, span, label))
     }
 
@@ -151,7 +152,7 @@ impl<'a> Checker<'a> {
         if let Some(ty) = ty {
             if !assignable(&ty, expected) {
                 let mut diagnostic = Diagnostic::error(
-                    "type.mismatch",
+                    Code::TypeMismatch,
                     format!(
                         "{what} must be {}, but this is {}",
                         self.show(expected),
@@ -178,7 +179,7 @@ impl<'a> Checker<'a> {
         if self.size > MAX_EXPRESSION_SIZE {
             if self.size == MAX_EXPRESSION_SIZE + 1 {
                 return self.error(
-                    "syntax.too_large",
+                    Code::SyntaxTooLarge,
                     format!("this item has more than {MAX_EXPRESSION_SIZE} operations"),
                     expr.span,
                     "too large",
@@ -207,7 +208,7 @@ impl<'a> Checker<'a> {
                     Some(other) => {
                         let shown = self.show(&other);
                         self.error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("cannot negate a value of type {shown}"),
                             span,
                             "not a number",
@@ -248,7 +249,7 @@ impl<'a> Checker<'a> {
                     let shown = self.show(&left_ty);
                     return self.fail(
                         Diagnostic::error(
-                            "type.not_optional",
+                            Code::TypeNotOptional,
                             format!("the left side of `??` is {shown}, which is never absent"),
                             left.span,
                             "always present",
@@ -276,7 +277,7 @@ impl<'a> Checker<'a> {
                     None => {
                         let (a, b) = (self.show(&inner), self.show(&right_ty));
                         self.error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("both sides of `??` must have one type: {a} and {b}"),
                             right.span,
                             "this differs",
@@ -294,7 +295,7 @@ impl<'a> Checker<'a> {
                         None => {
                             let (a, b) = (self.show(&a), self.show(&b));
                             let mut diagnostic = Diagnostic::error(
-                                "type.mismatch",
+                                Code::TypeMismatch,
                                 format!("the branches of `if` have different types: {a} and {b}"),
                                 otherwise.span,
                                 format!("this is {b}"),
@@ -338,7 +339,7 @@ impl<'a> Checker<'a> {
                             None => {
                                 let (a, b) = (self.show(&a), self.show(&b));
                                 self.diagnostics.push(Diagnostic::error(
-                                    "type.mismatch",
+                                    Code::TypeMismatch,
                                     format!("a list's items must have one type: {a} and {b}"),
                                     item.span,
                                     format!("this is {b}"),
@@ -368,7 +369,7 @@ impl<'a> Checker<'a> {
                         .any(|(name, _): &(String, Type)| name == &key.text)
                     {
                         self.diagnostics.push(Diagnostic::error(
-                            "name.duplicate",
+                            Code::NameDuplicate,
                             format!("key `{}` appears twice", key.text),
                             key.span,
                             "again here",
@@ -472,7 +473,7 @@ impl<'a> Checker<'a> {
             }
             LiteralKind::Invalid => (error_value(), None),
             LiteralKind::List(_) | LiteralKind::Name(_) => self.error(
-                "syntax.error",
+                Code::SyntaxError,
                 "a constant list or name is not an expression here".into(),
                 span,
                 "here",
@@ -494,7 +495,7 @@ impl<'a> Checker<'a> {
                 .unwrap_or_default();
             self.diagnostics.push(
                 Diagnostic::error(
-                    "name.not_imported",
+                    Code::NameNotImported,
                     format!("`{name}` is declared in module `{declared}`, which `{here}` does not import"),
                     span,
                     "not visible here",
@@ -546,7 +547,7 @@ impl<'a> Checker<'a> {
                 ValueKind::Input => (Expr::Input, self.input_type()),
                 ValueKind::Function(_) => self.fail(
                     Diagnostic::error(
-                        "type.function_value",
+                        Code::TypeFunctionValue,
                         format!("`{name}` is a function: call it with its arguments"),
                         span,
                         "a function",
@@ -569,7 +570,7 @@ impl<'a> Checker<'a> {
                     };
                     self.fail(
                         Diagnostic::error(
-                            "type.not_a_value",
+                            Code::TypeNotAValue,
                             format!("`{name}` is a {word}, not a value"),
                             span,
                             format!("a {word}"),
@@ -600,7 +601,7 @@ impl<'a> Checker<'a> {
             }
         }
         let mut diagnostic = Diagnostic::error(
-            "name.unknown",
+            Code::NameUnknown,
             format!("unknown name `{name}`"),
             span,
             "not declared anywhere",
@@ -637,7 +638,7 @@ impl<'a> Checker<'a> {
             .filter(|(_, symbol)| matches!(symbol.kind, ValueKind::Rule(_)))
             .map(|(name, _)| name.as_str());
         let mut diagnostic = Diagnostic::error(
-            "name.unknown_rule",
+            Code::NameUnknownRule,
             format!("unknown rule `{id}`"),
             span,
             "no rule with this id",
@@ -674,7 +675,7 @@ impl<'a> Checker<'a> {
                                     .map(|v| v.name.as_str())
                                     .collect();
                                 let mut diagnostic = Diagnostic::error(
-                                    "name.unknown_variant",
+                                    Code::NameUnknownVariant,
                                     format!("`{}` is not a variant of {type_name}", field.text),
                                     field.span,
                                     "no such variant",
@@ -724,7 +725,7 @@ impl<'a> Checker<'a> {
                 let record_name = record.name.clone();
                 let names: Vec<String> = record.fields.iter().map(|f| f.name.clone()).collect();
                 let mut diagnostic = Diagnostic::error(
-                    "name.unknown_field",
+                    Code::NameUnknownField,
                     format!("record `{record_name}` has no field `{}`", field.text),
                     field.span,
                     "no such field",
@@ -746,7 +747,7 @@ impl<'a> Checker<'a> {
     fn no_fields(&mut self, ty: &Type, field: &Name, _span: Span) -> Typed {
         let shown = self.show(ty);
         let mut diagnostic = Diagnostic::error(
-            "type.no_fields",
+            Code::TypeNoFields,
             format!("a value of type {shown} has no field `{}`", field.text),
             field.span,
             "no such field",
@@ -815,7 +816,7 @@ impl<'a> Checker<'a> {
                 let Type::List(element) = &right_ty else {
                     let shown = self.show(&right_ty);
                     return self.error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("the right side of `{symbol}` must be a list, but this is {shown}"),
                         right.span,
                         "not a list",
@@ -824,7 +825,7 @@ impl<'a> Checker<'a> {
                 if unify(strip_optional(&left_ty), element).is_none() {
                     let (a, b) = (self.show(&left_ty), self.show(element));
                     return self.error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("cannot look for a value of type {a} in a list of {b}"),
                         span,
                         "types differ",
@@ -856,7 +857,7 @@ impl<'a> Checker<'a> {
                     });
                     return self.fail(
                         Diagnostic::error(
-                            "type.optional_compare",
+                            Code::TypeOptionalCompare,
                             format!("cannot order a value of type {shown}: it may be absent"),
                             span,
                             "may be absent",
@@ -871,7 +872,7 @@ impl<'a> Checker<'a> {
                     (a, b) => {
                         let (shown_a, shown_b) = (self.show(a), self.show(b));
                         let mut diagnostic = Diagnostic::error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("cannot compare {shown_a} with {shown_b}"),
                             span,
                             format!("{shown_a} {symbol} {shown_b}"),
@@ -897,7 +898,7 @@ impl<'a> Checker<'a> {
                 if !equality && !ordered {
                     let shown = self.show(left_base);
                     return self.error(
-                        "type.not_ordered",
+                        Code::TypeNotOrdered,
                         format!("values of type {shown} have no order for `{symbol}`"),
                         span,
                         "no order",
@@ -975,7 +976,7 @@ impl<'a> Checker<'a> {
             None => {
                 let (a, b) = (self.show(left_ty), self.show(right_ty));
                 let mut diagnostic = Diagnostic::error(
-                    "type.arithmetic",
+                    Code::TypeArithmetic,
                     format!("cannot compute {a} {symbol} {b}"),
                     span,
                     format!("{a} {symbol} {b}"),
@@ -1005,7 +1006,7 @@ impl<'a> Checker<'a> {
             Some(other) => {
                 let shown = self.show(&other);
                 self.diagnostics.push(Diagnostic::error(
-                    "type.mismatch",
+                    Code::TypeMismatch,
                     format!("expected a list to go over, but this is {shown}"),
                     list.span,
                     "not a list",
@@ -1049,7 +1050,7 @@ impl<'a> Checker<'a> {
                 other => {
                     let shown = self.show(other);
                     return self.error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`sum` adds numbers, but the values are {shown}"),
                         body_span,
                         "not a number",
@@ -1059,7 +1060,7 @@ impl<'a> Checker<'a> {
             "count" => {
                 if body_lowered.is_some() {
                     return self.error(
-                        "syntax.error",
+                        Code::SyntaxError,
                         "`count` takes a condition with `where`, not a value with `=>`".into(),
                         body_span,
                         "write `where …`",
@@ -1071,7 +1072,7 @@ impl<'a> Checker<'a> {
                 if body_lowered.is_some() && body_ty != Type::Bool {
                     let shown = self.show(&body_ty);
                     return self.error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`{name}` needs a condition (Bool), but this is {shown}"),
                         body_span,
                         "not a Bool",
@@ -1079,7 +1080,7 @@ impl<'a> Checker<'a> {
                 }
                 if body_lowered.is_none() && filter_lowered.is_none() {
                     return self.error(
-                        "syntax.error",
+                        Code::SyntaxError,
                         format!("`{name}` needs a condition: `{name}(x in list where …)`"),
                         span,
                         "no condition",
@@ -1099,7 +1100,7 @@ impl<'a> Checker<'a> {
                 other => {
                     let shown = self.show(other);
                     return self.error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`flat_map` joins lists, but the values are {shown}"),
                         body_span,
                         "not a list",
@@ -1120,7 +1121,7 @@ impl<'a> Checker<'a> {
                 if !ordered {
                     let shown = self.show(&body_ty);
                     return self.error(
-                        "type.not_ordered",
+                        Code::TypeNotOrdered,
                         format!("`{name}` needs ordered values, but these are {shown}"),
                         body_span,
                         "no order",
@@ -1135,7 +1136,7 @@ impl<'a> Checker<'a> {
             }
             _ => {
                 return self.error(
-                    "name.unknown",
+                    Code::NameUnknown,
                     format!("unknown aggregate `{name}`"),
                     function.span,
                     "unknown",
@@ -1174,7 +1175,7 @@ impl<'a> Checker<'a> {
         for arm in arms {
             if has_wildcard {
                 self.diagnostics.push(Diagnostic::warning(
-                    "match.unreachable",
+                    Code::MatchUnreachable,
                     "this arm can never be reached: an earlier `_` takes every value".to_string(),
                     pattern_span(&arm.pattern),
                     "unreachable",
@@ -1203,7 +1204,7 @@ impl<'a> Checker<'a> {
                         if qualifier.text != enumeration.name {
                             let name = enumeration.name.clone();
                             self.diagnostics.push(Diagnostic::error(
-                                "type.mismatch",
+                                Code::TypeMismatch,
                                 format!("the value matched is {name}, not {}", qualifier.text),
                                 qualifier.span,
                                 "another enum",
@@ -1227,7 +1228,7 @@ impl<'a> Checker<'a> {
                                 .collect();
                             let name = enumeration.name.clone();
                             let mut diagnostic = Diagnostic::error(
-                                "name.unknown_variant",
+                                Code::NameUnknownVariant,
                                 format!("`{}` is not a variant of {name}", variant.text),
                                 variant.span,
                                 "no such variant",
@@ -1262,7 +1263,7 @@ impl<'a> Checker<'a> {
                     };
                     self.diagnostics.push(
                         Diagnostic::error(
-                            "type.bad_pattern",
+                            Code::TypeBadPattern,
                             format!("this pattern cannot match a value of type {shown}"),
                             pattern_span(pattern),
                             "wrong kind of pattern",
@@ -1291,7 +1292,7 @@ impl<'a> Checker<'a> {
                     None => {
                         let (a, b) = (self.show(&a), self.show(&b));
                         self.diagnostics.push(Diagnostic::error(
-                            "type.mismatch",
+                            Code::TypeMismatch,
                             format!("the arms of `match` have different types: {a} and {b}"),
                             arm.body.span,
                             format!("this is {b}"),
@@ -1337,7 +1338,7 @@ impl<'a> Checker<'a> {
                 let listed: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
                 self.diagnostics.push(
                     Diagnostic::error(
-                        "match.not_exhaustive",
+                        Code::MatchNotExhaustive,
                         format!(
                             "this `match` does not cover every value: {} missing",
                             listed.join(", ")
@@ -1368,7 +1369,7 @@ impl<'a> Checker<'a> {
         let argument = argument?;
         let ExprKind::Name(name) = &argument.kind else {
             self.diagnostics.push(Diagnostic::error(
-                "type.mismatch",
+                Code::TypeMismatch,
                 format!("expected the name of a {want} here"),
                 argument.span,
                 format!("not a {want}"),
@@ -1385,7 +1386,7 @@ impl<'a> Checker<'a> {
                 None => {
                     let word = symbol.kind.word();
                     self.diagnostics.push(Diagnostic::error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`{name}` is a {word}, not a {want}"),
                         argument.span,
                         format!("a {word}"),
@@ -1402,7 +1403,7 @@ impl<'a> Checker<'a> {
                     .map(|(n, _)| n.as_str())
                     .collect();
                 let mut diagnostic = Diagnostic::error(
-                    "name.unknown",
+                    Code::NameUnknown,
                     format!("unknown {want} `{name}`"),
                     argument.span,
                     "not declared anywhere",
@@ -1436,7 +1437,7 @@ impl<'a> Checker<'a> {
                 };
                 if params.len() != arguments.len() {
                     return self.error(
-                        "type.arity",
+                        Code::TypeArity,
                         format!(
                             "`{}` takes {}, but {}",
                             name.text,
@@ -1536,7 +1537,7 @@ impl<'a> Checker<'a> {
         let Some(argument) = argument else {
             self.report(
                 Diagnostic::error(
-                    "rounding.unnamed",
+                    Code::RoundingUnnamed,
                     "`round` needs a rounding strategy",
                     span,
                     "no strategy",
@@ -1558,7 +1559,7 @@ impl<'a> Checker<'a> {
         if mode.is_none() {
             self.report(
                 Diagnostic::error(
-                    "rounding.unknown",
+                    Code::RoundingUnknown,
                     "unknown rounding strategy",
                     argument.span,
                     "not a strategy",

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use crate::ast::Span;
+use crate::codes::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,7 +24,8 @@ pub struct Label {
     pub message: String,
 }
 
-/// One problem found in a policy. `code` is stable and documented in LANGUAGE.md.
+/// One problem found in a policy. `code` is the stable text of a [`Code`], each documented
+/// in `codes.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -36,14 +38,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         span: Span,
         label: impl Into<String>,
     ) -> Self {
         Diagnostic {
             severity: Severity::Error,
-            code,
+            code: code.as_str(),
             message: message.into(),
             labels: vec![Label {
                 span,
@@ -54,7 +56,7 @@ impl Diagnostic {
     }
 
     pub fn warning(
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         span: Span,
         label: impl Into<String>,

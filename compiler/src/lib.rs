@@ -17,6 +17,7 @@
 pub mod ast;
 mod builtins;
 mod check;
+pub mod codes;
 pub mod db;
 pub mod diagnostic;
 pub mod native;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 
 use salsa::Setter;
 
+pub use crate::codes::Code;
 pub use crate::db::{Database, Manifest};
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::render::{render_human, render_json, Report};

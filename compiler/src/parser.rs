@@ -4,6 +4,7 @@
 //! is parsed alone. Two things follow: a syntax error in one item does not hide the errors of the
 //! others, and an item whose text did not change parses to an equal tree.
 
+use crate::codes::Code;
 use ereje_runtime::value::{Date, Month, Quarter};
 use pest::iterators::Pair;
 use pest::Parser as _;
@@ -94,7 +95,7 @@ pub fn parse_file(text: &str) -> ParseOutput {
         let start32 = start as u32;
         if piece.len() > MAX_ITEM_BYTES {
             let diagnostic = Diagnostic::error(
-                "syntax.too_large",
+                Code::SyntaxTooLarge,
                 format!(
                     "this item is {} bytes long; an item may hold at most {MAX_ITEM_BYTES}",
                     piece.len()
@@ -161,7 +162,7 @@ fn check_nesting(piece: &str) -> Option<Diagnostic> {
                     };
                     return Some(
                         Diagnostic::error(
-                            "syntax.too_deep",
+                            Code::SyntaxTooDeep,
                             format!("brackets are nested more than {MAX_NESTING} deep"),
                             span,
                             "too deep here",
@@ -277,7 +278,7 @@ fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
     match (unclosed_bracket(piece), at_end) {
         // The item ended inside brackets: the bracket left open is the problem to show.
         (Some((offset, bracket)), true) => Diagnostic::error(
-            "syntax.error",
+            Code::SyntaxError,
             format!("syntax error: `{bracket}` is never closed"),
             Span {
                 start: offset as u32,
@@ -288,7 +289,7 @@ fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
         .with_label(error_span, message)
         .with_help(format!("close the `{bracket}` before the item ends")),
         (Some((offset, bracket)), false) => Diagnostic::error(
-            "syntax.error",
+            Code::SyntaxError,
             format!("syntax error: {message}"),
             error_span,
             message,
@@ -302,7 +303,7 @@ fn syntax_error(error: pest::error::Error<Rule>, piece: &str) -> Diagnostic {
         )
         .with_help(format!("close the `{bracket}` before the item ends")),
         (None, _) => Diagnostic::error(
-            "syntax.error",
+            Code::SyntaxError,
             format!("syntax error: {message}"),
             error_span,
             message,
@@ -440,7 +441,7 @@ fn parse_item(piece: &str) -> Result<(Item, Vec<Diagnostic>), Diagnostic> {
 
 fn internal(what: &str) -> Diagnostic {
     Diagnostic::error(
-        "syntax.internal",
+        Code::SyntaxInternal,
         format!("internal parser error: {what}"),
         Span::default(),
         "here",
@@ -506,7 +507,7 @@ impl Builder {
             Ok(date) => Some(date),
             Err(_) => {
                 self.diagnostics.push(Diagnostic::error(
-                    "syntax.bad_date",
+                    Code::SyntaxBadDate,
                     format!("`{}` is not a date that exists", pair.as_str()),
                     self.span(pair),
                     "no such day",
@@ -522,7 +523,7 @@ impl Builder {
             Ok(value) => Some(value),
             Err(_) => {
                 self.diagnostics.push(Diagnostic::error(
-                    "syntax.bad_number",
+                    Code::SyntaxBadNumber,
                     format!("`{}` is not a number Ereje can hold exactly", pair.as_str()),
                     self.span(pair),
                     "out of range",
@@ -538,7 +539,7 @@ impl Builder {
             Ok(value) => Some(value),
             Err(_) => {
                 self.diagnostics.push(Diagnostic::error(
-                    "syntax.bad_number",
+                    Code::SyntaxBadNumber,
                     format!("`{}` is not an integer in range", pair.as_str()),
                     self.span(pair),
                     "out of range",
@@ -892,7 +893,7 @@ impl Builder {
             }
             _ => {
                 return Err(Diagnostic::error(
-                    "syntax.error",
+                    Code::SyntaxError,
                     "syntax error: expected an item",
                     span,
                     "here",
@@ -1133,7 +1134,7 @@ impl Builder {
                 Some(month) => LiteralKind::Month(month),
                 None => {
                     self.diagnostics.push(Diagnostic::error(
-                        "syntax.bad_month",
+                        Code::SyntaxBadMonth,
                         format!(
                             "`{}` is not a month (the month must be 01 to 12)",
                             pair.as_str()
@@ -1148,7 +1149,7 @@ impl Builder {
                 Some(quarter) => LiteralKind::Quarter(quarter),
                 None => {
                     self.diagnostics.push(Diagnostic::error(
-                        "syntax.bad_quarter",
+                        Code::SyntaxBadQuarter,
                         format!("`{}` is not a quarter (Q1 to Q4)", pair.as_str()),
                         span,
                         "no such quarter",
@@ -1198,7 +1199,7 @@ impl Builder {
         self.operations += count;
         if self.operations > MAX_OPERATIONS {
             return Err(Diagnostic::error(
-                "syntax.too_large",
+                Code::SyntaxTooLarge,
                 format!("this item has more than {MAX_OPERATIONS} operations"),
                 span,
                 "too large",

@@ -5,6 +5,7 @@
 //! `check_item` is the expensive step; it reads only its own item's syntax and the signatures of
 //! the names it uses, so an edit inside one rule re-checks that rule alone.
 
+use crate::codes::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -193,7 +194,7 @@ fn collect_messages(
         };
         if slot.is_some() {
             checker.report(Diagnostic::error(
-                "rule.duplicate_message",
+                Code::RuleDuplicateMessage,
                 format!("{owner} has two `{lang}` messages"),
                 *span,
                 "again here",
@@ -219,7 +220,7 @@ fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
         if !missing.is_empty() {
             checker.report(
                 Diagnostic::warning(
-                    "rule.missing_message",
+                    Code::RuleMissingMessage,
                     format!(
                         "rule `{}` has no message in {}",
                         def.name.text,
@@ -252,7 +253,7 @@ fn check_def(checker: &mut Checker<'_>, def: &ast::DefItem, module: u32) -> Lowe
                     .any(|(existing, _): &(String, Type)| existing == &name.text)
                 {
                     checker.report(Diagnostic::error(
-                        "name.duplicate",
+                        Code::NameDuplicate,
                         format!("parameter `{}` is declared twice", name.text),
                         name.span,
                         "again here",
@@ -319,7 +320,7 @@ fn check_exceptions(
     for (index, exception) in def.exceptions.iter().enumerate() {
         if labels[..index].contains(&exception.label.text.as_str()) {
             checker.report(Diagnostic::error(
-                "name.duplicate",
+                Code::NameDuplicate,
                 format!("exception `{}` is declared twice", exception.label.text),
                 exception.label.span,
                 "again here",
@@ -331,7 +332,7 @@ fn check_exceptions(
                 Some(other) if other != index => beats[index][other] = true,
                 Some(_) => {
                     checker.report(Diagnostic::error(
-                        "exception.self",
+                        Code::ExceptionSelf,
                         format!("exception `{}` cannot be over itself", over.text),
                         over.span,
                         "itself",
@@ -340,7 +341,7 @@ fn check_exceptions(
                 }
                 None => {
                     let mut diagnostic = Diagnostic::error(
-                        "name.unknown",
+                        Code::NameUnknown,
                         format!("`{}` is not an exception of `{}`", over.text, def.name.text),
                         over.span,
                         "no such exception",
@@ -369,7 +370,7 @@ fn check_exceptions(
     for index in 0..count {
         if beats[index][index] {
             checker.report(Diagnostic::error(
-                "exception.cycle",
+                Code::ExceptionCycle,
                 format!(
                     "the priorities of `{}`'s exceptions form a cycle through `{}`",
                     def.name.text, labels[index]
@@ -385,7 +386,7 @@ fn check_exceptions(
             if !beats[first][second] && !beats[second][first] {
                 checker.report(
                     Diagnostic::error(
-                        "exception.ambiguous",
+                        Code::ExceptionAmbiguous,
                         format!(
                             "exceptions `{}` and `{}` of `{}` can both apply, and neither has priority",
                             labels[first], labels[second], def.name.text
@@ -485,7 +486,7 @@ fn check_parameter(
                     if value.from <= previous_date {
                         checker.report(
                             Diagnostic::error(
-                                "parameter.order",
+                                Code::ParameterOrder,
                                 format!(
                                     "the values of `{}` must be in date order: {} does not come after {}",
                                     parameter.name.text, value.from, previous_date
@@ -513,7 +514,7 @@ fn check_parameter(
                 if first.from > in_force {
                     checker.report(
                         Diagnostic::error(
-                            "parameter.no_value",
+                            Code::ParameterNoValue,
                             format!(
                                 "parameter `{}` has no value on {in_force}, the date module `{module_name}` is in force from",
                                 parameter.name.text
@@ -527,7 +528,7 @@ fn check_parameter(
             }
             if values.is_empty() {
                 checker.report(Diagnostic::error(
-                    "parameter.no_value",
+                    Code::ParameterNoValue,
                     format!("parameter `{}` has no value", parameter.name.text),
                     parameter.name.span,
                     "no values",
@@ -537,7 +538,7 @@ fn check_parameter(
                 (Some((until, span)), Some(last)) if *until < last.from => {
                     checker.report(
                         Diagnostic::error(
-                            "parameter.order",
+                            Code::ParameterOrder,
                             format!(
                                 "`{}` ends on {until}, before its last value applies ({})",
                                 parameter.name.text, last.from
@@ -587,7 +588,7 @@ fn check_table(checker: &mut Checker<'_>, table: &ast::TableItem) -> Lowered {
     for row in &table.rows {
         if row.key.len() != key_types.len() || row.cells.len() != column_types.len() {
             checker.report(Diagnostic::error(
-                "table.shape",
+                Code::TableShape,
                 format!(
                     "a row of `{}` must have {} key(s) and {} column(s); this one has {} and {}",
                     table.name.text,
@@ -618,7 +619,7 @@ fn check_table(checker: &mut Checker<'_>, table: &ast::TableItem) -> Lowered {
                 None if matches!(ty, Type::Optional(_)) => cells.push(Value::Absent),
                 None => {
                     checker.report(Diagnostic::error(
-                        "table.blank",
+                        Code::TableBlank,
                         format!("a column of type {} cannot be blank", checker.show(ty)),
                         row.span,
                         "blank cell",
@@ -640,7 +641,7 @@ fn check_table(checker: &mut Checker<'_>, table: &ast::TableItem) -> Lowered {
         if let Some((_, first_span)) = seen.iter().find(|(existing, _)| *existing == key) {
             checker.report(
                 Diagnostic::error(
-                    "table.duplicate_row",
+                    Code::TableDuplicateRow,
                     format!("table `{}` has two rows for the same key", table.name.text),
                     row.span,
                     "second row",
@@ -670,7 +671,7 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
     for year in &calendar.years {
         if years.iter().any(|y| y.year == year.year) {
             checker.report(Diagnostic::error(
-                "calendar.duplicate_year",
+                Code::CalendarDuplicateYear,
                 format!(
                     "calendar `{}` lists year {} twice",
                     calendar.name.text, year.year
@@ -684,7 +685,7 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
         for (date, span) in &year.non_working {
             if date.year() != year.year {
                 checker.report(Diagnostic::error(
-                    "calendar.wrong_year",
+                    Code::CalendarWrongYear,
                     format!("{date} is listed under year {}", year.year),
                     *span,
                     "another year",
@@ -692,7 +693,7 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
             } else if date.weekday().number_from_monday() > 5 {
                 checker.report(
                     Diagnostic::error(
-                        "calendar.weekend_holiday",
+                        Code::CalendarWeekendHoliday,
                         format!("{date} is a {}: weekends are non-working already", weekday_name(*date)),
                         *span,
                         "a weekend day",
@@ -707,14 +708,14 @@ fn check_calendar(checker: &mut Checker<'_>, calendar: &ast::CalendarItem) -> Lo
         for (date, span) in &year.working {
             if date.year() != year.year {
                 checker.report(Diagnostic::error(
-                    "calendar.wrong_year",
+                    Code::CalendarWrongYear,
                     format!("{date} is listed under year {}", year.year),
                     *span,
                     "another year",
                 ));
             } else if date.weekday().number_from_monday() <= 5 {
                 checker.report(Diagnostic::error(
-                    "calendar.weekday_working",
+                    Code::CalendarWeekdayWorking,
                     format!(
                         "{date} is a {}: weekdays are working days already",
                         weekday_name(*date)
@@ -779,7 +780,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
     };
     if !matches!(domain, Type::Integer | Type::Decimal | Type::Money) {
         checker.report(Diagnostic::error(
-            "bands.domain",
+            Code::BandsDomain,
             format!("bands are over numbers, not {}", checker.show(&domain)),
             bands.domain.span(),
             "not a number type",
@@ -816,7 +817,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
         if let (Some((low, low_inclusive)), Some((high, high_inclusive))) = (lower, upper) {
             if low > high || (low == high && !(low_inclusive && high_inclusive)) {
                 checker.report(Diagnostic::error(
-                    "bands.empty",
+                    Code::BandsEmpty,
                     format!(
                         "the band {} holds no value",
                         show_interval(band.lower, band.upper)
@@ -851,7 +852,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
             };
             checker.report(
                 Diagnostic::error(
-                    "bands.gap",
+                    Code::BandsGap,
                     format!(
                         "the bands of `{}` leave a gap: values in {gap} fall in no band",
                         bands.name.text
@@ -874,7 +875,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
             };
             checker.report(
                 Diagnostic::error(
-                    "bands.gap",
+                    Code::BandsGap,
                     format!(
                         "the bands of `{}` leave a gap: values in {gap} fall in no band",
                         bands.name.text
@@ -895,7 +896,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
         let Some((high, high_inclusive)) = previous_upper else {
             checker.report(
                 Diagnostic::error(
-                    "bands.overlap",
+                    Code::BandsOverlap,
                     format!(
                         "bands {previous_shown} and {current_shown} of `{}` overlap",
                         bands.name.text
@@ -926,7 +927,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
             let common = show_interval(Some((low, low_inclusive)), Some((high, high_inclusive)));
             checker.report(
                 Diagnostic::error(
-                    "bands.overlap",
+                    Code::BandsOverlap,
                     format!(
                         "bands {previous_shown} and {current_shown} of `{}` overlap: values in {common} fall in both",
                         bands.name.text
@@ -947,7 +948,7 @@ fn check_bands(checker: &mut Checker<'_>, bands: &ast::BandsItem) -> Lowered {
             };
             checker.report(
                 Diagnostic::error(
-                    "bands.gap",
+                    Code::BandsGap,
                     format!(
                         "the bands of `{}` leave a gap: values in {gap} fall in no band",
                         bands.name.text
@@ -1024,7 +1025,7 @@ fn group_members(
             if !assignable(&ty, element) {
                 let (a, b) = (checker.show(&ty), checker.show(element));
                 checker.report(Diagnostic::error(
-                    "type.mismatch",
+                    Code::TypeMismatch,
                     format!(
                         "group `{group}` holds {b} rules, but `{}` is {a}",
                         member.text
@@ -1037,7 +1038,7 @@ fn group_members(
         }
         if ids.contains(&id) {
             checker.report(Diagnostic::error(
-                "name.duplicate",
+                Code::NameDuplicate,
                 format!("`{}` is in group `{group}` twice", member.text),
                 member.span,
                 "again here",
@@ -1074,7 +1075,7 @@ fn check_group(checker: &mut Checker<'_>, group: &ast::GroupItem) -> Lowered {
 fn check_extend(checker: &mut Checker<'_>, extend: &ast::ExtendItem) -> Lowered {
     let Some(symbol) = checker.symbols.values.get(&extend.group.text).cloned() else {
         checker.report(Diagnostic::error(
-            "name.unknown",
+            Code::NameUnknown,
             format!("unknown group `{}`", extend.group.text),
             extend.group.span,
             "no such group",
@@ -1083,7 +1084,7 @@ fn check_extend(checker: &mut Checker<'_>, extend: &ast::ExtendItem) -> Lowered 
     };
     let ValueKind::Group(group_id) = symbol.kind else {
         checker.report(Diagnostic::error(
-            "type.mismatch",
+            Code::TypeMismatch,
             format!(
                 "`{}` is a {}, not a group",
                 extend.group.text,
@@ -1122,7 +1123,7 @@ fn check_targeted_exception(
     let Some(symbol) = checker.symbols.values.get(&target.text).cloned() else {
         let names = checker.symbols.values.keys().map(String::as_str);
         let mut diagnostic = Diagnostic::error(
-            "name.unknown",
+            Code::NameUnknown,
             format!("unknown definition `{}`", target.text),
             target.span,
             "not declared anywhere",
@@ -1137,7 +1138,7 @@ fn check_targeted_exception(
         ValueKind::Definition(id) | ValueKind::Rule(id) => id,
         other => {
             checker.report(Diagnostic::error(
-                "type.mismatch",
+                Code::TypeMismatch,
                 format!(
                     "`{}` is a {}; exceptions change definitions and rules",
                     target.text,
@@ -1202,7 +1203,7 @@ fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowere
     if messages.ru.is_none() && messages.kk.is_none() && messages.en.is_none() {
         checker.report(
             Diagnostic::error(
-                "check.no_message",
+                Code::CheckNoMessage,
                 format!("check `{}` has no message", check.id.text),
                 check.id.span,
                 "a failed check must say why",
@@ -1219,7 +1220,7 @@ fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowere
                 Some(other) => {
                     let shown = checker.show(&other);
                     checker.report(Diagnostic::error(
-                        "type.mismatch",
+                        Code::TypeMismatch,
                         format!("`for` goes over a list, but this is {shown}"),
                         list.span,
                         "not a list",
@@ -1259,7 +1260,7 @@ fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowere
             if let (Some(named), Some(variable)) = (variable_named, &check.variable) {
                 if named.text != variable.text {
                     checker.report(Diagnostic::error(
-                        "name.unknown",
+                        Code::NameUnknown,
                         format!("`at` must name the checked element `{}`", variable.text),
                         named.span,
                         "not the element",
@@ -1276,7 +1277,7 @@ fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowere
             };
             if !fields.contains(&field.text) {
                 let mut diagnostic = Diagnostic::error(
-                    "name.unknown_field",
+                    Code::NameUnknownField,
                     format!("the checked record has no field `{}`", field.text),
                     field.span,
                     "no such field",
@@ -1308,7 +1309,7 @@ fn check_case_check(checker: &mut Checker<'_>, check: &ast::CheckItem) -> Lowere
 fn check_input(checker: &mut Checker<'_>, input: &ast::InputItem) -> Lowered {
     let Some(record) = checker.symbols.types.get(&input.record.text).map(|s| s.id) else {
         checker.report(Diagnostic::error(
-            "name.unknown_type",
+            Code::NameUnknownType,
             format!("unknown record `{}`", input.record.text),
             input.record.span,
             "no such record",
@@ -1317,7 +1318,7 @@ fn check_input(checker: &mut Checker<'_>, input: &ast::InputItem) -> Lowered {
     };
     let Some(fields) = checker.types.record(record).map(|r| r.fields.clone()) else {
         checker.report(Diagnostic::error(
-            "type.mismatch",
+            Code::TypeMismatch,
             format!("`{}` is not a record", input.record.text),
             input.record.span,
             "not a record",
@@ -1330,7 +1331,7 @@ fn check_input(checker: &mut Checker<'_>, input: &ast::InputItem) -> Lowered {
             Some(index) if fields[index].ty == ty && fields[index].required => Some(index as u32),
             Some(_) => {
                 checker.report(Diagnostic::error(
-                    "type.mismatch",
+                    Code::TypeMismatch,
                     format!(
                         "the {what} field `{}` must be a required {}",
                         name.text,
@@ -1343,7 +1344,7 @@ fn check_input(checker: &mut Checker<'_>, input: &ast::InputItem) -> Lowered {
             }
             None => {
                 checker.report(Diagnostic::error(
-                    "name.unknown_field",
+                    Code::NameUnknownField,
                     format!(
                         "record `{}` has no field `{}`",
                         input.record.text, name.text
@@ -1432,7 +1433,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
             diagnostics.push(FileDiagnostic {
                 file: file_index as u32,
                 diagnostic: Diagnostic::error(
-                    "module.header",
+                    Code::ModuleHeader,
                     "the file has no module header",
                     Span::default(),
                     "here",
@@ -1549,7 +1550,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
             diagnostics.push(place(
                 item,
                 &Diagnostic::error(
-                    "input.duplicate",
+                    Code::InputDuplicate,
                     "a policy set has one `input`",
                     Span::default(),
                     "a second input",
@@ -1563,7 +1564,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         diagnostics.push(FileDiagnostic {
             file: 0,
             diagnostic: Diagnostic::error(
-                "input.missing",
+                Code::InputMissing,
                 "the policy set declares no `input`",
                 Span::default(),
                 "here",
@@ -1596,7 +1597,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
             diagnostics.push(place(
                 &symbol.item,
                 &Diagnostic::warning(
-                    "unused",
+                    Code::Unused,
                     format!("{unused_kind} `{name}` is never used"),
                     span,
                     "not used by any rule, definition or output",
@@ -1714,7 +1715,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
             diagnostics.push(FileDiagnostic {
                 file,
                 diagnostic: Diagnostic::error(
-                    "module.duplicate",
+                    Code::ModuleDuplicate,
                     format!("module `{}` is declared by two files", module.name),
                     module.name_span,
                     "second declaration",
@@ -1725,7 +1726,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
             diagnostics.push(FileDiagnostic {
                 file,
                 diagnostic: Diagnostic::error(
-                    "module.no_date",
+                    Code::ModuleNoDate,
                     format!(
                         "module `{}` does not say from when it is in force",
                         module.name
@@ -1743,7 +1744,7 @@ fn check_modules(symbols: &Symbols, diagnostics: &mut Vec<FileDiagnostic>) {
         {
             if !names.contains(&Some(import.as_str())) {
                 let mut diagnostic = Diagnostic::error(
-                    "module.unknown",
+                    Code::ModuleUnknown,
                     format!(
                         "module `{}` names module `{import}`, which the manifest does not list",
                         module.name
@@ -1818,7 +1819,7 @@ fn report_cycles(
                             diagnostics.push(FileDiagnostic {
                                 file: first.file,
                                 diagnostic: Diagnostic::error(
-                                    "cycle",
+                                    Code::Cycle,
                                     format!(
                                         "`{}` depends on itself: {}",
                                         first.name,

@@ -3,6 +3,7 @@
 //! Built from item names and kinds only (no bodies, no positions), so that an edit inside an item
 //! leaves the symbol table equal and salsa reuses everything that depends on it.
 
+use crate::codes::Code;
 use std::collections::BTreeMap;
 
 use ereje_runtime::value::Date;
@@ -281,7 +282,7 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
                     symbols.diagnostics.push((
                         item_ref.clone(),
                         Diagnostic::error(
-                            "name.duplicate",
+                            Code::NameDuplicate,
                             format!("`{}` is declared twice", name.text),
                             name_span,
                             "declared again here",
@@ -318,7 +319,7 @@ fn declare_type(symbols: &mut Symbols, item: &ItemRef, kind: TypeKind, module: u
     if symbols.types.contains_key(&item.name) || crate::types::builtin_type(&item.name).is_some() {
         symbols.diagnostics.push((
             item.clone(),
-            Diagnostic::error("name.duplicate", format!("type `{}` is declared twice", item.name), span, "declared again here")
+            Diagnostic::error(Code::NameDuplicate, format!("type `{}` is declared twice", item.name), span, "declared again here")
                 .with_help("type names must be unique across the policy set and differ from the built-in types"),
         ));
         return;

@@ -1,6 +1,7 @@
 //! Types: resolving written types, the record and enum definitions of a policy set, and turning
 //! written constants into values of a known type.
 
+use crate::codes::Code;
 use std::sync::Arc;
 
 use ereje_runtime::ir::{
@@ -50,7 +51,7 @@ pub fn resolve_type(symbols: &Symbols, written: &TypeRef) -> Result<Type, Diagno
                 .copied()
                 .chain(symbols.types.keys().map(String::as_str));
             let mut diagnostic = Diagnostic::error(
-                "name.unknown_type",
+                Code::NameUnknownType,
                 format!("unknown type `{}`", name.text),
                 name.span,
                 "no type of this name",
@@ -67,7 +68,7 @@ pub fn resolve_type(symbols: &Symbols, written: &TypeRef) -> Result<Type, Diagno
             for (name, written) in fields {
                 if resolved.iter().any(|(existing, _)| existing == &name.text) {
                     return Err(Diagnostic::error(
-                        "name.duplicate",
+                        Code::NameDuplicate,
                         format!("key `{}` appears twice", name.text),
                         name.span,
                         "again here",
@@ -81,7 +82,7 @@ pub fn resolve_type(symbols: &Symbols, written: &TypeRef) -> Result<Type, Diagno
             let inner = resolve_type(symbols, inner)?;
             if matches!(inner, Type::Optional(_)) {
                 return Err(Diagnostic::error(
-                    "type.nested_optional",
+                    Code::TypeNestedOptional,
                     "a type cannot be optional twice",
                     *span,
                     "`??`",
@@ -174,7 +175,7 @@ pub fn type_table(db: &dyn Db, set: PolicySet) -> TypeTable {
                         table.diagnostics.push((
                             item_ref.clone(),
                             Diagnostic::error(
-                                "name.duplicate",
+                                Code::NameDuplicate,
                                 format!("variant `{}` is declared twice", variant.name.text),
                                 variant.name.span,
                                 "again here",
@@ -220,7 +221,7 @@ pub fn type_table(db: &dyn Db, set: PolicySet) -> TypeTable {
                         table.diagnostics.push((
                             item_ref.clone(),
                             Diagnostic::error(
-                                "name.duplicate",
+                                Code::NameDuplicate,
                                 format!("field `{}` is declared twice", field.name.text),
                                 field.name.span,
                                 "again here",
@@ -314,7 +315,7 @@ pub fn type_table(db: &dyn Db, set: PolicySet) -> TypeTable {
                 table.diagnostics.push((
                     item_ref,
                     Diagnostic::error(
-                        "name.unknown_field",
+                        Code::NameUnknownField,
                         format!("record `{element_name}` has no field `{}`", name.text),
                         name.span,
                         "no such field",
@@ -347,7 +348,7 @@ fn field_constraints(
     for check in &field.checks {
         let wrong = |what: &str, span: Span| {
             Diagnostic::error(
-                "type.bad_check",
+                Code::TypeBadCheck,
                 format!(
                     "`{what}` does not apply to a field of type {}",
                     table.display(ty)
@@ -397,7 +398,7 @@ pub fn literal_value(
 ) -> Result<Value, Diagnostic> {
     let mismatch = |found: &str| {
         Diagnostic::error(
-            "type.mismatch",
+            Code::TypeMismatch,
             format!(
                 "expected a value of type {}, found {found}",
                 table.display(expected)
@@ -439,7 +440,7 @@ pub fn literal_value(
                 Some(index) => Ok(Value::Enum(index as u32)),
                 None => {
                     let mut diagnostic = Diagnostic::error(
-                        "name.unknown_variant",
+                        Code::NameUnknownVariant,
                         format!("`{name}` is not a variant of {}", enumeration.name),
                         literal.span,
                         "no such variant",
