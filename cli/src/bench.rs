@@ -99,7 +99,12 @@ struct SideBySide {
 
 /// The engine's evaluation (no trace) and the hand-written ASP on every case of `texts`, each
 /// block of cases read for both (not timed), then evaluated by one and by the other in turn.
-fn side_by_side(engine: &Engine, texts: &[&str], rounds: usize) -> SideBySide {
+fn side_by_side(
+    engine: &Engine,
+    texts: &[&str],
+    rounds: usize,
+    hand: &HandParameters,
+) -> SideBySide {
     let options = EvalOptions::default();
     let mut engine_samples = Vec::new();
     let mut hand_samples = Vec::new();
@@ -124,7 +129,7 @@ fn side_by_side(engine: &Engine, texts: &[&str], rounds: usize) -> SideBySide {
             engine_time += started.elapsed();
             let started = Instant::now();
             for case in &hand_cases {
-                black_box(hand_written_asp(black_box(case)));
+                black_box(hand_written_asp(black_box(case), hand));
             }
             hand_time += started.elapsed();
         }
@@ -486,7 +491,18 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
     } else {
         crate::engine_of(asp_policy).ok()
     };
-    let whole = side_by_side(&engine, &texts, rounds);
+    // The hand-written rules read their values (MRP, ПМ, shares, the regional table) from the
+    // policy itself, outside the timed loop; a policy without them has no baseline.
+    let hand = match HandParameters::of(engine.policy()) {
+        Ok(hand) => hand,
+        Err(missing) => {
+            out.push_str(&format!(
+                "hand-written ASP baseline: skipped, the policy has no {missing}\n"
+            ));
+            return Ok(out);
+        }
+    };
+    let whole = side_by_side(&engine, &texts, rounds, &hand);
     line(
         &mut out,
         "hand-written ASP baseline (limit)",
@@ -502,7 +518,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         "",
     );
     if let Some(asp_engine) = asp_engine {
-        let asp = side_by_side(&asp_engine, &texts, rounds);
+        let asp = side_by_side(&asp_engine, &texts, rounds, &hand);
         let native_asp = if asp_engine.native_code().is_some() {
             "native code"
         } else {
@@ -524,7 +540,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
         );
     }
     let hand_cases: Vec<HandCase> = population.lines().filter_map(HandCase::from_json).collect();
-    let (agreeing, compared) = agreement(&engine, &cases, &hand_cases);
+    let (agreeing, compared) = agreement(&engine, &cases, &hand_cases, &hand);
     out.push_str(&format!(
         "\nhand-written ASP agrees with the engine's `asp` outcome and total on {agreeing} of {compared} cases outside the pilot\n"
     ));
@@ -754,42 +770,122 @@ fn age(birth: NaiveDate, on: NaiveDate) -> i32 {
     years
 }
 
-/// The regional poverty line of `region` for the data quarter, where the kz table gives one.
-fn regional_line(region: &str, year: i32, quarter: u32) -> Option<Decimal> {
-    let (pm, median): (i64, i64) = match (region, year, quarter) {
-        ("aktobe", 2025, 4) => return Some(Decimal::from(37_060)),
-        ("zhetysu", 2024, 4) => (50_240, 96_500),
-        ("zhetysu", 2025, 1) => (51_870, 99_800),
-        ("zhetysu", 2025, 2) => (53_150, 104_200),
-        ("zhetysu", 2025, 3) => (54_020, 108_900),
-        ("karaganda", 2024, 4) => (53_610, 118_300),
-        ("karaganda", 2025, 1) => (55_040, 121_700),
-        ("karaganda", 2025, 2) => (56_380, 127_900),
-        ("karaganda", 2025, 3) => (57_100, 131_400),
-        ("shymkent", 2024, 4) => (49_870, 88_600),
-        ("shymkent", 2025, 1) => (51_020, 90_400),
-        ("shymkent", 2025, 2) => (52_460, 93_100),
-        ("shymkent", 2025, 3) => (53_300, 95_800),
-        _ => return None,
-    };
-    let by_median = Decimal::from(median) * Decimal::new(35, 2);
-    let by_pm = Decimal::from(pm) * Decimal::new(70, 2);
-    Some(
-        by_median
-            .max(by_pm)
-            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
-    )
+/// The values the hand-written ASP reads, taken from the policy's parameters and its regional
+/// table once, before anything is timed: the rules are written in Rust, their figures are the
+/// policy's, so that a new year's parameters or a corrected table row need no Rust edit.
+pub struct HandParameters {
+    /// `MRP` (the monthly calculation index) from each date.
+    mrp: Vec<(NaiveDate, Decimal)>,
+    /// `PM` (the subsistence minimum) from each date.
+    pm: Vec<(NaiveDate, Decimal)>,
+    /// `POVERTY_LINE_SHARE` of `PM`: the national poverty line.
+    national_share: Decimal,
+    /// `RETIREMENT_AGE_MEN` and `RETIREMENT_AGE_WOMEN`.
+    retirement_men: i64,
+    retirement_women: i64,
+    /// `REGIONAL_POVERTY`: region, year and quarter, and the regional poverty line (its
+    /// published line, else the larger of `MEDIAN_INCOME_SHARE` of the median income and
+    /// `REGIONAL_PM_SHARE` of the subsistence minimum).
+    regional: Vec<(String, i32, u32, Decimal)>,
+}
+
+impl HandParameters {
+    /// The values of `policy`, or the name of the first one it lacks.
+    pub fn of(policy: &ereje_runtime::ir::Policy) -> Result<HandParameters, String> {
+        use ereje_runtime::value::Value;
+        let param = |name: &str| {
+            policy
+                .params
+                .iter()
+                .find(|param| param.name == name)
+                .ok_or(format!("parameter `{name}`"))
+        };
+        let decimals = |name: &str| -> Result<Vec<(NaiveDate, Decimal)>, String> {
+            param(name)?
+                .values
+                .iter()
+                .map(|value| match &value.value {
+                    Value::Decimal(decimal) => Ok((value.from, *decimal)),
+                    Value::Integer(integer) => Ok((value.from, Decimal::from(*integer))),
+                    _ => Err(format!("number as parameter `{name}`")),
+                })
+                .collect()
+        };
+        let first = |name: &str| -> Result<Decimal, String> {
+            decimals(name)?
+                .first()
+                .map(|(_, value)| *value)
+                .ok_or(format!("value of parameter `{name}`"))
+        };
+        let whole = |name: &str| -> Result<i64, String> {
+            match param(name)?.values.first().map(|value| &value.value) {
+                Some(Value::Integer(integer)) => Ok(*integer),
+                _ => Err(format!("whole number as parameter `{name}`")),
+            }
+        };
+        let table = policy
+            .tables
+            .iter()
+            .find(|table| table.name == "REGIONAL_POVERTY")
+            .ok_or("table `REGIONAL_POVERTY`")?;
+        let median_share = first("MEDIAN_INCOME_SHARE")?;
+        let regional_pm_share = first("REGIONAL_PM_SHARE")?;
+        let mut regional = Vec::new();
+        for row in &table.rows {
+            let (Some(Value::Text(region)), Some(Value::Quarter(quarter)), Value::Record(record)) =
+                (row.key.first(), row.key.get(1), &row.value)
+            else {
+                return Err("row of region, quarter and figures in `REGIONAL_POVERTY`".into());
+            };
+            let money = |position: usize| match record.fields.get(position) {
+                Some(Value::Decimal(decimal)) => Some(*decimal),
+                _ => None,
+            };
+            // The published line where there is one, else the larger of the two shares.
+            let line = match (money(2), money(0), money(1)) {
+                (Some(published), _, _) => published,
+                (None, Some(pm), Some(median)) => (median * median_share)
+                    .max(pm * regional_pm_share)
+                    .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
+                _ => continue,
+            };
+            regional.push((region.to_string(), quarter.year, quarter.quarter, line));
+        }
+        Ok(HandParameters {
+            mrp: decimals("MRP")?,
+            pm: decimals("PM")?,
+            national_share: first("POVERTY_LINE_SHARE")?,
+            retirement_men: whole("RETIREMENT_AGE_MEN")?,
+            retirement_women: whole("RETIREMENT_AGE_WOMEN")?,
+            regional,
+        })
+    }
+
+    /// The value of `values` in force on `date` (the earliest before the first).
+    fn on(values: &[(NaiveDate, Decimal)], date: NaiveDate) -> Decimal {
+        let position = values.partition_point(|(from, _)| *from <= date);
+        values
+            .get(position.saturating_sub(1))
+            .map_or(Decimal::ZERO, |(_, value)| *value)
+    }
+
+    /// The regional poverty line of `region` for the data quarter, where the table gives one.
+    fn regional_line(&self, region: &str, year: i32, quarter: u32) -> Option<Decimal> {
+        self.regional
+            .iter()
+            .find(|(name, row_year, row_quarter, _)| {
+                name == region && *row_year == year && *row_quarter == quarter
+            })
+            .map(|(_, _, _, line)| *line)
+    }
 }
 
 /// The ASP baseline of `policy-brief.md`, written directly in Rust.
-pub fn hand_written_asp(case: &HandCase) -> HandDecision {
+pub fn hand_written_asp(case: &HandCase, parameters: &HandParameters) -> HandDecision {
     let application = case.application;
     let year = application.year();
-    let (mrp, pm) = match year {
-        2024 => (3_692, 43_407),
-        2025 => (3_932, 46_228),
-        _ => (4_325, 50_851),
-    };
+    let mrp = HandParameters::on(&parameters.mrp, application);
+    let pm = HandParameters::on(&parameters.pm, application);
     let quarter = (application.month() - 1) / 3 + 1;
     let (period_year, period_quarter) = if quarter == 1 {
         (year - 1, 4)
@@ -810,9 +906,9 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
     let line = case
         .region
         .as_deref()
-        .and_then(|region| regional_line(region, period_year, period_quarter))
+        .and_then(|region| parameters.regional_line(region, period_year, period_quarter))
         .unwrap_or_else(|| {
-            (Decimal::from(pm) * Decimal::new(70, 2))
+            (pm * parameters.national_share)
                 .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
         });
     let income_test = per_capita >= line;
@@ -822,9 +918,13 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
         .is_some_and(|until| application < until);
     let able_bodied = case.members.iter().any(|member| {
         let years = age(member.birth, application);
-        let retirement = if member.male { 63 } else { 61 };
+        let retirement = if member.male {
+            parameters.retirement_men
+        } else {
+            parameters.retirement_women
+        };
         years >= 18
-            && years < retirement
+            && i64::from(years) < retirement
             && !member.severe_disability
             && !member.student
             && !member.carer
@@ -839,7 +939,7 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
     }
     let amount =
         ((line - per_capita) * n).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    let supplement = (Decimal::from(mrp) * Decimal::new(15, 1))
+    let supplement = (mrp * Decimal::new(15, 1))
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     let children = case
         .members
@@ -854,12 +954,17 @@ pub fn hand_written_asp(case: &HandCase) -> HandDecision {
 
 /// How many cases outside the pilot the hand-written rules decide as the engine does (outcome
 /// and monthly total of the `asp` output), of how many were compared.
-fn agreement(engine: &Engine, cases: &[Case], hand_cases: &[HandCase]) -> (usize, usize) {
+fn agreement(
+    engine: &Engine,
+    cases: &[Case],
+    hand_cases: &[HandCase],
+    hand: &HandParameters,
+) -> (usize, usize) {
     let mut scratch = Scratch::default();
     let mut agreeing = 0;
     let mut compared = 0;
-    for (case, hand) in cases.iter().zip(hand_cases) {
-        if hand.pilot || case.case_id() != Some(hand.case_id.as_str()) {
+    for (case, hand_case) in cases.iter().zip(hand_cases) {
+        if hand_case.pilot || case.case_id() != Some(hand_case.case_id.as_str()) {
             continue;
         }
         let Ok(decision) = engine.evaluate_with(case, &EvalOptions::default(), &mut scratch) else {
@@ -869,7 +974,7 @@ fn agreement(engine: &Engine, cases: &[Case], hand_cases: &[HandCase]) -> (usize
             continue;
         };
         compared += 1;
-        let expected = hand_written_asp(hand);
+        let expected = hand_written_asp(hand_case, hand);
         let outcome = asp.get("outcome").and_then(|v| v.as_str());
         let total = asp.get("monthly_total").and_then(money_of);
         if outcome
@@ -919,5 +1024,54 @@ pub fn command(args: &BenchArgs) -> u8 {
             crate::EXIT_OK
         }
         Err(message) => crate::fail(miette::miette!(code = "bench", "{message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kz() -> ereje_runtime::ir::Policy {
+        let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
+        let compilation = ereje_compiler::compile_dir(&directory).unwrap();
+        (*compilation.policy.unwrap()).clone()
+    }
+
+    #[test]
+    fn the_hand_written_rules_read_their_figures_from_the_policy() {
+        let mut policy = kz();
+        let hand = HandParameters::of(&policy).unwrap();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            HandParameters::on(&hand.mrp, day(2025, 3, 1)),
+            Decimal::from(3932)
+        );
+        assert_eq!(
+            HandParameters::on(&hand.pm, day(2026, 3, 1)),
+            Decimal::from(50851)
+        );
+        // The larger share: 70 % of 51 870 over 35 % of 99 800; a published line as it is.
+        assert_eq!(
+            hand.regional_line("zhetysu", 2025, 1),
+            Some(Decimal::from(36309))
+        );
+        assert_eq!(
+            hand.regional_line("aktobe", 2025, 4),
+            Some(Decimal::from(37060))
+        );
+        assert_eq!(hand.regional_line("astana", 2025, 1), None);
+        // A what-if of the policy is the hand-written rules' too.
+        let change = ereje_runtime::whatif::Override::parse("MRP=4000").unwrap();
+        ereje_runtime::whatif::apply(&mut policy, &[change]).unwrap();
+        let changed = HandParameters::of(&policy).unwrap();
+        assert_eq!(
+            HandParameters::on(&changed.mrp, day(2025, 3, 1)),
+            Decimal::from(4000)
+        );
+        policy.tables.clear();
+        assert_eq!(
+            HandParameters::of(&policy).err().as_deref(),
+            Some("table `REGIONAL_POVERTY`")
+        );
     }
 }
