@@ -165,13 +165,19 @@ fn line(out: &mut String, what: &str, figure: &Figure, unit: &str, target: &str)
 pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> {
     let mut out = String::new();
     let rounds = options.rounds.max(1);
+    // The generated cases draw from the policy's own `population.toml`, else the bundled set's.
+    let generated = if policy_dir.join(generate::POPULATION_FILE).exists() {
+        generate::Population::load(policy_dir)?
+    } else {
+        generate::Population::bundled()?.clone()
+    };
 
     // Peak memory first, so that the process's high-water mark is the batch run's own.
     let memory = if options.memory_cases > 0 {
         let engine = load_engine(policy_dir)?;
         let reader = std::io::BufReader::with_capacity(
             256 * 1024,
-            generate::PopulationReader::new(options.seed, options.memory_cases),
+            generate::PopulationReader::of(generated.clone(), options.seed, options.memory_cases),
         );
         let batch_options = BatchOptions::new(2, EvalOptions::default());
         let versions = ereje_compiler::versions::VersionSet::single(engine.clone());
@@ -184,7 +190,7 @@ pub fn run(policy_dir: &Path, options: &BenchOptions) -> Result<String, String> 
 
     let engine = load_engine(policy_dir)?;
     let mut population = String::new();
-    generate::write_population(&mut population, options.seed, options.cases);
+    generate::write_population_of(&generated, &mut population, options.seed, options.cases);
     let cases: Vec<Case> = population
         .lines()
         .filter_map(|line| engine.read_case(line).ok())

@@ -67,16 +67,74 @@ impl Pcg32 {
     }
 }
 
-const REGIONS: [Option<&str>; 8] = [
-    Some("zhetysu"),
-    Some("karaganda"),
-    Some("shymkent"),
-    Some("aktobe"),
-    Some("almaty"),
-    Some("astana"),
-    None,
-    None,
-];
+/// The values generated cases draw from: `population.toml` next to the policy (see the bundled
+/// set's for what each list means). The Rust code writes the case schema's shape; which
+/// regions, roles, kinds of employment, education, business, income and loan there are, and how
+/// often each comes, is the data's.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    regions: Vec<String>,
+    other_roles: Vec<String>,
+    employment_working_age: Vec<String>,
+    employment_retired: Vec<String>,
+    employment_earning: Vec<String>,
+    education: Vec<String>,
+    registered_business: Vec<String>,
+    other_incomes: Vec<String>,
+    loan_kinds: Vec<String>,
+}
+
+/// The file of a policy directory that holds its [`Population`].
+pub const POPULATION_FILE: &str = "population.toml";
+
+impl Population {
+    /// Reads the text of a `population.toml`; every list must hold a value.
+    pub fn parse(text: &str) -> Result<Population, String> {
+        let population: Population = toml::from_str(text).map_err(|error| error.to_string())?;
+        let lists = [
+            ("regions", &population.regions),
+            ("other_roles", &population.other_roles),
+            ("employment_working_age", &population.employment_working_age),
+            ("employment_retired", &population.employment_retired),
+            ("education", &population.education),
+            ("registered_business", &population.registered_business),
+            ("other_incomes", &population.other_incomes),
+            ("loan_kinds", &population.loan_kinds),
+        ];
+        match lists.iter().find(|(_, list)| list.is_empty()) {
+            Some((name, _)) => Err(format!("`{name}` is empty: a list needs a value to draw")),
+            None => Ok(population),
+        }
+    }
+
+    /// The population of the policy directory `policy_dir` ([`POPULATION_FILE`] in it).
+    pub fn load(policy_dir: &std::path::Path) -> Result<Population, String> {
+        let path = policy_dir.join(POPULATION_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        Population::parse(&text).map_err(|error| format!("`{}`: {error}", path.display()))
+    }
+
+    /// The bundled policy set's population, the default of `ereje generate` and of the tests.
+    pub fn bundled() -> Result<&'static Population, String> {
+        static BUNDLED: std::sync::OnceLock<Result<Population, String>> =
+            std::sync::OnceLock::new();
+        BUNDLED
+            .get_or_init(|| Population::parse(include_str!("../../policies/kz/population.toml")))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// One of `items`, drawn as [`Pcg32::pick`] draws (an empty list, which [`Population::parse`]
+/// refuses, gives "").
+fn draw<'a>(random: &mut Pcg32, items: &'a [String]) -> &'a str {
+    if items.is_empty() {
+        return "";
+    }
+    random.pick(items).as_str()
+}
 
 /// The first day of the first month of the quarter before the one holding `date`.
 fn income_period_start(date: NaiveDate) -> (i32, u32) {
@@ -120,13 +178,21 @@ fn write_date(out: &mut String, date: NaiveDate) {
     let _ = write!(out, "\"{}\"", date.format("%Y-%m-%d"));
 }
 
-struct Person {
-    role: &'static str,
+struct Person<'p> {
+    role: &'p str,
     age: i64,
 }
 
-/// Writes case number `index` of the population of `seed` as one line of JSON (no newline).
+/// Writes case number `index` of the bundled population of `seed` as one line of JSON (no
+/// newline).
 pub fn write_case(out: &mut String, seed: u64, index: u64) {
+    if let Ok(population) = Population::bundled() {
+        write_case_of(population, out, seed, index);
+    }
+}
+
+/// Writes case number `index` of `population` with `seed` as one line of JSON (no newline).
+pub fn write_case_of(population: &Population, out: &mut String, seed: u64, index: u64) {
     let mut random = Pcg32::new(seed, index);
     // Applications over 2025, with a few in the first quarter of 2026.
     let Some(start) = NaiveDate::from_ymd_opt(2025, 1, 1) else {
@@ -164,11 +230,7 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
         });
     }
     if random.chance(4) {
-        const OTHER_ROLES: [&str; 3] = ["sibling", "grandchild", "other"];
-        let role = OTHER_ROLES
-            .get(random.range(0, 2) as usize)
-            .copied()
-            .unwrap_or("other");
+        let role = draw(&mut random, &population.other_roles);
         people.push(Person {
             role,
             age: random.range(1, 40),
@@ -180,7 +242,8 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
     let _ = write!(out, "g{seed}-{index:08}");
     out.push_str("\",\"application_date\":");
     write_date(out, application);
-    if let Some(region) = random.pick(&REGIONS) {
+    let region = draw(&mut random, &population.regions);
+    if !region.is_empty() {
         let _ = write!(out, ",\"region\":\"{region}\"");
     }
     out.push_str(",\"members\":[");
@@ -209,21 +272,16 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
         let mut employed = false;
         if adult {
             let employment = if person.age >= 63 {
-                *random.pick(&["not_working", "not_working", "employed"])
+                draw(&mut random, &population.employment_retired)
             } else {
-                *random.pick(&[
-                    "employed",
-                    "employed",
-                    "employed",
-                    "self_employed",
-                    "registered_unemployed",
-                    "not_working",
-                    "not_working",
-                ])
+                draw(&mut random, &population.employment_working_age)
             };
-            employed = employment == "employed" || employment == "self_employed";
+            employed = population
+                .employment_earning
+                .iter()
+                .any(|earning| earning == employment);
             let _ = write!(out, ",\"employment\":\"{employment}\"");
-            let education = *random.pick(&["secondary", "secondary", "vocational", "higher"]);
+            let education = draw(&mut random, &population.education);
             let _ = write!(out, ",\"education\":\"{education}\"");
             if random.chance(5) {
                 out.push_str(",\"carer\":true");
@@ -235,7 +293,7 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
                 let _ = write!(
                     out,
                     ",\"registered_business\":\"{}\"",
-                    random.pick(&["ip", "too"])
+                    draw(&mut random, &population.registered_business)
                 );
             }
         } else if random.chance(3) {
@@ -283,16 +341,7 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
             }
         }
         if random.chance(10) {
-            let kind = *random.pick(&[
-                "asp",
-                "asp_child_supplement",
-                "alimony",
-                "state_benefit",
-                "one_time_aid",
-                "housing_aid",
-                "property_income",
-                "other",
-            ]);
+            let kind = draw(&mut random, &population.other_incomes);
             incomes.push((
                 kind,
                 add_month(period_year, period_month, random.range(-3, 3) as i32),
@@ -353,7 +402,7 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
             if number > 0 {
                 out.push(',');
             }
-            let kind = *random.pick(&["bank_loan", "microcredit", "mortgage"]);
+            let kind = draw(&mut random, &population.loan_kinds);
             let _ = write!(out, "{{\"kind\":\"{kind}\",\"issued_on\":");
             write_date(out, application - Duration::days(random.range(10, 400)));
             out.push_str(",\"amount\":");
@@ -410,8 +459,15 @@ pub fn write_case(out: &mut String, seed: u64, index: u64) {
 
 /// The population of `seed`: `count` cases, one JSON line each, newline-terminated.
 pub fn write_population(out: &mut String, seed: u64, count: u64) {
+    if let Ok(population) = Population::bundled() {
+        write_population_of(population, out, seed, count);
+    }
+}
+
+/// The cases of `population` with `seed`: `count` of them, one JSON line each.
+pub fn write_population_of(population: &Population, out: &mut String, seed: u64, count: u64) {
     for index in 0..count {
-        write_case(out, seed, index);
+        write_case_of(population, out, seed, index);
         out.push('\n');
     }
 }
@@ -419,6 +475,7 @@ pub fn write_population(out: &mut String, seed: u64, count: u64) {
 /// A reader that produces the population of `seed` on the fly, so a million-case run needs no
 /// file and holds only one chunk of text at a time.
 pub struct PopulationReader {
+    population: Population,
     seed: u64,
     next_index: u64,
     count: u64,
@@ -427,8 +484,19 @@ pub struct PopulationReader {
 }
 
 impl PopulationReader {
+    /// The cases of the bundled population (none if its file were unreadable, which a test
+    /// rules out).
     pub fn new(seed: u64, count: u64) -> PopulationReader {
+        match Population::bundled() {
+            Ok(population) => PopulationReader::of(population.clone(), seed, count),
+            Err(_) => PopulationReader::of(Population::default(), seed, 0),
+        }
+    }
+
+    /// The cases of `population` with `seed`.
+    pub fn of(population: Population, seed: u64, count: u64) -> PopulationReader {
         PopulationReader {
+            population,
             seed,
             next_index: 0,
             count,
@@ -446,7 +514,7 @@ impl std::io::Read for PopulationReader {
             }
             let mut text = String::with_capacity(64 * 1024);
             while self.next_index < self.count && text.len() < 60 * 1024 {
-                write_case(&mut text, self.seed, self.next_index);
+                write_case_of(&self.population, &mut text, self.seed, self.next_index);
                 text.push('\n');
                 self.next_index += 1;
             }
@@ -480,6 +548,30 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_population_reads_and_an_empty_list_is_refused() {
+        assert!(Population::bundled().is_ok());
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/kz");
+        let loaded = Population::load(&directory).unwrap();
+        let mut from_file = String::new();
+        write_population_of(&loaded, &mut from_file, 9, 50);
+        let mut bundled = String::new();
+        write_population(&mut bundled, 9, 50);
+        assert_eq!(from_file, bundled);
+        let text = include_str!("../../policies/kz/population.toml").replace(
+            r#"loan_kinds = ["bank_loan", "microcredit", "mortgage"]"#,
+            "loan_kinds = []",
+        );
+        let error = Population::parse(&text).unwrap_err();
+        assert!(error.contains("`loan_kinds` is empty"), "{error}");
+        // Only regions from the file: a new one appears, a removed one never does.
+        let text = include_str!("../../policies/kz/population.toml")
+            .replace(r#""aktobe""#, r#""turkistan""#);
+        let mut cases = String::new();
+        write_population_of(&Population::parse(&text).unwrap(), &mut cases, 9, 400);
+        assert!(cases.contains("turkistan") && !cases.contains("aktobe"));
+    }
+
+    #[test]
     fn every_generated_line_is_a_json_object() {
         let mut text = String::new();
         write_population(&mut text, 3, 200);
@@ -510,11 +602,23 @@ pub struct GenerateArgs {
     /// Where to write the JSON Lines (stdout without it).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// The policy directory whose `population.toml` gives the values to draw (the bundled kz
+    /// set's without it).
+    #[arg(long, value_name = "DIR")]
+    pub policy_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs `ereje generate` and returns its exit code.
 pub fn command(args: &GenerateArgs) -> u8 {
-    let mut reader = PopulationReader::new(args.seed, args.cases);
+    let mut reader = match &args.policy_dir {
+        Some(directory) => match Population::load(directory) {
+            Ok(population) => PopulationReader::of(population, args.seed, args.cases),
+            Err(message) => {
+                return crate::fail(miette::miette!(code = "generate::population", "{message}"))
+            }
+        },
+        None => PopulationReader::new(args.seed, args.cases),
+    };
     let written = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|file| {
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
