@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_found_outside_strings_only() {
-        let cases: [(&str, Option<(char, usize, usize)>); 5] = [
+        /// An invisible character with its line and column.
+        type Found = Option<(char, usize, usize)>;
+        let cases: [(&str, Found); 5] = [
             ("{\"a\": 1}", None),
             ("\u{feff}{\"a\": 1}", Some(('\u{feff}', 1, 1))),
             ("{\"a\u{200b}\": 1}", None),
