@@ -30,7 +30,7 @@ use ereje_runtime::value::Value;
 use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions, Scratch};
 use rust_decimal::Decimal;
 
-use crate::csv_input::CsvLayout;
+use crate::csv_input::{CsvLayout, CsvNames, INVALID_ROW};
 
 /// The error code of a blank input line.
 pub const EMPTY_LINE: &str = "case.empty_line";
@@ -48,6 +48,8 @@ pub struct BatchOptions {
     pub chunk_lines: usize,
     /// The most chunks that may exist at once (read, being decided, or waiting to be written).
     pub in_flight_chunks: usize,
+    /// The cases to skip at the start of the input (lines, or CSV data rows).
+    pub skip: u64,
     /// A progress bar to advance by the bytes read, when the caller shows one.
     pub progress: Option<indicatif::ProgressBar>,
     /// When this holds a number other than 0 (the signal that asked the run to stop), no more
@@ -70,6 +72,7 @@ impl BatchOptions {
             csv: None,
             chunk_lines,
             in_flight_chunks: threads * 4 + 2,
+            skip: 0,
             progress: None,
             stop: None,
         }
@@ -707,10 +710,47 @@ pub fn peak_memory_bytes() -> Option<u64> {
 /// The input side of a batch, shared by the workers: whoever holds its lock reads the next
 /// chunk of lines and gives it the next number.
 struct InputSide<R> {
-    input: R,
+    input: Source<R>,
     next_number: u64,
     /// Set at the end of the input (or on a read error), so that no worker reads again.
     finished: bool,
+}
+
+/// Where the cases come from: lines of JSON, or the rows of a CSV file (its header row read).
+enum Source<R> {
+    Lines(R),
+    Csv(csv::Reader<R>),
+}
+
+impl<R: BufRead> Source<R> {
+    /// The source `options` asks for, its first `options.skip` cases skipped.
+    fn new(input: R, options: &BatchOptions) -> io::Result<Source<R>> {
+        let mut source = match &options.csv {
+            None => Source::Lines(input),
+            Some(layout) => Source::Csv(
+                csv::ReaderBuilder::new()
+                    .delimiter(layout.separator())
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(input),
+            ),
+        };
+        let mut line = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        for _ in 0..options.skip {
+            let more = match &mut source {
+                Source::Lines(input) => {
+                    line.clear();
+                    input.read_until(b'\n', &mut line)? > 0
+                }
+                Source::Csv(reader) => reader.read_byte_record(&mut record)?,
+            };
+            if !more {
+                break;
+            }
+        }
+        Ok(source)
+    }
 }
 
 /// The output side of a batch, shared by the workers: whoever holds its lock writes every
@@ -825,6 +865,11 @@ where
 {
     let started = Instant::now();
     let threads = options.threads.max(1);
+    let input = Source::new(input, options).map_err(|error| Stopped {
+        error,
+        lines_written: 0,
+        bytes_written: 0,
+    })?;
     let shared = Shared {
         input: Mutex::new(InputSide {
             input,
@@ -898,6 +943,10 @@ struct WorkerBuffers {
     line_ends: Vec<usize>,
     /// The chunk's output lines.
     text: String,
+    /// The chunk's CSV rows, when the input is CSV: the first `row_count` (the others are
+    /// kept for their memory).
+    rows: Vec<csv::ByteRecord>,
+    row_count: usize,
     /// A CSV row converted to JSON.
     converted: String,
 }
@@ -926,6 +975,8 @@ where
         bytes: Vec::with_capacity(chunk_lines * 1024),
         line_ends: Vec::with_capacity(chunk_lines),
         text: String::with_capacity(chunk_lines * 1024),
+        rows: Vec::new(),
+        row_count: 0,
         converted: String::new(),
     };
     while let Some(number) = read_chunk(shared, options, chunk_lines, window, &mut buffers) {
@@ -934,12 +985,18 @@ where
         for &end in &buffers.line_ends {
             let raw = buffers.bytes.get(start..end).unwrap_or_default();
             start = end;
-            let outcome = decide_line(engine, options, raw, &mut scratch, &mut buffers.converted);
+            let outcome = decide_line(engine, options, raw, &mut scratch);
             outcome.write_json_line(&mut buffers.text);
             buffers.text.push('\n');
             tally.record(engine, &outcome);
         }
-        let lines = buffers.line_ends.len() as u64;
+        for row in buffers.rows.iter().take(buffers.row_count) {
+            let outcome = decide_row(engine, options, row, &mut scratch, &mut buffers.converted);
+            outcome.write_json_line(&mut buffers.text);
+            buffers.text.push('\n');
+            tally.record(engine, &outcome);
+        }
+        let lines = (buffers.line_ends.len() + buffers.row_count) as u64;
         if !write_chunk(shared, number, lines, &mut buffers.text) {
             break;
         }
@@ -983,34 +1040,67 @@ where
     }
     buffers.bytes.clear();
     buffers.line_ends.clear();
-    while buffers.line_ends.len() < chunk_lines {
+    buffers.row_count = 0;
+    let side = &mut *input;
+    let read_before = match &side.input {
+        Source::Lines(_) => 0,
+        Source::Csv(reader) => reader.position().byte(),
+    };
+    while buffers.line_ends.len() + buffers.row_count < chunk_lines {
         if options
             .stop
             .as_ref()
             .is_some_and(|stop| stop.load(AtomicOrdering::SeqCst) != 0)
         {
-            input.finished = true;
+            side.finished = true;
             break;
         }
-        match input.input.read_until(b'\n', &mut buffers.bytes) {
-            Ok(0) => {
-                input.finished = true;
+        let read = match &mut side.input {
+            Source::Lines(lines) => {
+                lines
+                    .read_until(b'\n', &mut buffers.bytes)
+                    .map(|length| match length {
+                        0 => false,
+                        _ => {
+                            buffers.line_ends.push(buffers.bytes.len());
+                            true
+                        }
+                    })
+            }
+            Source::Csv(reader) => {
+                if buffers.rows.len() <= buffers.row_count {
+                    buffers.rows.push(csv::ByteRecord::new());
+                }
+                match buffers.rows.get_mut(buffers.row_count) {
+                    Some(row) => reader.read_byte_record(row).map_err(io::Error::from),
+                    None => Ok(false),
+                }
+                .inspect(|more| buffers.row_count += usize::from(*more))
+            }
+        };
+        match read {
+            Ok(true) => {}
+            Ok(false) => {
+                side.finished = true;
                 break;
             }
-            Ok(_) => buffers.line_ends.push(buffers.bytes.len()),
             Err(error) => {
-                input.finished = true;
+                side.finished = true;
                 drop(input);
                 shared.fail(error);
                 return None;
             }
         }
     }
-    if buffers.line_ends.is_empty() {
+    if buffers.line_ends.is_empty() && buffers.row_count == 0 {
         return None;
     }
     if let Some(progress) = &options.progress {
-        progress.inc(buffers.bytes.len() as u64);
+        let read = match &side.input {
+            Source::Lines(_) => buffers.bytes.len() as u64,
+            Source::Csv(reader) => reader.position().byte().saturating_sub(read_before),
+        };
+        progress.inc(read);
     }
     let number = input.next_number;
     input.next_number += 1;
@@ -1076,13 +1166,12 @@ fn write_chunk<R, W: Write>(
     }
 }
 
-/// Decides one raw input line (its newline, if any, included).
+/// Decides one raw input line of JSON (its newline, if any, included).
 pub fn decide_line(
     engine: &VersionSet,
     options: &BatchOptions,
     raw: &[u8],
     scratch: &mut Scratch,
-    converted: &mut String,
 ) -> CaseOutcome {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -1109,16 +1198,48 @@ pub fn decide_line(
             ),
         );
     }
-    let json = match &options.csv {
-        None => line,
-        Some(layout) => {
-            converted.clear();
-            match layout.row_to_json(line, converted) {
-                Ok(()) => converted.as_str(),
-                Err((case_id, error)) => return failure(case_id, error),
-            }
-        }
+    evaluate(engine, options, line, scratch)
+}
+
+/// Decides one CSV row through the case JSON it gives (`converted` is the buffer for it). A
+/// row of one blank cell is a blank line, as in JSON Lines.
+pub fn decide_row(
+    engine: &VersionSet,
+    options: &BatchOptions,
+    row: &csv::ByteRecord,
+    scratch: &mut Scratch,
+    converted: &mut String,
+) -> CaseOutcome {
+    let Some(layout) = &options.csv else {
+        return failure(
+            None,
+            CaseError::new(INVALID_ROW, "", "a csv row without a csv header"),
+        );
     };
+    if row.len() == 1 && row.iter().all(|cell| cell.trim_ascii().is_empty()) {
+        return failure(
+            None,
+            CaseError::new(
+                EMPTY_LINE,
+                "",
+                "the line is empty: every input line must hold one case",
+            ),
+        );
+    }
+    converted.clear();
+    match layout.row_to_json(row, converted) {
+        Ok(()) => evaluate(engine, options, converted, scratch),
+        Err((case_id, error)) => failure(case_id, error),
+    }
+}
+
+/// Decides the case `json`.
+fn evaluate(
+    engine: &VersionSet,
+    options: &BatchOptions,
+    json: &str,
+    scratch: &mut Scratch,
+) -> CaseOutcome {
     engine
         .evaluate_json(json, &options.eval, scratch)
         .unwrap_or_else(|| {
@@ -1160,21 +1281,17 @@ Files: `-o FILE` naming the input (the same file, a hard link or a symlink to it
   a JSON string, gets an error line naming it. A key given twice in one object of a case gets
   the error line `case.duplicate_key` with the JSON path of the second one.
 
-CSV columns (one family per row; an empty cell is \"not given\"; `,` or `;` separated):
-  case_id, application_date, region
-  housing_units, renting, vehicles, land_plots, livestock_heads          -> assets
-  contract_signed, contract_terminated_on                                -> social_contract
-  pilot_enrolled, pilot_sms_sent_on                                      -> pilot
-  deposits, mortgage_deposits (balances)                                 -> bank.deposits
-  expenses_<YYYY-MM>                                                     -> bank.expenses
-  loan<k>_kind, loan<k>_issued_on, loan<k>_amount, loan<k>_overdue_days  -> bank.loans
-  purchase<k>_kind, purchase<k>_date, purchase<k>_amount                 -> purchases
-  m<k>_id (default m<k>), m<k>_role, m<k>_birth_date, m<k>_sex, m<k>_disability_group,
-  m<k>_child_with_disability, m<k>_full_time_student, m<k>_carer, m<k>_employment,
-  m<k>_education, m<k>_chronic_illness, m<k>_registered_business,
-  m<k>_consent (yes/no), m<k>_consent_replied_on                         -> members[k]
-  m<k>_income_<kind>_<YYYY-MM> (amount)                                  -> members[k].incomes
-  Booleans: true/false, yes/no, да/нет, 1/0. An unknown column stops the run (exit 2).
+CSV (one case per row; the header names the columns in any order; an empty cell is \"not
+  given\"; `,` or `;` separated; quoted cells may hold separators, line breaks and `\"\"`):
+  the columns are derived from the policy's input record, each field in declaration order:
+  a plain field is one column named by its part (its name, or the short name the policy's
+  csv.toml gives its dotted path) after the parts of the records above it, joined by `_`;
+  a list of records with one money field whose other fields are enums, months, quarters or
+  booleans is keyed: `<part>_<key value>…` (a true boolean key is written before the part);
+  any other list is numbered: `<part><k>_<column>`, k from 1. For policies/kz, see README.md:
+  case_id, vehicles, contract_signed, deposits, mortgage_deposits, expenses_<YYYY-MM>,
+  loan<k>_amount, m<k>_birth_date, m<k>_consent, m<k>_income_<kind>_<YYYY-MM>, ...
+  Booleans: true/false, yes/no, да/нет, иә/жоқ, 1/0. An unknown column stops the run (exit 2).
 
 Exit codes:
   0  every line got a decision
@@ -1313,11 +1430,19 @@ pub fn command(args: &BatchArgs) -> u8 {
         }
     };
     if format == InputFormat::Csv {
-        let mut header = String::new();
-        if let Err(error) = input.read_line(&mut header) {
+        // The header row is one line: column names hold no line breaks.
+        let mut header = Vec::new();
+        if let Err(error) = input.read_until(b'\n', &mut header) {
             return io_failure("io::cases", format!("cannot read the CSV header: {error}"));
         }
-        match CsvLayout::from_header(&header) {
+        let names = match CsvNames::load(&args.policy_dir) {
+            Ok(names) => names,
+            Err(message) => return io_failure("csv::names", message),
+        };
+        let Some(first) = engine.first() else {
+            return io_failure("csv::header", "the policy has no version".to_string());
+        };
+        match CsvLayout::from_header(first.policy(), &names, &header) {
             Ok(layout) => options.csv = Some(Arc::new(layout)),
             Err(message) => {
                 return io_failure(
@@ -1327,9 +1452,7 @@ pub fn command(args: &BatchArgs) -> u8 {
             }
         }
     }
-    if let Err(error) = skip_lines(&mut input, args.skip) {
-        return io_failure("io::cases", format!("cannot read the cases: {error}"));
-    }
+    options.skip = args.skip;
     if std::io::IsTerminal::is_terminal(&io::stderr()) {
         let progress = match length {
             Some(length) => {
@@ -1477,18 +1600,6 @@ fn skip_byte_order_mark(input: &mut dyn BufRead) -> io::Result<bool> {
     Ok(found)
 }
 
-/// Reads and drops the first `count` lines of `input`.
-fn skip_lines(input: &mut dyn BufRead, count: u64) -> io::Result<()> {
-    let mut line = Vec::new();
-    for _ in 0..count {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1528,18 +1639,11 @@ mod tests {
         let engine = kz();
         let options = BatchOptions::new(1, EvalOptions::default());
         let mut scratch = Scratch::default();
-        let mut converted = String::new();
         let mut reference = Summary::default();
         let mut tally = Tally::default();
         let policy = engine.first().map(|first| first.policy().clone());
         for line in mixed_lines() {
-            let outcome = decide_line(
-                &engine,
-                &options,
-                line.as_bytes(),
-                &mut scratch,
-                &mut converted,
-            );
+            let outcome = decide_line(&engine, &options, line.as_bytes(), &mut scratch);
             if let Some(policy) = &policy {
                 reference.record(policy, &outcome);
             }

@@ -290,3 +290,37 @@ fn a_key_given_twice_gives_one_error_line_and_leaves_its_neighbours_unchanged() 
         }
     }
 }
+
+#[test]
+fn csv_cells_are_read_as_spreadsheets_write_them() {
+    let dir = temp_dir("csv");
+    // A byte-order mark, `;` separators, a quoted cell with a line break, the separator and
+    // doubled quotes, and a cell holding a zero width space.
+    let csv = "\u{feff}case_id;application_date;region;m1_role;m1_birth_date;m1_sex;m1_income_salary_2025-01\r\n\
+               c1;2025-03-12;\"North\r\nquarter; \"\"old\"\"\";applicant;1990-05-01;female;60000\r\n\
+               \"c \"\"2\"\"\";2025-03-12;;applicant;1960-01-01;male;\r\n\
+               c3;2025-03-12;;applicant;1960-01-01;male;1\u{200b}00\r\n\
+               c4;2025-03-12;;applicant;1980-01-01;female;250000.50\r\n";
+    let jsonl = [
+        r#"{"case_id":"c1","application_date":"2025-03-12","region":"North\r\nquarter; \"old\"","members":[{"id":"m1","role":"applicant","birth_date":"1990-05-01","sex":"female","incomes":[{"kind":"salary","month":"2025-01","amount":"60000"}]}]}"#,
+        r#"{"case_id":"c \"2\"","application_date":"2025-03-12","members":[{"id":"m1","role":"applicant","birth_date":"1960-01-01","sex":"male"}]}"#,
+        r#"{"case_id":"c4","application_date":"2025-03-12","members":[{"id":"m1","role":"applicant","birth_date":"1980-01-01","sex":"female","incomes":[{"kind":"salary","month":"2025-01","amount":"250000.50"}]}]}"#,
+    ];
+    let csv_path = dir.join("families.csv");
+    let json_path = dir.join("families.jsonl");
+    std::fs::write(&csv_path, csv).unwrap();
+    std::fs::write(&json_path, jsonl.join("\n") + "\n").unwrap();
+    let (from_csv, stderr) = batch_lines(&csv_path, &[]);
+    let (from_json, _) = batch_lines(&json_path, &[]);
+    assert_eq!(from_csv.len(), 4, "{stderr}");
+    assert!(stderr.contains("byte order mark"), "{stderr}");
+    assert_eq!(from_csv[0], from_json[0]);
+    assert!(is_whole_decision(&from_csv[0]));
+    assert_eq!(from_csv[1], from_json[1]);
+    assert!(from_csv[2].contains("csv.invalid_cell"), "{}", from_csv[2]);
+    assert!(from_csv[2].contains("U+200B (zero width space)"));
+    assert_eq!(from_csv[3], from_json[2]);
+    // `--skip` counts rows, not lines: the row with a line break is one.
+    let (resumed, _) = batch_lines(&csv_path, &["--skip", "1"]);
+    assert_eq!(resumed[..], from_csv[1..]);
+}
