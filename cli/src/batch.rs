@@ -97,6 +97,9 @@ pub struct Summary {
     pub elapsed: Duration,
     /// The process's peak resident memory (VmHWM) at the end, where the system tells it.
     pub peak_memory_bytes: Option<u64>,
+    /// Whether the stop flag ([`BatchOptions::stop`]) ended the run before the end of its
+    /// input (the lines read were still answered).
+    pub stopped_early: bool,
     /// Whether a byte-order mark at the start of the input was skipped.
     pub byte_order_mark_skipped: bool,
     /// Why the run ended before the end of its input, when it did.
@@ -714,6 +717,8 @@ struct InputSide<R> {
     next_number: u64,
     /// Set at the end of the input (or on a read error), so that no worker reads again.
     finished: bool,
+    /// Set when the stop flag ended the reading before the end of the input.
+    stopped: bool,
 }
 
 /// Where the cases come from: lines of JSON, or the rows of a CSV file (its header row read).
@@ -875,6 +880,7 @@ where
             input,
             next_number: 0,
             finished: false,
+            stopped: false,
         }),
         output: Mutex::new(OutputSide {
             output,
@@ -927,6 +933,10 @@ where
             bytes_written,
         });
     }
+    summary.stopped_early = match shared.input.into_inner() {
+        Ok(side) => side.stopped,
+        Err(_) => true,
+    };
     summary.elapsed = started.elapsed();
     summary.peak_memory_bytes = peak_memory_bytes();
     if let Some(progress) = &options.progress {
@@ -1053,6 +1063,7 @@ where
             .is_some_and(|stop| stop.load(AtomicOrdering::SeqCst) != 0)
         {
             side.finished = true;
+            side.stopped = true;
             break;
         }
         let read = match &mut side.input {
@@ -1546,7 +1557,12 @@ pub fn command(args: &BatchArgs) -> u8 {
         }
     };
     summary.byte_order_mark_skipped = byte_order_mark_skipped;
-    let signal = stop.load(AtomicOrdering::SeqCst);
+    // A signal that came after the last line was read stopped nothing: the run is complete.
+    let signal = if summary.stopped_early {
+        stop.load(AtomicOrdering::SeqCst)
+    } else {
+        0
+    };
     if signal != 0 {
         summary.interruption = Some(Interruption {
             reason: signal_name(signal),
