@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ use ereje_runtime::value::Value;
 use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions, Scratch};
 use rust_decimal::Decimal;
 
-use crate::csv_input::CsvLayout;
+use crate::csv_input::{CsvLayout, CsvNames, INVALID_ROW};
 
 /// The error code of a blank input line.
 pub const EMPTY_LINE: &str = "case.empty_line";
@@ -48,8 +48,13 @@ pub struct BatchOptions {
     pub chunk_lines: usize,
     /// The most chunks that may exist at once (read, being decided, or waiting to be written).
     pub in_flight_chunks: usize,
+    /// The cases to skip at the start of the input (lines, or CSV data rows).
+    pub skip: u64,
     /// A progress bar to advance by the bytes read, when the caller shows one.
     pub progress: Option<indicatif::ProgressBar>,
+    /// When this holds a number other than 0 (the signal that asked the run to stop), no more
+    /// lines are read: the lines read so far are decided and written, and the run ends.
+    pub stop: Option<Arc<AtomicUsize>>,
 }
 
 impl BatchOptions {
@@ -67,7 +72,9 @@ impl BatchOptions {
             csv: None,
             chunk_lines,
             in_flight_chunks: threads * 4 + 2,
+            skip: 0,
             progress: None,
+            stop: None,
         }
     }
 }
@@ -90,6 +97,41 @@ pub struct Summary {
     pub elapsed: Duration,
     /// The process's peak resident memory (VmHWM) at the end, where the system tells it.
     pub peak_memory_bytes: Option<u64>,
+    /// Whether the stop flag ([`BatchOptions::stop`]) ended the run before the end of its
+    /// input (the lines read were still answered).
+    pub stopped_early: bool,
+    /// Whether a byte-order mark at the start of the input was skipped.
+    pub byte_order_mark_skipped: bool,
+    /// Why the run ended before the end of its input, when it did.
+    pub interruption: Option<Interruption>,
+}
+
+/// A run that ended before the end of its input: by a signal (the lines read were still
+/// answered) or by a write error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interruption {
+    /// What stopped the run (`SIGTERM`, `a write error: …`).
+    pub reason: String,
+    /// The output lines written, each a whole answer.
+    pub lines_answered: u64,
+    /// The `--skip` that resumes the run: the lines skipped before plus the lines answered.
+    pub resume_skip: u64,
+    /// Where the answered lines are, when they went to a file.
+    pub partial_file: Option<std::path::PathBuf>,
+}
+
+impl Interruption {
+    /// The sentence that says what happened and how to resume.
+    pub fn to_text(&self) -> String {
+        let kept = match &self.partial_file {
+            Some(path) => format!("; they are in `{}`", path.display()),
+            None => String::new(),
+        };
+        format!(
+            "the run was stopped ({}): {} lines were answered{kept}; resume with `--skip {}`\n",
+            self.reason, self.lines_answered, self.resume_skip
+        )
+    }
 }
 
 impl Summary {
@@ -131,7 +173,7 @@ impl Summary {
             .iter()
             .map(|(path, total)| (path.clone(), serde_json::Value::String(total.to_string())))
             .collect();
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "cases": self.cases,
             "decisions": self.decisions,
             "errors": self.error_count(),
@@ -141,7 +183,29 @@ impl Summary {
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "cases_per_second": self.cases_per_second().round(),
             "peak_memory_bytes": self.peak_memory_bytes,
-        })
+        });
+        // Said only when it happened, so that the summary of a plain run keeps its keys.
+        if let Some(object) = json.as_object_mut() {
+            if self.byte_order_mark_skipped {
+                object.insert("byte_order_mark_skipped".into(), true.into());
+            }
+            if let Some(interruption) = &self.interruption {
+                let partial = interruption
+                    .partial_file
+                    .as_ref()
+                    .map(|path| path.display().to_string());
+                object.insert(
+                    "interrupted".into(),
+                    serde_json::json!({
+                        "reason": interruption.reason,
+                        "lines_answered": interruption.lines_answered,
+                        "resume_skip": interruption.resume_skip,
+                        "partial_file": partial,
+                    }),
+                );
+            }
+        }
+        json
     }
 
     /// The summary as lines for people.
@@ -181,6 +245,12 @@ impl Summary {
                 "  peak memory: {:.1} MB\n",
                 bytes as f64 / 1_048_576.0
             ));
+        }
+        if self.byte_order_mark_skipped {
+            text.push_str("  the byte order mark (U+FEFF) at the start of the input was skipped\n");
+        }
+        if let Some(interruption) = &self.interruption {
+            text.push_str(&interruption.to_text());
         }
         text
     }
@@ -643,10 +713,49 @@ pub fn peak_memory_bytes() -> Option<u64> {
 /// The input side of a batch, shared by the workers: whoever holds its lock reads the next
 /// chunk of lines and gives it the next number.
 struct InputSide<R> {
-    input: R,
+    input: Source<R>,
     next_number: u64,
     /// Set at the end of the input (or on a read error), so that no worker reads again.
     finished: bool,
+    /// Set when the stop flag ended the reading before the end of the input.
+    stopped: bool,
+}
+
+/// Where the cases come from: lines of JSON, or the rows of a CSV file (its header row read).
+enum Source<R> {
+    Lines(R),
+    Csv(csv::Reader<R>),
+}
+
+impl<R: BufRead> Source<R> {
+    /// The source `options` asks for, its first `options.skip` cases skipped.
+    fn new(input: R, options: &BatchOptions) -> io::Result<Source<R>> {
+        let mut source = match &options.csv {
+            None => Source::Lines(input),
+            Some(layout) => Source::Csv(
+                csv::ReaderBuilder::new()
+                    .delimiter(layout.separator())
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(input),
+            ),
+        };
+        let mut line = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        for _ in 0..options.skip {
+            let more = match &mut source {
+                Source::Lines(input) => {
+                    line.clear();
+                    input.read_until(b'\n', &mut line)? > 0
+                }
+                Source::Csv(reader) => reader.read_byte_record(&mut record)?,
+            };
+            if !more {
+                break;
+            }
+        }
+        Ok(source)
+    }
 }
 
 /// The output side of a batch, shared by the workers: whoever holds its lock writes every
@@ -655,8 +764,11 @@ struct OutputSide<'output, W> {
     output: &'output mut W,
     /// The number of the next chunk to write.
     next_to_write: u64,
-    /// Chunks decided before their turn, by number.
-    waiting: BTreeMap<u64, String>,
+    /// Chunks decided before their turn, by number, with their line counts.
+    waiting: BTreeMap<u64, (String, u64)>,
+    /// The lines written so far, and their bytes: whole chunks only.
+    lines_written: u64,
+    bytes_written: u64,
     /// Emptied output buffers, handed back to workers that park a chunk, so that a run
     /// allocates a bounded number of buffers rather than one per chunk.
     spare: Vec<String>,
@@ -731,18 +843,51 @@ where
     R: BufRead + Send,
     W: Write + Send,
 {
+    run_batch_counting(engine, input, output, options).map_err(|stopped| stopped.error)
+}
+
+/// A batch that failed: the error, and the whole output lines written before it (a failed
+/// write may have left part of a line after them).
+#[derive(Debug)]
+pub struct Stopped {
+    pub error: io::Error,
+    pub lines_written: u64,
+    /// The bytes of those whole lines: where to cut a partly written output.
+    pub bytes_written: u64,
+}
+
+/// [`run_batch`], telling on failure how many output lines were written (each a whole answer,
+/// in input order), so that the run can be resumed after them.
+pub fn run_batch_counting<R, W>(
+    engine: &VersionSet,
+    input: R,
+    output: &mut W,
+    options: &BatchOptions,
+) -> Result<Summary, Stopped>
+where
+    R: BufRead + Send,
+    W: Write + Send,
+{
     let started = Instant::now();
     let threads = options.threads.max(1);
+    let input = Source::new(input, options).map_err(|error| Stopped {
+        error,
+        lines_written: 0,
+        bytes_written: 0,
+    })?;
     let shared = Shared {
         input: Mutex::new(InputSide {
             input,
             next_number: 0,
             finished: false,
+            stopped: false,
         }),
         output: Mutex::new(OutputSide {
             output,
             next_to_write: 0,
             waiting: BTreeMap::new(),
+            lines_written: 0,
+            bytes_written: 0,
             spare: Vec::new(),
         }),
         written: Condvar::new(),
@@ -767,14 +912,31 @@ where
         Ok(error) => error,
         Err(_) => Some(io::Error::other("a batch worker thread failed")),
     };
-    if let Some(error) = error {
-        return Err(error);
-    }
-    let output = match shared.output.into_inner() {
-        Ok(side) => side.output,
-        Err(_) => return Err(io::Error::other("a batch worker thread failed")),
+    let (output, lines_written, bytes_written) = match shared.output.into_inner() {
+        Ok(side) => (side.output, side.lines_written, side.bytes_written),
+        Err(_) => {
+            return Err(Stopped {
+                error: io::Error::other("a batch worker thread failed"),
+                lines_written: 0,
+                bytes_written: 0,
+            })
+        }
     };
-    output.flush()?;
+    let flushed = match error {
+        Some(error) => Err(error),
+        None => output.flush(),
+    };
+    if let Err(error) = flushed {
+        return Err(Stopped {
+            error,
+            lines_written,
+            bytes_written,
+        });
+    }
+    summary.stopped_early = match shared.input.into_inner() {
+        Ok(side) => side.stopped,
+        Err(_) => true,
+    };
     summary.elapsed = started.elapsed();
     summary.peak_memory_bytes = peak_memory_bytes();
     if let Some(progress) = &options.progress {
@@ -791,6 +953,10 @@ struct WorkerBuffers {
     line_ends: Vec<usize>,
     /// The chunk's output lines.
     text: String,
+    /// The chunk's CSV rows, when the input is CSV: the first `row_count` (the others are
+    /// kept for their memory).
+    rows: Vec<csv::ByteRecord>,
+    row_count: usize,
     /// A CSV row converted to JSON.
     converted: String,
 }
@@ -819,6 +985,8 @@ where
         bytes: Vec::with_capacity(chunk_lines * 1024),
         line_ends: Vec::with_capacity(chunk_lines),
         text: String::with_capacity(chunk_lines * 1024),
+        rows: Vec::new(),
+        row_count: 0,
         converted: String::new(),
     };
     while let Some(number) = read_chunk(shared, options, chunk_lines, window, &mut buffers) {
@@ -827,12 +995,19 @@ where
         for &end in &buffers.line_ends {
             let raw = buffers.bytes.get(start..end).unwrap_or_default();
             start = end;
-            let outcome = decide_line(engine, options, raw, &mut scratch, &mut buffers.converted);
+            let outcome = decide_line(engine, options, raw, &mut scratch);
             outcome.write_json_line(&mut buffers.text);
             buffers.text.push('\n');
             tally.record(engine, &outcome);
         }
-        if !write_chunk(shared, number, &mut buffers.text) {
+        for row in buffers.rows.iter().take(buffers.row_count) {
+            let outcome = decide_row(engine, options, row, &mut scratch, &mut buffers.converted);
+            outcome.write_json_line(&mut buffers.text);
+            buffers.text.push('\n');
+            tally.record(engine, &outcome);
+        }
+        let lines = (buffers.line_ends.len() + buffers.row_count) as u64;
+        if !write_chunk(shared, number, lines, &mut buffers.text) {
             break;
         }
     }
@@ -875,26 +1050,68 @@ where
     }
     buffers.bytes.clear();
     buffers.line_ends.clear();
-    while buffers.line_ends.len() < chunk_lines {
-        match input.input.read_until(b'\n', &mut buffers.bytes) {
-            Ok(0) => {
-                input.finished = true;
+    buffers.row_count = 0;
+    let side = &mut *input;
+    let read_before = match &side.input {
+        Source::Lines(_) => 0,
+        Source::Csv(reader) => reader.position().byte(),
+    };
+    while buffers.line_ends.len() + buffers.row_count < chunk_lines {
+        if options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(AtomicOrdering::SeqCst) != 0)
+        {
+            side.finished = true;
+            side.stopped = true;
+            break;
+        }
+        let read = match &mut side.input {
+            Source::Lines(lines) => {
+                lines
+                    .read_until(b'\n', &mut buffers.bytes)
+                    .map(|length| match length {
+                        0 => false,
+                        _ => {
+                            buffers.line_ends.push(buffers.bytes.len());
+                            true
+                        }
+                    })
+            }
+            Source::Csv(reader) => {
+                if buffers.rows.len() <= buffers.row_count {
+                    buffers.rows.push(csv::ByteRecord::new());
+                }
+                match buffers.rows.get_mut(buffers.row_count) {
+                    Some(row) => reader.read_byte_record(row).map_err(io::Error::from),
+                    None => Ok(false),
+                }
+                .inspect(|more| buffers.row_count += usize::from(*more))
+            }
+        };
+        match read {
+            Ok(true) => {}
+            Ok(false) => {
+                side.finished = true;
                 break;
             }
-            Ok(_) => buffers.line_ends.push(buffers.bytes.len()),
             Err(error) => {
-                input.finished = true;
+                side.finished = true;
                 drop(input);
                 shared.fail(error);
                 return None;
             }
         }
     }
-    if buffers.line_ends.is_empty() {
+    if buffers.line_ends.is_empty() && buffers.row_count == 0 {
         return None;
     }
     if let Some(progress) = &options.progress {
-        progress.inc(buffers.bytes.len() as u64);
+        let read = match &side.input {
+            Source::Lines(_) => buffers.bytes.len() as u64,
+            Source::Csv(reader) => reader.position().byte().saturating_sub(read_before),
+        };
+        progress.inc(read);
     }
     let number = input.next_number;
     input.next_number += 1;
@@ -904,7 +1121,12 @@ where
 /// Writes chunk `number` if its turn has come, then every parked chunk that follows it; parks
 /// it otherwise (taking a spare buffer in exchange for `text`). Returns `false` when the run has
 /// failed.
-fn write_chunk<R, W: Write>(shared: &Shared<'_, R, W>, number: u64, text: &mut String) -> bool {
+fn write_chunk<R, W: Write>(
+    shared: &Shared<'_, R, W>,
+    number: u64,
+    lines: u64,
+    text: &mut String,
+) -> bool {
     let Ok(mut guard) = shared.output.lock() else {
         return false;
     };
@@ -920,17 +1142,25 @@ fn write_chunk<R, W: Write>(shared: &Shared<'_, R, W>, number: u64, text: &mut S
             .pop()
             .unwrap_or_else(|| String::with_capacity(capacity));
         let parked = std::mem::replace(text, spare);
-        side.waiting.insert(number, parked);
+        side.waiting.insert(number, (parked, lines));
         return true;
     }
     let mut result = side.output.write_all(text.as_bytes());
     side.next_to_write += 1;
+    if result.is_ok() {
+        side.lines_written += lines;
+        side.bytes_written += text.len() as u64;
+    }
     while result.is_ok() {
-        let Some(mut parked) = side.waiting.remove(&side.next_to_write) else {
+        let Some((mut parked, parked_lines)) = side.waiting.remove(&side.next_to_write) else {
             break;
         };
         result = side.output.write_all(parked.as_bytes());
         side.next_to_write += 1;
+        if result.is_ok() {
+            side.lines_written += parked_lines;
+            side.bytes_written += parked.len() as u64;
+        }
         parked.clear();
         side.spare.push(parked);
     }
@@ -947,13 +1177,12 @@ fn write_chunk<R, W: Write>(shared: &Shared<'_, R, W>, number: u64, text: &mut S
     }
 }
 
-/// Decides one raw input line (its newline, if any, included).
+/// Decides one raw input line of JSON (its newline, if any, included).
 pub fn decide_line(
     engine: &VersionSet,
     options: &BatchOptions,
     raw: &[u8],
     scratch: &mut Scratch,
-    converted: &mut String,
 ) -> CaseOutcome {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -980,16 +1209,48 @@ pub fn decide_line(
             ),
         );
     }
-    let json = match &options.csv {
-        None => line,
-        Some(layout) => {
-            converted.clear();
-            match layout.row_to_json(line, converted) {
-                Ok(()) => converted.as_str(),
-                Err((case_id, error)) => return failure(case_id, error),
-            }
-        }
+    evaluate(engine, options, line, scratch)
+}
+
+/// Decides one CSV row through the case JSON it gives (`converted` is the buffer for it). A
+/// row of one blank cell is a blank line, as in JSON Lines.
+pub fn decide_row(
+    engine: &VersionSet,
+    options: &BatchOptions,
+    row: &csv::ByteRecord,
+    scratch: &mut Scratch,
+    converted: &mut String,
+) -> CaseOutcome {
+    let Some(layout) = &options.csv else {
+        return failure(
+            None,
+            CaseError::new(INVALID_ROW, "", "a csv row without a csv header"),
+        );
     };
+    if row.len() == 1 && row.iter().all(|cell| cell.trim_ascii().is_empty()) {
+        return failure(
+            None,
+            CaseError::new(
+                EMPTY_LINE,
+                "",
+                "the line is empty: every input line must hold one case",
+            ),
+        );
+    }
+    converted.clear();
+    match layout.row_to_json(row, converted) {
+        Ok(()) => evaluate(engine, options, converted, scratch),
+        Err((case_id, error)) => failure(case_id, error),
+    }
+}
+
+/// Decides the case `json`.
+fn evaluate(
+    engine: &VersionSet,
+    options: &BatchOptions,
+    json: &str,
+    scratch: &mut Scratch,
+) -> CaseOutcome {
     engine
         .evaluate_json(json, &options.eval, scratch)
         .unwrap_or_else(|| {
@@ -1021,28 +1282,34 @@ Summary: on stderr at the end (cases, errors by code, every `outcome` and `categ
   outputs counted by value, every Money field totalled, elapsed time, cases/s, peak memory);
   `--summary json` prints it as one JSON object instead. A progress bar is shown when stderr is
   a terminal.
+Files: `-o FILE` naming the input (the same file, a hard link or a symlink to it) is refused.
+  The output is written to `FILE.partial` and renamed to FILE when the run ends normally, so
+  FILE is never a half-written output; a `FILE.partial` left by an earlier run is never
+  overwritten. SIGINT or SIGTERM (once: a second one ends the process at once) or a write error
+  stops the run with whole lines in `FILE.partial`; the summary says how many lines were
+  answered and the `--skip N` that resumes the run. A byte-order mark at the start of the
+  input is skipped (the summary says so); one elsewhere, or another invisible character outside
+  a JSON string, gets an error line naming it. A key given twice in one object of a case gets
+  the error line `case.duplicate_key` with the JSON path of the second one.
 
-CSV columns (one family per row; an empty cell is \"not given\"; `,` or `;` separated):
-  case_id, application_date, region
-  housing_units, renting, vehicles, land_plots, livestock_heads          -> assets
-  contract_signed, contract_terminated_on                                -> social_contract
-  pilot_enrolled, pilot_sms_sent_on                                      -> pilot
-  deposits, mortgage_deposits (balances)                                 -> bank.deposits
-  expenses_<YYYY-MM>                                                     -> bank.expenses
-  loan<k>_kind, loan<k>_issued_on, loan<k>_amount, loan<k>_overdue_days  -> bank.loans
-  purchase<k>_kind, purchase<k>_date, purchase<k>_amount                 -> purchases
-  m<k>_id (default m<k>), m<k>_role, m<k>_birth_date, m<k>_sex, m<k>_disability_group,
-  m<k>_child_with_disability, m<k>_full_time_student, m<k>_carer, m<k>_employment,
-  m<k>_education, m<k>_chronic_illness, m<k>_registered_business,
-  m<k>_consent (yes/no), m<k>_consent_replied_on                         -> members[k]
-  m<k>_income_<kind>_<YYYY-MM> (amount)                                  -> members[k].incomes
-  Booleans: true/false, yes/no, да/нет, 1/0. An unknown column stops the run (exit 2).
+CSV (one case per row; the header names the columns in any order; an empty cell is \"not
+  given\"; `,` or `;` separated; quoted cells may hold separators, line breaks and `\"\"`):
+  the columns are derived from the policy's input record, each field in declaration order:
+  a plain field is one column named by its part (its name, or the short name the policy's
+  csv.toml gives its dotted path) after the parts of the records above it, joined by `_`;
+  a list of records with one money field whose other fields are enums, months, quarters or
+  booleans is keyed: `<part>_<key value>…` (a true boolean key is written before the part);
+  any other list is numbered: `<part><k>_<column>`, k from 1. For policies/kz, see README.md:
+  case_id, vehicles, contract_signed, deposits, mortgage_deposits, expenses_<YYYY-MM>,
+  loan<k>_amount, m<k>_birth_date, m<k>_consent, m<k>_income_<kind>_<YYYY-MM>, ...
+  Booleans: true/false, yes/no, да/нет, иә/жоқ, 1/0. An unknown column stops the run (exit 2).
 
 Exit codes:
   0  every line got a decision
   1  the policy has errors (they are printed)
   2  a file cannot be read or written, the CSV header is invalid, or bad arguments
-  3  some lines got error lines (all lines were still answered)";
+  3  some lines got error lines (all lines were still answered)
+  130, 143  stopped by SIGINT or SIGTERM (the lines read were answered; see the summary)";
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
@@ -1083,6 +1350,10 @@ pub struct BatchArgs {
     /// error line `case.too_deep`.
     #[arg(long, value_name = "LEVELS")]
     pub max_depth: Option<u32>,
+    /// Skip the first N cases (lines, or CSV data rows): resumes a run that was stopped after
+    /// answering N of them.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -1102,6 +1373,12 @@ fn io_failure(code: &'static str, message: String) -> u8 {
 
 /// Runs `ereje batch` and returns its exit code.
 pub fn command(args: &BatchArgs) -> u8 {
+    // Before anything is opened for writing, and before the policy is loaded (quick to refuse).
+    if let Some(output) = &args.output {
+        if let Err(message) = crate::files::refuse_output_over_input(&args.cases, output) {
+            return io_failure("io::output", message);
+        }
+    }
     let limits = crate::limits(args.max_case_bytes, args.max_depth);
     let engine = match crate::versions::load_side_with_limits(
         &args.policy_dir,
@@ -1157,12 +1434,26 @@ pub fn command(args: &BatchArgs) -> u8 {
         trace: args.trace,
     };
     let mut options = BatchOptions::new(threads, eval);
+    let byte_order_mark_skipped = match skip_byte_order_mark(&mut input) {
+        Ok(skipped) => skipped,
+        Err(error) => {
+            return io_failure("io::cases", format!("cannot read the cases: {error}"));
+        }
+    };
     if format == InputFormat::Csv {
-        let mut header = String::new();
-        if let Err(error) = input.read_line(&mut header) {
+        // The header row is one line: column names hold no line breaks.
+        let mut header = Vec::new();
+        if let Err(error) = input.read_until(b'\n', &mut header) {
             return io_failure("io::cases", format!("cannot read the CSV header: {error}"));
         }
-        match CsvLayout::from_header(&header) {
+        let names = match CsvNames::load(&args.policy_dir) {
+            Ok(names) => names,
+            Err(message) => return io_failure("csv::names", message),
+        };
+        let Some(first) = engine.first() else {
+            return io_failure("csv::header", "the policy has no version".to_string());
+        };
+        match CsvLayout::from_header(first.policy(), &names, &header) {
             Ok(layout) => options.csv = Some(Arc::new(layout)),
             Err(message) => {
                 return io_failure(
@@ -1172,6 +1463,7 @@ pub fn command(args: &BatchArgs) -> u8 {
             }
         }
     }
+    options.skip = args.skip;
     if std::io::IsTerminal::is_terminal(&io::stderr()) {
         let progress = match length {
             Some(length) => {
@@ -1195,42 +1487,133 @@ pub fn command(args: &BatchArgs) -> u8 {
         };
         options.progress = Some(progress);
     }
+    // SIGINT and SIGTERM stop the run between lines; a second one ends the process at once
+    // (the conditional shutdown is registered first, so the first signal only arms it).
+    let stop = Arc::new(AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let armed = Arc::new(AtomicBool::new(false));
+        let registered = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&armed),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, armed))
+        .and_then(|_| {
+            signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
+        });
+        if let Err(error) = registered {
+            return io_failure(
+                "io::signals",
+                format!("cannot watch for signal {signal}: {error}"),
+            );
+        }
+    }
+    options.stop = Some(Arc::clone(&stop));
+    let mut partial = None;
     let result = match &args.output {
-        Some(path) => match std::fs::File::create(path) {
+        Some(path) => match crate::files::PartialOutput::create(path) {
             // No `BufWriter`: the workers write whole chunks of lines (a few hundred
             // kilobytes), which a buffer would only copy once more (with traces, that copy was
             // 7 % of the instructions of a case).
-            Ok(mut file) => run_batch(&engine, input, &mut file, &options),
-            Err(error) => {
-                return io_failure(
-                    "io::output",
-                    format!("cannot write `{}`: {error}", path.display()),
-                )
+            Ok(output) => {
+                let output = partial.insert(output);
+                run_batch_counting(&engine, input, output.file(), &options)
             }
+            Err(message) => return io_failure("io::output", message),
         },
         None => {
             // The workers write, so the writer must be `Send`: `Stdout` is, its lock is not.
             // Its line buffer passes a chunk that ends with a newline straight through when
             // empty, and every chunk ends with one, so chunks are not copied there either.
             let mut writer = io::stdout();
-            run_batch(&engine, input, &mut writer, &options)
+            run_batch_counting(&engine, input, &mut writer, &options)
         }
     };
-    let summary = match result {
+    let partial_file = partial
+        .as_ref()
+        .map(|output| output.partial().to_path_buf());
+    let mut summary = match result {
         Ok(summary) => summary,
         // A closed pipe (`ereje batch … | head`) ends the run quietly.
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return crate::EXIT_OK,
-        Err(error) => return io_failure("io::batch", format!("the batch stopped: {error}")),
+        Err(stopped) if stopped.error.kind() == io::ErrorKind::BrokenPipe => return crate::EXIT_OK,
+        Err(stopped) => {
+            if let Some(output) = &mut partial {
+                // A failed write may have left part of a line: the file keeps whole lines.
+                let _ = output.file().set_len(stopped.bytes_written);
+            }
+            let interruption = Interruption {
+                reason: format!("a write error: {}", stopped.error),
+                lines_answered: stopped.lines_written,
+                resume_skip: args.skip + stopped.lines_written,
+                partial_file,
+            };
+            if let Some(progress) = &options.progress {
+                progress.finish_and_clear();
+            }
+            return io_failure(
+                "io::batch",
+                format!("the batch stopped: {}", interruption.to_text().trim_end()),
+            );
+        }
     };
+    summary.byte_order_mark_skipped = byte_order_mark_skipped;
+    // A signal that came after the last line was read stopped nothing: the run is complete.
+    let signal = if summary.stopped_early {
+        stop.load(AtomicOrdering::SeqCst)
+    } else {
+        0
+    };
+    if signal != 0 {
+        summary.interruption = Some(Interruption {
+            reason: signal_name(signal),
+            lines_answered: summary.cases,
+            resume_skip: args.skip + summary.cases,
+            partial_file,
+        });
+    } else if let Some(output) = partial {
+        let shown = output.partial().display().to_string();
+        if let (Err(error), Some(target)) = (output.finish(), &args.output) {
+            return io_failure(
+                "io::output",
+                format!(
+                    "cannot rename `{shown}` to `{}`: {error} (the output is complete in `{shown}`)",
+                    target.display()
+                ),
+            );
+        }
+    }
     match args.summary {
         Some(SummaryFormat::Json) => crate::print_stderr(&format!("{}\n", summary.to_json())),
         None => crate::print_stderr(&summary.to_text()),
     }
-    if summary.error_count() > 0 {
+    if signal != 0 {
+        // The shell's code for a command ended by that signal.
+        (128 + signal).min(255) as u8
+    } else if summary.error_count() > 0 {
         crate::EXIT_CASE_ERROR
     } else {
         crate::EXIT_OK
     }
+}
+
+/// The name of a signal that stops a batch.
+fn signal_name(signal: usize) -> String {
+    match i32::try_from(signal) {
+        Ok(signal_hook::consts::SIGINT) => "SIGINT".to_string(),
+        Ok(signal_hook::consts::SIGTERM) => "SIGTERM".to_string(),
+        _ => format!("signal {signal}"),
+    }
+}
+
+/// Skips a UTF-8 byte-order mark at the start of `input`; says whether there was one.
+fn skip_byte_order_mark(input: &mut dyn BufRead) -> io::Result<bool> {
+    const MARK: &[u8] = "\u{feff}".as_bytes();
+    let buffer = input.fill_buf()?;
+    let found = buffer.starts_with(MARK);
+    if found {
+        input.consume(MARK.len());
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -1272,18 +1655,11 @@ mod tests {
         let engine = kz();
         let options = BatchOptions::new(1, EvalOptions::default());
         let mut scratch = Scratch::default();
-        let mut converted = String::new();
         let mut reference = Summary::default();
         let mut tally = Tally::default();
         let policy = engine.first().map(|first| first.policy().clone());
         for line in mixed_lines() {
-            let outcome = decide_line(
-                &engine,
-                &options,
-                line.as_bytes(),
-                &mut scratch,
-                &mut converted,
-            );
+            let outcome = decide_line(&engine, &options, line.as_bytes(), &mut scratch);
             if let Some(policy) = &policy {
                 reference.record(policy, &outcome);
             }

@@ -87,8 +87,13 @@ pub fn run(arguments: &DiffArgs) -> u8 {
             }
         }
         Some(path) => {
+            if let Some(output) = &arguments.output {
+                if let Err(message) = crate::files::refuse_output_over_input(path, output) {
+                    return fail(miette::miette!(code = "io::output", "{message}"));
+                }
+            }
             let text = match std::fs::read_to_string(path) {
-                Ok(text) => text,
+                Ok(text) => crate::files::skip_byte_order_mark(text, path),
                 Err(error) => {
                     return fail(miette::miette!(
                         code = "io::cases",

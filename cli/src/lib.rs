@@ -8,6 +8,7 @@ pub mod batch;
 pub mod bench;
 pub mod csv_input;
 pub mod diff;
+pub mod files;
 pub mod generate;
 pub mod policy_test;
 pub mod pretty;
@@ -403,13 +404,13 @@ fn load_engine(policy_dir: &Path) -> Result<Engine, u8> {
     })
 }
 
-/// Reads a case file, or stdin for `-`.
+/// Reads a case file, or stdin for `-`. A byte-order mark at its start is skipped, with a note.
 pub fn read_case(path: &Path) -> Result<String, u8> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         return io::stdin()
             .read_to_string(&mut text)
-            .map(|_| text)
+            .map(|_| files::skip_byte_order_mark(text, path))
             .map_err(|error| {
                 fail(miette::miette!(
                     code = "io::stdin",
@@ -417,13 +418,15 @@ pub fn read_case(path: &Path) -> Result<String, u8> {
                 ))
             });
     }
-    std::fs::read_to_string(path).map_err(|error| {
-        fail(miette::miette!(
-            code = "io::case",
-            "cannot read the case file `{}`: {error}",
-            path.display()
-        ))
-    })
+    std::fs::read_to_string(path)
+        .map(|text| files::skip_byte_order_mark(text, path))
+        .map_err(|error| {
+            fail(miette::miette!(
+                code = "io::case",
+                "cannot read the case file `{}`: {error}",
+                path.display()
+            ))
+        })
 }
 
 /// The case limits, with the ones given on the command line in place of the defaults.

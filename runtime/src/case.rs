@@ -5,6 +5,7 @@
 //! through binary floating point.
 
 mod fast;
+pub mod invisible;
 
 use std::sync::Arc;
 
@@ -96,12 +97,25 @@ pub(crate) fn read_case_checked(
         return Err((scan.case_id, violation));
     }
     let json: Json = serde_json::from_str(text).map_err(|error| {
-        let message = format!(
-            "the case is not valid json: {} at line {} column {}",
-            describe_json_error(&error),
-            error.line(),
-            error.column()
-        );
+        // An invisible character outside the strings is what a parser cannot name: it is
+        // named here instead, when the parse stopped at it or after it (none of them is JSON
+        // whitespace, so the parse always fails there at the latest). serde_json counts
+        // columns in bytes, which are at least as many as the characters counted here.
+        let invisible = invisible::first_outside_strings(text).filter(|(_, line, column)| {
+            (*line, *column) <= (error.line(), error.column())
+        });
+        let message = match invisible {
+            Some((character, line, column)) => format!(
+                "the case is not valid json: it holds the invisible character {} at line {line} column {column}",
+                invisible::describe(character)
+            ),
+            None => format!(
+                "the case is not valid json: {} at line {} column {}",
+                describe_json_error(&error),
+                error.line(),
+                error.column()
+            ),
+        };
         (None, CaseError::new(codes::INVALID_JSON, "", message))
     })?;
     let Json::Object(object) = &json else {
@@ -159,7 +173,7 @@ fn json_kind(json: &Json) -> &'static str {
 }
 
 /// A short rendering of a JSON value for messages (long text is cut).
-fn show(json: &Json) -> String {
+pub(crate) fn show(json: &Json) -> String {
     let text = match json {
         Json::String(text) => text.clone(),
         other => other.to_string(),

@@ -67,6 +67,9 @@ pub mod codes {
     pub const TOO_LARGE: &str = "case.too_large";
     /// Objects and arrays nest deeper than [`crate::Limits::max_depth`].
     pub const TOO_DEEP: &str = "case.too_deep";
+    /// An object of the case gives the same key twice (the path is the second one's): an
+    /// ambiguous case is refused rather than one of its values chosen.
+    pub const DUPLICATE_KEY: &str = "case.duplicate_key";
     pub const NOT_IN_FORCE: &str = "case.not_in_force";
     pub const NO_PARAMETER_VALUE: &str = "eval.no_parameter_value";
     pub const OVERFLOW: &str = "eval.overflow";

@@ -8,7 +8,8 @@
 //! | [`Limits::max_list_items`] | 10 000 items in any array | `case.invalid_field`, the path of the array |
 //!
 //! The depth, text and list limits are checked in the order of the case's text, together with
-//! its JSON syntax: the first problem in the text is the one reported. The JSON parser itself
+//! its JSON syntax and repeated keys (a key given twice in one object is `case.duplicate_key`,
+//! with the path of the second one): the first problem in the text is the one reported. The JSON parser itself
 //! refuses nesting deeper than 127 levels (`case.invalid_json`, "recursion limit exceeded"),
 //! whatever `max_depth` says.
 
@@ -79,8 +80,9 @@ pub(crate) struct LimitScan {
     pub case_id: Option<String>,
 }
 
-/// Walks the JSON text without building anything, and reports the first limit it exceeds. A
-/// syntax error ends the scan without a violation: the caller's full parse reports it.
+/// Walks the JSON text without building anything, and reports the first limit it exceeds or
+/// the first key repeated in an object. A syntax error ends the scan without a violation: the
+/// caller's full parse reports it.
 pub(crate) fn scan(text: &str, limits: &Limits, id_field: Option<&str>) -> LimitScan {
     let mut state = ScanState {
         limits,
@@ -251,9 +253,20 @@ impl<'de> Visitor<'de> for ScanSeed<'_, '_> {
             return Ok(());
         }
         self.state.enter()?;
+        // The keys of this object so far: a few, so a list is quicker than a set.
+        let mut keys: Vec<String> = Vec::new();
         let mut key = Some(first);
         while let Some(name) = key {
             self.state.capture_id = self.state.depth == 1 && self.state.id_field == Some(&name);
+            if keys.contains(&name) {
+                let message = format!(
+                    "the key `{}` appears twice in this object, so which value is meant cannot be told",
+                    crate::case::show(&serde_json::Value::String(name.clone()))
+                );
+                self.state.segments.push(Segment::Key(name));
+                return Err(self.state.fail(codes::DUPLICATE_KEY, message));
+            }
+            keys.push(name.clone());
             self.state.segments.push(Segment::Key(name));
             let value = entries.next_value_seed(ScanSeed { state: self.state });
             self.state.segments.pop();

@@ -92,6 +92,37 @@ fn case_errors_have_codes_and_paths() {
             "/members/1",
         ),
         (
+            "duplicate key at the top",
+            case_with(r#", "region": "north", "region": "south""#),
+            "case.duplicate_key",
+            "/region",
+        ),
+        (
+            "duplicate key in a member",
+            format!(
+                r#"{{"case_id": "c9", "application_date": "2025-03-12", "members": {}}}"#,
+                members_json(r#", "sex": "male""#)
+            ),
+            "case.duplicate_key",
+            "/members/0/sex",
+        ),
+        (
+            "the same key in two objects is no duplicate",
+            format!(
+                r#"{{"case_id": "c9", "application_date": "2025-03-12", "members": [{}, {}]}}"#,
+                r#"{"id": "m1", "birth_date": "1990-05-14", "sex": "male"}"#,
+                r#"{"id": "m2", "birth_date": "1991-05-14", "sex": "male"}"#
+            ),
+            "ok",
+            "",
+        ),
+        (
+            "a byte order mark before the case",
+            format!("\u{feff}{}", case_with("")),
+            "case.invalid_json",
+            "",
+        ),
+        (
             "unknown enum value",
             format!(
                 r#"{{"case_id": "c9", "application_date": "2025-03-12", "members": {}}}"#,
