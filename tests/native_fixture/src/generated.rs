@@ -27,11 +27,11 @@ pub mod v1 {
         evaluate_traced,
     };
 
-    const DECIMAL_0: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
-    const DECIMAL_1: Decimal = Decimal::from_parts(1000000, 0, 0, false, 0);
-    const DECIMAL_2: Decimal = Decimal::from_parts(2, 0, 0, false, 0);
-    const DECIMAL_3: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
-    const DECIMAL_4: Decimal = Decimal::from_parts(1, 0, 0, false, 0);
+    const DECIMAL_0: Number = Number::Decimal(Decimal::from_parts(0, 0, 0, false, 0));
+    const DECIMAL_1: Number = Number::Decimal(Decimal::from_parts(1000000, 0, 0, false, 0));
+    const DECIMAL_2: Number = Number::Decimal(Decimal::from_parts(2, 0, 0, false, 0));
+    const DECIMAL_3: Number = Number::Decimal(Decimal::from_parts(3, 0, 0, false, 0));
+    const DECIMAL_4: Number = Number::Decimal(Decimal::from_parts(1, 0, 0, false, 0));
 
     fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         let mut state = State::<false>::new(cx, None);
@@ -56,15 +56,15 @@ pub mod v1 {
         tr: Option<&'t mut Tracer<'r>>,
         // The node of the latest call closed, with a trace.
         last_call: CallNode,
-        m0: Option<Decimal>,
+        m0: Option<Number>,
         c1: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
-        c4: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
-        c5: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
+        c4: [Option<(usize, Number, CallNode)>; CALL_SLOTS],
+        c5: [Option<(usize, Number, CallNode)>; CALL_SLOTS],
         c6: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
         m9: Option<Value>,
         m10: Option<Value>,
         m11: Option<Value>,
-        m12: Option<Decimal>,
+        m12: Option<Number>,
         m13: Option<Value>,
         m14: Option<Value>,
         m15: Option<i64>,
@@ -76,18 +76,18 @@ pub mod v1 {
         m21: Option<Value>,
         m22: Option<Value>,
         m23: Option<Value>,
-        m24: Option<Decimal>,
+        m24: Option<Number>,
         c25: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
         m26: Option<i64>,
-        m27: Option<Decimal>,
+        m27: Option<Number>,
         m28: Option<i64>,
         m29: Option<Value>,
         m30: Option<Value>,
         m31: Option<Date>,
         m32: Option<Value>,
         m33: Option<bool>,
-        m34: Option<Decimal>,
-        m35: Option<Decimal>,
+        m34: Option<Number>,
+        m35: Option<Number>,
         m36: Option<i64>,
         m37: Option<&'c Value>,
         m38: Option<bool>,
@@ -97,7 +97,7 @@ pub mod v1 {
         m42: Option<i64>,
         e42: Option<u32>,
         m43: Option<bool>,
-        q1: Option<Decimal>,
+        q1: Option<Number>,
         q2: Option<&'c Value>,
     }
 
@@ -140,13 +140,13 @@ pub mod v1 {
         // output summary
         fn o0(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), Value::Integer((self.i42()?))), (cx.keys[1].clone(), { self.i42()?; exception_label(cx.policy, 42, self.e42) }), (cx.keys[2].clone(), { let holds: [bool; 4] = [matches!(self.i30()?, Value::Bool(true)), self.i40()?, self.i41()?, (day_number(cx.as_of) >= 739433 && self.i43()?)]; names_holding(cx.names, &[30, 40, 41, 43], &holds) }), (cx.keys[3].clone(), Value::Decimal({ let mut total7: Decimal = Decimal::ZERO; total7 = add_dec(total7, (self.i35()?))?; total7 })), (cx.keys[4].clone(), (self.i29()?)), (cx.keys[5].clone(), Value::Date((self.i31()?))), (cx.keys[6].clone(), (self.i32()?)), (cx.keys[7].clone(), Value::Bool((self.i33()?))), (cx.keys[8].clone(), Value::Decimal((self.i34()?))), (cx.keys[9].clone(), Value::Integer((self.i36()?))), (cx.keys[10].clone(), ((self.i37()?)).clone()), (cx.keys[11].clone(), Value::Bool((self.i38()?))), (cx.keys[12].clone(), Value::Integer((self.i39()?)))])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), Value::Integer((self.i42()?))), (cx.keys[1].clone(), { self.i42()?; exception_label(cx.policy, 42, self.e42) }), (cx.keys[2].clone(), { let holds: [bool; 4] = [matches!(self.i30()?, Value::Bool(true)), self.i40()?, self.i41()?, (day_number(cx.as_of) >= 739433 && self.i43()?)]; names_holding(cx.names, &[30, 40, 41, 43], &holds) }), (cx.keys[3].clone(), Value::number({ let mut total7: Number = Number::ZERO; total7 = add_dec(total7, (self.i35()?))?; total7 })), (cx.keys[4].clone(), (self.i29()?)), (cx.keys[5].clone(), Value::Date((self.i31()?))), (cx.keys[6].clone(), (self.i32()?)), (cx.keys[7].clone(), Value::Bool((self.i33()?))), (cx.keys[8].clone(), Value::number((self.i34()?))), (cx.keys[9].clone(), Value::Integer((self.i36()?))), (cx.keys[10].clone(), ((self.i37()?)).clone()), (cx.keys[11].clone(), Value::Bool((self.i38()?))), (cx.keys[12].clone(), Value::Integer((self.i39()?)))])))
         }
 
         // output people
         fn o1(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[13].clone(), Value::Integer(length(&((self.i9()?)))?)), (cx.keys[14].clone(), (self.i10()?)), (cx.keys[15].clone(), Value::Decimal((self.i12()?))), (cx.keys[16].clone(), (self.i13()?)), (cx.keys[17].clone(), (self.i14()?)), (cx.keys[18].clone(), Value::Integer((self.i16()?))), (cx.keys[19].clone(), Value::Bool((self.i18()?))), (cx.keys[2].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[20].clone(), Value::Bool((self.i19()?))), (cx.keys[21].clone(), Value::Bool((self.i20()?)))]))), (cx.keys[22].clone(), (self.i21()?)), (cx.keys[23].clone(), (self.i22()?)), (cx.keys[24].clone(), (self.i23()?)), (cx.keys[25].clone(), Value::Decimal((self.i24()?))), (cx.keys[26].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[27].clone(), Value::Integer((self.i26()?))), (cx.keys[28].clone(), Value::Decimal((self.i27()?))), (cx.keys[29].clone(), Value::Integer((self.i28()?)))])))])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[13].clone(), Value::Integer(length(&((self.i9()?)))?)), (cx.keys[14].clone(), (self.i10()?)), (cx.keys[15].clone(), Value::number((self.i12()?))), (cx.keys[16].clone(), (self.i13()?)), (cx.keys[17].clone(), (self.i14()?)), (cx.keys[18].clone(), Value::Integer((self.i16()?))), (cx.keys[19].clone(), Value::Bool((self.i18()?))), (cx.keys[2].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[20].clone(), Value::Bool((self.i19()?))), (cx.keys[21].clone(), Value::Bool((self.i20()?)))]))), (cx.keys[22].clone(), (self.i21()?)), (cx.keys[23].clone(), (self.i22()?)), (cx.keys[24].clone(), (self.i23()?)), (cx.keys[25].clone(), Value::number((self.i24()?))), (cx.keys[26].clone(), Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[27].clone(), Value::Integer((self.i26()?))), (cx.keys[28].clone(), Value::number((self.i27()?))), (cx.keys[29].clone(), Value::Integer((self.i28()?)))])))])))
         }
 
         // output late
@@ -156,15 +156,15 @@ pub mod v1 {
         }
 
         // parameter DOUBLE_BASE: Money
-        fn i0(&mut self) -> Run<Decimal> {
+        fn i0(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m0 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(0); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.p1()?); let r = DECIMAL_2; mul_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::Decimal(value), None); } }
+            let value: Number = { let l = (self.p1()?); let r = DECIMAL_2; mul_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::number(value), None); } }
             self.m0 = Some(value);
             Ok(value)
         }
@@ -210,23 +210,23 @@ pub mod v1 {
         fn f3(&mut self, a0: &'c Value) -> Run<Value> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(3, [(a0).clone()])) } else { None };
-            let value: Value = { let s89 = { opt_dec_of(read::<T>(&mut self.tr, a0, 4)?)? }; if let Some(x90) = s89 { { let v: Value = Value::Decimal(x90); if T { match self.tr.as_deref_mut() { Some(t) => t.band(1, v, true)?, None => band_label(cx, 1, &v)? } } else { band_label(cx, 1, &v)? } } } else if s89.is_none() { ((&cx.constants[11])).clone() } else { return Err(Bail) } };
+            let value: Value = { let s89 = { opt_dec_of(read::<T>(&mut self.tr, a0, 4)?)? }; if let Some(x90) = s89 { { let v: Value = Value::number(x90); if T { match self.tr.as_deref_mut() { Some(t) => t.band(1, v, true)?, None => band_label(cx, 1, &v)? } } else { band_label(cx, 1, &v)? } } } else if s89.is_none() { ((&cx.constants[11])).clone() } else { return Err(Bail) } };
             if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(3, value.clone(), call); } }
             Ok(value)
         }
 
         // function factor_of(p: Person): Decimal
-        fn f4(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f4(&mut self, a0: &'c Value) -> Run<Number> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(4, [(a0).clone()])) } else { None };
-            let value: Decimal = { let s101: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s101.is_absent() { let x102 = s101; { let s103: Value = { let key: [Value; 2] = [(x102).clone(), Value::Quarter(quarter_of_date({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx, 0, &key)?.clone() } } else { lookup(cx, 0, &key)?.clone() } }; if !(&s103).is_absent() { let x104: Value = s103.clone(); { let l = (match { let r105: &Value = (&x104); opt_dec_of(read::<T>(&mut self.tr, r105, 0)?)? } { Some(v) => v, None => DECIMAL_4 }); let r = { let on = { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int(6i64)?; add_months(date, amount)? }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? }; mul_dec(l, r)? } } else if (&s103).is_absent() { { let on = { let l = { date_of(read::<T>(&mut self.tr, a0, 1)?)? }; let r = (date_of((&cx.constants[12]))?); if l.cmp(&r) == Ordering::Less { r } else { l } }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? } } else { return Err(Bail) } } } else if s101.is_absent() { DECIMAL_0 } else { return Err(Bail) } };
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(4, Value::Decimal(value), call); } }
+            let value: Number = { let s101: &Value = { read::<T>(&mut self.tr, cx.root, 2)? }; if !s101.is_absent() { let x102 = s101; { let s103: Value = { let key: [Value; 2] = [(x102).clone(), Value::Quarter(quarter_of_date({ date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }))]; if T { match self.tr.as_deref_mut() { Some(t) => t.lookup(0, key.to_vec())?, None => lookup(cx, 0, &key)?.clone() } } else { lookup(cx, 0, &key)?.clone() } }; if !(&s103).is_absent() { let x104: Value = s103.clone(); { let l = (match { let r105: &Value = (&x104); opt_dec_of(read::<T>(&mut self.tr, r105, 0)?)? } { Some(v) => v, None => DECIMAL_4 }); let r = { let on = { let date = { date_of(read::<T>(&mut self.tr, cx.root, 1)?)? }; let amount = neg_int(6i64)?; add_months(date, amount)? }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? }; mul_dec(l, r)? } } else if (&s103).is_absent() { { let on = { let l = { date_of(read::<T>(&mut self.tr, a0, 1)?)? }; let r = (date_of((&cx.constants[12]))?); if l.cmp(&r) == Ordering::Less { r } else { l } }; if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, Some(on))?; } } let found = param(cx.policy, 0, on)?; dec_of(found)? } } else { return Err(Bail) } } } else if s101.is_absent() { DECIMAL_0 } else { return Err(Bail) } };
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(4, Value::number(value), call); } }
             Ok(value)
         }
 
         // factor_of, remembered by its argument's address (which names a record of the
         // case for the whole evaluation).
-        fn f4_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f4_memo(&mut self, a0: &'c Value) -> Run<Number> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
             if let Some(Some((found, value, node))) = self.c4.get(slot).copied() {
@@ -244,17 +244,17 @@ pub mod v1 {
         }
 
         // function weighted(p: Person): Money
-        fn f5(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f5(&mut self, a0: &'c Value) -> Run<Number> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(5, [(a0).clone()])) } else { None };
-            let value: Decimal = round({ let l = { let mut total97: Decimal = Decimal::ZERO; { let list100 = { read::<T>(&mut self.tr, a0, 5)? }; for e99 in elements(list100)?.iter() { if !({ enum_of(read::<T>(&mut self.tr, e99, 0)?)? } == 2u32) { total97 = add_dec(total97, { dec_of(read::<T>(&mut self.tr, e99, 2)?)? })?; } } } total97 }; let r = { let arg106: &Value = a0; self.f4_memo(arg106)? }; mul_dec(l, r)? }, 2, RoundingMode::HalfEven);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(5, Value::Decimal(value), call); } }
+            let value: Number = round({ let l = { let mut total97: Number = Number::ZERO; { let list100 = { read::<T>(&mut self.tr, a0, 5)? }; for e99 in elements(list100)?.iter() { if !({ enum_of(read::<T>(&mut self.tr, e99, 0)?)? } == 2u32) { total97 = add_dec(total97, { dec_of(read::<T>(&mut self.tr, e99, 2)?)? })?; } } } total97 }; let r = { let arg106: &Value = a0; self.f4_memo(arg106)? }; mul_dec(l, r)? }, 2, RoundingMode::HalfEven)?;
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(5, Value::number(value), call); } }
             Ok(value)
         }
 
         // weighted, remembered by its argument's address (which names a record of the
         // case for the whole evaluation).
-        fn f5_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f5_memo(&mut self, a0: &'c Value) -> Run<Number> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
             if let Some(Some((found, value, node))) = self.c5.get(slot).copied() {
@@ -360,15 +360,15 @@ pub mod v1 {
         }
 
         // definition entry_total: Money
-        fn i12(&mut self) -> Run<Decimal> {
+        fn i12(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m12 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(12); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total35: Decimal = Decimal::ZERO; { let list42 = (self.i11()?); for e37 in elements(&list42)?.iter() { total35 = add_dec(total35, { dec_of(read::<T>(&mut self.tr, e37, 2)?)? })?; } } total35 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(12, Value::Decimal(value), None); } }
+            let value: Number = { let mut total35: Number = Number::ZERO; { let list42 = (self.i11()?); for e37 in elements(&list42)?.iter() { total35 = add_dec(total35, { dec_of(read::<T>(&mut self.tr, e37, 2)?)? })?; } } total35 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(12, Value::number(value), None); } }
             self.m12 = Some(value);
             Ok(value)
         }
@@ -507,7 +507,7 @@ pub mod v1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries80: Vec<(Key, Value)> = Vec::new(); { let list82 = (self.i11()?); for e81 in elements(&list82)?.iter() { { let key = map_key({ let arg84 = { enum_of(read::<T>(&mut self.tr, e81, 0)?)? }; self.f7(arg84)? })?; let entry = Value::Decimal({ dec_of(read::<T>(&mut self.tr, e81, 2)?)? }); map_entry(&mut entries80, key, entry); } } } map_of(entries80) };
+            let value: Value = { let mut entries80: Vec<(Key, Value)> = Vec::new(); { let list82 = (self.i11()?); for e81 in elements(&list82)?.iter() { { let key = map_key({ let arg84 = { enum_of(read::<T>(&mut self.tr, e81, 0)?)? }; self.f7(arg84)? })?; let entry = Value::number({ dec_of(read::<T>(&mut self.tr, e81, 2)?)? }); map_entry(&mut entries80, key, entry); } } } map_of(entries80) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(22, value.clone(), None); } }
             self.m22 = Some(value.clone());
             Ok(value)
@@ -528,15 +528,15 @@ pub mod v1 {
         }
 
         // definition weights: Money
-        fn i24(&mut self) -> Run<Decimal> {
+        fn i24(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m24 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(24); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total93: Decimal = Decimal::ZERO; { let list96 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e95 in elements(list96)?.iter() { total93 = add_dec(total93, { let arg107: &Value = e95; self.f5_memo(arg107)? })?; } } total93 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
+            let value: Number = { let mut total93: Number = Number::ZERO; { let list96 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e95 in elements(list96)?.iter() { total93 = add_dec(total93, { let arg107: &Value = e95; self.f5_memo(arg107)? })?; } } total93 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::number(value), None); } }
             self.m24 = Some(value);
             Ok(value)
         }
@@ -584,15 +584,15 @@ pub mod v1 {
         }
 
         // definition factors_twice: Decimal
-        fn i27(&mut self) -> Run<Decimal> {
+        fn i27(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m27 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(27); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = { let mut total121: Decimal = Decimal::ZERO; { let list124 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e123 in elements(list124)?.iter() { total121 = add_dec(total121, { let arg125: &Value = e123; self.f4_memo(arg125)? })?; } } total121 }; let r = { let mut total126: Decimal = Decimal::ZERO; { let list129 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e128 in elements(list129)?.iter() { total126 = add_dec(total126, { let l = { let arg130: &Value = e128; self.f4_memo(arg130)? }; let r = DECIMAL_2; mul_dec(l, r)? })?; } } total126 }; add_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(27, Value::Decimal(value), None); } }
+            let value: Number = { let l = { let mut total121: Number = Number::ZERO; { let list124 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e123 in elements(list124)?.iter() { total121 = add_dec(total121, { let arg125: &Value = e123; self.f4_memo(arg125)? })?; } } total121 }; let r = { let mut total126: Number = Number::ZERO; { let list129 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e128 in elements(list129)?.iter() { total126 = add_dec(total126, { let l = { let arg130: &Value = e128; self.f4_memo(arg130)? }; let r = DECIMAL_2; mul_dec(l, r)? })?; } } total126 }; add_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(27, Value::number(value), None); } }
             self.m27 = Some(value);
             Ok(value)
         }
@@ -682,29 +682,29 @@ pub mod v1 {
         }
 
         // rule FIX-ARITHMETIC: Decimal
-        fn i34(&mut self) -> Run<Decimal> {
+        fn i34(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m34 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(34); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = { let l = { let l = (number_of(&(builtin(cx.policy, Builtin::AbsDecimal, |index| match index { 0 => Ok(Value::Decimal(Decimal::from({ let l = (self.i15()?); let r = 100i64; sub_int(l, r)? }))), _ => Err(Bail) })?))?); let r = DECIMAL_3; div_dec(l, r)? }; let r = Decimal::from({ let l = (self.i15()?); let r = 7i64; if l.cmp(&r) == Ordering::Greater { r } else { l } }); add_dec(l, r)? }; let r = { let l = Decimal::from({ let l = 2i64; let r = (self.i17()?); if l.cmp(&r) == Ordering::Less { r } else { l } }); let r = Decimal::from(4i64); div_dec(l, r)? }; sub_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Decimal(value), None); } }
+            let value: Number = { let l = { let l = { let l = (number_of(&(builtin(cx.policy, Builtin::AbsDecimal, |index| match index { 0 => Ok(Value::number(Number::from({ let l = (self.i15()?); let r = 100i64; sub_int(l, r)? }))), _ => Err(Bail) })?))?); let r = DECIMAL_3; div_dec(l, r)? }; let r = Number::from({ let l = (self.i15()?); let r = 7i64; if l.cmp(&r) == Ordering::Greater { r } else { l } }); add_dec(l, r)? }; let r = { let l = Number::from({ let l = 2i64; let r = (self.i17()?); if l.cmp(&r) == Ordering::Less { r } else { l } }); let r = Number::from(4i64); div_dec(l, r)? }; sub_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::number(value), None); } }
             self.m34 = Some(value);
             Ok(value)
         }
 
         // rule FIX-MONEY: Money
-        fn i35(&mut self) -> Run<Decimal> {
+        fn i35(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m35 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(35); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = round({ let l = { let l = (number_of(&(builtin(cx.policy, Builtin::ToMoney, |index| match index { 0 => Ok(unary(UnaryOp::IntegerToDecimal, builtin(cx.policy, Builtin::AbsInteger, |index| match index { 0 => Ok(Value::Integer((self.i15()?))), _ => Err(Bail) })?)?), _ => Err(Bail) })?))?); let r = (match { opt_dec_of(read::<T>(&mut self.tr, cx.root, 5)?)? } { Some(v) => v, None => (self.p1()?) }); add_dec(l, r)? }; let r = { let l = (self.i0()?); let r = DECIMAL_3; div_dec(l, r)? }; sub_dec(l, r)? }, 0, RoundingMode::Up);
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::Decimal(value), None); } }
+            let value: Number = round({ let l = { let l = (number_of(&(builtin(cx.policy, Builtin::ToMoney, |index| match index { 0 => Ok(unary(UnaryOp::IntegerToDecimal, builtin(cx.policy, Builtin::AbsInteger, |index| match index { 0 => Ok(Value::Integer((self.i15()?))), _ => Err(Bail) })?)?), _ => Err(Bail) })?))?); let r = (match { opt_dec_of(read::<T>(&mut self.tr, cx.root, 5)?)? } { Some(v) => v, None => (self.p1()?) }); add_dec(l, r)? }; let r = { let l = (self.i0()?); let r = DECIMAL_3; div_dec(l, r)? }; sub_dec(l, r)? }, 0, RoundingMode::Up)?;
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::number(value), None); } }
             self.m35 = Some(value);
             Ok(value)
         }
@@ -833,7 +833,7 @@ pub mod v1 {
         }
 
         // parameter BASE
-        fn p1(&mut self) -> Run<Decimal> {
+        fn p1(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(1, None)?; } }
             if let Some(value) = self.q1 {

@@ -27,9 +27,9 @@ pub mod v2025_1 {
         evaluate_traced,
     };
 
-    const DECIMAL_0: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
-    const DECIMAL_1: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
-    const DECIMAL_2: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
+    const DECIMAL_0: Number = Number::Decimal(Decimal::from_parts(3, 0, 0, false, 0));
+    const DECIMAL_1: Number = Number::Decimal(Decimal::from_parts(0, 0, 0, false, 0));
+    const DECIMAL_2: Number = Number::Decimal(Decimal::from_parts(15, 0, 0, false, 1));
 
     fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         let mut state = State::<false>::new(cx, None);
@@ -54,16 +54,16 @@ pub mod v2025_1 {
         tr: Option<&'t mut Tracer<'r>>,
         // The node of the latest call closed, with a trace.
         last_call: CallNode,
-        m0: Option<Decimal>,
+        m0: Option<Number>,
         m1: Option<i64>,
         c2: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
         c3: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m4: Option<Quarter>,
-        m5: Option<Decimal>,
-        m6: Option<Decimal>,
+        m5: Option<Number>,
+        m6: Option<Number>,
         m7: Option<Value>,
-        m8: Option<Option<Decimal>>,
-        m9: Option<Decimal>,
+        m8: Option<Option<Number>>,
+        m9: Option<Number>,
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
@@ -75,30 +75,30 @@ pub mod v2025_1 {
         e17: Option<u32>,
         m18: Option<Value>,
         m19: Option<bool>,
-        m20: Option<Decimal>,
-        c21: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
+        m20: Option<Number>,
+        c21: [Option<(usize, Number, CallNode)>; CALL_SLOTS],
         c22: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m23: Option<Value>,
-        m24: Option<Decimal>,
+        m24: Option<Number>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
         c27: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
         m30: Option<bool>,
-        m31: Option<Decimal>,
+        m31: Option<Number>,
         m32: Option<bool>,
-        m33: Option<Decimal>,
+        m33: Option<Number>,
         m34: Option<bool>,
-        m35: Option<Decimal>,
+        m35: Option<Number>,
         m36: Option<bool>,
-        m37: Option<Decimal>,
+        m37: Option<Number>,
         m38: Option<i64>,
         m39: Option<i64>,
         c40: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m41: Option<bool>,
-        m42: Option<Decimal>,
-        m43: Option<Decimal>,
+        m42: Option<Number>,
+        m43: Option<Number>,
         c44: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         c46: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m47: Option<i64>,
@@ -109,7 +109,7 @@ pub mod v2025_1 {
         m52: Option<i64>,
         m53: Option<i64>,
         m54: Option<i64>,
-        m55: Option<Decimal>,
+        m55: Option<Number>,
         m56: Option<i64>,
         m57: Option<i64>,
         m58: Option<i64>,
@@ -122,7 +122,7 @@ pub mod v2025_1 {
         m65: Option<i64>,
         m66: Option<i64>,
         m67: Option<i64>,
-        m68: Option<Decimal>,
+        m68: Option<Number>,
         m69: Option<i64>,
         m70: Option<i64>,
         c71: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
@@ -134,30 +134,30 @@ pub mod v2025_1 {
         e76: Option<u32>,
         m77: Option<bool>,
         m78: Option<bool>,
-        q0: Option<Decimal>,
-        q1: Option<Decimal>,
-        q2: Option<Decimal>,
-        q3: Option<Decimal>,
-        q4: Option<Decimal>,
+        q0: Option<Number>,
+        q1: Option<Number>,
+        q2: Option<Number>,
+        q3: Option<Number>,
+        q4: Option<Number>,
         q5: Option<i64>,
         q6: Option<i64>,
         q7: Option<i64>,
         q8: Option<&'c Value>,
-        q9: Option<Decimal>,
+        q9: Option<Number>,
         q10: Option<i64>,
         q11: Option<i64>,
         q12: Option<i64>,
         q13: Option<i64>,
         q14: Option<i64>,
-        q15: Option<Decimal>,
+        q15: Option<Number>,
         q16: Option<i64>,
-        q17: Option<Decimal>,
-        q18: Option<Decimal>,
+        q17: Option<Number>,
+        q18: Option<Number>,
         q19: Option<i64>,
         q20: Option<i64>,
         q21: Option<i64>,
-        q22: Option<Decimal>,
-        q23: Option<Decimal>,
+        q22: Option<Number>,
+        q23: Option<Number>,
         q24: Option<i64>,
     }
 
@@ -196,7 +196,7 @@ pub mod v2025_1 {
         // output asp
         fn o0(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::number(round((self.i6()?), 2, RoundingMode::HalfUp)?)), (cx.keys[7].clone(), Value::number((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::number((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::number((self.i24()?)))])))
         }
 
         // output welfare
@@ -212,15 +212,15 @@ pub mod v2025_1 {
         }
 
         // parameter NATIONAL_POVERTY_LINE: Money
-        fn i0(&mut self) -> Run<Decimal> {
+        fn i0(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m0 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(0); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = round({ let l = (self.p1()?); let r = (self.p2()?); mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::Decimal(value), None); } }
+            let value: Number = round({ let l = (self.p1()?); let r = (self.p2()?); mul_dec(l, r)? }, 0, RoundingMode::HalfUp)?;
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::number(value), None); } }
             self.m0 = Some(value);
             Ok(value)
         }
@@ -310,29 +310,29 @@ pub mod v2025_1 {
         }
 
         // rule ASP-COUNTED-INCOME: Money
-        fn i5(&mut self) -> Run<Decimal> {
+        fn i5(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m5 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(5); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total2: Decimal = Decimal::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::Decimal(value), None); } }
+            let value: Number = { let mut total2: Number = Number::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::number(value), None); } }
             self.m5 = Some(value);
             Ok(value)
         }
 
         // rule ASP-PER-CAPITA: Money
-        fn i6(&mut self) -> Run<Decimal> {
+        fn i6(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m6 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(6); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = { let l = (self.i5()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(6, Value::Decimal(value), None); } }
+            let value: Number = { let l = { let l = (self.i5()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Number::from((self.i1()?)); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(6, Value::number(value), None); } }
             self.m6 = Some(value);
             Ok(value)
         }
@@ -352,29 +352,29 @@ pub mod v2025_1 {
         }
 
         // definition regional_line: Money?
-        fn i8(&mut self) -> Run<Option<Decimal>> {
+        fn i8(&mut self) -> Run<Option<Number>> {
             let cx = self.cx;
             if let Some(value) = self.m8 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(8); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
+            let value: Option<Number> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)?) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::number(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
         }
 
         // rule ASP-POVERTY-LINE: Money
-        fn i9(&mut self) -> Run<Decimal> {
+        fn i9(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m9 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(9); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = (match (self.i8()?) { Some(v) => v, None => (self.i0()?) });
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(9, Value::Decimal(value), None); } }
+            let value: Number = (match (self.i8()?) { Some(v) => v, None => (self.i0()?) });
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(9, Value::number(value), None); } }
             self.m9 = Some(value);
             Ok(value)
         }
@@ -541,31 +541,31 @@ pub mod v2025_1 {
         }
 
         // rule ASP-AMOUNT: Money
-        fn i20(&mut self) -> Run<Decimal> {
+        fn i20(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m20 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(20); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = (if (self.i19()?) { round({ let l = { let l = (self.i9()?); let r = (self.i6()?); sub_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }, 0, RoundingMode::HalfUp) } else { DECIMAL_1 });
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(20, Value::Decimal(value), None); } }
+            let value: Number = (if (self.i19()?) { round({ let l = { let l = (self.i9()?); let r = (self.i6()?); sub_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }, 0, RoundingMode::HalfUp)? } else { DECIMAL_1 });
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(20, Value::number(value), None); } }
             self.m20 = Some(value);
             Ok(value)
         }
 
         // function child_supplement_of(m: Member): Money
-        fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f21(&mut self, a0: &'c Value) -> Run<Number> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, [(a0).clone()])) } else { None };
-            let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::Decimal(value), call); } }
+            let value: Number = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp)?;
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::number(value), call); } }
             Ok(value)
         }
 
         // child_supplement_of, remembered by its argument's address (which names a record of the
         // case for the whole evaluation).
-        fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f21_memo(&mut self, a0: &'c Value) -> Run<Number> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
             if let Some(Some((found, value, node))) = self.c21.get(slot).copied() {
@@ -618,22 +618,22 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries75: Vec<(Key, Value)> = Vec::new(); { let list77 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e76 in elements(list77)?.iter() { if ((self.i19()?) && { let arg80: &Value = e76; self.f22_memo(arg80)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e76, 0)? }).clone())?; let entry = Value::Decimal({ let arg81: &Value = e76; self.f21_memo(arg81)? }); map_entry(&mut entries75, key, entry); } } } } map_of(entries75) };
+            let value: Value = { let mut entries75: Vec<(Key, Value)> = Vec::new(); { let list77 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e76 in elements(list77)?.iter() { if ((self.i19()?) && { let arg80: &Value = e76; self.f22_memo(arg80)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e76, 0)? }).clone())?; let entry = Value::number({ let arg81: &Value = e76; self.f21_memo(arg81)? }); map_entry(&mut entries75, key, entry); } } } } map_of(entries75) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
         }
 
         // rule ASP-TOTAL: Money
-        fn i24(&mut self) -> Run<Decimal> {
+        fn i24(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m24 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(24); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total82: Decimal = Decimal::ZERO; { let list85 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e84 in elements(list85)?.iter() { if ((self.i19()?) && { let arg86: &Value = e84; self.f22_memo(arg86)? }) { total82 = add_dec(total82, { let arg87: &Value = e84; self.f21_memo(arg87)? })?; } } } total82 }; add_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
+            let value: Number = { let l = (self.i20()?); let r = { let mut total82: Number = Number::ZERO; { let list85 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e84 in elements(list85)?.iter() { if ((self.i19()?) && { let arg86: &Value = e84; self.f22_memo(arg86)? }) { total82 = add_dec(total82, { let arg87: &Value = e84; self.f21_memo(arg87)? })?; } } } total82 }; add_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::number(value), None); } }
             self.m24 = Some(value);
             Ok(value)
         }
@@ -737,15 +737,15 @@ pub mod v2025_1 {
         }
 
         // definition pilot_loans_total: Money
-        fn i31(&mut self) -> Run<Decimal> {
+        fn i31(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m31 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(31); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total59: Decimal = Decimal::ZERO; { let list63 = { let v: &Value = { let r62: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r62, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e61 in elements(list63)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e61, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e61, 1)?)? }); quarter_contains(quarter, month) }) { total59 = add_dec(total59, { dec_of(read::<T>(&mut self.tr, e61, 2)?)? })?; } } } total59 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::Decimal(value), None); } }
+            let value: Number = { let mut total59: Number = Number::ZERO; { let list63 = { let v: &Value = { let r62: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r62, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e61 in elements(list63)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e61, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e61, 1)?)? }); quarter_contains(quarter, month) }) { total59 = add_dec(total59, { dec_of(read::<T>(&mut self.tr, e61, 2)?)? })?; } } } total59 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::number(value), None); } }
             self.m31 = Some(value);
             Ok(value)
         }
@@ -758,22 +758,22 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_quotient((self.i31()?), [Decimal::from((self.p10()?)), Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i31()?), [Number::from((self.p10()?)), Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::Bool(value), None); } }
             self.m32 = Some(value);
             Ok(value)
         }
 
         // definition pilot_expenses_total: Money
-        fn i33(&mut self) -> Run<Decimal> {
+        fn i33(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m33 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(33); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total64: Decimal = Decimal::ZERO; { let list68 = { let v: &Value = { let r67: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r67, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e66 in elements(list68)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e66, 0)?)? }; quarter_contains(quarter, month) } { total64 = add_dec(total64, { dec_of(read::<T>(&mut self.tr, e66, 1)?)? })?; } } } total64 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::Decimal(value), None); } }
+            let value: Number = { let mut total64: Number = Number::ZERO; { let list68 = { let v: &Value = { let r67: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r67, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e66 in elements(list68)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e66, 0)?)? }; quarter_contains(quarter, month) } { total64 = add_dec(total64, { dec_of(read::<T>(&mut self.tr, e66, 1)?)? })?; } } } total64 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::number(value), None); } }
             self.m33 = Some(value);
             Ok(value)
         }
@@ -786,22 +786,22 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_quotient((self.i33()?), [DECIMAL_0, Decimal::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i33()?), [DECIMAL_0, Number::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Bool(value), None); } }
             self.m34 = Some(value);
             Ok(value)
         }
 
         // definition pilot_deposits_total: Money
-        fn i35(&mut self) -> Run<Decimal> {
+        fn i35(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m35 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(35); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total69: Decimal = Decimal::ZERO; { let list73 = { let v: &Value = { let r72: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r72, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e71 in elements(list73)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e71, 1)?)? }) { total69 = add_dec(total69, { dec_of(read::<T>(&mut self.tr, e71, 0)?)? })?; } } } total69 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::Decimal(value), None); } }
+            let value: Number = { let mut total69: Number = Number::ZERO; { let list73 = { let v: &Value = { let r72: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r72, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e71 in elements(list73)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e71, 1)?)? }) { total69 = add_dec(total69, { dec_of(read::<T>(&mut self.tr, e71, 0)?)? })?; } } } total69 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::number(value), None); } }
             self.m35 = Some(value);
             Ok(value)
         }
@@ -814,22 +814,22 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec((self.i35()?), { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_dec((self.i35()?), { let l = (self.p0()?); let r = Number::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(36, Value::Bool(value), None); } }
             self.m36 = Some(value);
             Ok(value)
         }
 
         // definition income_ratio: Decimal
-        fn i37(&mut self) -> Run<Decimal> {
+        fn i37(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m37 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(37); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i6()?); let r = (self.p1()?); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(37, Value::Decimal(value), None); } }
+            let value: Number = { let l = (self.i6()?); let r = (self.p1()?); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(37, Value::number(value), None); } }
             self.m37 = Some(value);
             Ok(value)
         }
@@ -905,29 +905,29 @@ pub mod v2025_1 {
         }
 
         // definition non_mortgage_deposits: Money
-        fn i42(&mut self) -> Run<Decimal> {
+        fn i42(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m42 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(42); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total95: Decimal = Decimal::ZERO; { let list99 = { let v: &Value = { let r98: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r98, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e97 in elements(list99)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e97, 1)?)? }) { total95 = add_dec(total95, { dec_of(read::<T>(&mut self.tr, e97, 0)?)? })?; } } } total95 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(42, Value::Decimal(value), None); } }
+            let value: Number = { let mut total95: Number = Number::ZERO; { let list99 = { let v: &Value = { let r98: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r98, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e97 in elements(list99)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e97, 1)?)? }) { total95 = add_dec(total95, { dec_of(read::<T>(&mut self.tr, e97, 0)?)? })?; } } } total95 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(42, Value::number(value), None); } }
             self.m42 = Some(value);
             Ok(value)
         }
 
         // definition period_expenses: Money
-        fn i43(&mut self) -> Run<Decimal> {
+        fn i43(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m43 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(43); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total118: Decimal = Decimal::ZERO; { let list122 = { let v: &Value = { let r121: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r121, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e120 in elements(list122)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e120, 0)?)? }; quarter_contains(quarter, month) } { total118 = add_dec(total118, { dec_of(read::<T>(&mut self.tr, e120, 1)?)? })?; } } } total118 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(43, Value::Decimal(value), None); } }
+            let value: Number = { let mut total118: Number = Number::ZERO; { let list122 = { let v: &Value = { let r121: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r121, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e120 in elements(list122)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e120, 0)?)? }; quarter_contains(quarter, month) } { total118 = add_dec(total118, { dec_of(read::<T>(&mut self.tr, e120, 1)?)? })?; } } } total118 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(43, Value::number(value), None); } }
             self.m43 = Some(value);
             Ok(value)
         }
@@ -1005,7 +1005,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let v: Value = Value::Decimal((self.i37()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
+            let value: i64 = { let v: Value = Value::number((self.i37()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(47, Value::Integer(value), None); } }
             self.m47 = Some(value);
             Ok(value)
@@ -1075,7 +1075,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec((self.i42()?), { let l = (self.p0()?); let r = Decimal::from((self.p12()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
+            let value: i64 = (if (cmp_dec((self.i42()?), { let l = (self.p0()?); let r = Number::from((self.p12()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Number::from((self.p13()?)); mul_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(52, Value::Integer(value), None); } }
             self.m52 = Some(value);
             Ok(value)
@@ -1110,15 +1110,15 @@ pub mod v2025_1 {
         }
 
         // definition period_non_mortgage_loans: Money
-        fn i55(&mut self) -> Run<Decimal> {
+        fn i55(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m55 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(55); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total104: Decimal = Decimal::ZERO; { let list108 = { let v: &Value = { let r107: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r107, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e106 in elements(list108)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e106, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e106, 1)?)? }); quarter_contains(quarter, month) }) { total104 = add_dec(total104, { dec_of(read::<T>(&mut self.tr, e106, 2)?)? })?; } } } total104 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(55, Value::Decimal(value), None); } }
+            let value: Number = { let mut total104: Number = Number::ZERO; { let list108 = { let v: &Value = { let r107: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r107, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e106 in elements(list108)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e106, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e106, 1)?)? }); quarter_contains(quarter, month) }) { total104 = add_dec(total104, { dec_of(read::<T>(&mut self.tr, e106, 2)?)? })?; } } } total104 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(55, Value::number(value), None); } }
             self.m55 = Some(value);
             Ok(value)
         }
@@ -1131,7 +1131,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_quotient((self.i55()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i55()?), [DECIMAL_0, Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p15()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(56, Value::Integer(value), None); } }
             self.m56 = Some(value);
             Ok(value)
@@ -1173,7 +1173,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_quotient((self.i43()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i43()?), [DECIMAL_0, Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(59, Value::Integer(value), None); } }
             self.m59 = Some(value);
             Ok(value)
@@ -1292,15 +1292,15 @@ pub mod v2025_1 {
         }
 
         // definition dependency_ratio: Decimal
-        fn i68(&mut self) -> Run<Decimal> {
+        fn i68(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m68 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(68); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = Decimal::from({ let l = (self.i1()?); let r = (self.i14()?); sub_int(l, r)? }); let r = Decimal::from((self.i14()?)); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(68, Value::Decimal(value), None); } }
+            let value: Number = { let l = Number::from({ let l = (self.i1()?); let r = (self.i14()?); sub_int(l, r)? }); let r = Number::from((self.i14()?)); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(68, Value::number(value), None); } }
             self.m68 = Some(value);
             Ok(value)
         }
@@ -1313,7 +1313,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i68()?), Decimal::from((self.p19()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i68()?), Decimal::from((self.p20()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
+            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i68()?), Number::from((self.p19()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i68()?), Number::from((self.p20()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(69, Value::Integer(value), None); } }
             self.m69 = Some(value);
             Ok(value)
@@ -1397,7 +1397,7 @@ pub mod v2025_1 {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((((cmp_dec((self.i37()?), (self.p22()?)) < Ordering::Equal) && ((self.i39()?) == 0i64)) && (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p13()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i41()?)));
+            let value: bool = ((((cmp_dec((self.i37()?), (self.p22()?)) < Ordering::Equal) && ((self.i39()?) == 0i64)) && (cmp_dec((self.i42()?), { let l = { let l = (self.p1()?); let r = Number::from((self.p13()?)); mul_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i41()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(74, Value::Bool(value), None); } }
             self.m74 = Some(value);
             Ok(value)
@@ -1480,7 +1480,7 @@ pub mod v2025_1 {
         }
 
         // parameter MRP
-        fn p0(&mut self) -> Run<Decimal> {
+        fn p0(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, None)?; } }
             if let Some(value) = self.q0 {
@@ -1492,7 +1492,7 @@ pub mod v2025_1 {
         }
 
         // parameter PM
-        fn p1(&mut self) -> Run<Decimal> {
+        fn p1(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(1, None)?; } }
             if let Some(value) = self.q1 {
@@ -1504,7 +1504,7 @@ pub mod v2025_1 {
         }
 
         // parameter POVERTY_LINE_SHARE
-        fn p2(&mut self) -> Run<Decimal> {
+        fn p2(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(2, None)?; } }
             if let Some(value) = self.q2 {
@@ -1516,7 +1516,7 @@ pub mod v2025_1 {
         }
 
         // parameter MEDIAN_INCOME_SHARE
-        fn p3(&mut self) -> Run<Decimal> {
+        fn p3(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(3, None)?; } }
             if let Some(value) = self.q3 {
@@ -1528,7 +1528,7 @@ pub mod v2025_1 {
         }
 
         // parameter REGIONAL_PM_SHARE
-        fn p4(&mut self) -> Run<Decimal> {
+        fn p4(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(4, None)?; } }
             if let Some(value) = self.q4 {
@@ -1588,7 +1588,7 @@ pub mod v2025_1 {
         }
 
         // parameter PILOT_LOANS_PM_MULTIPLIER
-        fn p9(&mut self) -> Run<Decimal> {
+        fn p9(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(9, None)?; } }
             if let Some(value) = self.q9 {
@@ -1660,7 +1660,7 @@ pub mod v2025_1 {
         }
 
         // parameter WELL_LOANS_PM_MULTIPLIER
-        fn p15(&mut self) -> Run<Decimal> {
+        fn p15(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(15, None)?; } }
             if let Some(value) = self.q15 {
@@ -1684,7 +1684,7 @@ pub mod v2025_1 {
         }
 
         // parameter WELL_EXPENSES_PM_MULTIPLIER
-        fn p17(&mut self) -> Run<Decimal> {
+        fn p17(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(17, None)?; } }
             if let Some(value) = self.q17 {
@@ -1696,7 +1696,7 @@ pub mod v2025_1 {
         }
 
         // parameter WELL_HIDDEN_INCOME_MULTIPLIER
-        fn p18(&mut self) -> Run<Decimal> {
+        fn p18(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(18, None)?; } }
             if let Some(value) = self.q18 {
@@ -1744,7 +1744,7 @@ pub mod v2025_1 {
         }
 
         // parameter WELL_FOOD_RATIO_BELOW
-        fn p22(&mut self) -> Run<Decimal> {
+        fn p22(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(22, None)?; } }
             if let Some(value) = self.q22 {
@@ -1756,7 +1756,7 @@ pub mod v2025_1 {
         }
 
         // parameter WELL_HIGH_RATIO_ABOVE
-        fn p23(&mut self) -> Run<Decimal> {
+        fn p23(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(23, None)?; } }
             if let Some(value) = self.q23 {
@@ -1797,9 +1797,9 @@ pub mod v2025_2_draft {
         evaluate_traced,
     };
 
-    const DECIMAL_0: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
-    const DECIMAL_1: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
-    const DECIMAL_2: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
+    const DECIMAL_0: Number = Number::Decimal(Decimal::from_parts(3, 0, 0, false, 0));
+    const DECIMAL_1: Number = Number::Decimal(Decimal::from_parts(0, 0, 0, false, 0));
+    const DECIMAL_2: Number = Number::Decimal(Decimal::from_parts(15, 0, 0, false, 1));
 
     fn evaluate(cx: &Context<'_>, outputs: &[usize]) -> Run<Vec<Value>> {
         let mut state = State::<false>::new(cx, None);
@@ -1824,16 +1824,16 @@ pub mod v2025_2_draft {
         tr: Option<&'t mut Tracer<'r>>,
         // The node of the latest call closed, with a trace.
         last_call: CallNode,
-        m0: Option<Decimal>,
+        m0: Option<Number>,
         m1: Option<i64>,
         c2: [Option<(usize, i64, CallNode)>; CALL_SLOTS],
         c3: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m4: Option<Quarter>,
-        m5: Option<Decimal>,
-        m6: Option<Decimal>,
+        m5: Option<Number>,
+        m6: Option<Number>,
         m7: Option<Value>,
-        m8: Option<Option<Decimal>>,
-        m9: Option<Decimal>,
+        m8: Option<Option<Number>>,
+        m9: Option<Number>,
         m10: Option<&'c Value>,
         m11: Option<bool>,
         m12: Option<bool>,
@@ -1845,32 +1845,32 @@ pub mod v2025_2_draft {
         e17: Option<u32>,
         m18: Option<Value>,
         m19: Option<bool>,
-        m20: Option<Decimal>,
-        c21: [Option<(usize, Decimal, CallNode)>; CALL_SLOTS],
+        m20: Option<Number>,
+        c21: [Option<(usize, Number, CallNode)>; CALL_SLOTS],
         c22: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m23: Option<Value>,
-        m24: Option<Decimal>,
+        m24: Option<Number>,
         m25: Option<bool>,
         m26: Option<Option<Date>>,
         c27: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m28: Option<Value>,
         m29: Option<bool>,
-        m30: Option<Decimal>,
+        m30: Option<Number>,
         m31: Option<bool>,
-        m32: Option<Decimal>,
+        m32: Option<Number>,
         m33: Option<bool>,
-        m34: Option<Decimal>,
+        m34: Option<Number>,
         m35: Option<bool>,
         m36: Option<i64>,
         m37: Option<bool>,
         m38: Option<bool>,
-        m39: Option<Decimal>,
+        m39: Option<Number>,
         m40: Option<i64>,
         m41: Option<i64>,
         c42: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m43: Option<bool>,
-        m44: Option<Decimal>,
-        m45: Option<Decimal>,
+        m44: Option<Number>,
+        m45: Option<Number>,
         c46: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         c48: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
         m49: Option<i64>,
@@ -1881,7 +1881,7 @@ pub mod v2025_2_draft {
         m54: Option<i64>,
         m55: Option<i64>,
         m56: Option<i64>,
-        m57: Option<Decimal>,
+        m57: Option<Number>,
         m58: Option<i64>,
         m59: Option<i64>,
         m60: Option<i64>,
@@ -1894,7 +1894,7 @@ pub mod v2025_2_draft {
         m67: Option<i64>,
         m68: Option<i64>,
         m69: Option<i64>,
-        m70: Option<Decimal>,
+        m70: Option<Number>,
         m71: Option<i64>,
         m72: Option<i64>,
         c73: [Option<(usize, bool, CallNode)>; CALL_SLOTS],
@@ -1906,16 +1906,16 @@ pub mod v2025_2_draft {
         e78: Option<u32>,
         m79: Option<bool>,
         m80: Option<bool>,
-        q0: Option<Decimal>,
-        q1: Option<Decimal>,
-        q2: Option<Decimal>,
-        q3: Option<Decimal>,
-        q4: Option<Decimal>,
+        q0: Option<Number>,
+        q1: Option<Number>,
+        q2: Option<Number>,
+        q3: Option<Number>,
+        q4: Option<Number>,
         q5: Option<i64>,
         q6: Option<i64>,
         q7: Option<i64>,
         q8: Option<&'c Value>,
-        q9: Option<Decimal>,
+        q9: Option<Number>,
         q10: Option<i64>,
         q11: Option<i64>,
         q12: Option<i64>,
@@ -1923,15 +1923,15 @@ pub mod v2025_2_draft {
         q14: Option<i64>,
         q15: Option<i64>,
         q16: Option<i64>,
-        q17: Option<Decimal>,
+        q17: Option<Number>,
         q18: Option<i64>,
-        q19: Option<Decimal>,
-        q20: Option<Decimal>,
+        q19: Option<Number>,
+        q20: Option<Number>,
         q21: Option<i64>,
         q22: Option<i64>,
         q23: Option<i64>,
-        q24: Option<Decimal>,
-        q25: Option<Decimal>,
+        q24: Option<Number>,
+        q25: Option<Number>,
         q26: Option<i64>,
     }
 
@@ -1970,7 +1970,7 @@ pub mod v2025_2_draft {
         // output asp
         fn o0(&mut self) -> Run<Value> {
             let cx = self.cx;
-            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::Decimal(round((self.i6()?), 2, RoundingMode::HalfUp))), (cx.keys[7].clone(), Value::Decimal((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::Decimal((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::Decimal((self.i24()?)))])))
+            Ok(Value::Map(Arc::<[(Key, Value)]>::from([(cx.keys[0].clone(), ((if (self.i19()?) { (&cx.constants[3]) } else { (&cx.constants[4]) })).clone()), (cx.keys[1].clone(), ((self.i15()?)).clone()), (cx.keys[2].clone(), (self.i18()?)), (cx.keys[3].clone(), (self.i17()?)), (cx.keys[6].clone(), Value::number(round((self.i6()?), 2, RoundingMode::HalfUp)?)), (cx.keys[7].clone(), Value::number((self.i9()?))), (cx.keys[8].clone(), ((self.i10()?)).clone()), (cx.keys[9].clone(), Value::number((self.i20()?))), (cx.keys[10].clone(), (self.i23()?)), (cx.keys[11].clone(), Value::number((self.i24()?)))])))
         }
 
         // output welfare
@@ -1986,15 +1986,15 @@ pub mod v2025_2_draft {
         }
 
         // parameter NATIONAL_POVERTY_LINE: Money
-        fn i0(&mut self) -> Run<Decimal> {
+        fn i0(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m0 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(0); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = round({ let l = (self.p1()?); let r = (self.p2()?); mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::Decimal(value), None); } }
+            let value: Number = round({ let l = (self.p1()?); let r = (self.p2()?); mul_dec(l, r)? }, 0, RoundingMode::HalfUp)?;
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(0, Value::number(value), None); } }
             self.m0 = Some(value);
             Ok(value)
         }
@@ -2084,29 +2084,29 @@ pub mod v2025_2_draft {
         }
 
         // rule ASP-COUNTED-INCOME: Money
-        fn i5(&mut self) -> Run<Decimal> {
+        fn i5(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m5 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(5); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total2: Decimal = Decimal::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::Decimal(value), None); } }
+            let value: Number = { let mut total2: Number = Number::ZERO; { let list6 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e5 in elements(list6)?.iter() { let Value::List(inner) = field(e5, 13)? else { return Err(Bail) }; for e4 in inner.iter() { if ({ let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e4, 1)?)? }; quarter_contains(quarter, month) } && { let l = { enum_of(read::<T>(&mut self.tr, e4, 0)?)? }; let r: &Value = (self.p8()?); !contains_variant(r, l)? }) { total2 = add_dec(total2, { dec_of(read::<T>(&mut self.tr, e4, 2)?)? })?; } } } } total2 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(5, Value::number(value), None); } }
             self.m5 = Some(value);
             Ok(value)
         }
 
         // rule ASP-PER-CAPITA: Money
-        fn i6(&mut self) -> Run<Decimal> {
+        fn i6(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m6 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(6); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = { let l = (self.i5()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Decimal::from((self.i1()?)); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(6, Value::Decimal(value), None); } }
+            let value: Number = { let l = { let l = (self.i5()?); let r = DECIMAL_0; div_dec(l, r)? }; let r = Number::from((self.i1()?)); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(6, Value::number(value), None); } }
             self.m6 = Some(value);
             Ok(value)
         }
@@ -2126,29 +2126,29 @@ pub mod v2025_2_draft {
         }
 
         // definition regional_line: Money?
-        fn i8(&mut self) -> Run<Option<Decimal>> {
+        fn i8(&mut self) -> Run<Option<Number>> {
             let cx = self.cx;
             if let Some(value) = self.m8 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(8); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Option<Decimal> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::Decimal(v), None => Value::Absent }), None); } }
+            let value: Option<Number> = { let s9: Value = (self.i7()?); if !(&s9).is_absent() { let x10: Value = s9.clone(); { let s12 = { let r11: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r11, 2)?)? }; if let Some(x13) = s12 { Some(x13) } else if s12.is_none() { { let s16 = { let r15: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r15, 0)?)? }; if let Some(x17) = s16 { { let s20 = { let r19: &Value = (&x10); opt_dec_of(read::<T>(&mut self.tr, r19, 1)?)? }; if let Some(x21) = s20 { Some(round({ let l = { let l = x21; let r = (self.p3()?); mul_dec(l, r)? }; let r = { let l = x17; let r = (self.p4()?); mul_dec(l, r)? }; if cmp_dec(l, r) == Ordering::Less { r } else { l } }, 0, RoundingMode::HalfUp)?) } else if s20.is_none() { None } else { return Err(Bail) } } } else if s16.is_none() { None } else { return Err(Bail) } } } else { return Err(Bail) } } } else if (&s9).is_absent() { None } else { return Err(Bail) } };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(8, (match value { Some(v) => Value::number(v), None => Value::Absent }), None); } }
             self.m8 = Some(value);
             Ok(value)
         }
 
         // rule ASP-POVERTY-LINE: Money
-        fn i9(&mut self) -> Run<Decimal> {
+        fn i9(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m9 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(9); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = (match (self.i8()?) { Some(v) => v, None => (self.i0()?) });
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(9, Value::Decimal(value), None); } }
+            let value: Number = (match (self.i8()?) { Some(v) => v, None => (self.i0()?) });
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(9, Value::number(value), None); } }
             self.m9 = Some(value);
             Ok(value)
         }
@@ -2315,31 +2315,31 @@ pub mod v2025_2_draft {
         }
 
         // rule ASP-AMOUNT: Money
-        fn i20(&mut self) -> Run<Decimal> {
+        fn i20(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m20 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(20); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = (if (self.i19()?) { round({ let l = { let l = (self.i9()?); let r = (self.i6()?); sub_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }, 0, RoundingMode::HalfUp) } else { DECIMAL_1 });
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(20, Value::Decimal(value), None); } }
+            let value: Number = (if (self.i19()?) { round({ let l = { let l = (self.i9()?); let r = (self.i6()?); sub_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }, 0, RoundingMode::HalfUp)? } else { DECIMAL_1 });
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(20, Value::number(value), None); } }
             self.m20 = Some(value);
             Ok(value)
         }
 
         // function child_supplement_of(m: Member): Money
-        fn f21(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f21(&mut self, a0: &'c Value) -> Run<Number> {
             let cx = self.cx;
             let call = if T { self.tr.as_deref_mut().map(|t| t.open_call(21, [(a0).clone()])) } else { None };
-            let value: Decimal = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp);
-            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::Decimal(value), call); } }
+            let value: Number = round({ let l = (self.p0()?); let r = DECIMAL_2; mul_dec(l, r)? }, 0, RoundingMode::HalfUp)?;
+            if let Some(call) = call { if let Some(t) = self.tr.as_deref_mut() { self.last_call = t.close_call(21, Value::number(value), call); } }
             Ok(value)
         }
 
         // child_supplement_of, remembered by its argument's address (which names a record of the
         // case for the whole evaluation).
-        fn f21_memo(&mut self, a0: &'c Value) -> Run<Decimal> {
+        fn f21_memo(&mut self, a0: &'c Value) -> Run<Number> {
             let key = std::ptr::from_ref(a0) as usize;
             let slot = (key >> 3) % CALL_SLOTS;
             if let Some(Some((found, value, node))) = self.c21.get(slot).copied() {
@@ -2392,22 +2392,22 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Value = { let mut entries81: Vec<(Key, Value)> = Vec::new(); { let list83 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e82 in elements(list83)?.iter() { if ((self.i19()?) && { let arg86: &Value = e82; self.f22_memo(arg86)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e82, 0)? }).clone())?; let entry = Value::Decimal({ let arg87: &Value = e82; self.f21_memo(arg87)? }); map_entry(&mut entries81, key, entry); } } } } map_of(entries81) };
+            let value: Value = { let mut entries81: Vec<(Key, Value)> = Vec::new(); { let list83 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e82 in elements(list83)?.iter() { if ((self.i19()?) && { let arg86: &Value = e82; self.f22_memo(arg86)? }) { { let key = map_key(({ read::<T>(&mut self.tr, e82, 0)? }).clone())?; let entry = Value::number({ let arg87: &Value = e82; self.f21_memo(arg87)? }); map_entry(&mut entries81, key, entry); } } } } map_of(entries81) };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(23, value.clone(), None); } }
             self.m23 = Some(value.clone());
             Ok(value)
         }
 
         // rule ASP-TOTAL: Money
-        fn i24(&mut self) -> Run<Decimal> {
+        fn i24(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m24 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(24); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i20()?); let r = { let mut total88: Decimal = Decimal::ZERO; { let list91 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e90 in elements(list91)?.iter() { if ((self.i19()?) && { let arg92: &Value = e90; self.f22_memo(arg92)? }) { total88 = add_dec(total88, { let arg93: &Value = e90; self.f21_memo(arg93)? })?; } } } total88 }; add_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::Decimal(value), None); } }
+            let value: Number = { let l = (self.i20()?); let r = { let mut total88: Number = Number::ZERO; { let list91 = { read::<T>(&mut self.tr, cx.root, 3)? }; for e90 in elements(list91)?.iter() { if ((self.i19()?) && { let arg92: &Value = e90; self.f22_memo(arg92)? }) { total88 = add_dec(total88, { let arg93: &Value = e90; self.f21_memo(arg93)? })?; } } } total88 }; add_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(24, Value::number(value), None); } }
             self.m24 = Some(value);
             Ok(value)
         }
@@ -2497,15 +2497,15 @@ pub mod v2025_2_draft {
         }
 
         // definition pilot_loans_total: Money
-        fn i30(&mut self) -> Run<Decimal> {
+        fn i30(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m30 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(30); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total55: Decimal = Decimal::ZERO; { let list59 = { let v: &Value = { let r58: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r58, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e57 in elements(list59)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e57, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e57, 1)?)? }); quarter_contains(quarter, month) }) { total55 = add_dec(total55, { dec_of(read::<T>(&mut self.tr, e57, 2)?)? })?; } } } total55 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(30, Value::Decimal(value), None); } }
+            let value: Number = { let mut total55: Number = Number::ZERO; { let list59 = { let v: &Value = { let r58: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r58, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e57 in elements(list59)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e57, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e57, 1)?)? }); quarter_contains(quarter, month) }) { total55 = add_dec(total55, { dec_of(read::<T>(&mut self.tr, e57, 2)?)? })?; } } } total55 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(30, Value::number(value), None); } }
             self.m30 = Some(value);
             Ok(value)
         }
@@ -2518,22 +2518,22 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_quotient((self.i30()?), [Decimal::from((self.p10()?)), Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i30()?), [Number::from((self.p10()?)), Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p9()?); mul_dec(l, r)? })? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(31, Value::Bool(value), None); } }
             self.m31 = Some(value);
             Ok(value)
         }
 
         // definition pilot_expenses_total: Money
-        fn i32(&mut self) -> Run<Decimal> {
+        fn i32(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m32 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(32); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total60: Decimal = Decimal::ZERO; { let list64 = { let v: &Value = { let r63: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r63, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e62 in elements(list64)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e62, 0)?)? }; quarter_contains(quarter, month) } { total60 = add_dec(total60, { dec_of(read::<T>(&mut self.tr, e62, 1)?)? })?; } } } total60 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::Decimal(value), None); } }
+            let value: Number = { let mut total60: Number = Number::ZERO; { let list64 = { let v: &Value = { let r63: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r63, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e62 in elements(list64)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e62, 0)?)? }; quarter_contains(quarter, month) } { total60 = add_dec(total60, { dec_of(read::<T>(&mut self.tr, e62, 1)?)? })?; } } } total60 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(32, Value::number(value), None); } }
             self.m32 = Some(value);
             Ok(value)
         }
@@ -2546,22 +2546,22 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_quotient((self.i32()?), [DECIMAL_0, Decimal::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
+            let value: bool = ((self.i29()?) && (cmp_quotient((self.i32()?), [DECIMAL_0, Number::from((self.i1()?))], (self.i9()?))? == Ordering::Greater));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(33, Value::Bool(value), None); } }
             self.m33 = Some(value);
             Ok(value)
         }
 
         // definition pilot_deposits_total: Money
-        fn i34(&mut self) -> Run<Decimal> {
+        fn i34(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m34 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(34); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total65: Decimal = Decimal::ZERO; { let list69 = { let v: &Value = { let r68: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r68, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e67 in elements(list69)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e67, 1)?)? }) { total65 = add_dec(total65, { dec_of(read::<T>(&mut self.tr, e67, 0)?)? })?; } } } total65 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::Decimal(value), None); } }
+            let value: Number = { let mut total65: Number = Number::ZERO; { let list69 = { let v: &Value = { let r68: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r68, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e67 in elements(list69)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e67, 1)?)? }) { total65 = add_dec(total65, { dec_of(read::<T>(&mut self.tr, e67, 0)?)? })?; } } } total65 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(34, Value::number(value), None); } }
             self.m34 = Some(value);
             Ok(value)
         }
@@ -2574,7 +2574,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((self.i29()?) && (cmp_dec((self.i34()?), { let l = (self.p0()?); let r = Decimal::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
+            let value: bool = ((self.i29()?) && (cmp_dec((self.i34()?), { let l = (self.p0()?); let r = Number::from((self.p11()?)); mul_dec(l, r)? }) > Ordering::Equal));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(35, Value::Bool(value), None); } }
             self.m35 = Some(value);
             Ok(value)
@@ -2623,15 +2623,15 @@ pub mod v2025_2_draft {
         }
 
         // definition income_ratio: Decimal
-        fn i39(&mut self) -> Run<Decimal> {
+        fn i39(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m39 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(39); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = (self.i6()?); let r = (self.p1()?); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(39, Value::Decimal(value), None); } }
+            let value: Number = { let l = (self.i6()?); let r = (self.p1()?); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(39, Value::number(value), None); } }
             self.m39 = Some(value);
             Ok(value)
         }
@@ -2707,29 +2707,29 @@ pub mod v2025_2_draft {
         }
 
         // definition non_mortgage_deposits: Money
-        fn i44(&mut self) -> Run<Decimal> {
+        fn i44(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m44 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(44); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total101: Decimal = Decimal::ZERO; { let list105 = { let v: &Value = { let r104: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r104, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e103 in elements(list105)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e103, 1)?)? }) { total101 = add_dec(total101, { dec_of(read::<T>(&mut self.tr, e103, 0)?)? })?; } } } total101 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(44, Value::Decimal(value), None); } }
+            let value: Number = { let mut total101: Number = Number::ZERO; { let list105 = { let v: &Value = { let r104: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r104, 0)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e103 in elements(list105)?.iter() { if (!{ bool_of(read::<T>(&mut self.tr, e103, 1)?)? }) { total101 = add_dec(total101, { dec_of(read::<T>(&mut self.tr, e103, 0)?)? })?; } } } total101 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(44, Value::number(value), None); } }
             self.m44 = Some(value);
             Ok(value)
         }
 
         // definition period_expenses: Money
-        fn i45(&mut self) -> Run<Decimal> {
+        fn i45(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m45 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(45); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total124: Decimal = Decimal::ZERO; { let list128 = { let v: &Value = { let r127: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r127, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e126 in elements(list128)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e126, 0)?)? }; quarter_contains(quarter, month) } { total124 = add_dec(total124, { dec_of(read::<T>(&mut self.tr, e126, 1)?)? })?; } } } total124 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(45, Value::Decimal(value), None); } }
+            let value: Number = { let mut total124: Number = Number::ZERO; { let list128 = { let v: &Value = { let r127: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r127, 2)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e126 in elements(list128)?.iter() { if { let quarter = (self.i4()?); let month = { month_of(read::<T>(&mut self.tr, e126, 0)?)? }; quarter_contains(quarter, month) } { total124 = add_dec(total124, { dec_of(read::<T>(&mut self.tr, e126, 1)?)? })?; } } } total124 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(45, Value::number(value), None); } }
             self.m45 = Some(value);
             Ok(value)
         }
@@ -2807,7 +2807,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = { let v: Value = Value::Decimal((self.i39()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
+            let value: i64 = { let v: Value = Value::number((self.i39()?)); if T { match self.tr.as_deref_mut() { Some(t) => int_of(&t.band(0, v, false)?)?, None => int_of(band(cx, 0, &v)?.1)? } } else { int_of(band(cx, 0, &v)?.1)? } };
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(49, Value::Integer(value), None); } }
             self.m49 = Some(value);
             Ok(value)
@@ -2877,7 +2877,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_dec((self.i44()?), { let l = (self.p0()?); let r = Decimal::from((self.p14()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
+            let value: i64 = (if (cmp_dec((self.i44()?), { let l = (self.p0()?); let r = Number::from((self.p14()?)); mul_dec(l, r)? }) > Ordering::Equal) { 8i64 } else { (if (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Number::from((self.p15()?)); mul_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }) > Ordering::Equal) { 4i64 } else { 0i64 }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(54, Value::Integer(value), None); } }
             self.m54 = Some(value);
             Ok(value)
@@ -2912,15 +2912,15 @@ pub mod v2025_2_draft {
         }
 
         // definition period_non_mortgage_loans: Money
-        fn i57(&mut self) -> Run<Decimal> {
+        fn i57(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m57 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(57); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let mut total110: Decimal = Decimal::ZERO; { let list114 = { let v: &Value = { let r113: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r113, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e112 in elements(list114)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e112, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e112, 1)?)? }); quarter_contains(quarter, month) }) { total110 = add_dec(total110, { dec_of(read::<T>(&mut self.tr, e112, 2)?)? })?; } } } total110 };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(57, Value::Decimal(value), None); } }
+            let value: Number = { let mut total110: Number = Number::ZERO; { let list114 = { let v: &Value = { let r113: &Value = { read::<T>(&mut self.tr, cx.root, 5)? }; read::<T>(&mut self.tr, r113, 1)? }; if v.is_absent() { (&cx.constants[2]) } else { v } }; for e112 in elements(list114)?.iter() { if (!({ enum_of(read::<T>(&mut self.tr, e112, 0)?)? } == 2u32) && { let quarter = (self.i4()?); let month = month_of_date({ date_of(read::<T>(&mut self.tr, e112, 1)?)? }); quarter_contains(quarter, month) }) { total110 = add_dec(total110, { dec_of(read::<T>(&mut self.tr, e112, 2)?)? })?; } } } total110 };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(57, Value::number(value), None); } }
             self.m57 = Some(value);
             Ok(value)
         }
@@ -2933,7 +2933,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_quotient((self.i57()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i57()?), [DECIMAL_0, Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p17()?); mul_dec(l, r)? })? == Ordering::Greater) { 4i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(58, Value::Integer(value), None); } }
             self.m58 = Some(value);
             Ok(value)
@@ -2975,7 +2975,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if (cmp_quotient((self.i45()?), [DECIMAL_0, Decimal::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
+            let value: i64 = (if (cmp_quotient((self.i45()?), [DECIMAL_0, Number::from((self.i1()?))], { let l = (self.p1()?); let r = (self.p19()?); mul_dec(l, r)? })? == Ordering::Greater) { 5i64 } else { 0i64 });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(61, Value::Integer(value), None); } }
             self.m61 = Some(value);
             Ok(value)
@@ -3094,15 +3094,15 @@ pub mod v2025_2_draft {
         }
 
         // definition dependency_ratio: Decimal
-        fn i70(&mut self) -> Run<Decimal> {
+        fn i70(&mut self) -> Run<Number> {
             let cx = self.cx;
             if let Some(value) = self.m70 {
                 if T { if let Some(t) = self.tr.as_deref_mut() { t.reuse_item(70); } }
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: Decimal = { let l = Decimal::from({ let l = (self.i1()?); let r = (self.i14()?); sub_int(l, r)? }); let r = Decimal::from((self.i14()?)); div_dec(l, r)? };
-            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(70, Value::Decimal(value), None); } }
+            let value: Number = { let l = Number::from({ let l = (self.i1()?); let r = (self.i14()?); sub_int(l, r)? }); let r = Number::from((self.i14()?)); div_dec(l, r)? };
+            if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(70, Value::number(value), None); } }
             self.m70 = Some(value);
             Ok(value)
         }
@@ -3115,7 +3115,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i70()?), Decimal::from((self.p21()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i70()?), Decimal::from((self.p22()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
+            let value: i64 = (if ((self.i14()?) == 0i64) { neg_int(8i64)? } else { (if (cmp_dec((self.i70()?), Number::from((self.p21()?))) >= Ordering::Equal) { neg_int(6i64)? } else { (if (cmp_dec((self.i70()?), Number::from((self.p22()?))) >= Ordering::Equal) { neg_int(4i64)? } else { 0i64 }) }) });
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(71, Value::Integer(value), None); } }
             self.m71 = Some(value);
             Ok(value)
@@ -3199,7 +3199,7 @@ pub mod v2025_2_draft {
                 return Ok(value);
             }
             if T { if let Some(t) = self.tr.as_deref_mut() { t.open(); } }
-            let value: bool = ((((cmp_dec((self.i39()?), (self.p24()?)) < Ordering::Equal) && ((self.i41()?) == 0i64)) && (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Decimal::from((self.p15()?)); mul_dec(l, r)? }; let r = Decimal::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i43()?)));
+            let value: bool = ((((cmp_dec((self.i39()?), (self.p24()?)) < Ordering::Equal) && ((self.i41()?) == 0i64)) && (cmp_dec((self.i44()?), { let l = { let l = (self.p1()?); let r = Number::from((self.p15()?)); mul_dec(l, r)? }; let r = Number::from((self.i1()?)); mul_dec(l, r)? }) <= Ordering::Equal)) && (!(self.i43()?)));
             if T { if let Some(t) = self.tr.as_deref_mut() { t.close_item(76, Value::Bool(value), None); } }
             self.m76 = Some(value);
             Ok(value)
@@ -3282,7 +3282,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter MRP
-        fn p0(&mut self) -> Run<Decimal> {
+        fn p0(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(0, None)?; } }
             if let Some(value) = self.q0 {
@@ -3294,7 +3294,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter PM
-        fn p1(&mut self) -> Run<Decimal> {
+        fn p1(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(1, None)?; } }
             if let Some(value) = self.q1 {
@@ -3306,7 +3306,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter POVERTY_LINE_SHARE
-        fn p2(&mut self) -> Run<Decimal> {
+        fn p2(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(2, None)?; } }
             if let Some(value) = self.q2 {
@@ -3318,7 +3318,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter MEDIAN_INCOME_SHARE
-        fn p3(&mut self) -> Run<Decimal> {
+        fn p3(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(3, None)?; } }
             if let Some(value) = self.q3 {
@@ -3330,7 +3330,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter REGIONAL_PM_SHARE
-        fn p4(&mut self) -> Run<Decimal> {
+        fn p4(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(4, None)?; } }
             if let Some(value) = self.q4 {
@@ -3390,7 +3390,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter PILOT_LOANS_PM_MULTIPLIER
-        fn p9(&mut self) -> Run<Decimal> {
+        fn p9(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(9, None)?; } }
             if let Some(value) = self.q9 {
@@ -3486,7 +3486,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter WELL_LOANS_PM_MULTIPLIER
-        fn p17(&mut self) -> Run<Decimal> {
+        fn p17(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(17, None)?; } }
             if let Some(value) = self.q17 {
@@ -3510,7 +3510,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter WELL_EXPENSES_PM_MULTIPLIER
-        fn p19(&mut self) -> Run<Decimal> {
+        fn p19(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(19, None)?; } }
             if let Some(value) = self.q19 {
@@ -3522,7 +3522,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter WELL_HIDDEN_INCOME_MULTIPLIER
-        fn p20(&mut self) -> Run<Decimal> {
+        fn p20(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(20, None)?; } }
             if let Some(value) = self.q20 {
@@ -3570,7 +3570,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter WELL_FOOD_RATIO_BELOW
-        fn p24(&mut self) -> Run<Decimal> {
+        fn p24(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(24, None)?; } }
             if let Some(value) = self.q24 {
@@ -3582,7 +3582,7 @@ pub mod v2025_2_draft {
         }
 
         // parameter WELL_HIGH_RATIO_ABOVE
-        fn p25(&mut self) -> Run<Decimal> {
+        fn p25(&mut self) -> Run<Number> {
             let cx = self.cx;
             if T { if let Some(t) = self.tr.as_deref_mut() { t.param(25, None)?; } }
             if let Some(value) = self.q25 {
