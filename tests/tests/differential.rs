@@ -745,7 +745,7 @@ fn engine_agrees_with_the_independent_reference_on_random_cases() {
             (Ok(reference), None) => {
                 let mut rest = case["members"].as_array().map_or(1, Vec::len);
                 for factor in [2, 5] {
-                    while rest % factor == 0 {
+                    while rest.is_multiple_of(factor) {
                         rest /= factor;
                     }
                 }
