@@ -581,17 +581,10 @@ pub fn round(value: Number, places: u32, mode: RoundingMode) -> Run<Number> {
 /// mantissas of `numerator` and `other` at scale `S`, and `P` the product of the divisors,
 /// the exact quotient compares with `other` as `A` with `B × P` (reversed when `P < 0`).
 ///
-/// Why this is what dividing would give: each division of `rust_decimal` rounds its quotient
-/// `q` at 28 decimal places or at about 28 significant digits, so it is off by at most
-/// `|q| × 10^-27 + 10^-28`; a divisor of magnitude ≥ 1 does not make an earlier error larger,
-/// so after at most [`QUOTIENT_DIVISORS`] divisions the quotient is off by less than
-/// `|numerator| × 10^-26 + 10^-27`. When the exact quotient differs from `other`, it differs by
-/// at least `1 / (10^S × |P|)` (a non-zero integer over that denominator). With
-/// `|A| × |P| < 10^23` and `10^S × |P| < 10^25`, that gap exceeds the error more than ninety
-/// times over, so the rounded quotient is on the same side of `other`. When the exact quotient
-/// equals `other`, every intermediate quotient is `other` times whole numbers, exact within
-/// 28 digits, so dividing gives `other` itself. Anything outside those bounds divides
-/// (`native::tests` compares the two ways on values near and at equality).
+/// That is the exact order, as the exact quotient (`exact.rs`) gives it; the bounds
+/// (`|A| × |P| < 10^23`, `10^S × |P| < 10^25`, operands within 63 bits) only keep the products
+/// within `i128` without a check. Anything else, a ratio among the operands included, divides
+/// exactly (`native::tests` compares the two ways on values near and at equality).
 #[inline]
 pub fn cmp_quotient<const N: usize>(
     numerator: Number,
