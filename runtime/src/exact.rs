@@ -187,12 +187,20 @@ fn reduced(numerator: i128, denominator: i128) -> Result<(i128, i128), Overflow>
     Ok((numerator / divisor, denominator / divisor))
 }
 
-/// [`gcd`] in 64 bits.
+/// [`gcd`] in 64 bits. One division first brings the larger term below the smaller, so that
+/// the binary steps run over the smaller's bits only: a quotient's denominator (3 × n × 100)
+/// is small next to its numerator (an income in tiyn).
 #[inline]
-fn gcd64(mut left: u64, mut right: u64) -> u64 {
-    if left == 0 {
-        return right;
+fn gcd64(left: u64, right: u64) -> u64 {
+    let (larger, smaller) = if left >= right {
+        (left, right)
+    } else {
+        (right, left)
+    };
+    if smaller == 0 {
+        return larger;
     }
+    let (mut left, mut right) = (smaller, larger % smaller);
     if right == 0 {
         return left;
     }
