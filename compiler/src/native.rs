@@ -144,7 +144,8 @@ impl Scalar {
         match self {
             Scalar::Bool => "bool",
             Scalar::Int => "i64",
-            Scalar::Dec => "Decimal",
+            // An exact number: a decimal, or the ratio of a quotient that does not terminate.
+            Scalar::Dec => "Number",
             Scalar::Date => "Date",
             Scalar::Month => "Month",
             Scalar::Quarter => "Quarter",
@@ -156,7 +157,7 @@ impl Scalar {
         match self {
             Scalar::Bool => "Value::Bool",
             Scalar::Int => "Value::Integer",
-            Scalar::Dec => "Value::Decimal",
+            Scalar::Dec => "Value::number",
             Scalar::Date => "Value::Date",
             Scalar::Month => "Value::Month",
             Scalar::Quarter => "Value::Quarter",
@@ -298,9 +299,9 @@ struct QuotientParts {
 /// made one.
 fn number(code: &Code) -> String {
     match code.form {
-        Form::Typed(Scalar::Int) => format!("Decimal::from({})", code.text),
+        Form::Typed(Scalar::Int) => format!("Number::from({})", code.text),
         Form::Typed(Scalar::Dec) => code.text.clone(),
-        Form::Opt(Scalar::Int) => format!("Decimal::from({}.ok_or(Bail)?)", code.text),
+        Form::Opt(Scalar::Int) => format!("Number::from({}.ok_or(Bail)?)", code.text),
         Form::Opt(Scalar::Dec) => format!("({}.ok_or(Bail)?)", code.text),
         Form::Ref | Form::Own => format!("(number_of({})?)", argument(code)),
         _ => BAIL.to_string(),
@@ -603,7 +604,7 @@ impl<'p> Emitter<'p> {
             let mantissa = number.mantissa().unsigned_abs();
             let _ = writeln!(
                 out,
-                "    const DECIMAL_{index}: Decimal = Decimal::from_parts({}, {}, {}, {}, {});",
+                "    const DECIMAL_{index}: Number = Number::Decimal(Decimal::from_parts({}, {}, {}, {}, {}));",
                 mantissa as u32,
                 (mantissa >> 32) as u32,
                 (mantissa >> 64) as u32,
@@ -1187,12 +1188,12 @@ impl<'p> Emitter<'p> {
                 let code = self.expr(scope, number_expr);
                 match code.form {
                     Form::Typed(Scalar::Int | Scalar::Dec) => Code::new(
-                        format!("round({}, {places}, RoundingMode::{})", number(&code), mode_name(*mode)),
+                        format!("round({}, {places}, RoundingMode::{})?", number(&code), mode_name(*mode)),
                         Form::Typed(Scalar::Dec),
                     ),
                     _ => Code::new(
                         format!(
-                            "{{ let v = {}; if v.is_absent() {{ Value::Absent }} else {{ Value::Decimal(round(number_of(&v)?, {places}, RoundingMode::{})) }} }}",
+                            "{{ let v = {}; if v.is_absent() {{ Value::Absent }} else {{ Value::number(round(number_of(&v)?, {places}, RoundingMode::{})?) }} }}",
                             value(&code),
                             mode_name(*mode)
                         ),
@@ -1519,7 +1520,7 @@ impl<'p> Emitter<'p> {
                 Form::Opt(scalar @ (Scalar::Int | Scalar::Dec)),
             ) => {
                 let convert = if scalar == Scalar::Int {
-                    "Decimal::from(v)"
+                    "Number::from(v)"
                 } else {
                     "v"
                 };
@@ -2547,7 +2548,7 @@ fn sum_type(integer: bool) -> (&'static str, &'static str, Form) {
     if integer {
         ("i64", "0i64", Form::Typed(Scalar::Int))
     } else {
-        ("Decimal", "Decimal::ZERO", Form::Typed(Scalar::Dec))
+        ("Number", "Number::ZERO", Form::Typed(Scalar::Dec))
     }
 }
 

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use ereje_runtime::exact::{Number, Ratio};
 use ereje_runtime::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Item, ItemKind, Pattern, Policy, RoundingMode,
     Type, TypeDef, UnaryOp,
@@ -115,6 +116,8 @@ impl<'p> Printer<'p> {
             Value::Bool(b) => b.to_string(),
             Value::Integer(i) => i.to_string(),
             Value::Decimal(d) => d.normalize().to_string(),
+            // The exact fraction, which is also its policy text (`64000/3`).
+            Value::Ratio(ratio) => ratio.to_string(),
             Value::Date(d) => d.to_string(),
             Value::Month(m) => format!("{:04}-{:02}", m.year, m.month),
             Value::Quarter(q) => format!("{q:?}"),
@@ -1173,8 +1176,8 @@ pub fn static_json(old_label: &str, new_label: &str, changes: &[Change]) -> serd
 /// A leaf of a decision's outputs, by its path (`asp/monthly_total`).
 #[derive(Debug, Clone, PartialEq)]
 enum Leaf {
-    /// Money (summed); a map of money counts as its sum.
-    Money(Decimal),
+    /// Money (summed, exactly); a map of money counts as its sum.
+    Money(Number),
     /// A value with few possible values: text, enum, boolean, integer, absent.
     Category(String),
     /// A list of texts or ids (reasons).
@@ -1191,8 +1194,29 @@ fn json_text(value: &serde_json::Value) -> String {
     }
 }
 
-fn decimal_of(value: &serde_json::Value) -> Decimal {
-    json_text(value).parse::<Decimal>().unwrap_or_default()
+/// The exact amount of a money leaf: a decimal, or the fraction `"numerator/denominator"` of
+/// one that does not terminate (LANGUAGE.md, "Exact arithmetic").
+fn decimal_of(value: &serde_json::Value) -> Number {
+    let text = json_text(value);
+    match text.parse::<Ratio>() {
+        Ok(ratio) => Number::Ratio(ratio),
+        Err(_) => Number::Decimal(text.parse::<Decimal>().unwrap_or_default()),
+    }
+}
+
+/// An exact amount as the report shows it: itself when it is a decimal, otherwise rounded
+/// half-up to two places, as money is shown.
+fn shown(amount: Number) -> Decimal {
+    match amount {
+        Number::Decimal(amount) => amount,
+        Number::Ratio(ratio) => ratio.display(2),
+    }
+}
+
+/// The exact sum of two amounts; past the largest decimal, the report says so.
+fn sum_of(left: Number, right: Number) -> Result<Number, String> {
+    left.checked_add(right)
+        .map_err(|_| "a money total passes the largest decimal".to_string())
 }
 
 fn flatten(ty: &Type, value: &serde_json::Value, path: String, out: &mut Vec<(String, Leaf)>) {
@@ -1200,7 +1224,7 @@ fn flatten(ty: &Type, value: &serde_json::Value, path: String, out: &mut Vec<(St
         Type::Optional(inner) => match (inner.as_ref(), value) {
             (Type::Object(_), _) => flatten(inner, value, path, out),
             (_, serde_json::Value::Null) => match inner.as_ref() {
-                Type::Money => out.push((path, Leaf::Money(Decimal::ZERO))),
+                Type::Money => out.push((path, Leaf::Money(Number::Decimal(Decimal::ZERO)))),
                 _ => out.push((path, Leaf::Category("null".to_string()))),
             },
             _ => flatten(inner, value, path, out),
@@ -1213,10 +1237,18 @@ fn flatten(ty: &Type, value: &serde_json::Value, path: String, out: &mut Vec<(St
         }
         Type::Money => out.push((path, Leaf::Money(decimal_of(value)))),
         Type::Map(inner) if matches!(inner.as_ref(), Type::Money) => {
+            // A sum past the largest decimal cannot come from one decision's amounts; it
+            // counts as zero rather than stopping the report.
             let total = value
                 .as_object()
-                .map(|map| map.values().map(decimal_of).sum())
-                .unwrap_or_default();
+                .and_then(|map| {
+                    map.values()
+                        .map(decimal_of)
+                        .try_fold(Number::Decimal(Decimal::ZERO), |sum, amount| {
+                            sum.checked_add(amount).ok()
+                        })
+                })
+                .unwrap_or(Number::Decimal(Decimal::ZERO));
             out.push((format!("{path} (sum)"), Leaf::Money(total)));
         }
         Type::Bool | Type::Integer | Type::Text | Type::Enum(_) | Type::RuleId => {
@@ -1325,7 +1357,7 @@ pub fn impact(
     let mut transitions: BTreeMap<String, BTreeMap<(String, String), Vec<String>>> =
         BTreeMap::new();
     let mut distributions: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
-    let mut money: BTreeMap<String, (usize, usize, Decimal, Decimal)> = BTreeMap::new();
+    let mut money: BTreeMap<String, (usize, usize, Number, Number)> = BTreeMap::new();
     let mut reasons: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     let mut other_changes: BTreeMap<String, usize> = BTreeMap::new();
     let mut field_order: Vec<String> = Vec::new();
@@ -1348,12 +1380,12 @@ pub fn impact(
                     let entry = money.entry(path.clone()).or_insert((
                         field_order.len(),
                         0,
-                        Decimal::ZERO,
-                        Decimal::ZERO,
+                        Number::Decimal(Decimal::ZERO),
+                        Number::Decimal(Decimal::ZERO),
                     ));
                     entry.1 += usize::from(a != b);
-                    entry.2 += a;
-                    entry.3 += b;
+                    entry.2 = sum_of(entry.2, *a)?;
+                    entry.3 = sum_of(entry.3, *b)?;
                 }
                 (Leaf::Category(a), Leaf::Category(b)) => {
                     let counts = distributions.entry(path.clone()).or_default();
@@ -1395,14 +1427,14 @@ pub fn impact(
         }
         changed += usize::from(any);
     }
-    let mut money: Vec<(String, usize, usize, Decimal, Decimal)> = money
+    let mut money: Vec<(String, usize, usize, Number, Number)> = money
         .into_iter()
         .map(|(path, (order, n, a, b))| (path, order, n, a, b))
         .collect();
     money.sort_by_key(|entry| entry.1);
     let money: Vec<(String, usize, Decimal, Decimal)> = money
         .into_iter()
-        .map(|(path, _, n, a, b)| (path, n, a, b))
+        .map(|(path, _, n, a, b)| (path, n, shown(a), shown(b)))
         .collect();
     let measure = match measure {
         Some(wanted) => {
@@ -1440,7 +1472,10 @@ pub fn impact(
             };
             if let (Some(a), Some(b)) = (find(old_leaves), find(new_leaves)) {
                 if a != b {
-                    measure_changes.push((id.clone(), a, b, b - a));
+                    let change = b.checked_sub(a).map_err(|_| {
+                        format!("{id}: the change of {measure} passes the largest decimal")
+                    })?;
+                    measure_changes.push((id.clone(), shown(a), shown(b), shown(change)));
                 }
             }
         }

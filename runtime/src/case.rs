@@ -692,6 +692,7 @@ fn show_value(value: &Value) -> String {
         Value::Bool(value) => value.to_string(),
         Value::Integer(value) => value.to_string(),
         Value::Decimal(value) => value.to_string(),
+        Value::Ratio(value) => value.to_string(),
         Value::Date(value) => value.to_string(),
         Value::Month(value) => value.to_string(),
         Value::Quarter(value) => value.to_string(),

@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::exact::Number;
+
 use crate::dates;
 use crate::error::CaseError;
 use crate::eval::{self, Prepared, MAX_DEPTH};
@@ -1370,7 +1372,7 @@ impl Compiler<'_> {
                 let integers = group.element == Type::Integer;
                 Box::new(move |machine| {
                     let mut integer_total: i64 = 0;
-                    let mut decimal_total = Decimal::ZERO;
+                    let mut decimal_total = Number::Decimal(Decimal::ZERO);
                     for (member, id, _, _) in &members {
                         if !machine.active(member) {
                             continue;
@@ -1381,8 +1383,9 @@ impl Compiler<'_> {
                                 integer_total = integer_total.checked_add(*value).ok_or(Bail)?;
                             }
                             value if !integers => {
-                                let value = eval::decimal(value).map_err(bail)?;
-                                decimal_total = decimal_total.checked_add(value).ok_or(Bail)?;
+                                let value = eval::number(value).map_err(bail)?;
+                                decimal_total =
+                                    decimal_total.checked_add(value).map_err(|_| Bail)?;
                             }
                             _ => return Err(Bail),
                         }
@@ -1390,7 +1393,7 @@ impl Compiler<'_> {
                     Ok(if integers {
                         Value::Integer(integer_total)
                     } else {
-                        Value::Decimal(decimal_total)
+                        Value::number(decimal_total)
                     })
                 })
             }
@@ -1698,7 +1701,7 @@ impl Compiler<'_> {
                 }
             }
             let mut integer_total: i64 = 0;
-            let mut decimal_total = Decimal::ZERO;
+            let mut decimal_total = Number::Decimal(Decimal::ZERO);
             let mut collected: Vec<Value> = Vec::new();
             let mut best = Value::Absent;
             machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
@@ -1716,8 +1719,8 @@ impl Compiler<'_> {
                     AggregateKind::SumDecimal => match contribution(machine, &body, var)? {
                         Value::Absent => {}
                         value => {
-                            let value = eval::decimal(&value).map_err(bail)?;
-                            decimal_total = decimal_total.checked_add(value).ok_or(Bail)?;
+                            let value = eval::number(&value).map_err(bail)?;
+                            decimal_total = decimal_total.checked_add(value).map_err(|_| Bail)?;
                         }
                     },
                     AggregateKind::Filter => {
@@ -1753,7 +1756,7 @@ impl Compiler<'_> {
             })?;
             Ok(match kind {
                 AggregateKind::Count | AggregateKind::SumInteger => Value::Integer(integer_total),
-                AggregateKind::SumDecimal => Value::Decimal(decimal_total),
+                AggregateKind::SumDecimal => Value::number(decimal_total),
                 AggregateKind::Filter | AggregateKind::Map | AggregateKind::FlatMap => {
                     Value::List(Arc::from(collected))
                 }

@@ -409,6 +409,15 @@ fn write_quarter(out: &mut String, quarter: Quarter) {
     }
 }
 
+/// Writes the digits of an `i128`, with a minus sign when it is negative.
+fn write_integer_text(out: &mut String, value: i128) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut buffer = [0u8; 39];
+    push_digits(out, digits_of(value.unsigned_abs(), &mut buffer));
+}
+
 /// Writes a decimal as a JSON string holding the text of its `Display` (scale kept, no
 /// exponent), zero without a sign.
 ///
@@ -576,6 +585,15 @@ fn write_untyped(out: &mut String, policy: &Policy, value: &Value, records: Reco
         Value::Bool(false) => out.push_str("false"),
         Value::Integer(number) => write_integer(out, *number),
         Value::Decimal(number) => write_decimal(out, *number),
+        // A value that does not terminate: its exact fraction, `"numerator/denominator"`
+        // (LANGUAGE.md, "Exact arithmetic").
+        Value::Ratio(ratio) => {
+            out.push('"');
+            write_integer_text(out, ratio.numerator());
+            out.push('/');
+            write_integer_text(out, ratio.denominator());
+            out.push('"');
+        }
         Value::Date(date) => {
             out.push('"');
             write_date(out, *date);

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::dates;
 use crate::error::{codes, CaseError};
+use crate::exact::Number;
 use crate::ir::{
     AggregateKind, BinaryOp, Body, Builtin, Expr, Incomparable, Item, ItemId, ItemKind, MatchArm,
     NoParamValue, Pattern, Policy, RoundingMode, Type, UnaryOp,
@@ -695,20 +696,20 @@ impl<'a> Evaluator<'a> {
                 Ok(Value::Integer(total))
             }
             AggregateKind::SumDecimal => {
-                let mut total = Decimal::ZERO;
+                let mut total = Number::Decimal(Decimal::ZERO);
                 for item in items {
                     if self.select(var, item, filter)? {
                         match self.body_or_item(body, item)? {
                             Value::Absent => {}
                             value => {
                                 total = total
-                                    .checked_add(decimal(&value)?)
-                                    .ok_or_else(|| overflow("a sum"))?;
+                                    .checked_add(number(&value)?)
+                                    .map_err(|_| overflow("a sum"))?;
                             }
                         }
                     }
                 }
-                Ok(Value::Decimal(total))
+                Ok(Value::number(total))
             }
             AggregateKind::Count => {
                 let mut count: i64 = 0;
@@ -965,20 +966,20 @@ impl<'a> Evaluator<'a> {
             }
             Ok(Value::Integer(total))
         } else {
-            let mut total = Decimal::ZERO;
+            let mut total = Number::Decimal(Decimal::ZERO);
             for member in &group.members {
                 if self.active_member(member.active_from) {
                     match self.item_value(member.item)? {
                         Value::Absent => {}
                         value => {
                             total = total
-                                .checked_add(decimal(&value)?)
-                                .ok_or_else(|| overflow("a group sum"))?
+                                .checked_add(number(&value)?)
+                                .map_err(|_| overflow("a group sum"))?
                         }
                     }
                 }
             }
-            Ok(Value::Decimal(total))
+            Ok(Value::number(total))
         }
     }
 
@@ -1203,7 +1204,7 @@ where
         },
         Builtin::AbsDecimal => match arg(0)? {
             Value::Absent => Ok(Value::Absent),
-            value => Ok(Value::Decimal(decimal(&value)?.abs())),
+            value => Ok(Value::number(number(&value)?.abs())),
         },
         Builtin::Min2 | Builtin::Max2 => {
             let left = arg(0)?;
@@ -1220,7 +1221,7 @@ where
         }
         Builtin::ToMoney | Builtin::ToDecimal => match arg(0)? {
             Value::Absent => Ok(Value::Absent),
-            value => Ok(Value::Decimal(decimal(&value)?)),
+            value => Ok(Value::number(number(&value)?)),
         },
         Builtin::ToText => {
             let value = arg(0)?;
@@ -1269,16 +1270,20 @@ pub(crate) fn integer(value: &Value) -> EvalResult<i64> {
     }
 }
 
-pub(crate) fn decimal(value: &Value) -> EvalResult<Decimal> {
+/// The exact number of an Integer, Decimal or Money value.
+pub(crate) fn number(value: &Value) -> EvalResult<Number> {
     value
-        .as_decimal()
+        .as_number()
         .ok_or_else(|| type_error("expected a number"))
 }
 
 /// Equality that treats an integer and a decimal of the same number as equal.
 pub(crate) fn values_equal(left: &Value, right: &Value) -> bool {
     match (left, right) {
-        (Value::Integer(_), Value::Decimal(_)) | (Value::Decimal(_), Value::Integer(_)) => {
+        (Value::Integer(_), Value::Decimal(_))
+        | (Value::Decimal(_), Value::Integer(_))
+        | (Value::Ratio(_), Value::Integer(_) | Value::Decimal(_))
+        | (Value::Integer(_) | Value::Decimal(_), Value::Ratio(_)) => {
             left.compare(right) == Some(std::cmp::Ordering::Equal)
         }
         _ => left == right,
@@ -1298,8 +1303,8 @@ pub(crate) fn unary(op: UnaryOp, value: Value) -> EvalResult<Value> {
             .checked_neg()
             .map(Value::Integer)
             .ok_or_else(|| overflow("a negation")),
-        UnaryOp::NegDecimal => Ok(Value::Decimal(-decimal(&value)?)),
-        UnaryOp::IntegerToDecimal | UnaryOp::Retype => Ok(Value::Decimal(decimal(&value)?)),
+        UnaryOp::NegDecimal => Ok(Value::number(number(&value)?.negated())),
+        UnaryOp::IntegerToDecimal | UnaryOp::Retype => Ok(Value::number(number(&value)?)),
     }
 }
 
@@ -1323,31 +1328,29 @@ pub(crate) fn binary(op: BinaryOp, left: &Value, right: &Value) -> EvalResult<Va
             .map(Value::Integer)
             .ok_or_else(|| overflow("a multiplication")),
         BinaryOp::DivInteger | BinaryOp::DivDecimal => {
-            let divisor = decimal(right)?;
-            if divisor.is_zero() {
-                return Err(error(
+            // The exact quotient: a terminating one in its shortest decimal form, any other as
+            // a ratio (exact.rs).
+            match number(left)?.checked_div(number(right)?) {
+                Ok(Some(quotient)) => Ok(Value::number(quotient)),
+                Ok(None) => Err(error(
                     codes::DIVISION_BY_ZERO,
                     "division by zero".to_string(),
-                ));
+                )),
+                Err(_) => Err(overflow("a division")),
             }
-            // A quotient has no scale of its own: it is written in its shortest exact form.
-            decimal(left)?
-                .checked_div(divisor)
-                .map(|quotient| Value::Decimal(quotient.normalize()))
-                .ok_or_else(|| overflow("a division"))
         }
-        BinaryOp::AddDecimal => decimal(left)?
-            .checked_add(decimal(right)?)
-            .map(Value::Decimal)
-            .ok_or_else(|| overflow("an addition")),
-        BinaryOp::SubDecimal => decimal(left)?
-            .checked_sub(decimal(right)?)
-            .map(Value::Decimal)
-            .ok_or_else(|| overflow("a subtraction")),
-        BinaryOp::MulDecimal => decimal(left)?
-            .checked_mul(decimal(right)?)
-            .map(Value::Decimal)
-            .ok_or_else(|| overflow("a multiplication")),
+        BinaryOp::AddDecimal => number(left)?
+            .checked_add(number(right)?)
+            .map(Value::number)
+            .map_err(|_| overflow("an addition")),
+        BinaryOp::SubDecimal => number(left)?
+            .checked_sub(number(right)?)
+            .map(Value::number)
+            .map_err(|_| overflow("a subtraction")),
+        BinaryOp::MulDecimal => number(left)?
+            .checked_mul(number(right)?)
+            .map(Value::number)
+            .map_err(|_| overflow("a multiplication")),
         BinaryOp::Eq => Ok(Value::Bool(values_equal(left, right))),
         BinaryOp::Ne => Ok(Value::Bool(!values_equal(left, right))),
         BinaryOp::Lt => Ok(Value::Bool(ordering(left, right)? == Ordering::Less)),
@@ -1371,11 +1374,10 @@ pub(crate) fn round(value: &Value, places: u32, mode: RoundingMode) -> EvalResul
     if value.is_absent() {
         return Ok(Value::Absent);
     }
-    Ok(Value::Decimal(crate::decimal::round(
-        decimal(value)?,
-        places,
-        mode,
-    )))
+    number(value)?
+        .round(places, mode)
+        .map(Value::Decimal)
+        .map_err(|_| overflow("a rounding"))
 }
 
 /// `text(x)`: a value as text.
@@ -1384,6 +1386,8 @@ pub(crate) fn to_text(value: &Value) -> EvalResult<String> {
         Value::Text(text) => Ok(text.to_string()),
         Value::Integer(number) => Ok(number.to_string()),
         Value::Decimal(number) => Ok(number.to_string()),
+        // A value that does not terminate: its nearest decimal of 28 digits or so.
+        Value::Ratio(ratio) => Ok(ratio.approximate().to_string()),
         Value::Date(date) => Ok(date.to_string()),
         Value::Month(month) => Ok(month.to_string()),
         Value::Quarter(quarter) => Ok(quarter.to_string()),

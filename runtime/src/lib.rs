@@ -75,6 +75,7 @@ mod decimal;
 pub mod decision;
 pub mod error;
 pub mod eval;
+pub mod exact;
 pub mod explain;
 mod intern;
 pub mod ir;

@@ -37,7 +37,7 @@ pub use crate::ir::{BinaryOp, Builtin, Policy, RoundingMode, UnaryOp};
 pub use crate::value::{Date, Key, Month, Quarter, Value};
 pub use rust_decimal::Decimal;
 
-pub use crate::decimal::{cmp_dec, round};
+pub use crate::exact::Number;
 
 use crate::decimal::POWERS_OF_TEN;
 use crate::eval::{self, Prepared};
@@ -442,11 +442,26 @@ exact!(
     /// A value that must be an integer.
     int_of, opt_int_of, Integer, i64
 );
-exact!(
-    /// A value that must be a decimal (Decimal or Money); an integer gives up, so that a typed
-    /// decimal always stands for a `Value::Decimal`.
-    dec_of, opt_dec_of, Decimal, Decimal
-);
+/// A value that must be a Decimal or Money number: a decimal or a ratio; an integer gives up,
+/// so that a typed number always stands for the interpreter's value (`Value::number` gives it
+/// back).
+#[inline]
+pub fn dec_of(value: &Value) -> Run<Number> {
+    match value {
+        Value::Decimal(value) => Ok(Number::Decimal(*value)),
+        Value::Ratio(ratio) => Ok(Number::Ratio(**ratio)),
+        _ => Err(Bail),
+    }
+}
+
+/// The same for an optional value: `None` when it is absent.
+#[inline]
+pub fn opt_dec_of(value: &Value) -> Run<Option<Number>> {
+    match value {
+        Value::Absent => Ok(None),
+        value => dec_of(value).map(Some),
+    }
+}
 exact!(
     /// A value that must be a date.
     date_of, opt_date_of, Date, Date
@@ -466,8 +481,8 @@ exact!(
 
 /// A number as the interpreter's arithmetic reads it: a decimal, or an integer made one.
 #[inline]
-pub fn number_of(value: &Value) -> Run<Decimal> {
-    value.as_decimal().ok_or(Bail)
+pub fn number_of(value: &Value) -> Run<Number> {
+    value.as_number().ok_or(Bail)
 }
 
 /// A condition's value: a boolean, nothing else (an absent one gives up, as in the
@@ -503,35 +518,48 @@ pub fn neg_int(value: i64) -> Run<i64> {
     value.checked_neg().ok_or(Bail)
 }
 
+/// An exact sum, as the interpreter adds; an overflow gives up (the interpreter reports it).
 #[inline]
-pub fn add_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
-    left.checked_add(right).ok_or(Bail)
+pub fn add_dec(left: Number, right: Number) -> Run<Number> {
+    left.checked_add(right).map_err(|_| Bail)
 }
 
+/// An exact difference, as [`add_dec`].
 #[inline]
-pub fn sub_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
-    left.checked_sub(right).ok_or(Bail)
+pub fn sub_dec(left: Number, right: Number) -> Run<Number> {
+    left.checked_sub(right).map_err(|_| Bail)
 }
 
+/// An exact product, as [`add_dec`].
 #[inline]
-pub fn mul_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
-    left.checked_mul(right).ok_or(Bail)
+pub fn mul_dec(left: Number, right: Number) -> Run<Number> {
+    left.checked_mul(right).map_err(|_| Bail)
 }
 
-/// A quotient in its shortest exact form, as the interpreter divides; zero gives up.
+/// The exact quotient, as the interpreter divides: a terminating one in its shortest decimal
+/// form, any other a ratio; zero and an overflow give up.
 #[inline]
-pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
-    if right.is_zero() {
-        return Err(Bail);
-    }
-    left.checked_div(right)
-        .map(|quotient| quotient.normalize())
-        .ok_or(Bail)
+pub fn div_dec(left: Number, right: Number) -> Run<Number> {
+    left.checked_div(right).ok().flatten().ok_or(Bail)
 }
 
-/// The order of the quotient `numerator / divisors[0] / divisors[1] / …` (each division as
-/// [`div_dec`] divides, one after another) and `other`, as `cmp_dec` would give it on that
-/// quotient.
+/// The exact order of two numbers.
+#[inline]
+pub fn cmp_dec(left: Number, right: Number) -> Ordering {
+    left.order(right)
+}
+
+/// A rounding a policy names, as the interpreter rounds: decided by the exact value; an
+/// overflow gives up.
+#[inline]
+pub fn round(value: Number, places: u32, mode: RoundingMode) -> Run<Number> {
+    value
+        .round(places, mode)
+        .map(Number::Decimal)
+        .map_err(|_| Bail)
+}
+
+/// The exact order of the quotient `numerator / divisors[0] / divisors[1] / …` and `other`.
 ///
 /// Rationale: a scorecard criterion compares an income per month and per member (a sum divided
 /// by 3, then by the family's size) with a multiple of the subsistence minimum; each division
@@ -541,31 +569,36 @@ pub fn div_dec(left: Decimal, right: Decimal) -> Run<Decimal> {
 /// mantissas of `numerator` and `other` at scale `S`, and `P` the product of the divisors,
 /// the exact quotient compares with `other` as `A` with `B × P` (reversed when `P < 0`).
 ///
-/// Why this is what dividing would give: each division of `rust_decimal` rounds its quotient
-/// `q` at 28 decimal places or at about 28 significant digits, so it is off by at most
-/// `|q| × 10^-27 + 10^-28`; a divisor of magnitude ≥ 1 does not make an earlier error larger,
-/// so after at most [`QUOTIENT_DIVISORS`] divisions the quotient is off by less than
-/// `|numerator| × 10^-26 + 10^-27`. When the exact quotient differs from `other`, it differs by
-/// at least `1 / (10^S × |P|)` (a non-zero integer over that denominator). With
-/// `|A| × |P| < 10^23` and `10^S × |P| < 10^25`, that gap exceeds the error more than ninety
-/// times over, so the rounded quotient is on the same side of `other`. When the exact quotient
-/// equals `other`, every intermediate quotient is `other` times whole numbers, exact within
-/// 28 digits, so dividing gives `other` itself. Anything outside those bounds divides
-/// (`native::tests` compares the two ways on values near and at equality).
+/// That is the exact order, as the exact quotient (`exact.rs`) gives it; the bounds
+/// (`|A| × |P| < 10^23`, `10^S × |P| < 10^25`, operands within 63 bits) only keep the products
+/// within `i128` without a check. Anything else, a ratio among the operands included, divides
+/// exactly (`native::tests` compares the two ways on values near and at equality).
 #[inline]
 pub fn cmp_quotient<const N: usize>(
-    numerator: Decimal,
-    divisors: [Decimal; N],
-    other: Decimal,
+    numerator: Number,
+    divisors: [Number; N],
+    other: Number,
 ) -> Run<Ordering> {
-    if let Some(ordering) = quotient_order(numerator, &divisors, other) {
-        return Ok(ordering);
+    if let (Number::Decimal(numerator), Number::Decimal(other)) = (numerator, other) {
+        let decimals = divisors.map(Number::as_decimal);
+        if decimals.iter().all(Option::is_some) {
+            let decimals = decimals.map(Option::unwrap_or_default);
+            if let Some(ordering) = quotient_order(numerator, &decimals, other) {
+                return Ok(ordering);
+            }
+        }
     }
+    exact_quotient_order(numerator, &divisors, other)
+}
+
+/// The order of [`cmp_quotient`], from the exact quotient (a ratio when it does not
+/// terminate); a zero divisor or an overflow gives up.
+fn exact_quotient_order(numerator: Number, divisors: &[Number], other: Number) -> Run<Ordering> {
     let mut quotient = numerator;
     for divisor in divisors {
-        quotient = div_dec(quotient, divisor)?;
+        quotient = div_dec(quotient, *divisor)?;
     }
-    Ok(cmp_dec(quotient, other))
+    Ok(quotient.order(other))
 }
 
 /// The most divisions [`cmp_quotient`] orders without dividing (the bound of its proof).
@@ -618,10 +651,10 @@ fn quotient_order(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> O
     })
 }
 
-/// Integer ÷ integer, as a decimal.
+/// Integer ÷ integer, as an exact number.
 #[inline]
-pub fn div_int(left: i64, right: i64) -> Run<Decimal> {
-    div_dec(Decimal::from(left), Decimal::from(right))
+pub fn div_int(left: i64, right: i64) -> Run<Number> {
+    div_dec(Number::from(left), Number::from(right))
 }
 
 /// A unary operator on any value, as the interpreter applies it.
@@ -1060,17 +1093,24 @@ impl Tracer<'_> {
 mod tests {
     use super::*;
 
-    /// `cmp_quotient` as dividing would decide: on quotients near and at the values they are
-    /// compared with, where a rounding error would show, and on values outside its bounds.
+    /// `cmp_quotient` as the exact quotient decides: on quotients near and at the values they
+    /// are compared with, where a rounding error would show, and on values outside its bounds.
     #[test]
-    fn quotients_compare_as_their_divisions_would() {
-        fn divided(numerator: Decimal, divisors: &[Decimal], other: Decimal) -> Run<Ordering> {
-            let mut quotient = numerator;
-            for divisor in divisors {
-                quotient = div_dec(quotient, *divisor)?;
+    fn quotients_compare_as_their_exact_quotients_do() {
+        let number = Number::Decimal;
+        let divided = |numerator: Decimal, divisors: &[Decimal], other: Decimal| {
+            let divisors: Vec<Number> = divisors.iter().copied().map(number).collect();
+            exact_quotient_order(number(numerator), &divisors, number(other))
+        };
+        let compared = |numerator: Decimal, divisors: &[Decimal], other: Decimal| {
+            let (numerator, other) = (number(numerator), number(other));
+            match divisors {
+                [a] => cmp_quotient(numerator, [number(*a)], other),
+                [a, b] => cmp_quotient(numerator, [number(*a), number(*b)], other),
+                [a, b, c] => cmp_quotient(numerator, [number(*a), number(*b), number(*c)], other),
+                _ => Err(Bail),
             }
-            Ok(cmp_dec(quotient, other))
-        }
+        };
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move |below: u64| {
             state ^= state << 13;
@@ -1091,14 +1131,17 @@ mod tests {
                     Decimal::from(if next(10) == 0 { -whole } else { whole })
                 })
                 .collect();
-            let quotient = divisors
-                .iter()
-                .try_fold(numerator, |value, divisor| div_dec(value, *divisor).ok());
+            // The quotient divided by `rust_decimal`, rounded where it does not terminate.
+            let quotient = divisors.iter().try_fold(numerator, |value, divisor| {
+                value
+                    .checked_div(*divisor)
+                    .map(|quotient| quotient.normalize())
+            });
             let Some(quotient) = quotient else { continue };
             // The quotient rounded at a few places, a step either side, and the exact products.
             let places = next(5) as u32;
             let step = Decimal::new(1, places);
-            let near = round(quotient, places, RoundingMode::HalfUp);
+            let near = crate::decimal::round(quotient, places, RoundingMode::HalfUp);
             let product: Decimal = divisors.iter().product();
             let exact_numerator = near * product;
             let tries = [
@@ -1116,12 +1159,7 @@ mod tests {
                     decided_exactly += 1;
                 }
                 assert_eq!(
-                    match divisors.as_slice() {
-                        [a] => cmp_quotient(numerator, [*a], other),
-                        [a, b] => cmp_quotient(numerator, [*a, *b], other),
-                        [a, b, c] => cmp_quotient(numerator, [*a, *b, *c], other),
-                        _ => unreachable!(),
-                    },
+                    compared(numerator, &divisors, other),
                     divided(numerator, &divisors, other),
                     "{numerator} / {divisors:?} against {other}"
                 );
@@ -1153,12 +1191,12 @@ mod tests {
         ];
         for (numerator, divisors, other) in tries {
             assert_eq!(
-                cmp_quotient(numerator, divisors, other),
+                compared(numerator, &divisors, other),
                 divided(numerator, &divisors, other),
                 "{numerator} / {divisors:?} against {other}"
             );
         }
-        assert!(cmp_quotient(Decimal::ONE, [Decimal::ZERO], Decimal::ONE).is_err());
+        assert!(compared(Decimal::ONE, &[Decimal::ZERO], Decimal::ONE).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::decimal::cmp_dec;
+use crate::exact::{Number, Ratio};
 
 /// A calendar date (proleptic Gregorian).
 pub type Date = chrono::NaiveDate;
@@ -22,6 +23,9 @@ pub enum Value {
     Integer(i64),
     /// A Decimal or Money value.
     Decimal(Decimal),
+    /// A Decimal or Money value that is not a decimal: the exact quotient of a division that
+    /// does not terminate (see `exact.rs`). Behind a pointer, so that a value stays 24 bytes.
+    Ratio(Arc<Ratio>),
     Date(Date),
     Month(Month),
     Quarter(Quarter),
@@ -188,6 +192,7 @@ impl PartialEq for Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Integer(a), Value::Integer(b)) => a == b,
             (Value::Decimal(a), Value::Decimal(b)) => a == b,
+            (Value::Ratio(a), Value::Ratio(b)) => a == b,
             (Value::Date(a), Value::Date(b)) => a == b,
             (Value::Month(a), Value::Month(b)) => a == b,
             (Value::Quarter(a), Value::Quarter(b)) => a == b,
@@ -212,6 +217,9 @@ impl Value {
             (Value::Decimal(a), Value::Decimal(b)) => Some(cmp_dec(*a, *b)),
             (Value::Integer(a), Value::Decimal(b)) => Some(cmp_dec(Decimal::from(*a), *b)),
             (Value::Decimal(a), Value::Integer(b)) => Some(cmp_dec(*a, Decimal::from(*b))),
+            (Value::Ratio(_), _) | (_, Value::Ratio(_)) => {
+                Some(self.as_number()?.order(other.as_number()?))
+            }
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Month(a), Value::Month(b)) => Some(a.cmp(b)),
             (Value::Quarter(a), Value::Quarter(b)) => Some(a.cmp(b)),
@@ -244,6 +252,26 @@ impl Value {
             Value::Decimal(d) => Some(*d),
             Value::Integer(i) => Some(Decimal::from(*i)),
             _ => None,
+        }
+    }
+
+    /// The exact number of an Integer, Decimal or Money value.
+    #[inline]
+    pub fn as_number(&self) -> Option<Number> {
+        match self {
+            Value::Decimal(d) => Some(Number::Decimal(*d)),
+            Value::Integer(i) => Some(Number::Decimal(Decimal::from(*i))),
+            Value::Ratio(ratio) => Some(Number::Ratio(**ratio)),
+            _ => None,
+        }
+    }
+
+    /// The value of an exact number: a decimal, or a ratio when it is not one.
+    #[inline]
+    pub fn number(number: Number) -> Value {
+        match number {
+            Number::Decimal(d) => Value::Decimal(d),
+            Number::Ratio(ratio) => Value::Ratio(Arc::new(ratio)),
         }
     }
 

@@ -108,10 +108,48 @@ fn integer_and_decimal_operators() {
             "\"5898.0\"",
         ),
         (
-            "decimal div",
+            "decimal div that does not terminate: the exact fraction",
             binary(DivDecimal, num("64000"), num("3")),
             Type::Decimal,
-            "\"21333.333333333333333333333333\"",
+            "\"64000/3\"",
+        ),
+        (
+            "decimal div that terminates: the shortest decimal",
+            binary(DivDecimal, num("64000.00"), num("8")),
+            Type::Decimal,
+            "\"8000\"",
+        ),
+        (
+            "a tie made by a quotient rounds half-up as the exact value does",
+            round(
+                binary(
+                    MulDecimal,
+                    binary(
+                        SubDecimal,
+                        num("32360"),
+                        binary(
+                            DivDecimal,
+                            binary(DivDecimal, num("49999.50"), num("3")),
+                            num("7"),
+                        ),
+                    ),
+                    num("7"),
+                ),
+                0,
+                RoundingMode::HalfUp,
+            ),
+            Type::Money,
+            "\"209854\"",
+        ),
+        (
+            "a value past the largest decimal is an overflow",
+            binary(
+                MulDecimal,
+                binary(DivDecimal, num("4"), num("3")),
+                num("79228162514264337593543950335"),
+            ),
+            Type::Decimal,
+            "error eval.overflow",
         ),
         (
             "decimal div by zero",

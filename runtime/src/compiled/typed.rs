@@ -20,6 +20,8 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
+use crate::exact::Number;
+
 use super::{step, Bail, Code, Compiler, Condition, Machine, Place, PlaceStart, Run, Typed};
 use crate::dates;
 use crate::ir::{AggregateKind, BinaryOp, Builtin, Expr, Type, UnaryOp};
@@ -306,11 +308,13 @@ impl Compiler<'_> {
 
     /// An operand that must be a number, as a decimal (of a decimal operator): an integer is
     /// converted as the interpreter converts it.
-    pub(super) fn decimal(&self, expr: &Expr) -> Typed<Decimal> {
+    pub(super) fn decimal(&self, expr: &Expr) -> Typed<Number> {
         match self.scalar(expr) {
             Some(Scalar::Integer) => {
                 if let Some(code) = self.integer_node(expr) {
-                    return Box::new(move |machine| Ok(Decimal::from(code(machine)?)));
+                    return Box::new(move |machine| {
+                        Ok(Number::Decimal(Decimal::from(code(machine)?)))
+                    });
                 }
             }
             Some(Scalar::Decimal) => {
@@ -320,7 +324,7 @@ impl Compiler<'_> {
             }
             _ => {}
         }
-        self.read(expr, Value::as_decimal)
+        self.read(expr, Value::as_number)
     }
 
     pub(super) fn date(&self, expr: &Expr) -> Typed<Date> {
@@ -446,30 +450,25 @@ impl Compiler<'_> {
 
     /// The decimal nodes computed here rather than read: arithmetic, sums, rounding,
     /// conditionals and `??`.
-    fn decimal_node(&self, expr: &Expr) -> Option<Typed<Decimal>> {
+    fn decimal_node(&self, expr: &Expr) -> Option<Typed<Number>> {
         Some(match expr {
             Expr::Binary(op @ (BinaryOp::DivInteger | BinaryOp::DivDecimal), left, right) => {
                 let (left, right) = if *op == BinaryOp::DivInteger {
                     let left = self.integer(left);
                     let right = self.integer(right);
-                    let left: Typed<Decimal> =
-                        Box::new(move |machine| Ok(Decimal::from(left(machine)?)));
-                    let right: Typed<Decimal> =
-                        Box::new(move |machine| Ok(Decimal::from(right(machine)?)));
+                    let left: Typed<Number> =
+                        Box::new(move |machine| Ok(Number::Decimal(Decimal::from(left(machine)?))));
+                    let right: Typed<Number> = Box::new(move |machine| {
+                        Ok(Number::Decimal(Decimal::from(right(machine)?)))
+                    });
                     (left, right)
                 } else {
                     (self.decimal(left), self.decimal(right))
                 };
                 Box::new(move |machine| {
                     let left = left(machine)?;
-                    let divisor = right(machine)?;
-                    if divisor.is_zero() {
-                        return Err(Bail);
-                    }
-                    // A quotient is written in its shortest exact form, as in the interpreter.
-                    left.checked_div(divisor)
-                        .map(|quotient| quotient.normalize())
-                        .ok_or(Bail)
+                    // The exact quotient, as in the interpreter; a zero divisor gives up.
+                    left.checked_div(right(machine)?).ok().flatten().ok_or(Bail)
                 })
             }
             Expr::Binary(
@@ -477,16 +476,16 @@ impl Compiler<'_> {
                 left,
                 right,
             ) => {
-                let apply: fn(Decimal, Decimal) -> Option<Decimal> = match op {
-                    BinaryOp::AddDecimal => Decimal::checked_add,
-                    BinaryOp::SubDecimal => Decimal::checked_sub,
-                    _ => Decimal::checked_mul,
+                let apply: fn(Number, Number) -> Option<Number> = match op {
+                    BinaryOp::AddDecimal => |left, right| left.checked_add(right).ok(),
+                    BinaryOp::SubDecimal => |left, right| left.checked_sub(right).ok(),
+                    _ => |left, right| left.checked_mul(right).ok(),
                 };
                 checked(self.decimal(left), self.decimal(right), apply)
             }
             Expr::Unary(UnaryOp::NegDecimal, operand) => {
                 let operand = self.decimal(operand);
-                Box::new(move |machine| Ok(-operand(machine)?))
+                Box::new(move |machine| Ok(operand(machine)?.negated()))
             }
             Expr::Unary(UnaryOp::IntegerToDecimal | UnaryOp::Retype, operand) => {
                 self.decimal(operand)
@@ -498,7 +497,12 @@ impl Compiler<'_> {
             } => {
                 let value = self.decimal(value);
                 let (places, mode) = (*places, *mode);
-                Box::new(move |machine| Ok(crate::decimal::round(value(machine)?, places, mode)))
+                Box::new(move |machine| {
+                    value(machine)?
+                        .round(places, mode)
+                        .map(Number::Decimal)
+                        .map_err(|_| Bail)
+                })
             }
             Expr::If {
                 condition,
@@ -524,9 +528,9 @@ impl Compiler<'_> {
                 let body = self.decimal(body);
                 let var = *var;
                 Box::new(move |machine| {
-                    let mut total = Decimal::ZERO;
+                    let mut total = Number::Decimal(Decimal::ZERO);
                     machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
-                        total = total.checked_add(body(machine)?).ok_or(Bail)?;
+                        total = total.checked_add(body(machine)?).map_err(|_| Bail)?;
                         Ok(true)
                     })?;
                     Ok(total)
@@ -569,7 +573,7 @@ impl Compiler<'_> {
             }
             Scalar::Decimal => {
                 let code = self.decimal_node(expr)?;
-                Some(Box::new(move |machine| Ok(Value::Decimal(code(machine)?))))
+                Some(Box::new(move |machine| Ok(Value::number(code(machine)?))))
             }
             _ => None,
         }
@@ -620,7 +624,7 @@ impl Compiler<'_> {
                 let right = self.decimal(right);
                 Box::new(move |machine| {
                     let left = left(machine)?;
-                    Ok(holds(left.cmp(&right(machine)?)))
+                    Ok(holds(left.order(right(machine)?)))
                 })
             }
             (Scalar::Date, Scalar::Date) => {

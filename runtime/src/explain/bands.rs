@@ -3,6 +3,8 @@
 //! bands, if one did.
 
 use rust_decimal::Decimal;
+
+use crate::exact::Number;
 use serde::Serialize;
 
 use super::expr::{self, Context};
@@ -82,16 +84,21 @@ pub(crate) fn positions(context: &Context<'_>) -> Vec<BandPosition> {
             continue;
         };
         let band = &table.bands[position];
-        let step = if table.domain == Type::Integer {
+        let step = Number::Decimal(if table.domain == Type::Integer {
             Decimal::ONE
         } else {
             Decimal::new(1, 2)
-        };
-        let score_number = score_value.as_decimal();
+        });
+        let zero = Number::Decimal(Decimal::ZERO);
+        // Distances are exact: a score that is a quotient is a ratio.
+        let score_number = score_value.as_number();
         let to_next = table.bands.get(position + 1).and_then(|next| {
             let lower = next.lower.as_ref()?;
-            let bound = lower.value.as_decimal()?;
-            let points = bound - score_number? + if lower.inclusive { Decimal::ZERO } else { step };
+            let bound = lower.value.as_number()?;
+            let points = bound
+                .checked_sub(score_number?)
+                .and_then(|points| points.checked_add(if lower.inclusive { zero } else { step }))
+                .ok()?;
             Some(neighbour(context, table, next, points))
         });
         let to_previous = position
@@ -99,9 +106,13 @@ pub(crate) fn positions(context: &Context<'_>) -> Vec<BandPosition> {
             .and_then(|previous| table.bands.get(previous))
             .and_then(|previous| {
                 let lower = band.lower.as_ref()?;
-                let bound = lower.value.as_decimal()?;
-                let points =
-                    score_number? - bound + if lower.inclusive { step } else { Decimal::ZERO };
+                let bound = lower.value.as_number()?;
+                let points = score_number?
+                    .checked_sub(bound)
+                    .and_then(|points| {
+                        points.checked_add(if lower.inclusive { step } else { zero })
+                    })
+                    .ok()?;
                 Some(neighbour(context, table, previous, points))
             });
         out.push(BandPosition {
@@ -121,11 +132,12 @@ pub(crate) fn positions(context: &Context<'_>) -> Vec<BandPosition> {
     out
 }
 
-fn neighbour(context: &Context<'_>, table: &BandTable, band: &Band, points: Decimal) -> Neighbour {
-    let points = if table.domain == Type::Integer {
-        i64::try_from(points).map_or(Quantity::Decimal(points), Quantity::Integer)
-    } else {
-        Quantity::Decimal(points)
+fn neighbour(context: &Context<'_>, table: &BandTable, band: &Band, points: Number) -> Neighbour {
+    let points = match points {
+        Number::Decimal(points) if table.domain == Type::Integer => {
+            i64::try_from(points).map_or(Quantity::Decimal(points), Quantity::Integer)
+        }
+        points => Quantity::Decimal(points.approximate()),
     };
     Neighbour {
         points,
@@ -173,10 +185,7 @@ fn criteria(context: &Context<'_>, score: &Expr, depth: usize) -> Vec<(String, Q
                 .filter_map(|member| {
                     let item = policy.items.get(member.item as usize)?;
                     let node = context.trace.nodes.get(context.item_node(member.item)?)?;
-                    let nonzero = node
-                        .value
-                        .as_decimal()
-                        .is_some_and(|value| !value.is_zero());
+                    let nonzero = node.value.as_number().is_some_and(|value| !value.is_zero());
                     nonzero.then(|| {
                         (
                             item.name.clone(),

@@ -15,7 +15,10 @@ use serde::Serialize;
 
 use super::expr::{self, Context, LocalTypes, Locals};
 use super::Quantity;
-use crate::ir::{AggregateKind, BinaryOp, Body, Expr, ItemKind, Pattern, Type, UnaryOp};
+use crate::exact::Number;
+use crate::ir::{
+    AggregateKind, BinaryOp, Body, Expr, ItemKind, Pattern, RoundingMode, Type, UnaryOp,
+};
 use crate::trace::TraceKind;
 use crate::value::Value;
 
@@ -357,10 +360,12 @@ impl Analyser<'_, '_> {
                 target,
             });
         }
-        let constant = |operand: &Expr| -> Option<Decimal> {
-            expr::value_of(self.context, operand, locals)?.as_decimal()
+        // Targets are inverted exactly: a target divided by a family size is a ratio.
+        let constant = |operand: &Expr| -> Option<Number> {
+            expr::value_of(self.context, operand, locals)?.as_number()
         };
-        let number = target.as_decimal();
+        let positive = |value: &Number| value.order(Number::Decimal(Decimal::ZERO)).is_gt();
+        let number = target.as_number();
         match expr {
             Expr::Unary(UnaryOp::IntegerToDecimal | UnaryOp::Retype, inner) => {
                 self.solve(inner, op, target, locals, types, owner, depth + 1)
@@ -385,35 +390,35 @@ impl Analyser<'_, '_> {
                 )
             }
             Expr::Binary(BinaryOp::DivDecimal | BinaryOp::DivInteger, numerator, divisor) => {
-                let divisor = constant(divisor).filter(|divisor| *divisor > Decimal::ZERO)?;
-                let target = Value::Decimal(number?.checked_mul(divisor)?);
+                let divisor = constant(divisor).filter(positive)?;
+                let target = Value::number(number?.checked_mul(divisor).ok()?);
                 self.solve(numerator, op, target, locals, types, owner, depth + 1)
             }
             Expr::Binary(BinaryOp::MulDecimal | BinaryOp::MulInteger, a, b) => {
                 let attempt = |x: &Expr, k: &Expr| {
-                    let factor = constant(k).filter(|factor| *factor > Decimal::ZERO)?;
-                    let target = Value::Decimal(number?.checked_div(factor)?);
+                    let factor = constant(k).filter(positive)?;
+                    let target = Value::number(number?.checked_div(factor).ok()??);
                     self.solve(x, op, target, locals, types, owner.clone(), depth + 1)
                 };
                 attempt(a, b).or_else(|| attempt(b, a))
             }
             Expr::Binary(BinaryOp::AddDecimal | BinaryOp::AddInteger, a, b) => {
                 let attempt = |x: &Expr, k: &Expr| {
-                    let target = Value::Decimal(number?.checked_sub(constant(k)?)?);
+                    let target = Value::number(number?.checked_sub(constant(k)?).ok()?);
                     self.solve(x, op, target, locals, types, owner.clone(), depth + 1)
                 };
                 attempt(a, b).or_else(|| attempt(b, a))
             }
             Expr::Binary(BinaryOp::SubDecimal | BinaryOp::SubInteger, a, b) => {
                 let target_a = number
-                    .and_then(|number| number.checked_add(constant(b)?))
-                    .map(Value::Decimal);
+                    .and_then(|number| number.checked_add(constant(b)?).ok())
+                    .map(Value::number);
                 target_a
                     .and_then(|target| {
                         self.solve(a, op, target, locals, types, owner.clone(), depth + 1)
                     })
                     .or_else(|| {
-                        let target = Value::Decimal(constant(a)?.checked_sub(number?)?);
+                        let target = Value::number(constant(a)?.checked_sub(number?).ok()?);
                         self.solve(
                             b,
                             mirror(op),
@@ -787,19 +792,15 @@ fn describe(
             )
         }
         (a, b) => {
-            let a = a.as_decimal()?;
-            let b = b.as_decimal()?;
-            let difference = a - b;
-            let relation = if difference > Decimal::ZERO {
-                Relation::Above
-            } else if difference < Decimal::ZERO {
-                Relation::Below
-            } else {
-                Relation::Equal
+            let difference = a.as_number()?.checked_sub(b.as_number()?).ok()?;
+            let relation = match difference.order(Number::Decimal(Decimal::ZERO)) {
+                std::cmp::Ordering::Greater => Relation::Above,
+                std::cmp::Ordering::Less => Relation::Below,
+                std::cmp::Ordering::Equal => Relation::Equal,
             };
             (
                 relation,
-                Quantity::of(policy, &Value::Decimal(difference.abs()), unit),
+                Quantity::of(policy, &Value::number(difference.abs()), unit),
             )
         }
     };
@@ -827,31 +828,41 @@ fn nearest(op: BinaryOp, target: &Value, unit: &Type) -> Option<Value> {
             crate::dates::add_days(*date, days).map(Value::Date)
         }
         (Type::Integer, target) => {
-            let target = target.as_decimal()?;
-            let floor = target.floor();
-            let ceiling = target.ceil();
+            let (floor, ceiling, whole) = floor_and_ceiling(target.as_number()?, 0)?;
             let value = match op {
-                BinaryOp::Lt if floor == target => floor - Decimal::ONE,
+                BinaryOp::Lt if whole => floor - Decimal::ONE,
                 BinaryOp::Lt | BinaryOp::Le => floor,
-                BinaryOp::Gt if ceiling == target => ceiling + Decimal::ONE,
+                BinaryOp::Gt if whole => ceiling + Decimal::ONE,
                 _ => ceiling,
             };
             i64::try_from(value).ok().map(Value::Integer)
         }
         (_, target) => {
-            let target = target.as_decimal()?;
             let step = Decimal::new(1, 2);
-            let floor = target.round_dp_with_strategy(2, RoundingStrategy::ToNegativeInfinity);
-            let ceiling = target.round_dp_with_strategy(2, RoundingStrategy::ToPositiveInfinity);
+            let (floor, ceiling, whole) = floor_and_ceiling(target.as_number()?, 2)?;
             let value = match op {
-                BinaryOp::Lt if floor == target => floor - step,
+                BinaryOp::Lt if whole => floor - step,
                 BinaryOp::Lt | BinaryOp::Le => floor,
-                BinaryOp::Gt if ceiling == target => ceiling + step,
+                BinaryOp::Gt if whole => ceiling + step,
                 _ => ceiling,
             };
             Some(Value::Decimal(value.normalize()))
         }
     }
+}
+
+/// The largest value of `places` decimal places at or below `target` and the smallest at or
+/// above it, exactly, and whether `target` is one of them.
+fn floor_and_ceiling(target: Number, places: u32) -> Option<(Decimal, Decimal, bool)> {
+    let toward_zero = target.round(places, RoundingMode::Down).ok()?;
+    let away = target.round(places, RoundingMode::Up).ok()?;
+    let whole = Number::Decimal(toward_zero).order(target).is_eq();
+    let (floor, ceiling) = if target.is_negative() {
+        (away, toward_zero)
+    } else {
+        (toward_zero, away)
+    };
+    Some((floor, ceiling, whole))
 }
 
 /// Edits that make the summed amounts total `new_total`: each amount scaled by the same factor

@@ -105,6 +105,9 @@ pub(crate) fn value_of(context: &Context<'_>, expr: &Expr, locals: &Locals) -> O
                     number.checked_neg().map(Value::Integer)
                 }
                 (UnaryOp::NegDecimal, Value::Decimal(number)) => Some(Value::Decimal(-number)),
+                (UnaryOp::NegDecimal, Value::Ratio(ratio)) => {
+                    Some(Value::number(crate::exact::Number::Ratio(*ratio).negated()))
+                }
                 (UnaryOp::IntegerToDecimal, Value::Integer(number)) => {
                     Some(Value::Decimal(Decimal::from(number)))
                 }
@@ -137,7 +140,16 @@ pub(crate) fn value_of(context: &Context<'_>, expr: &Expr, locals: &Locals) -> O
             places,
             mode,
         } => {
-            let number = value_of(context, value, locals)?.as_decimal()?;
+            let number = match value_of(context, value, locals)? {
+                // A value that does not terminate rounds as the evaluator rounds it, exactly.
+                Value::Ratio(ratio) => {
+                    return crate::exact::Number::Ratio(*ratio)
+                        .round(*places, *mode)
+                        .ok()
+                        .map(Value::Decimal);
+                }
+                other => other.as_decimal()?,
+            };
             let strategy = match mode {
                 RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
                 RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
@@ -174,7 +186,7 @@ fn builtin_value(builtin: Builtin, arguments: &[Value]) -> Option<Value> {
             i64::try_from(items.len()).ok().map(Value::Integer)
         }
         (Builtin::IsEmpty, [Value::List(items)]) => Some(Value::Bool(items.is_empty())),
-        (Builtin::ToMoney | Builtin::ToDecimal, [value]) => value.as_decimal().map(Value::Decimal),
+        (Builtin::ToMoney | Builtin::ToDecimal, [value]) => value.as_number().map(Value::number),
         (Builtin::Min2, [a, b]) => Some(if a.compare(b)?.is_le() { a } else { b }.clone()),
         (Builtin::Max2, [a, b]) => Some(if a.compare(b)?.is_ge() { a } else { b }.clone()),
         _ => None,
@@ -193,18 +205,12 @@ pub(crate) fn binary(op: BinaryOp, left: &Value, right: &Value) -> Option<Value>
         BinaryOp::MulInteger => Some(Value::Integer(
             left.as_integer()?.checked_mul(right.as_integer()?)?,
         )),
-        BinaryOp::DivInteger | BinaryOp::DivDecimal => Some(Value::Decimal(
-            left.as_decimal()?.checked_div(right.as_decimal()?)?,
-        )),
-        BinaryOp::AddDecimal => Some(Value::Decimal(
-            left.as_decimal()?.checked_add(right.as_decimal()?)?,
-        )),
-        BinaryOp::SubDecimal => Some(Value::Decimal(
-            left.as_decimal()?.checked_sub(right.as_decimal()?)?,
-        )),
-        BinaryOp::MulDecimal => Some(Value::Decimal(
-            left.as_decimal()?.checked_mul(right.as_decimal()?)?,
-        )),
+        // Exact, as the evaluator computes them (a quotient that does not terminate is a ratio).
+        BinaryOp::DivInteger
+        | BinaryOp::DivDecimal
+        | BinaryOp::AddDecimal
+        | BinaryOp::SubDecimal
+        | BinaryOp::MulDecimal => crate::eval::binary(op, left, right).ok(),
         BinaryOp::Eq => Some(Value::Bool(left == right)),
         BinaryOp::Ne => Some(Value::Bool(left != right)),
         BinaryOp::Lt => Some(Value::Bool(left.compare(right)?.is_lt())),

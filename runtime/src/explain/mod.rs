@@ -79,6 +79,12 @@ impl Quantity {
                     _ => Quantity::Decimal(number),
                 }
             }
+            // A value that does not terminate: its nearest decimal, which renderings show to
+            // the places of its type, marked as approximate (`≈ 625,83 ₸`).
+            Value::Ratio(ratio) => match ty {
+                Some(Type::Money) => Quantity::Money(ratio.approximate()),
+                _ => Quantity::Decimal(ratio.approximate()),
+            },
             Value::Date(date) => Quantity::Date(*date),
             Value::Month(month) => Quantity::Month(month.to_string()),
             Value::Quarter(quarter) => Quantity::Quarter(quarter.to_string()),
