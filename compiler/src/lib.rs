@@ -19,6 +19,7 @@ mod builtins;
 mod check;
 pub mod db;
 pub mod diagnostic;
+mod labels;
 pub mod native;
 pub mod parser;
 pub mod queries;
