@@ -150,11 +150,9 @@ fn known_targets<'a, R>(named: &Named<'a, R>) -> BTreeMap<String, (&'a R, bool)>
     }
     for (output, item) in &named.outputs {
         owned.push((output.name.clone(), item, true));
-        if let Type::Object(fields) = &output.ty {
-            for (field, _) in fields {
-                owned.push((format!("{}.{field}", output.name), item, true));
-            }
-        }
+        object_fields(&output.name, &output.ty, &mut |path| {
+            owned.push((path, item, true))
+        });
     }
     for (table, item) in &named.bands {
         owned.push((table.name.clone(), item, false));
@@ -193,6 +191,21 @@ fn known_targets<'a, R>(named: &Named<'a, R>) -> BTreeMap<String, (&'a R, bool)>
         entry.1 |= shown;
     }
     targets
+}
+
+/// The fields of an object type under `path`, and the fields of the objects among them.
+fn object_fields(path: &str, ty: &Type, visit: &mut dyn FnMut(String)) {
+    match ty {
+        Type::Object(fields) => {
+            for (field, field_ty) in fields {
+                let field_path = format!("{path}.{field}");
+                visit(field_path.clone());
+                object_fields(&field_path, field_ty, visit);
+            }
+        }
+        Type::Optional(inner) => object_fields(path, inner, visit),
+        _ => {}
+    }
 }
 
 /// The types the case is read into: the input record and every type its fields reach.

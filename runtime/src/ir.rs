@@ -491,7 +491,7 @@ pub struct Output {
     pub expr: Expr,
     pub module: u32,
     /// The fields of the output the policy marks as payments (`payments [...]`), which a batch
-    /// totals; an output that is itself Money is named by its own name.
+    /// totals (an output that is itself Money is always totalled).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payments: Vec<String>,
 }
