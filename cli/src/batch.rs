@@ -79,7 +79,8 @@ impl BatchOptions {
     }
 }
 
-/// What a batch did: counts, errors by code, output values counted and Money totalled.
+/// What a batch did: counts, errors by code, output values counted and the payments the policy marks
+/// (`payments [...]` on an output) totalled.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     /// Input lines answered (decisions plus errors).
@@ -91,8 +92,8 @@ pub struct Summary {
     /// each value. A field is counted when it is named `outcome` or `category` at the top level
     /// of an output object, or when the output itself is a text, enum or boolean.
     pub counts: BTreeMap<String, BTreeMap<String, u64>>,
-    /// For each Money field at the top level of an output object (or a Money output): the sum
-    /// over all decisions, by path (`asp.monthly_total`).
+    /// For each field the policy marks as a payment (`output asp payments [monthly_total]`), and
+    /// each Money output: the sum over all decisions, by path (`asp.monthly_total`).
     pub totals: BTreeMap<String, Decimal>,
     pub elapsed: Duration,
     /// The process's peak resident memory (VmHWM) at the end, where the system tells it.
@@ -282,7 +283,10 @@ impl Summary {
                         else {
                             continue;
                         };
-                        if *field_type == Type::Money {
+                        let is_payment = policy.outputs.iter().any(|output| {
+                            output.name == name && output.payments.iter().any(|p| *p == **key)
+                        });
+                        if *field_type == Type::Money && is_payment {
                             self.add_money(name, Some(key), field_value);
                         } else if &**key == "outcome" || &**key == "category" {
                             self.count(policy, name, Some(key), field_type, field_value);
@@ -478,7 +482,8 @@ impl Tally {
                             .iter()
                             .map(|(field, ty)| {
                                 let ty = unwrap_optional(ty);
-                                let action = if *ty == Type::Money {
+                                let is_payment = output.payments.iter().any(|p| p == field);
+                                let action = if *ty == Type::Money && is_payment {
                                     FieldAction::Total(self.total_slot(name, Some(field)))
                                 } else if field == "outcome" || field == "category" {
                                     FieldAction::Count(self.count_slot(

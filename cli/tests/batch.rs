@@ -340,5 +340,9 @@ fn the_summary_counts_lines_errors_outcomes_and_money() {
         serde_json::json!(outcomes)
     );
     assert_eq!(summary["totals"]["asp.monthly_total"], total.to_string());
+    // Only the payment the policy marks is totalled: the amount and the supplements it adds up
+    // are not totalled again.
+    let totalled: Vec<&String> = summary["totals"].as_object().unwrap().keys().collect();
+    assert_eq!(totalled, ["asp.monthly_total"], "{summary}");
     assert!(error_count >= 4 && outcomes.len() == 2, "{summary}");
 }

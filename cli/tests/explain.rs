@@ -410,3 +410,45 @@ fn html_renders_opens_closes_and_prints_in_chromium() {
     assert!(!probe.starts_with("details=0 "), "{probe}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rule that does not hold is never shown with the message that says it holds: in every
+/// example, each Bool rule the explanation lists with the value `false` carries its
+/// `message not`, and no language's text holds its holding message.
+#[test]
+fn a_rule_that_does_not_hold_is_not_shown_with_its_holding_message() {
+    let policy = ereje_compiler::Workspace::load(&policy_dir())
+        .unwrap()
+        .compile()
+        .policy
+        .unwrap();
+    let mut checked = 0;
+    for case in example_cases() {
+        let json = explanation(&case);
+        let texts: Vec<String> = ["ru", "kk", "en"]
+            .iter()
+            .map(|lang| ereje_on("explain", &case, &["--lang", lang]))
+            .collect();
+        for rule in json["rules"].as_array().unwrap() {
+            if rule["value"] != serde_json::json!({"unit": "bool", "value": false}) {
+                continue;
+            }
+            let id = rule["rule"].as_str().unwrap();
+            let item = policy.items.iter().find(|item| item.name == id).unwrap();
+            for (lang, text) in ["ru", "kk", "en"].iter().zip(&texts) {
+                let holding = item.messages.get(lang).unwrap();
+                let not_holding = item.messages_not.get(lang).unwrap();
+                assert_eq!(rule["messages"][lang], not_holding, "{id} in {lang}");
+                assert!(
+                    !text.contains(holding),
+                    "{id} shown as holding in {lang}:\n{text}"
+                );
+                assert!(
+                    text.contains(not_holding),
+                    "{id} without its words in {lang}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no example shows a rule that does not hold");
+}

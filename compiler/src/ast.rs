@@ -37,6 +37,8 @@ pub struct Header {
     pub in_force_from: Option<Date>,
     pub amends: Option<(Name, Date)>,
     pub imports: Vec<Name>,
+    /// `languages ru kk en`: the languages explanations are given in.
+    pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +60,20 @@ pub enum Item {
     Exception(TargetedException),
     /// `check ID for x in list at x.field = condition`: a check on cases beyond their types.
     Check(CheckItem),
+    /// `label Target ru "…" kk "…" en "…"`: the words an explanation shows for a name.
+    Label(LabelItem),
+}
+
+/// `label Target ru "…" kk "…" en "…"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelItem {
+    /// The item's own key, `label Target`, so that labels of different targets are different
+    /// items.
+    pub key: Name,
+    /// The labelled name as written (`Member.birth_date`), with its span.
+    pub target: Name,
+    /// The label in each language, with the clause's span.
+    pub texts: Vec<(String, String, Span)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +111,7 @@ impl Item {
             Item::Output(item) => &item.name,
             Item::Exception(item) => &item.exception.label,
             Item::Check(item) => &item.id,
+            Item::Label(item) => &item.key,
         }
     }
 
@@ -116,6 +133,7 @@ impl Item {
             Item::Output(_) => "output",
             Item::Exception(_) => "exception",
             Item::Check(_) => "check",
+            Item::Label(_) => "label",
         }
     }
 }
@@ -196,6 +214,10 @@ pub struct ParameterItem {
     pub name: Name,
     pub ty: TypeRef,
     pub source: Option<String>,
+    /// An analyst's reading of the source (`note "…"`), never shown to families.
+    pub note: Option<String>,
+    /// `each year`: a value must start every year from the first to the last.
+    pub each_year: Option<Span>,
     pub body: ParameterBody,
     /// `until DATE`: the last day the values apply; later dates have no value.
     pub until: Option<(Date, Span)>,
@@ -275,6 +297,10 @@ pub struct DefItem {
     pub ty: TypeRef,
     pub source: Option<String>,
     pub messages: Vec<(String, String, Span)>,
+    /// `message not LANG "…"`: what an explanation says when the rule does not hold.
+    pub messages_not: Vec<(String, String, Span)>,
+    /// An analyst's reading of the source (`note "…"`), never shown to families.
+    pub note: Option<String>,
     pub body: Expr,
     pub exceptions: Vec<ExceptionDecl>,
 }
@@ -304,6 +330,8 @@ pub struct ExtendItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputItem {
     pub name: Name,
+    /// `payments [field, …]`: the fields that are payments, which a batch totals.
+    pub payments: Vec<Name>,
     pub expr: Expr,
 }
 

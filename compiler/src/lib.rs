@@ -20,6 +20,7 @@ mod check;
 pub mod codes;
 pub mod db;
 pub mod diagnostic;
+mod labels;
 pub mod native;
 pub mod native_build;
 pub mod parser;

@@ -33,6 +33,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "output",
     "exception",
     "check",
+    "label",
 ];
 
 /// Deeper nesting than this is refused before pest sees the text: pest's parser is recursive and
@@ -131,10 +132,80 @@ pub fn parse_file(text: &str) -> ParseOutput {
                     .diagnostics
                     .extend(diagnostics.drain(..).map(|d| d.shifted(start32)));
             }
-            Err(diagnostic) => output.diagnostics.push(diagnostic.shifted(start32)),
+            Err(diagnostic) => match unclosed_string(piece) {
+                // A string left open is the error to show, at the line where it starts; the item
+                // is read again with the string closed at that line's end, so that its name stays
+                // known and nothing else is reported because of it.
+                Some(opening) => {
+                    output
+                        .diagnostics
+                        .push(unclosed_string_error(opening).shifted(start32));
+                    let line_end = piece[opening..]
+                        .find('\n')
+                        .map_or(piece.trim_end().len(), |end| opening + end);
+                    let repaired = format!("{}\"{}", &piece[..line_end], &piece[line_end..]);
+                    if let Ok((item, _)) = parse_item(&repaired) {
+                        output.items.push(ParsedItem {
+                            start: start32,
+                            item,
+                        });
+                    }
+                }
+                None => output.diagnostics.push(diagnostic.shifted(start32)),
+            },
         }
     }
     output
+}
+
+/// The offset of the opening quote of the first string of a piece that its line does not close
+/// (strings end on their line), comments skipped.
+fn unclosed_string(piece: &str) -> Option<usize> {
+    let mut opening: Option<usize> = None;
+    let mut escaped = false;
+    let mut in_comment = false;
+    let mut previous = '\0';
+    for (offset, character) in piece.char_indices() {
+        if in_comment {
+            in_comment = character != '\n';
+        } else if let Some(start) = opening {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => opening = None,
+                '\n' => return Some(start),
+                _ => {}
+            }
+        } else {
+            match character {
+                '/' if previous == '/' => in_comment = true,
+                '"' => opening = Some(offset),
+                _ => {}
+            }
+        }
+        previous = character;
+    }
+    opening
+}
+
+fn unclosed_string_error(opening: usize) -> Diagnostic {
+    Diagnostic::error(
+        "syntax.error",
+        "syntax error: unclosed string",
+        Span {
+            start: opening as u32,
+            end: opening as u32 + 1,
+        },
+        "this string is never closed",
+    )
+    .with_help("end the string with `\"` on the same line")
+}
+
+/// Whether a `message` clause is `message not LANG "…"`.
+fn is_negative_message(pair: &Pair<Rule>) -> bool {
+    pair.clone()
+        .into_inner()
+        .any(|part| part.as_rule() == Rule::message_not)
 }
 
 fn check_nesting(piece: &str) -> Option<Diagnostic> {
@@ -390,6 +461,7 @@ fn parse_header(piece: &str) -> Result<Header, Diagnostic> {
         in_force_from: None,
         amends: None,
         imports: Vec::new(),
+        languages: Vec::new(),
     };
     for clause in inner {
         match clause.as_rule() {
@@ -412,6 +484,11 @@ fn parse_header(piece: &str) -> Result<Header, Diagnostic> {
                 if let Some(module) = clause.into_inner().next() {
                     result.imports.push(builder.name(&module));
                 }
+            }
+            Rule::languages_clause => {
+                result
+                    .languages
+                    .extend(clause.into_inner().map(|lang| lang.as_str().to_string()));
             }
             _ => {}
         }
@@ -618,12 +695,16 @@ impl Builder {
                 let name = self.name(&next!("parameter name")?);
                 let ty = self.type_ref(next!("parameter type")?)?;
                 let mut source = None;
+                let mut note = None;
+                let mut each_year = None;
                 let mut values = Vec::new();
                 let mut derived = None;
                 let mut until = None;
                 for part in inner {
                     match part.as_rule() {
                         Rule::source_clause => source = self.source(part),
+                        Rule::note_clause => note = self.source(part),
+                        Rule::each_year => each_year = Some(self.span(&part)),
                         Rule::param_value => {
                             let value_span = self.span(&part);
                             let mut parts = part.into_inner();
@@ -666,6 +747,8 @@ impl Builder {
                     name,
                     ty,
                     source,
+                    note,
+                    each_year,
                     body,
                     until,
                 })
@@ -792,6 +875,8 @@ impl Builder {
                 let mut ty = None;
                 let mut source = None;
                 let mut messages = Vec::new();
+                let mut messages_not = Vec::new();
+                let mut note = None;
                 let mut body = None;
                 let mut exceptions = Vec::new();
                 for part in inner {
@@ -811,6 +896,10 @@ impl Builder {
                         }
                         Rule::type_ref => ty = Some(self.type_ref(part)?),
                         Rule::source_clause => source = self.source(part),
+                        Rule::note_clause => note = self.source(part),
+                        Rule::message_clause if is_negative_message(&part) => {
+                            messages_not.push(self.message(part))
+                        }
                         Rule::message_clause => messages.push(self.message(part)),
                         Rule::expr => body = Some(self.expr(part)?),
                         Rule::exception => exceptions.push(self.exception(part)?),
@@ -824,6 +913,8 @@ impl Builder {
                     ty: ty.ok_or_else(|| internal("definition type"))?,
                     source,
                     messages,
+                    messages_not,
+                    note,
                     body: body.ok_or_else(|| internal("definition body"))?,
                     exceptions,
                 })
@@ -888,8 +979,32 @@ impl Builder {
             }
             Rule::output_item => {
                 let name = self.name(&next!("output name")?);
-                let expr = self.expr(next!("output expression")?)?;
-                Item::Output(OutputItem { name, expr })
+                let mut payments = Vec::new();
+                let mut expr = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::output_payments => {
+                            payments = part.into_inner().map(|p| self.name(&p)).collect()
+                        }
+                        Rule::expr => expr = Some(self.expr(part)?),
+                        _ => {}
+                    }
+                }
+                let expr = expr.ok_or_else(|| internal("output expression"))?;
+                Item::Output(OutputItem {
+                    name,
+                    payments,
+                    expr,
+                })
+            }
+            Rule::label_item => {
+                let target = self.name(&next!("label target")?);
+                let key = Name {
+                    text: format!("label {}", target.text),
+                    span: target.span,
+                };
+                let texts = inner.map(|part| self.message(part)).collect();
+                Item::Label(LabelItem { key, target, texts })
             }
             _ => {
                 return Err(Diagnostic::error(
@@ -902,10 +1017,13 @@ impl Builder {
         })
     }
 
-    /// `message LANG "text"`: the language, the text and the clause's span.
+    /// `message [not] LANG "text"` (or a label's `LANG "text"`): the language, the text and the
+    /// clause's span.
     fn message(&self, pair: Pair<Rule>) -> (String, String, Span) {
         let span = self.span(&pair);
-        let mut parts = pair.into_inner();
+        let mut parts = pair
+            .into_inner()
+            .filter(|part| part.as_rule() != Rule::message_not);
         let lang = parts
             .next()
             .map(|p| p.as_str().to_string())

@@ -121,6 +121,12 @@ pub enum Lowered {
         exception: Exception,
     },
     Check(ir::CaseCheck),
+    /// A `label` item: its target as written and its words; the target is resolved once the
+    /// whole policy is known.
+    Label {
+        target: String,
+        texts: Messages,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -158,15 +164,27 @@ pub fn check_item<'db>(db: &'db dyn Db, set: PolicySet, key: ItemKey<'db>) -> Ch
         Item::Output(output) => {
             let (expr, ty) = checker.expr(&output.expr, None);
             match ty {
-                Some(ty) => Lowered::Output(ir::Output {
-                    name: output.name.text.clone(),
-                    ty,
-                    expr,
-                    module,
-                }),
+                Some(ty) => {
+                    let payments = check_payments(&mut checker, output, &ty);
+                    Lowered::Output(ir::Output {
+                        name: output.name.text.clone(),
+                        ty,
+                        expr,
+                        module,
+                        payments,
+                    })
+                }
                 None => Lowered::Nothing,
             }
         }
+        Item::Label(label) => Lowered::Label {
+            target: label.target.text.clone(),
+            texts: collect_messages(
+                &mut checker,
+                &format!("label `{}`", label.target.text),
+                &label.texts,
+            ),
+        },
         Item::Input(input) => check_input(&mut checker, input),
         Item::Exception(targeted) => check_targeted_exception(&mut checker, targeted, module),
         Item::Check(check) => check_case_check(&mut checker, check),
@@ -205,6 +223,48 @@ fn collect_messages(
     messages
 }
 
+/// The `payments [...]` of an output: each must be a Money field (or a map of Money) of the
+/// output's object.
+fn check_payments(checker: &mut Checker<'_>, output: &ast::OutputItem, ty: &Type) -> Vec<String> {
+    let mut payments = Vec::new();
+    for field in &output.payments {
+        let field_ty = match ty {
+            Type::Object(fields) => fields
+                .iter()
+                .find(|(name, _)| **name == field.text)
+                .map(|(_, ty)| ty),
+            _ => None,
+        };
+        let is_money = |ty: &Type| matches!(ty, Type::Money);
+        match field_ty {
+            Some(found)
+                if is_money(found) || matches!(found, Type::Map(element) if is_money(element)) =>
+            {
+                payments.push(field.text.clone());
+            }
+            Some(_) => checker.report(Diagnostic::error(
+                "type.mismatch",
+                format!(
+                    "payment `{}` of output `{}` is not Money",
+                    field.text, output.name.text
+                ),
+                field.span,
+                "a payment must be a Money field or a map of Money",
+            )),
+            None => checker.report(Diagnostic::error(
+                "name.unknown_field",
+                format!(
+                    "output `{}` has no field `{}`",
+                    output.name.text, field.text
+                ),
+                field.span,
+                "not a field of the output",
+            )),
+        }
+    }
+    payments
+}
+
 fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
     let messages = collect_messages(checker, &format!("rule `{}`", def.name.text), &def.messages);
     if def.is_rule {
@@ -234,6 +294,51 @@ fn messages_of(checker: &mut Checker<'_>, def: &ast::DefItem) -> Messages {
         }
     }
     messages
+}
+
+/// The `message not` clauses of a rule; a Bool rule must say both that it holds and that it
+/// does not, in every language it has a message in, and only a Bool rule may say it does not.
+fn messages_not_of(checker: &mut Checker<'_>, def: &ast::DefItem, messages: &Messages) -> Messages {
+    let owner = format!("rule `{}` (`message not`)", def.name.text);
+    let messages_not = collect_messages(checker, &owner, &def.messages_not);
+    if !def.is_rule {
+        return messages_not;
+    }
+    let is_bool = matches!(def.ty, ast::TypeRef::Named(ref name) if name.text == "Bool");
+    if !is_bool {
+        if let Some((_, _, span)) = def.messages_not.first() {
+            checker.report(Diagnostic::warning(
+                "rule.missing_message",
+                format!(
+                    "rule `{}` is not Bool: `message not` is never shown",
+                    def.name.text
+                ),
+                *span,
+                "only a rule that holds or not has a message for when it does not",
+            ));
+        }
+        return messages_not;
+    }
+    let missing: Vec<&str> = ["ru", "kk", "en"]
+        .into_iter()
+        .filter(|lang| messages.get(lang).is_some() && messages_not.get(lang).is_none())
+        .collect();
+    if !missing.is_empty() {
+        checker.report(
+            Diagnostic::warning(
+                "rule.missing_message",
+                format!(
+                    "rule `{}` does not say in {} what it means when it does not hold",
+                    def.name.text,
+                    missing.join(", ")
+                ),
+                def.name.span,
+                "an explanation would have no words for a rule that does not hold",
+            )
+            .with_help("add `message not ru \"…\"` (and kk, en) next to the messages"),
+        );
+    }
+    messages_not
 }
 
 fn check_def(checker: &mut Checker<'_>, def: &ast::DefItem, module: u32) -> Lowered {
@@ -266,6 +371,7 @@ fn check_def(checker: &mut Checker<'_>, def: &ast::DefItem, module: u32) -> Lowe
         }
     }
     let messages = messages_of(checker, def);
+    let messages_not = messages_not_of(checker, def, &messages);
     let Some(declared) = declared else {
         checker.expr(&def.body, None);
         return Lowered::Nothing;
@@ -298,6 +404,8 @@ fn check_def(checker: &mut Checker<'_>, def: &ast::DefItem, module: u32) -> Lowe
         messages,
         module,
         doc: None,
+        messages_not,
+        note: def.note.clone(),
     })
 }
 
@@ -476,6 +584,8 @@ fn check_parameter(
                 messages: Messages::default(),
                 module,
                 doc: None,
+                messages_not: Messages::default(),
+                note: parameter.note.clone(),
             })
         }
         ParameterBody::Values(values) => {
@@ -534,6 +644,9 @@ fn check_parameter(
                     "no values",
                 ));
             }
+            let last_of_each_year = parameter
+                .each_year
+                .and_then(|span| check_each_year(checker, parameter, values, span));
             let valid_until = match (&parameter.until, values.last()) {
                 (Some((until, span)), Some(last)) if *until < last.from => {
                     checker.report(
@@ -551,7 +664,7 @@ fn check_parameter(
                     None
                 }
                 (Some((until, _)), _) => Some(*until),
-                (None, _) => None,
+                (None, _) => last_of_each_year,
             };
             Lowered::Param(ir::Param {
                 name: parameter.name.text.clone(),
@@ -559,9 +672,47 @@ fn check_parameter(
                 source: parameter.source.clone(),
                 values: lowered,
                 valid_until,
+                note: parameter.note.clone(),
             })
         }
     }
+}
+
+/// `each year`: every year from the first value's to the last value's must have a value from its
+/// 1 January (a missing year is an error, not the previous year's value used silently). Gives
+/// the last day a value applies, 31 December of the last year.
+fn check_each_year(
+    checker: &mut Checker<'_>,
+    parameter: &ast::ParameterItem,
+    values: &[ast::ParameterValue],
+    span: Span,
+) -> Option<Date> {
+    let first = values.first()?;
+    let last = values.last()?;
+    use chrono::Datelike as _;
+    for year in first.from.year()..=last.from.year() {
+        let starts = Date::from_ymd_opt(year, 1, 1);
+        if !values.iter().any(|value| Some(value.from) == starts) {
+            let near = values
+                .iter()
+                .find(|value| value.from.year() >= year)
+                .map_or(span, |value| value.span);
+            checker.report(
+                Diagnostic::error(
+                    "parameter.no_value",
+                    format!(
+                        "parameter `{}` must have a value each year and has none from {year}-01-01",
+                        parameter.name.text
+                    ),
+                    near,
+                    format!("no value for {year}"),
+                )
+                .with_label(span, "declared here to have a value each year")
+                .with_help(format!("add `from {year}-01-01 = …` with the {year} value")),
+            );
+        }
+    }
+    Date::from_ymd_opt(last.from.year(), 12, 31)
 }
 
 fn check_table(checker: &mut Checker<'_>, table: &ast::TableItem) -> Lowered {
@@ -1575,6 +1726,25 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         });
     }
 
+    let labels = resolve_labels(
+        symbols,
+        types,
+        &checked,
+        &items,
+        &params,
+        &outputs,
+        &bands,
+        input.as_ref(),
+    );
+    for (item, diagnostic) in labels.1 {
+        let at = name_spans.get(&item).map_or(0, |span| span.start);
+        diagnostics.push(FileDiagnostic {
+            file: item.file,
+            diagnostic: diagnostic.shifted(at),
+        });
+    }
+    let labels = labels.0;
+
     // Cycles between definitions.
     report_cycles(symbols, &checked, &name_spans, &mut diagnostics);
 
@@ -1680,6 +1850,7 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
                 groups,
                 outputs,
                 checks,
+                labels,
             }))
         }
         _ => None,
@@ -1688,6 +1859,69 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         policy,
         diagnostics,
     }
+}
+
+/// The `label` items resolved against the policy, with their diagnostics and those of shown
+/// names without words in a language some module declares (`languages ru kk en`).
+#[allow(clippy::too_many_arguments)]
+fn resolve_labels(
+    symbols: &Symbols,
+    types: &crate::types::TypeTable,
+    checked: &BTreeMap<ItemRef, &CheckedItem>,
+    items: &[IrItem],
+    params: &[ir::Param],
+    outputs: &[ir::Output],
+    bands: &[ir::BandTable],
+    input: Option<&ir::InputDecl>,
+) -> (BTreeMap<String, Messages>, Vec<(ItemRef, Diagnostic)>) {
+    let decls: Vec<crate::labels::LabelDecl<'_, ItemRef>> = symbols
+        .labels
+        .iter()
+        .filter_map(|item| match checked.get(item).map(|c| &c.lowered) {
+            Some(Lowered::Label { target, texts }) => Some(crate::labels::LabelDecl {
+                item,
+                target,
+                texts,
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut type_items: Vec<Option<&ItemRef>> = vec![None; types.defs.len()];
+    for symbol in symbols.types.values() {
+        if let Some(slot) = type_items.get_mut(symbol.id as usize) {
+            *slot = Some(&symbol.item);
+        }
+    }
+    let complete = outputs.len() == symbols.outputs.len()
+        && bands.len() == symbols.bands.len()
+        && type_items.iter().all(Option::is_some);
+    let (Some(input), true) = (input, complete) else {
+        return (BTreeMap::new(), Vec::new());
+    };
+    let named = crate::labels::Named {
+        items,
+        params,
+        outputs: outputs.iter().zip(&symbols.outputs).collect(),
+        bands: bands.iter().zip(&symbols.bands).collect(),
+        types: types
+            .defs
+            .iter()
+            .zip(type_items.iter().flatten().copied())
+            .collect(),
+        input_record: input.record,
+    };
+    let mut languages: Vec<String> = Vec::new();
+    for lang in ["ru", "kk", "en"] {
+        let declared = symbols
+            .modules
+            .iter()
+            .flatten()
+            .any(|module| module.languages.iter().any(|declared| declared == lang));
+        if declared {
+            languages.push(lang.to_string());
+        }
+    }
+    crate::labels::resolve(&named, &decls, &languages)
 }
 
 /// The lowered IR of the listed items that lowered to the kind `pick` selects, in list order.

@@ -34,6 +34,8 @@ pub struct ModuleSymbol {
     pub in_force_from: Option<Date>,
     pub amends: Option<(String, Date)>,
     pub imports: Vec<String>,
+    /// The languages the module's header declares (`languages ru kk en`).
+    pub languages: Vec<String>,
     pub file: String,
     /// The module's name in its header (absolute: the header starts the file).
     pub name_span: Span,
@@ -126,6 +128,8 @@ pub struct Symbols {
     pub targeted_exceptions: Vec<ItemRef>,
     /// `check` items, in declaration order.
     pub checks: Vec<ItemRef>,
+    /// `label` items, in declaration order.
+    pub labels: Vec<ItemRef>,
     pub inputs: Vec<ItemRef>,
     /// Every item, for the checks that visit them all.
     pub all_items: Vec<ItemRef>,
@@ -194,6 +198,7 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
                     .iter()
                     .map(|name| name.text.clone())
                     .collect(),
+                languages: header.languages.clone(),
                 file: file.path(db).clone(),
                 name_span: header.name.span,
             }
@@ -269,6 +274,10 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
                 }
                 Item::Check(_) => {
                     symbols.checks.push(item_ref.clone());
+                    None
+                }
+                Item::Label(_) => {
+                    symbols.labels.push(item_ref.clone());
                     None
                 }
             };

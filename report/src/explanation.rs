@@ -434,7 +434,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     out.push_str("\n\n");
     let _ = writeln!(out, "{}", labels.outcome);
     for (name, value) in &explanation.outputs {
-        write_entry(&mut out, lang, 1, name, value);
+        write_entry(&mut out, explanation, lang, 1, name, value);
     }
     out.push('\n');
     if explanation.reasons.is_empty() {
@@ -596,14 +596,57 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
     }
 }
 
-fn write_entry(out: &mut String, lang: Lang, depth: usize, name: &str, value: &Quantity) {
+/// The policy's label of `target` in `lang`, if it gives one.
+pub fn policy_label<'a>(explanation: &'a Explanation, target: &str, lang: Lang) -> Option<&'a str> {
+    let code = match lang {
+        Lang::Ru => "ru",
+        Lang::Kk => "kk",
+        Lang::En => "en",
+    };
+    explanation
+        .labels
+        .get(target)
+        .and_then(|messages| messages.get(code))
+}
+
+/// Whether a key is a rule id (`WELL-01`): the entries of a group's values (`values(G)`).
+fn is_rule_id(key: &str) -> bool {
+    key.contains('-')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// One output (`path` is its name) or one of its entries, named by the policy's labels: the
+/// output and its fields by `output.field`, text values by `output.field.value`. The values of
+/// a group (entries keyed by rule id) list only the rules that gave something.
+fn write_entry(
+    out: &mut String,
+    explanation: &Explanation,
+    lang: Lang,
+    depth: usize,
+    path: &str,
+    value: &Quantity,
+) {
     let indent = "  ".repeat(depth);
+    let key = path.rsplit('.').next().unwrap_or(path);
+    let name = policy_label(explanation, path, lang).unwrap_or(key);
     match value {
         Quantity::Entries(entries) if !entries.is_empty() => {
             let _ = writeln!(out, "{indent}{name}:");
             for (key, item) in entries {
-                write_entry(out, lang, depth + 1, key, item);
+                let gave_nothing = item.number().is_some_and(|number| number.is_zero());
+                if is_rule_id(key) && gave_nothing {
+                    continue;
+                }
+                let child = format!("{path}.{key}");
+                write_entry(out, explanation, lang, depth + 1, &child, item);
             }
+        }
+        Quantity::Text(text) => {
+            let shown =
+                policy_label(explanation, &format!("{path}.{text}"), lang).unwrap_or(text.as_str());
+            let _ = writeln!(out, "{indent}{name}: {shown}");
         }
         _ => {
             let _ = writeln!(out, "{indent}{name}: {}", format_quantity(value, lang));
@@ -901,7 +944,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
     );
     let mut outcome_text = String::new();
     for (name, value) in &explanation.outputs {
-        write_entry(&mut outcome_text, lang, 0, name, value);
+        write_entry(&mut outcome_text, explanation, lang, 0, name, value);
     }
     let _ = writeln!(out, "<pre>{}</pre>\n</div>", escape(&outcome_text));
     let _ = writeln!(out, "<h2>{}</h2>", escape(labels.reasons));

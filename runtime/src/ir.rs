@@ -54,6 +54,21 @@ pub struct Policy {
     /// error line instead of a decision.
     #[serde(default)]
     pub checks: Vec<CaseCheck>,
+    /// The words explanations show for names (`label` items), by target: a definition, rule,
+    /// parameter, output or band table (`n`), a record field or enum value
+    /// (`Member.birth_date`, `IncomeKind.asp`), an output's field (`asp.monthly_total`) or a band
+    /// by its value (`WELL_CATEGORY_BANDS.3`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, Messages>,
+}
+
+impl Policy {
+    /// The label of `target` in a language (`ru`, `kk` or `en`), if the policy gives one.
+    pub fn label(&self, target: &str, lang: &str) -> Option<&str> {
+        self.labels
+            .get(target)
+            .and_then(|messages| messages.get(lang))
+    }
 }
 
 /// `check ID for x in LIST at x.FIELD = CONDITION`: every element of the list (or the case
@@ -209,6 +224,9 @@ pub struct Param {
     /// is an evaluation error naming the parameter, never a silent use of the last value.
     #[serde(default)]
     pub valid_until: Option<Date>,
+    /// An analyst's reading of the source (`note`), never shown to families.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Why a parameter has no value on a date.
@@ -394,6 +412,13 @@ pub struct Item {
     /// Documentation of the item for explanations; the compiler sets none yet (reserved so
     /// that adding it does not change the IR's shape).
     pub doc: Option<String>,
+    /// For a Bool rule: what an explanation says when it does not hold (`message not`);
+    /// `messages` then say that it holds.
+    #[serde(default, skip_serializing_if = "Messages::is_empty")]
+    pub messages_not: Messages,
+    /// An analyst's reading of the source (`note`), never shown to families.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A rule's message in each language; `{name}` placeholders name definitions whose values an
@@ -403,6 +428,23 @@ pub struct Messages {
     pub ru: Option<String>,
     pub kk: Option<String>,
     pub en: Option<String>,
+}
+
+impl Messages {
+    /// Whether no language has a message.
+    pub fn is_empty(&self) -> bool {
+        self.ru.is_none() && self.kk.is_none() && self.en.is_none()
+    }
+
+    /// The message in a language (`ru`, `kk` or `en`).
+    pub fn get(&self, lang: &str) -> Option<&str> {
+        match lang {
+            "ru" => self.ru.as_deref(),
+            "kk" => self.kk.as_deref(),
+            "en" => self.en.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -448,6 +490,10 @@ pub struct Output {
     pub ty: Type,
     pub expr: Expr,
     pub module: u32,
+    /// The fields of the output the policy marks as payments (`payments [...]`), which a batch
+    /// totals (an output that is itself Money is always totalled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -40,7 +40,7 @@
 //!     params: vec![Param {
 //!         name: "poverty_line".into(), ty: Type::Money, source: Some("order No 160".into()),
 //!         values: vec![ParamValue { from: date(2025, 1, 1), value: Value::Decimal(Decimal::from(32360)), source: None }],
-//!         valid_until: None,
+//!         valid_until: None, note: None,
 //!     }],
 //!     tables: vec![], calendars: vec![], bands: vec![],
 //!     items: vec![Item {
@@ -51,10 +51,11 @@
 //!             Box::new(Expr::Param { param: 0, at: None }),
 //!         )),
 //!         source: None, messages: Messages::default(), module: 0, doc: None,
+//!         messages_not: Messages::default(), note: None,
 //!     }],
 //!     groups: vec![],
-//!     outputs: vec![Output { name: "eligible".into(), ty: Type::Bool, expr: Expr::Item(0), module: 0 }],
-//!     checks: vec![],
+//!     outputs: vec![Output { name: "eligible".into(), ty: Type::Bool, expr: Expr::Item(0), module: 0, payments: vec![] }],
+//!     checks: vec![], labels: Default::default(),
 //! };
 //!
 //! let engine = Engine::new(policy)?;

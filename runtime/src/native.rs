@@ -214,10 +214,12 @@ pub fn shape_digest(policy: &Policy) -> String {
     shape.publisher.clear();
     shape.modules.clear();
     shape.in_force_from = Date::MIN;
+    shape.labels.clear();
     for param in &mut shape.params {
         param.values.clear();
         param.valid_until = None;
         param.source = None;
+        param.note = None;
     }
     for table in &mut shape.tables {
         table.rows.clear();
@@ -235,6 +237,8 @@ pub fn shape_digest(policy: &Policy) -> String {
         item.source = None;
         item.messages = Default::default();
         item.doc = None;
+        item.messages_not = Default::default();
+        item.note = None;
         item.module = 0;
         if let Body::Exceptions { exceptions, .. } = &mut item.body {
             for exception in exceptions {

@@ -335,6 +335,7 @@ mod tests {
                     source: None,
                     values: vec![value("2024-01-01", 3692), value("2025-01-01", 3932)],
                     valid_until: None,
+                    note: None,
                 },
                 Param {
                     name: "SHARE".into(),
@@ -342,6 +343,7 @@ mod tests {
                     source: None,
                     values: vec![value("2024-01-01", 1)],
                     valid_until: None,
+                    note: None,
                 },
                 Param {
                     name: "AGE".into(),
@@ -349,6 +351,7 @@ mod tests {
                     source: None,
                     values: vec![],
                     valid_until: None,
+                    note: None,
                 },
             ],
             tables: vec![],
@@ -365,10 +368,13 @@ mod tests {
                 messages: Messages::default(),
                 module: 0,
                 doc: None,
+                messages_not: Messages::default(),
+                note: None,
             }],
             groups: vec![],
             outputs: vec![],
             checks: vec![],
+            labels: Default::default(),
         }
     }
 

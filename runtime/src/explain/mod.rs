@@ -199,6 +199,9 @@ pub struct Explanation {
     pub decisive: Vec<TraceBranch>,
     /// The whole trace, when asked for.
     pub full_trace: Option<Vec<TraceBranch>>,
+    /// The policy's words for the names the explanation shows (`label` items), by target
+    /// (`asp.monthly_total`, `asp.outcome.granted`, `Member.birth_date`).
+    pub labels: std::collections::BTreeMap<String, Messages>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,6 +238,8 @@ pub struct Reason {
 pub struct AppliedRule {
     pub rule: String,
     pub value: Quantity,
+    /// What the rule says for its value: for a Bool rule that does not hold, its
+    /// `message not` (never the message that says it holds).
     pub messages: Messages,
     pub source: Option<String>,
 }
@@ -398,6 +403,7 @@ pub fn explain_decision(
         full_trace: options
             .full_trace
             .then(|| branches(policy, trace, &trace.roots)),
+        labels: policy.labels.clone(),
     }
 }
 
@@ -472,10 +478,15 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
         .filter_map(|index| trace.nodes.get(*index))
         .filter_map(|node| {
             let item = policy.items.iter().find(|item| *item.name == *node.id)?;
+            let does_not_hold = node.value == Value::Bool(false);
             Some(AppliedRule {
                 rule: node.id.to_string(),
                 value: Quantity::of(policy, &node.value, node.ty),
-                messages: item.messages.clone(),
+                messages: if does_not_hold {
+                    item.messages_not.clone()
+                } else {
+                    item.messages.clone()
+                },
                 source: item.source.clone(),
             })
         })

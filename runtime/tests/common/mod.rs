@@ -214,6 +214,7 @@ pub fn base_policy() -> Policy {
                 },
             ],
             valid_until: None,
+            note: None,
         }],
         tables: vec![],
         calendars: vec![Calendar {
@@ -235,6 +236,7 @@ pub fn base_policy() -> Policy {
         groups: vec![],
         outputs: vec![],
         checks: vec![],
+        labels: Default::default(),
     }
 }
 
@@ -250,6 +252,8 @@ pub fn item(name: &str, kind: ItemKind, ty: Type, body: Expr) -> Item {
         messages: Messages::default(),
         module: 0,
         doc: None,
+        messages_not: Messages::default(),
+        note: None,
     }
 }
 
@@ -259,6 +263,7 @@ pub fn output(name: &str, ty: Type, expr: Expr) -> Output {
         ty,
         expr,
         module: 0,
+        payments: vec![],
     }
 }
 
