@@ -161,6 +161,9 @@ codes! {
     RuleDuplicateMessage = "rule.duplicate_message",
     /// A check has no message in any language.
     CheckNoMessage = "check.no_message",
+    /// A label, or a rule's text, is missing in one of the languages the policy's `languages`
+    /// header names: a warning, since the explanation falls back to the identifier.
+    LabelMissing = "label.missing",
     /// A definition is never used (a warning).
     Unused = "unused",
 }

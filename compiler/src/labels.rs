@@ -11,6 +11,7 @@ use ereje_runtime::ir::{self, Messages, Type, TypeDef};
 use ereje_runtime::value::Value;
 
 use crate::ast::Span;
+use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
 /// A `label` item as checked: where it is, what it names and its words.
@@ -47,7 +48,7 @@ pub fn resolve<'a, R: Clone>(
             diagnostics.push((
                 decl.item.clone(),
                 Diagnostic::error(
-                    "name.unknown",
+                    Code::NameUnknown,
                     format!("`{}` names nothing a label can be given to", decl.target),
                     Span::default(),
                     "unknown name",
@@ -67,7 +68,7 @@ pub fn resolve<'a, R: Clone>(
             diagnostics.push((
                 decl.item.clone(),
                 Diagnostic::error(
-                    "name.duplicate",
+                    Code::NameDuplicate,
                     format!("`{}` is labelled twice", decl.target),
                     Span::default(),
                     "labelled again here",
@@ -98,7 +99,7 @@ pub fn resolve<'a, R: Clone>(
         diagnostics.push((
             owner.clone(),
             Diagnostic::warning(
-                "label.missing",
+                Code::LabelMissing,
                 format!("`{target}` has no label in {}", missing.join(", ")),
                 Span::default(),
                 "explanations show this name",

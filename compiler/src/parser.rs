@@ -190,7 +190,7 @@ fn unclosed_string(piece: &str) -> Option<usize> {
 
 fn unclosed_string_error(opening: usize) -> Diagnostic {
     Diagnostic::error(
-        "syntax.error",
+        Code::SyntaxError,
         "syntax error: unclosed string",
         Span {
             start: opening as u32,

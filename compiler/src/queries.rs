@@ -243,7 +243,7 @@ fn check_payments(checker: &mut Checker<'_>, output: &ast::OutputItem, ty: &Type
                 payments.push(field.text.clone());
             }
             Some(_) => checker.report(Diagnostic::error(
-                "type.mismatch",
+                Code::TypeMismatch,
                 format!(
                     "payment `{}` of output `{}` is not Money",
                     field.text, output.name.text
@@ -252,7 +252,7 @@ fn check_payments(checker: &mut Checker<'_>, output: &ast::OutputItem, ty: &Type
                 "a payment must be a Money field or a map of Money",
             )),
             None => checker.report(Diagnostic::error(
-                "name.unknown_field",
+                Code::NameUnknownField,
                 format!(
                     "output `{}` has no field `{}`",
                     output.name.text, field.text
@@ -308,7 +308,7 @@ fn messages_not_of(checker: &mut Checker<'_>, def: &ast::DefItem, messages: &Mes
     if !is_bool {
         if let Some((_, _, span)) = def.messages_not.first() {
             checker.report(Diagnostic::warning(
-                "rule.missing_message",
+                Code::RuleMissingMessage,
                 format!(
                     "rule `{}` is not Bool: `message not` is never shown",
                     def.name.text
@@ -326,7 +326,7 @@ fn messages_not_of(checker: &mut Checker<'_>, def: &ast::DefItem, messages: &Mes
     if !missing.is_empty() {
         checker.report(
             Diagnostic::warning(
-                "rule.missing_message",
+                Code::RuleMissingMessage,
                 format!(
                     "rule `{}` does not say in {} what it means when it does not hold",
                     def.name.text,
@@ -699,7 +699,7 @@ fn check_each_year(
                 .map_or(span, |value| value.span);
             checker.report(
                 Diagnostic::error(
-                    "parameter.no_value",
+                    Code::ParameterNoValue,
                     format!(
                         "parameter `{}` must have a value each year and has none from {year}-01-01",
                         parameter.name.text

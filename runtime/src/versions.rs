@@ -162,6 +162,7 @@ mod tests {
                 as_of_field: Some(0),
             },
             params: vec![],
+            labels: Default::default(),
             tables: vec![],
             calendars: vec![],
             bands: vec![],
