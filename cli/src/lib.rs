@@ -11,6 +11,7 @@ pub mod diff;
 pub mod generate;
 pub mod policy_test;
 pub mod pretty;
+pub mod serve;
 pub mod versions;
 
 use std::io::{self, Read as _, Write as _};
@@ -183,6 +184,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write a seeded, generated population of family cases as JSON Lines.
     Generate(generate::GenerateArgs),
+    /// Serve the policy over HTTP and keep every decision as a record with its exact policy.
+    #[command(after_help = serve::SERVE_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,6 +307,7 @@ pub fn run() -> ExitCode {
         Command::Batch(args) => batch::command(&args),
         Command::Bench(args) => bench::command(&args),
         Command::Generate(args) => generate::command(&args),
+        Command::Serve(args) => serve::command(&args),
     };
     ExitCode::from(code)
 }
