@@ -20,7 +20,8 @@ The API (JSON; the OpenAPI document at GET /v1/openapi.json):
 
 Without --tokens the service listens on loopback only and anyone there may use it. With
 --tokens FILE every request needs `Authorization: Bearer <token>`; make an entry of the file
-with `ereje serve --new-token NAME --roles evaluate,record,read,admin`.
+with `ereje serve --new-token NAME --roles evaluate,record,read,admin >> FILE`
+(the table goes to stdout; the token itself to stderr, and it is kept nowhere).
 
 Exit codes:
   0  stopped on SIGTERM or SIGINT after answering the requests in flight
@@ -45,6 +46,9 @@ pub struct ServeArgs {
     /// The largest request of one case, in bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_case_bytes: Option<usize>,
+    /// The largest NDJSON request, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_stream_bytes: Option<usize>,
     /// The time limit of every request, in milliseconds.
     #[arg(long, value_name = "MS")]
     pub request_time_ms: Option<u64>,
@@ -73,9 +77,9 @@ pub fn command(args: &ServeArgs) -> u8 {
     if let Some(name) = &args.new_token {
         return match ereje_server::auth::new_token(name, &args.roles) {
             Ok((secret, table)) => {
-                print_stdout(&format!(
-                    "# The token (give it to the client; it is not kept anywhere):\n# {secret}\n{table}"
-                ));
+                // The table goes to stdout (`>> tokens.toml`), the secret to stderr alone.
+                print_stdout(&table);
+                print_stderr(&format!("{secret}\n"));
                 EXIT_OK
             }
             Err(error) => {
@@ -96,6 +100,7 @@ pub fn command(args: &ServeArgs) -> u8 {
         token_file: args.tokens.clone(),
         limits: RequestLimits {
             max_case_bytes: args.max_case_bytes.unwrap_or(defaults.max_case_bytes),
+            max_stream_bytes: args.max_stream_bytes.unwrap_or(defaults.max_stream_bytes),
             request_time: args
                 .request_time_ms
                 .map_or(defaults.request_time, std::time::Duration::from_millis),
