@@ -582,3 +582,106 @@ fn the_openapi_document_names_every_route_and_the_policy_endpoints_answer() {
     let health = server.get("/v1/health").json();
     assert_eq!(health["digests"][0], policies["versions"][0]["digest"]);
 }
+
+/// A case of the examples with a case id of its own.
+fn case_with_id(template: &serde_json::Value, id: &str) -> String {
+    let mut case = template.clone();
+    case["case_id"] = serde_json::Value::String(id.to_string());
+    case.to_string()
+}
+
+#[test]
+fn after_sigkill_every_acknowledged_record_is_whole_and_nothing_is_half_written() {
+    const WRITERS: usize = 16;
+    const ACKNOWLEDGED_BEFORE_KILL: usize = 400;
+    const MOST_PER_WRITER: usize = 2_000;
+    let dir = temp_dir("sigkill");
+    let database = dir.join("ereje.sqlite");
+    let mut server = Server::start(&policy_dir(), &database, &[]);
+    let address = server.address;
+    let template: serde_json::Value = serde_json::from_str(&cases()[1]).unwrap();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let acknowledged = std::sync::Arc::clone(&acknowledged);
+            let template = template.clone();
+            std::thread::spawn(move || {
+                let Ok(mut client) = Client::connect(address) else {
+                    return;
+                };
+                for number in 0..MOST_PER_WRITER {
+                    let case = case_with_id(&template, &format!("w{writer}-{number}"));
+                    let Ok(answer) = client.send(
+                        "POST",
+                        "/v1/decisions",
+                        &[("content-type", "application/json")],
+                        case.as_bytes(),
+                    ) else {
+                        return;
+                    };
+                    assert_eq!(answer.status, 201, "{}", answer.text());
+                    let id = answer.json()["id"].as_str().unwrap().to_string();
+                    acknowledged.lock().unwrap().push((id, case));
+                }
+            })
+        })
+        .collect();
+    while acknowledged.lock().unwrap().len() < ACKNOWLEDGED_BEFORE_KILL
+        && writers.iter().any(|writer| !writer.is_finished())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= ACKNOWLEDGED_BEFORE_KILL);
+
+    let server = Server::start(&policy_dir(), &database, &[]);
+    let mut client = Client::connect(server.address).unwrap();
+    for (id, case) in &acknowledged {
+        let read = client
+            .send("GET", &format!("/v1/decisions/{id}"), &[], b"")
+            .unwrap();
+        assert_eq!(read.status, 200, "the acknowledged record {id} is gone");
+        let record = read.json();
+        assert_eq!(
+            record["case"],
+            serde_json::from_str::<serde_json::Value>(case).unwrap()
+        );
+        assert_eq!(record["decision"]["case_id"], record["case_id"]);
+    }
+    // Every record there (acknowledged or not) is whole: ids are dense up to the last one.
+    let highest: u64 = acknowledged
+        .iter()
+        .map(|(id, _)| id.parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    let mut kept = 0;
+    for id in 1..=highest + WRITERS as u64 * 4 {
+        let read = client
+            .send("GET", &format!("/v1/decisions/{id}"), &[], b"")
+            .unwrap();
+        if read.status == 404 {
+            assert!(
+                id > highest,
+                "record {id} is missing below the last acknowledged one"
+            );
+            continue;
+        }
+        assert_eq!(read.status, 200);
+        let record = read.json();
+        assert!(
+            record["case"].is_object() && record["decision"]["outputs"].is_object(),
+            "{record}"
+        );
+        kept += 1;
+    }
+    println!(
+        "sigkill: {} records acknowledged with 201, {kept} kept after the restart, all whole",
+        acknowledged.len()
+    );
+    server.stop();
+}
