@@ -44,7 +44,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(policy: &Path, database: &Path, extra: &[&str]) -> Server {
+    fn start(policy: &Path, database: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ereje"))
             .arg("serve")
             .arg(policy)
@@ -107,10 +107,41 @@ impl Drop for Server {
 
 fn kz_server(name: &str) -> (Server, PathBuf) {
     let dir = temp_dir(name);
-    (
-        Server::start(&policy_dir(), &dir.join("ereje.sqlite"), &[]),
-        dir,
-    )
+    (Server::start(&policy_dir(), &sqlite(&dir), &[]), dir)
+}
+
+fn sqlite(dir: &Path) -> String {
+    dir.join("ereje.sqlite").display().to_string()
+}
+
+/// The databases a storage test runs on: an SQLite file in `dir`, and a fresh PostgreSQL
+/// database when `EREJE_TEST_POSTGRES_URL` names a server (`.ci/setup.d/20-postgres.sh` starts
+/// one). Without it the PostgreSQL half is skipped with a message, except in CI (`EREJE_CI=1`),
+/// where that is a failure.
+fn databases(dir: &Path, name: &str) -> Vec<String> {
+    let mut targets = vec![sqlite(dir)];
+    match std::env::var("EREJE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let database = format!("ereje_{name}_{}", std::process::id());
+            let mut admin = postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap_or_else(|error| panic!("cannot reach EREJE_TEST_POSTGRES_URL: {error}"));
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))
+                .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {database}"))
+                .unwrap();
+            let (base, _) = url.rsplit_once('/').unwrap();
+            targets.push(format!("{base}/{database}"));
+        }
+        _ if std::env::var("EREJE_CI").is_ok_and(|value| value == "1") => {
+            panic!(
+                "EREJE_CI=1 but EREJE_TEST_POSTGRES_URL is unset: the PostgreSQL tests cannot run"
+            )
+        }
+        _ => println!("skipped on PostgreSQL: EREJE_TEST_POSTGRES_URL is unset"),
+    }
+    targets
 }
 
 /// The fields of `expected.jsonl` (it has no `policy`): id, date and outputs.
@@ -209,7 +240,7 @@ fn every_error_class_gets_its_status_and_body() {
     let dir = temp_dir("errors");
     let server = Server::start(
         &policy_dir(),
-        &dir.join("ereje.sqlite"),
+        &sqlite(&dir),
         &["--max-stream-bytes", "100000"],
     );
     // A case error: 422 with the error line of decision.md.
@@ -316,7 +347,14 @@ fn every_error_class_gets_its_status_and_body() {
 
 #[test]
 fn a_record_is_read_back_explained_and_kept_once_per_idempotency_key() {
-    let (server, dir) = kz_server("records");
+    let dir = temp_dir("records");
+    for database in databases(&dir, "records") {
+        records_on(&database, &dir);
+    }
+}
+
+fn records_on(database: &str, dir: &Path) {
+    let server = Server::start(&policy_dir(), database, &[]);
     let case = &cases()[1];
     let evaluated = server.post_json("/v1/evaluate", case);
     let kept = server.post_json("/v1/decisions", case);
@@ -430,11 +468,17 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn after_a_restart_on_an_edited_policy_an_old_record_is_explained_with_its_own_digest() {
     let dir = temp_dir("restart");
+    for database in databases(&dir, "restart") {
+        restart_on(&database, &dir);
+    }
+}
+
+fn restart_on(database: &str, dir: &Path) {
     let policy = dir.join("kz");
+    let _ = std::fs::remove_dir_all(&policy);
     copy_dir(&policy_dir(), &policy);
-    let database = dir.join("ereje.sqlite");
     let case = &cases()[1];
-    let server = Server::start(&policy, &database, &[]);
+    let server = Server::start(&policy, database, &[]);
     let old = server.post_json("/v1/decisions", case).json();
     server.stop();
 
@@ -446,7 +490,7 @@ fn after_a_restart_on_an_edited_policy_an_old_record_is_explained_with_its_own_d
         text.replace("from 2024-01-01 = 0.70", "from 2024-01-01 = 0.75"),
     )
     .unwrap();
-    let server = Server::start(&policy, &database, &[]);
+    let server = Server::start(&policy, database, &[]);
     let new = server.post_json("/v1/decisions", case).json();
     assert_ne!(old["policy"]["digest"], new["policy"]["digest"]);
     assert_eq!(new["decision"]["outputs"]["asp"]["poverty_line"], "34671");
@@ -509,7 +553,7 @@ fn tokens_give_roles_and_nothing_else() {
     );
     let server = Server::start(
         &policy_dir(),
-        &dir.join("ereje.sqlite"),
+        &sqlite(&dir),
         &["--tokens", tokens.to_str().unwrap()],
     );
     let with = |token: &str, method: &str, path: &str| {
@@ -592,12 +636,17 @@ fn case_with_id(template: &serde_json::Value, id: &str) -> String {
 
 #[test]
 fn after_sigkill_every_acknowledged_record_is_whole_and_nothing_is_half_written() {
+    let dir = temp_dir("sigkill");
+    for database in databases(&dir, "sigkill") {
+        sigkill_on(&database);
+    }
+}
+
+fn sigkill_on(database: &str) {
     const WRITERS: usize = 16;
     const ACKNOWLEDGED_BEFORE_KILL: usize = 400;
     const MOST_PER_WRITER: usize = 2_000;
-    let dir = temp_dir("sigkill");
-    let database = dir.join("ereje.sqlite");
-    let mut server = Server::start(&policy_dir(), &database, &[]);
+    let mut server = Server::start(&policy_dir(), database, &[]);
     let address = server.address;
     let template: serde_json::Value = serde_json::from_str(&cases()[1]).unwrap();
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
@@ -639,7 +688,7 @@ fn after_sigkill_every_acknowledged_record_is_whole_and_nothing_is_half_written(
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= ACKNOWLEDGED_BEFORE_KILL);
 
-    let server = Server::start(&policy_dir(), &database, &[]);
+    let server = Server::start(&policy_dir(), database, &[]);
     let mut client = Client::connect(server.address).unwrap();
     for (id, case) in &acknowledged {
         let read = client
@@ -680,7 +729,8 @@ fn after_sigkill_every_acknowledged_record_is_whole_and_nothing_is_half_written(
         kept += 1;
     }
     println!(
-        "sigkill: {} records acknowledged with 201, {kept} kept after the restart, all whole",
+        "sigkill on {}: {} records acknowledged with 201, {kept} kept after the restart, all whole",
+        database.split(':').next().unwrap_or_default(),
         acknowledged.len()
     );
     server.stop();

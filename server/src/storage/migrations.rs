@@ -30,11 +30,6 @@ pub struct Dialect {
     pub id_column: &'static str,
 }
 
-/// SQLite's words.
-pub const SQLITE: Dialect = Dialect {
-    id_column: "INTEGER PRIMARY KEY AUTOINCREMENT",
-};
-
 impl Migration {
     /// The migration's SQL in `dialect`.
     pub fn sql_for(&self, dialect: Dialect) -> String {
