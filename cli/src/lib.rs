@@ -12,6 +12,7 @@ pub mod files;
 pub mod generate;
 pub mod policy_test;
 pub mod pretty;
+pub mod serve;
 pub mod versions;
 
 use std::io::{self, Read as _, Write as _};
@@ -184,6 +185,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write a seeded, generated population of family cases as JSON Lines.
     Generate(generate::GenerateArgs),
+    /// Serve the policy over HTTP and keep every decision as a record with its exact policy.
+    #[command(after_help = serve::SERVE_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -308,6 +312,7 @@ pub fn run() -> ExitCode {
         Command::Batch(args) => batch::command(&args),
         Command::Bench(args) => bench::command(&args),
         Command::Generate(args) => generate::command(&args),
+        Command::Serve(args) => serve::command(&args),
     };
     ExitCode::from(code)
 }
