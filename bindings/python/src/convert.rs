@@ -111,12 +111,12 @@ impl<'py> Converter<'py> {
                 }
                 Ok(dict.into_any())
             }
-            (_, value) => self.untyped(policy, value),
+            (_, value) => self.untyped(value),
         }
     }
 
     /// A value whose type says nothing more than the value itself.
-    fn untyped(&self, policy: &Policy, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    fn untyped(&self, value: &Value) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         match value {
             Value::Absent => Ok(self.none()),
@@ -131,21 +131,21 @@ impl<'py> Converter<'py> {
             Value::List(items) => {
                 let list = PyList::empty(py);
                 for item in items.iter() {
-                    list.append(self.untyped(policy, item)?)?;
+                    list.append(self.untyped(item)?)?;
                 }
                 Ok(list.into_any())
             }
             Value::Map(entries) => {
                 let dict = PyDict::new(py);
                 for (key, item) in entries.iter() {
-                    dict.set_item(key.as_str(), self.untyped(policy, item)?)?;
+                    dict.set_item(key.as_str(), self.untyped(item)?)?;
                 }
                 Ok(dict.into_any())
             }
             Value::Record(record) => {
                 let list = PyList::empty(py);
                 for field in record.fields.iter() {
-                    list.append(self.untyped(policy, field)?)?;
+                    list.append(self.untyped(field)?)?;
                 }
                 Ok(list.into_any())
             }

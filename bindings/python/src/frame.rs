@@ -125,7 +125,7 @@ impl Layout {
                 }
             }
         }
-        Ok(PyList::new(py, columns)?)
+        PyList::new(py, columns)
     }
 
     /// The leaves' cells of one decision.

@@ -248,7 +248,7 @@ where
         done
     };
     let mut parts = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(&work)).collect();
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut parts = work();
         for helper in helpers {
             // A helper that failed leaves its chunks undecided; they are decided below.

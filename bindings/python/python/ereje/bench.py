@@ -41,6 +41,12 @@ def main() -> None:
         count = sum(1 for _ in policy.evaluate_many(lines, threads=threads))
         timings[("many", threads)] = time.perf_counter() - started
         print(f"evaluate_many,  {threads} thread(s): {_rate(count, timings[('many', threads)])}")
+    for threads in (1, 2):
+        started = time.perf_counter()
+        count = len(policy._engine.evaluate_lines(lines, threads))
+        timings[("lines", threads)] = time.perf_counter() - started
+        print(f"evaluate_lines, {threads} thread(s): {_rate(count, timings[('lines', threads)])} "
+              f"(batch's lines, no Python objects)")
     frame = cases_to_frame(lines)
     print(f"frame: {frame.shape[0]} rows x {frame.shape[1]} columns (CSV layout)")
     for threads in (1, 2):
