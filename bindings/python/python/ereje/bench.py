@@ -1,0 +1,91 @@
+"""The package's benchmark: ``python -m ereje.bench --policy-dir policies/kz --ereje target/release/ereje``.
+
+Prints cases per second of ``evaluate_many`` and ``evaluate_frame`` on generated families
+(1 and 2 threads), the same cases through ``ereje batch`` (the overhead of the package over
+the binary), and a Dask LocalCluster of 2 worker processes on a larger population. The figures
+and the command that reproduced them are in BENCHMARKS.md. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+
+from . import Policy, _native
+from .frames import cases_to_frame
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>10.0f} cases/s ({seconds:.2f} s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--policy-dir", default="policies/kz")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ereje", help="the ereje binary, for the overhead over `ereje batch`")
+    parser.add_argument("--dask-cases", type=int, default=0, help="families for the Dask figure (0: skip)")
+    arguments = parser.parse_args()
+
+    policy = Policy.load(arguments.policy_dir)
+    text = _native.generate(arguments.cases, arguments.seed)
+    lines = text.splitlines()
+    print(f"{len(lines)} generated families (seed {arguments.seed}), policy {policy.label}")
+    timings = {}
+    for threads in (1, 2):
+        started = time.perf_counter()
+        count = sum(1 for _ in policy.evaluate_many(lines, threads=threads))
+        timings[("many", threads)] = time.perf_counter() - started
+        print(f"evaluate_many,  {threads} thread(s): {_rate(count, timings[('many', threads)])}")
+    for threads in (1, 2):
+        started = time.perf_counter()
+        count = len(policy._engine.evaluate_lines(lines, threads))
+        timings[("lines", threads)] = time.perf_counter() - started
+        print(f"evaluate_lines, {threads} thread(s): {_rate(count, timings[('lines', threads)])} "
+              f"(batch's lines, no Python objects)")
+    frame = cases_to_frame(lines)
+    print(f"frame: {frame.shape[0]} rows x {frame.shape[1]} columns (CSV layout)")
+    for threads in (1, 2):
+        started = time.perf_counter()
+        result = policy.evaluate_frame(frame, threads=threads)
+        seconds = time.perf_counter() - started
+        print(f"evaluate_frame, {threads} thread(s): {_rate(len(result), seconds)}")
+    if arguments.ereje:
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "cases.jsonl")
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text)
+            for threads in (1, 2):
+                started = time.perf_counter()
+                subprocess.run([arguments.ereje, "batch", arguments.policy_dir, path, "--threads",
+                                str(threads), "-o", os.devnull], check=False, capture_output=True)
+                seconds = time.perf_counter() - started
+                ratio = timings[("many", threads)] / seconds
+                print(f"ereje batch,    {threads} thread(s): {_rate(len(lines), seconds)}; "
+                      f"evaluate_many takes {ratio:.2f}x its time")
+    if arguments.dask_cases:
+        from dask.distributed import Client, LocalCluster
+
+        from .dask import evaluate_bag, load_on_worker
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "population.jsonl")
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(_native.generate(arguments.dask_cases, arguments.seed))
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                # Warm up: each worker compiles the policy once.
+                client.run(load_on_worker, arguments.policy_dir)
+                started = time.perf_counter()
+                bag = evaluate_bag(arguments.policy_dir, path, partitions=32)
+                count = client.compute(bag.count()).result()
+                seconds = time.perf_counter() - started
+            print(f"dask, 2 workers:            {_rate(count, seconds)}")
+
+
+if __name__ == "__main__":
+    main()
