@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ereje_cli::batch::{decide_line, BatchOptions};
+use ereje_cli::csv_input::CsvNames;
 use ereje_cli::versions::{load_side, PolicySide};
 use ereje_compiler::{render_json, PolicyVersions, VersionSet, VersionStatus};
 use ereje_report::explanation as explain;
@@ -209,8 +210,8 @@ fn parse_format(text: &str) -> PyResult<explain::Format> {
 }
 
 /// Decides `items` on `threads` threads: each takes the next chunk of [`CHUNK_CASES`] in turn;
-/// the outcomes come back in input order.
-fn decide_all<T, F>(
+/// the outcomes come back in input order. `B` is a thread's scratch space for `decide`.
+fn decide_all<T, B, F>(
     engines: &VersionSet,
     items: &[T],
     threads: usize,
@@ -218,7 +219,8 @@ fn decide_all<T, F>(
 ) -> Vec<CaseOutcome>
 where
     T: Sync,
-    F: Fn(&VersionSet, &T, &mut Scratch, &mut String) -> CaseOutcome + Sync,
+    B: Default,
+    F: Fn(&VersionSet, &T, &mut Scratch, &mut B) -> CaseOutcome + Sync,
 {
     let chunks = items.len().div_ceil(CHUNK_CASES);
     let threads = threads.clamp(1, chunks.max(1));
@@ -228,7 +230,7 @@ where
         let replica = engines.replica().ok();
         let engines = replica.as_ref().unwrap_or(engines);
         let mut scratch = Scratch::default();
-        let mut buffer = String::new();
+        let mut buffer = B::default();
         let mut done = Vec::new();
         loop {
             let chunk = next.fetch_add(1, Ordering::Relaxed);
@@ -515,13 +517,7 @@ impl Engine {
         let engines = self.engines_for(py, version)?;
         let options = BatchOptions::new(1, Engine::eval_options(as_of, trace)?);
         let outcome = py.detach(|| {
-            decide_line(
-                &engines,
-                &options,
-                case.as_bytes(),
-                &mut Scratch::default(),
-                &mut String::new(),
-            )
+            decide_line(&engines, &options, case.as_bytes(), &mut Scratch::default())
         });
         match &outcome {
             CaseOutcome::Decision(decision) => decision_dict(py, &Converter::new(py)?, decision),
@@ -590,8 +586,8 @@ impl Engine {
                 &engines,
                 &cases,
                 threads,
-                |engines, case, scratch, buffer| {
-                    decide_line(engines, &options, case.as_bytes(), scratch, buffer)
+                |engines, case, scratch, _: &mut ()| {
+                    decide_line(engines, &options, case.as_bytes(), scratch)
                 },
             )
         });
@@ -623,8 +619,8 @@ impl Engine {
                 &engines,
                 &cases,
                 threads,
-                |engines, case, scratch, buffer| {
-                    decide_line(engines, &options, case.as_bytes(), scratch, buffer)
+                |engines, case, scratch, _: &mut ()| {
+                    decide_line(engines, &options, case.as_bytes(), scratch)
                 },
             )
             .iter()
@@ -650,7 +646,8 @@ impl Engine {
         as_of: Option<&str>,
         version: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let reader = rows::RowReader::new(&columns).map_err(|message| {
+        let names = CsvNames::load(&self.directory).map_err(PyValueError::new_err)?;
+        let reader = rows::RowReader::new(&self.side.policy, &names, &columns).map_err(|message| {
             PyValueError::new_err(format!("the frame's columns are invalid: {message}"))
         })?;
         let rows = frame::rows_of(&cells)?;
@@ -658,11 +655,11 @@ impl Engine {
         let options = Engine::eval_options(as_of, false)?;
         let threads = thread_count(threads);
         let outcomes = py.detach(|| {
-            decide_all(&engines, &rows, threads, |engines, row, scratch, line| {
-                let mut json = String::new();
-                match reader.case_json(row, line, &mut json) {
+            decide_all(&engines, &rows, threads, |engines, row, scratch, buffers| {
+                let (record, json): &mut (csv::ByteRecord, String) = buffers;
+                match reader.case_json(row, record, json) {
                     Ok(()) => engines
-                        .evaluate_json(&json, &options, scratch)
+                        .evaluate_json(json, &options, scratch)
                         .unwrap_or_else(frame::not_in_force),
                     Err((case_id, error)) => CaseOutcome::Error(CaseFailure { case_id, error }),
                 }
@@ -719,9 +716,6 @@ fn generate(py: Python<'_>, count: u64, seed: u64) -> String {
 /// The package's native module.
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    // The bundled kz policy set's native code, as the `ereje` binary links it: the same
-    // decisions, about three times faster.
-    ereje_kz_native::register();
     module.add_class::<Engine>()?;
     module.add_function(wrap_pyfunction!(impact, module)?)?;
     module.add_function(wrap_pyfunction!(generate, module)?)?;

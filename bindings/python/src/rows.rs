@@ -4,11 +4,12 @@
 //! This module is the only place the package meets the CSV layout: [`RowReader::new`] reads
 //! the column names and [`RowReader::case_json`] turns one row's cells into the case JSON, so
 //! that a change of the layout's code (columns derived from the policy's input record types)
-//! is re-pointed here alone. Today a row is written as one CSV line and read by the CLI's own
+//! is re-pointed here alone. Today a row's cells become one CSV record read by the CLI's own
 //! [`CsvLayout`], so a frame and a CSV file of the same rows give the same cases, errors
 //! included.
 
-use ereje_cli::csv_input::CsvLayout;
+use ereje_cli::csv_input::{CsvLayout, CsvNames};
+use ereje_runtime::ir::Policy;
 use ereje_runtime::CaseError;
 
 /// The columns of a frame, read once for all its rows.
@@ -17,43 +18,34 @@ pub struct RowReader {
 }
 
 impl RowReader {
-    /// Reads the column names; fails on an unknown or repeated column (with the CLI's message).
-    pub fn new(columns: &[String]) -> Result<RowReader, String> {
-        let header = columns
-            .iter()
-            .map(|name| quoted(name))
-            .collect::<Vec<_>>()
-            .join(",");
-        CsvLayout::from_header(&header).map(|layout| RowReader { layout })
+    /// Reads the column names against the policy's input record and the directory's
+    /// `csv.toml`; fails on an unknown or repeated column (with the CLI's message).
+    pub fn new(policy: &Policy, names: &CsvNames, columns: &[String]) -> Result<RowReader, String> {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        writer
+            .write_record(columns)
+            .map_err(|error| format!("the column names cannot be written as CSV: {error}"))?;
+        let header = writer
+            .into_inner()
+            .map_err(|error| format!("the column names cannot be written as CSV: {error}"))?;
+        CsvLayout::from_header(policy, names, &header).map(|layout| RowReader { layout })
     }
 
     /// The case JSON of one row (`None`: an empty cell, "not given"), or the row's error with
-    /// its case id when the row names one.
+    /// its case id when the row names one. `record` is scratch space reused between rows.
     pub fn case_json(
         &self,
         cells: &[Option<String>],
-        line: &mut String,
+        record: &mut csv::ByteRecord,
         json: &mut String,
     ) -> Result<(), (Option<String>, CaseError)> {
-        line.clear();
-        for (position, cell) in cells.iter().enumerate() {
-            if position > 0 {
-                line.push(',');
-            }
-            if let Some(cell) = cell {
-                line.push_str(&quoted(cell));
-            }
+        record.clear();
+        for cell in cells {
+            record.push_field(cell.as_deref().unwrap_or("").as_bytes());
         }
         json.clear();
-        self.layout.row_to_json(line, json)
-    }
-}
-
-/// A cell as CSV writes it: quoted (quotes doubled) when it holds a separator or a quote.
-fn quoted(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.contains([',', ';', '"']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", cell.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
+        self.layout.row_to_json(record, json)
     }
 }
