@@ -9,6 +9,7 @@ pub mod bench;
 pub mod csv_input;
 pub mod diff;
 pub mod generate;
+pub mod lsp;
 pub mod policy_test;
 pub mod pretty;
 pub mod versions;
@@ -183,6 +184,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write a seeded, generated population of family cases as JSON Lines.
     Generate(generate::GenerateArgs),
+    /// Run the language server (LSP over stdin and stdout) for editors.
+    Lsp(lsp::LspArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,6 +306,7 @@ pub fn run() -> ExitCode {
         Command::Batch(args) => batch::command(&args),
         Command::Bench(args) => bench::command(&args),
         Command::Generate(args) => generate::command(&args),
+        Command::Lsp(args) => lsp::command(&args),
     };
     ExitCode::from(code)
 }
