@@ -30,9 +30,9 @@ impl Found<'_> {
         self.text.get(start..end).unwrap_or("")
     }
 
-    /// The declaration up to its type: `def age_of(m: Member): Integer`.
+    /// The declaration from its name to its type: `age_of(m: Member): Integer`.
     fn heading(&self, ty: &ast::TypeRef) -> String {
-        let start = self.parsed.start as usize;
+        let start = (self.parsed.start + self.parsed.item.name().span.start) as usize;
         let end = (self.parsed.start + ty.span().end) as usize;
         collapse(self.text.get(start..end).unwrap_or(""))
     }
@@ -248,11 +248,15 @@ pub fn completion(place: &Place<'_>) -> Vec<CompletionItem> {
         if !symbols.visible(place.file, symbol.module) {
             continue;
         }
-        let detail = find(place, &symbol.item).map(|found| match &found.parsed.item {
-            Item::Parameter(parameter) => found.heading(&parameter.ty),
-            Item::Def(def) => found.heading(&def.ty),
-            Item::Bands(bands) => found.heading(&bands.result),
-            other => other.kind_word().to_string(),
+        let detail = find(place, &symbol.item).map(|found| {
+            let item = &found.parsed.item;
+            let word = item.kind_word();
+            match item {
+                Item::Parameter(parameter) => format!("{word} {}", found.heading(&parameter.ty)),
+                Item::Def(def) => format!("{word} {}", found.heading(&def.ty)),
+                Item::Bands(bands) => format!("{word} {}", found.heading(&bands.result)),
+                _ => word.to_string(),
+            }
         });
         items.push(CompletionItem {
             label: name.clone(),

@@ -30,14 +30,40 @@ const SERVER_STACK_BYTES: usize = 256 * 1024 * 1024;
 pub struct Options {
     /// The date hovers show parameter values on (today, unless a test or a user says otherwise).
     pub today: Date,
+    /// Runs a policy's tests (`ereje test`); the `ereje` binary gives its own runner, which this
+    /// crate cannot depend on. `None`: the `ereje.runTests` command answers with an error.
+    pub tests: Option<TestRunner>,
 }
 
 impl Options {
-    /// Options with today's date (UTC).
+    /// Options with today's date (UTC) and no test runner.
     pub fn today() -> Options {
-        Options { today: today_utc() }
+        Options {
+            today: today_utc(),
+            tests: None,
+        }
     }
 }
+
+/// Runs the tests of the policy directory against a compiled policy (the editor's text, saved or
+/// not), one outcome per test.
+pub type TestRunner = fn(&std::path::Path, &ereje_runtime::ir::Policy) -> Vec<TestOutcome>;
+
+/// One test's result, placed in its test file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// The test file, relative to the policy directory (`tests/asp_income.toml`).
+    pub file: String,
+    /// The 1-based line of the test in its file.
+    pub line: usize,
+    pub name: String,
+    /// `None` when the test passed; otherwise what went wrong.
+    pub failure: Option<String>,
+}
+
+/// The command that runs the open policy's tests: its argument is the URI of any file of the
+/// policy; it publishes a diagnostic on each failing test and answers `{ passed, failed }`.
+pub const RUN_TESTS_COMMAND: &str = "ereje.runTests";
 
 /// Today's date in UTC, from the system clock.
 pub fn today_utc() -> Date {
@@ -91,6 +117,11 @@ pub fn serve(connection: &Connection, options: Options) -> Result<(), ServerErro
                     return Ok(());
                 }
                 let response = server.request(request);
+                // A request's notifications (test results) go first: the editor has them when
+                // the answer arrives.
+                for outgoing in server.take_pending() {
+                    send(connection, lsp_server::Message::Notification(outgoing))?;
+                }
                 send(connection, lsp_server::Message::Response(response))?;
             }
             lsp_server::Message::Notification(notification) => {

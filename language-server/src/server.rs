@@ -35,6 +35,10 @@ pub fn capabilities() -> ServerCapabilities {
         rename_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         completion_provider: Some(CompletionOptions::default()),
+        execute_command_provider: Some(lsp_types::ExecuteCommandOptions {
+            commands: vec![crate::RUN_TESTS_COMMAND.to_string()],
+            ..lsp_types::ExecuteCommandOptions::default()
+        }),
         ..ServerCapabilities::default()
     }
 }
@@ -86,6 +90,8 @@ pub(crate) struct Place<'a> {
 pub struct Server {
     options: Options,
     projects: Vec<Project>,
+    /// Notifications a request produced, to send after its response.
+    pending: Vec<Notification>,
 }
 
 impl Server {
@@ -93,7 +99,64 @@ impl Server {
         Server {
             options,
             projects: Vec::new(),
+            pending: Vec::new(),
         }
+    }
+
+    /// The notifications produced while answering requests (test results), to send now.
+    pub fn take_pending(&mut self) -> Vec<Notification> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Runs the tests of a document's policy on its compiled text: a diagnostic on each failing
+    /// test (every test file is published, so fixed tests clear), and `{ passed, failed }`.
+    fn run_tests(&mut self, uri: &Url) -> Result<(serde_json::Value, Vec<Notification>), String> {
+        let runner = self
+            .options
+            .tests
+            .ok_or("this server has no test runner (start it with `ereje lsp`)")?;
+        let path = uri
+            .to_file_path()
+            .map_err(|_| format!("`{uri}` is not a file"))?;
+        let directory =
+            policy_directory(&path).ok_or("no `ereje.toml` above this file".to_string())?;
+        let index = self.project(&directory)?;
+        let project = &self.projects[index];
+        let compilation = project.workspace.compile();
+        let policy = compilation
+            .policy
+            .ok_or("the policy has errors: fix them before running its tests")?;
+        let outcomes = runner(&directory, &policy);
+        let mut by_file: BTreeMap<&str, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
+        for outcome in &outcomes {
+            let diagnostics = by_file.entry(outcome.file.as_str()).or_default();
+            if let Some(failure) = &outcome.failure {
+                let line = outcome.line.saturating_sub(1) as u32;
+                diagnostics.push(lsp_types::Diagnostic {
+                    range: lsp_types::Range::new(
+                        Position::new(line, 0),
+                        Position::new(line, u32::MAX),
+                    ),
+                    severity: Some(DiagnosticSeverity::ERROR),
+                    code: Some(NumberOrString::String("test.failed".to_string())),
+                    source: Some("ereje test".to_string()),
+                    message: format!("test `{}` fails: {failure}", outcome.name),
+                    ..lsp_types::Diagnostic::default()
+                });
+            }
+        }
+        let mut notifications = Vec::new();
+        for (file, diagnostics) in by_file {
+            if let Ok(uri) = Url::from_file_path(directory.join(file)) {
+                notifications.push(Notification::new(
+                    PublishDiagnostics::METHOD.to_string(),
+                    PublishDiagnosticsParams::new(uri, diagnostics, None),
+                ));
+            }
+        }
+        let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+        let summary = serde_json::json!({ "passed": outcomes.len() - failed, "failed": failed });
+        Ok((summary, notifications))
     }
 
     /// Handles a notification; returns the notifications to send (published diagnostics).
@@ -171,22 +234,25 @@ impl Server {
         publish(project, &path)
     }
 
+    /// The index of a policy directory's project, loading it on first use.
+    fn project(&mut self, directory: &Path) -> Result<usize, String> {
+        if let Some(index) = self.projects.iter().position(|p| p.directory == directory) {
+            return Ok(index);
+        }
+        let workspace = Workspace::load(directory).map_err(|error| error.to_string())?;
+        self.projects.push(Project {
+            directory: directory.to_path_buf(),
+            workspace,
+            published: BTreeMap::new(),
+        });
+        Ok(self.projects.len() - 1)
+    }
+
     /// The project and module path of a document, loading its project on first use.
     fn module_of(&mut self, uri: &Url) -> Option<(usize, String)> {
         let path = uri.to_file_path().ok()?;
         let directory = policy_directory(&path)?;
-        let index = match self.projects.iter().position(|p| p.directory == directory) {
-            Some(index) => index,
-            None => {
-                let workspace = Workspace::load(&directory).ok()?;
-                self.projects.push(Project {
-                    directory: directory.clone(),
-                    workspace,
-                    published: BTreeMap::new(),
-                });
-                self.projects.len() - 1
-            }
-        };
+        let index = self.project(&directory).ok()?;
         let relative = path.strip_prefix(&directory).ok()?;
         let module = relative.to_string_lossy().replace('\\', "/");
         self.projects[index].file_index(&module)?;
@@ -284,6 +350,30 @@ impl Server {
                     &place,
                 )))
             }),
+            lsp_types::request::ExecuteCommand::METHOD => {
+                let uri = request.params["arguments"][0]
+                    .as_str()
+                    .and_then(|u| Url::parse(u).ok());
+                let Some(uri) = uri else {
+                    return Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::InvalidParams as i32,
+                        format!(
+                            "{} takes the URI of a policy file",
+                            crate::RUN_TESTS_COMMAND
+                        ),
+                    );
+                };
+                return match self.run_tests(&uri) {
+                    Ok((summary, published)) => {
+                        self.pending.extend(published);
+                        Response::new_ok(id, summary)
+                    }
+                    Err(message) => {
+                        Response::new_err(id, lsp_server::ErrorCode::InvalidParams as i32, message)
+                    }
+                };
+            }
             _ => {
                 return Response::new_err(
                     id,

@@ -5,6 +5,9 @@
 //! returns the request's result with every diagnostic published before it. The server handles
 //! messages in order, so the diagnostics of an edit are all in by the time the request is answered.
 
+// The helpers outside `#[test]` functions are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -36,8 +39,11 @@ impl Editor {
         let handle = std::thread::Builder::new()
             .stack_size(256 * 1024 * 1024)
             .spawn(move || {
-                ereje_language_server::serve(&server, ereje_language_server::Options { today })
-                    .unwrap()
+                let options = ereje_language_server::Options {
+                    today,
+                    tests: Some(fake_tests),
+                };
+                ereje_language_server::serve(&server, options).unwrap()
             })
             .unwrap();
         let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -203,6 +209,53 @@ fn errors(diagnostics: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// A stand-in for `ereje test` (which lives in the `ereje` binary): a test in
+/// `tests/asp_income.toml` that passes while `MRP` is 3932 on 2025-06-01, and one that fails.
+fn fake_tests(
+    _directory: &std::path::Path,
+    policy: &ereje_runtime::ir::Policy,
+) -> Vec<ereje_language_server::TestOutcome> {
+    let mrp_changed = !format!("{policy:?}").contains("3932");
+    vec![
+        ereje_language_server::TestOutcome {
+            file: "tests/asp_income.toml".to_string(),
+            line: 3,
+            name: "MRP is 3932".to_string(),
+            failure: mrp_changed.then(|| "MRP changed".to_string()),
+        },
+        ereje_language_server::TestOutcome {
+            file: "tests/asp_children.toml".to_string(),
+            line: 7,
+            name: "always passes".to_string(),
+            failure: None,
+        },
+    ]
+}
+
+#[test]
+fn test_results_of_the_edited_policy_are_diagnostics_on_the_test_files() {
+    let mut editor = Editor::start();
+    editor.open("parameters.ereje", None);
+    let uri = editor.uri("parameters.ereje");
+    let command = json!({ "command": "ereje.runTests", "arguments": [uri] });
+    let passing = editor.check(&[], "workspace/executeCommand", command.clone());
+    assert_eq!(passing.result, json!({ "passed": 2, "failed": 0 }));
+    assert!(passing.diagnostics["tests/asp_income.toml"].is_empty());
+    editor.edit("parameters.ereje", "= 3932", "= 3933");
+    let failing = editor.check(&[], "workspace/executeCommand", command);
+    assert_eq!(failing.result, json!({ "passed": 1, "failed": 1 }));
+    let published = &failing.diagnostics["tests/asp_income.toml"];
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        published[0]["range"]["start"],
+        json!({ "line": 2, "character": 0 })
+    );
+    assert!(published[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("test `MRP is 3932` fails: MRP changed"));
+}
+
 /// A definition whose second line starts with Kazakh and Russian text, `₸` and an emoji (inside
 /// a string that spans the line break), then a misspelt parameter.
 const TYPO_PROBE: &str = "\ndef typo_probe: Money = if \"Сәлем\nҰлт ₸ 😀 ёлка\" == \"x\" then NATIONAL_POVERTY_LIN else NATIONAL_POVERTY_LINE\n";
@@ -266,7 +319,7 @@ fn hover_on_a_parameter_lists_its_dated_values_with_sources() {
     let hover = editor.at("textDocument/hover", "asp.ereje", "MRP * 1.5", 1, json!({}));
     let text = hover["contents"]["value"].as_str().unwrap();
     for expected in [
-        "**parameter** `parameter MRP: Money`",
+        "**parameter** `MRP: Money`",
         "Value on 2025-06-01: **3932**",
         "- from 2024-01-01: 3692 — Законы РК о республиканском бюджете на 2024–2026 годы (МРП)",
         "- from 2025-01-01: 3932",
@@ -283,10 +336,7 @@ fn hover_on_a_parameter_lists_its_dated_values_with_sources() {
         json!({}),
     );
     let text = rule["contents"]["value"].as_str().unwrap();
-    assert!(
-        text.contains("**rule** `rule ASP-INCOME-TEST: Bool`"),
-        "{text}"
-    );
+    assert!(text.contains("**rule** `ASP-INCOME-TEST: Bool`"), "{text}");
     assert!(
         text.contains("- kk: Жан басына шаққандағы табыс кедейлік шегінен төмен емес."),
         "{text}"
