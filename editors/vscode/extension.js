@@ -13,6 +13,23 @@ function activate(context) {
   const clientOptions = { documentSelector: [{ scheme: "file", language: "ereje" }] };
   client = new LanguageClient("ereje", "Ereje language server", serverOptions, clientOptions);
   context.subscriptions.push(client);
+  // `ereje test` on the policy of the active file, with the editor's unsaved text: failing tests
+  // become diagnostics on the tests' TOML files.
+  context.subscriptions.push(
+    vscode.commands.registerCommand("ereje.runPolicyTests", async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) {
+        return;
+      }
+      const summary = await client.sendRequest("workspace/executeCommand", {
+        command: "ereje.runTests",
+        arguments: [editor.document.uri.toString()],
+      });
+      vscode.window.showInformationMessage(
+        `Ereje tests: ${summary.passed} passed, ${summary.failed} failed`
+      );
+    })
+  );
   return client.start();
 }
 
