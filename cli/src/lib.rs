@@ -10,6 +10,7 @@ pub mod csv_input;
 pub mod diff;
 pub mod files;
 pub mod generate;
+pub mod lsp;
 pub mod policy_test;
 pub mod pretty;
 pub mod serve;
@@ -188,6 +189,8 @@ enum Command {
     /// Serve the policy over HTTP and keep every decision as a record with its exact policy.
     #[command(after_help = serve::SERVE_HELP)]
     Serve(serve::ServeArgs),
+    /// Run the language server (LSP over stdin and stdout) for editors.
+    Lsp(lsp::LspArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -313,6 +316,7 @@ pub fn run() -> ExitCode {
         Command::Bench(args) => bench::command(&args),
         Command::Generate(args) => generate::command(&args),
         Command::Serve(args) => serve::command(&args),
+        Command::Lsp(args) => lsp::command(&args),
     };
     ExitCode::from(code)
 }

@@ -23,6 +23,7 @@ pub mod diagnostic;
 mod labels;
 pub mod native;
 pub mod native_build;
+pub mod navigation;
 pub mod parser;
 pub mod queries;
 mod render;
@@ -130,6 +131,21 @@ impl Workspace {
             files,
             directory: None,
         }
+    }
+
+    /// The salsa database, for the queries of editors and tools (see [`navigation`]).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The policy set's salsa input.
+    pub fn policy_set(&self) -> db::PolicySet {
+        self.set
+    }
+
+    /// The module files' salsa inputs, in manifest order.
+    pub fn source_files(&self) -> &[db::SourceFile] {
+        &self.files
     }
 
     pub fn directory(&self) -> Option<&Path> {

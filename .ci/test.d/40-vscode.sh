@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The VS Code extension (editors/vscode): its npm packages from the lock file, the TextMate
+# grammar's tests (vscode-tmgrammar-test on a file of every token kind), and the `.vsix` package.
+set -euo pipefail
+cd "$(dirname "$0")/../../editors/vscode"
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm ci --no-audit --no-fund
+npm test
+npm run package
+test -s ereje.vsix
+echo "editors/vscode: grammar tests pass, ereje.vsix built"
