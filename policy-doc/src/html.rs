@@ -48,7 +48,7 @@ ul.links li{margin:.15rem 0}\
 #results li{padding:.35rem 0;border-bottom:1px solid var(--line)}\
 #results small{display:block;color:var(--muted)}\
 code{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:.92em}\
-@media (max-width:40rem){body{font-size:15px}main{padding:.6rem .7rem 2rem}h1{font-size:1.4rem}.columns{columns:1}}\
+@media (max-width:40rem){body{font-size:15px}pre.formula{font-size:.74rem;padding:.5rem}main{padding:.6rem .7rem 2rem}h1{font-size:1.4rem}.columns{columns:1}}\
 @media print{header,.search-box{display:none}main{max-width:none;padding:0}a{color:inherit;text-decoration:none}\
 pre.formula{border-color:#999}h2{break-after:avoid}tr{break-inside:avoid}}";
 
