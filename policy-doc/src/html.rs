@@ -28,8 +28,8 @@ a{color:var(--accent)}\
 .meta{color:var(--muted);margin:.2rem 0}\
 .source{background:var(--soft);border-left:4px solid var(--accent);padding:.5rem .8rem;margin:.5rem 0}\
 .messages{margin:.3rem 0;padding:0;list-style:none}\
-.messages li{margin:.35rem 0;padding-left:2.6rem;text-indent:-2.6rem}\
-.lang{display:inline-block;width:2.2rem;text-indent:0;font-size:.75rem;font-weight:700;color:var(--muted);text-transform:uppercase}\
+.messages li{margin:.35rem 0;display:grid;grid-template-columns:2.4rem 1fr}\
+.lang{padding-top:.15rem;font-size:.75rem;font-weight:700;color:var(--muted);text-transform:uppercase}\
 pre.formula{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f8fa;border:1px solid var(--line);border-radius:6px;padding:.7rem .9rem;font:.9rem/1.5 ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;margin:.4rem 0}\
 pre.formula a{text-decoration:none;border-bottom:1px dotted var(--accent)}\
 .scroll{overflow-x:auto;margin:.4rem 0}\
@@ -262,7 +262,7 @@ impl<'t> Layout<'t> {
             column: 0,
         };
         let end = characters.len();
-        let parts = layout.parts(0, end);
+        let parts = layout.flat_parts(0, end);
         if end <= WIDTH || parts.len() < 2 {
             layout.inline(0, end, 0);
         } else {
@@ -308,7 +308,7 @@ impl<'t> Layout<'t> {
             match close {
                 Some(close) if close < end && self.column + (close - position + 1) > WIDTH => {
                     self.push(character);
-                    for (part_start, part_end) in self.parts(position + 1, close) {
+                    for (part_start, part_end) in self.flat_parts(position + 1, close) {
                         self.newline(indent + 2);
                         self.inline(part_start, part_end, indent + 2);
                     }
@@ -324,6 +324,48 @@ impl<'t> Layout<'t> {
                 }
             }
         }
+    }
+
+    /// [`Layout::parts`], with a chain of `and` (or of `or`) on one level: the printer
+    /// brackets `a and b and c` as `(a and b) and c`, which reads as `a`, `and b`, `and c`.
+    fn flat_parts(&self, start: usize, end: usize) -> Vec<(usize, usize)> {
+        let parts = self.parts(start, end);
+        let (Some(&(first_start, first_end)), Some(&(second_start, _))) =
+            (parts.first(), parts.get(1))
+        else {
+            return parts;
+        };
+        let Some(word) = self.chain_word(second_start) else {
+            return parts;
+        };
+        let enclosed = self.characters.get(first_start) == Some(&'(')
+            && self.closing.get(first_start).copied().flatten() == Some(first_end - 1);
+        if !enclosed
+            || parts
+                .iter()
+                .skip(1)
+                .any(|&(at, _)| self.chain_word(at) != Some(word))
+        {
+            return parts;
+        }
+        let inner = self.flat_parts(first_start + 1, first_end - 1);
+        if inner.len() < 2
+            || inner
+                .iter()
+                .skip(1)
+                .any(|&(at, _)| self.chain_word(at) != Some(word))
+        {
+            return parts;
+        }
+        inner.into_iter().chain(parts.into_iter().skip(1)).collect()
+    }
+
+    /// `and` or `or` when the part at `start` begins with it.
+    fn chain_word(&self, start: usize) -> Option<&'static str> {
+        ["and ", "or "].into_iter().find(|word| {
+            let word: Vec<char> = word.chars().collect();
+            self.characters.get(start..start + word.len()) == Some(&word[..])
+        })
     }
 
     /// The parts of `start..end` that go on lines of their own when it is broken: cut after
@@ -398,6 +440,25 @@ mod tests {
             html,
             "(<a href=\"rule-ASP-INCOME-TEST.html\">ASP-INCOME-TEST</a> and (case.members - \
              <a href=\"definition-n.html\">n</a>) &lt; &quot;n &lt;b&gt;&quot;)"
+        );
+    }
+
+    #[test]
+    fn layout_breaks_what_does_not_fit_and_keeps_chains_on_one_level() {
+        // Short text stays on its line.
+        assert_eq!(Layout::of("f(a, b)"), "f(a, b)");
+        // A chain of `and` the printer bracketed to the left reads as one list.
+        let chain = "(((first_condition_of_the_chain and second_condition_of_the_chain) \
+                     and third_condition) and not fourth_condition)";
+        assert_eq!(
+            Layout::of(without_outer_brackets(chain)),
+            "first_condition_of_the_chain\n  and second_condition_of_the_chain\n  \
+             and third_condition\n  and not fourth_condition"
+        );
+        // An object too long for a line has a field per line; quoted commas are text.
+        assert_eq!(
+            Layout::of("{ outcome: (if granted then \"yes, granted\" else \"no\"), amount: the_amount_of_assistance }"),
+            "{\n  outcome: (if granted then \"yes, granted\" else \"no\"),\n  amount: the_amount_of_assistance\n}"
         );
     }
 

@@ -13,7 +13,7 @@ use ereje_report::impact_html::changes_table;
 use ereje_runtime::ir::{Body, Bound, Messages, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 
-use crate::html::{escape, formula, page, search_box, without_outer_brackets, SearchEntry};
+use crate::html::{escape, formula, page, search_box, without_outer_brackets, Layout, SearchEntry};
 use crate::labels::{labels, Labels};
 use crate::model::{Graph, Target};
 use crate::{DocError, Page, Site};
@@ -246,13 +246,8 @@ fn summary(context: &Context<'_>, target: Target) -> Option<String> {
 fn formula_html(context: &Context<'_>, text: &str) -> String {
     format!(
         "<pre class=\"formula\">{}</pre>\n",
-        formula(&layout(without_outer_brackets(text)), &context.links)
+        formula(&Layout::of(without_outer_brackets(text)), &context.links)
     )
-}
-
-/// Lays an expression's text out on lines (see [`crate::html::Layout`]).
-fn layout(text: &str) -> String {
-    crate::html::Layout::of(text)
 }
 
 /// What other versions of the manifest change about a target (from the static differences).
