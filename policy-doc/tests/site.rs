@@ -4,8 +4,13 @@
 //! a few pages, and the index and a rule page rendered and searched in headless Chromium.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use ereje_policy_doc::{build, DocOptions, Lang, Site, CONTENT_SECURITY_POLICY};
 
@@ -352,5 +357,103 @@ fn index_and_rule_page_render_and_search_in_chromium() {
     assert!(probe.contains("ASP-INCOME-TEST"), "{probe}");
     assert!(probe.contains("PILOT-EXPENSES"), "{probe}");
     assert!(probe.ends_with(" none=0"), "{probe}");
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// The first line of every request Chromium sends while it loads `page`: every request goes to
+/// a proxy of our own on 127.0.0.1 (a free port), which answers nothing, so nothing reaches
+/// the network and every request is seen.
+fn requests_while_loading(profile: &Path, page: &Path) -> Vec<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    let proxy = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while !stopped.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                    let mut buffer = [0u8; 512];
+                    let read = stream.read(&mut buffer).unwrap_or(0);
+                    let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    seen.push(text.lines().next().unwrap_or_default().to_string());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        seen
+    });
+    chromium(
+        profile,
+        &[
+            &format!("--proxy-server=http://127.0.0.1:{port}"),
+            "--proxy-bypass-list=<-loopback>",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            &format!("file://{}", page.display()),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    proxy.join().unwrap()
+}
+
+/// The requests a page made: all but the browser's own (time, updates, accounts), which go to
+/// Google's hosts whatever the page.
+fn page_requests(requests: Vec<String>) -> Vec<String> {
+    requests
+        .into_iter()
+        .filter(|line| {
+            let host = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://");
+            let host = host.split(['/', ':']).next().unwrap_or_default();
+            !["google.com", "googleapis.com", "gstatic.com"]
+                .iter()
+                .any(|own| host == *own || host.ends_with(&format!(".{own}")))
+        })
+        .collect()
+}
+
+/// The pages make no network request in a real browser. The check is shown able to see one: a
+/// copy of the index with an image from the network and without its content security policy
+/// requests it; with the policy, the same image is blocked.
+#[test]
+fn pages_make_no_network_request_in_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} is not installed (apt-get install -y chromium)");
+        return;
+    }
+    let site = kz_site(Lang::En);
+    let directory = std::env::temp_dir().join(format!("ereje-doc-network-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    site.write(&directory).expect("the site is written");
+    let profile = directory.join("profile");
+    for file in ["index.html", "rule-ASP-INCOME-TEST.html", "versions.html"] {
+        let requests = page_requests(requests_while_loading(&profile, &directory.join(file)));
+        assert!(requests.is_empty(), "{file} made requests: {requests:?}");
+    }
+    let index = &site.page("index.html").expect("index").html;
+    let image = "<img src=\"http://example.invalid/leak.png\"></body>";
+    let with_policy = index.replace("</body>", image);
+    let without_policy =
+        with_policy.replace("http-equiv=\"Content-Security-Policy\"", "name=\"x\"");
+    assert_ne!(with_policy, without_policy);
+    for (file, html, leaks) in [
+        ("without-policy.html", without_policy, true),
+        ("with-policy.html", with_policy, false),
+    ] {
+        std::fs::write(directory.join(file), html).expect("the control page");
+        let requests = page_requests(requests_while_loading(&profile, &directory.join(file)));
+        let leaked = requests.iter().any(|line| line.contains("example.invalid"));
+        assert_eq!(leaked, leaks, "{file}: {requests:?}");
+    }
     let _ = std::fs::remove_dir_all(&directory);
 }
