@@ -202,6 +202,16 @@ fn source_html(context: &Context<'_>, source: Option<&String>) -> String {
     )
 }
 
+/// The start of a table that scrolls sideways on a narrow screen, with its header row.
+fn table_start(headers: &[&str]) -> String {
+    let mut out = String::from("<div class=\"scroll\"><table><tr>");
+    for header in headers {
+        let _ = write!(out, "<th>{}</th>", escape(header));
+    }
+    out.push_str("</tr>\n");
+    out
+}
+
 fn link(context: &Context<'_>, target: Target) -> String {
     format!(
         "<a href=\"{}\">{}</a>",
@@ -411,12 +421,9 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
         Body::Exceptions { base, exceptions } => {
             let _ = write!(
                 out,
-                "<h3>{}</h3>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+                "<h3>{}</h3>\n{}",
                 escape(labels.exceptions),
-                escape(labels.exception),
-                escape(labels.when),
-                escape(labels.then),
-                escape(labels.source)
+                table_start(&[labels.exception, labels.when, labels.then, labels.source])
             );
             for exception in exceptions {
                 let condition = printer.expr(&exception.condition);
@@ -490,12 +497,9 @@ fn param_body(context: &Context<'_>, index: usize) -> String {
     out.push_str(&source_html(context, param.source.as_ref()));
     let _ = write!(
         out,
-        "<h2>{}</h2>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        "<h2>{}</h2>\n{}",
         escape(labels.values_by_date),
-        escape(labels.from),
-        escape(labels.until),
-        escape(labels.value),
-        escape(labels.source)
+        table_start(&[labels.from, labels.until, labels.value, labels.source])
     );
     for (position, value) in param.values.iter().enumerate() {
         let until = match param.values.get(position + 1) {
@@ -596,11 +600,9 @@ fn bands_body(context: &Context<'_>, index: usize) -> String {
     out.push_str(&source_html(context, bands.source.as_ref()));
     let _ = write!(
         out,
-        "<h2>{}</h2>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        "<h2>{}</h2>\n{}",
         escape(labels.rows),
-        escape(labels.interval),
-        escape(labels.value),
-        escape(labels.label)
+        table_start(&[labels.interval, labels.value, labels.label])
     );
     for band in &bands.bands {
         let _ = writeln!(
@@ -634,11 +636,9 @@ fn calendar_body(context: &Context<'_>, index: usize) -> String {
     let mut out = source_html(context, calendar.source.as_ref());
     let _ = write!(
         out,
-        "<h2>{}</h2>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        "<h2>{}</h2>\n{}",
         escape(labels.rows),
-        escape(labels.year),
-        escape(labels.non_working),
-        escape(labels.working)
+        table_start(&[labels.year, labels.non_working, labels.working])
     );
     let dates = |dates: &[ereje_runtime::value::Date]| -> String {
         if dates.is_empty() {
@@ -776,12 +776,14 @@ fn index_page(context: &Context<'_>) -> Page {
     body.push_str(&search_box(labels, &entries));
     let _ = write!(
         body,
-        "<h2>{}</h2>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        "<h2>{}</h2>\n{}",
         escape(labels.modules),
-        escape(labels.module),
-        escape(labels.file),
-        escape(labels.in_force_from),
-        escape(labels.amends)
+        table_start(&[
+            labels.module,
+            labels.file,
+            labels.in_force_from,
+            labels.amends
+        ])
     );
     for module in &policy.modules {
         let amends = module.amends.as_ref().map_or_else(String::new, |amends| {
@@ -874,12 +876,9 @@ fn search_entry(context: &Context<'_>, target: Target) -> SearchEntry {
 fn versions_page(context: &Context<'_>) -> Page {
     let labels = context.labels;
     let mut body = format!(
-        "<h1>{}</h1>\n<div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        "<h1>{}</h1>\n{}",
         escape(labels.versions),
-        escape(labels.version),
-        escape(labels.status),
-        escape(labels.source),
-        escape(labels.modules)
+        table_start(&[labels.version, labels.status, labels.source, labels.modules])
     );
     for version in context.versions {
         let marker = if version.name == context.documented.name {

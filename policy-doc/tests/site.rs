@@ -287,7 +287,7 @@ fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// The index and a rule page render to screenshots that are not blank (on a desktop and on a
-/// phone's width), and the search finds a rule by a Russian word of its message: a script
+/// phone's width), the index prints to a PDF, and the search finds a rule by a Russian word of its message: a script
 /// added to the page types into the search box and writes the results into the DOM, which
 /// Chromium dumps.
 #[test]
@@ -321,6 +321,21 @@ fn index_and_rule_page_render_and_search_in_chromium() {
         // A blank page compresses to a few kilobytes; text and tables do not.
         assert!(png.len() > least, "{file} looks blank: {} bytes", png.len());
     }
+
+    // The index prints (the search box is hidden in print).
+    let pdf = directory.join("index.pdf");
+    let output = chromium(
+        &directory.join("profile-pdf"),
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+            &format!("file://{}", directory.join("index.html").display()),
+        ],
+    );
+    let bytes = std::fs::read(&pdf)
+        .unwrap_or_else(|_| panic!("no PDF: {}", String::from_utf8_lossy(&output.stderr)));
+    assert!(bytes.starts_with(b"%PDF"), "not a PDF");
+    assert!(bytes.len() > 20_000, "PDF too small: {} bytes", bytes.len());
 
     let index = &site.page("index.html").expect("index").html;
     let probe = index.replace(
