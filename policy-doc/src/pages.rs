@@ -57,7 +57,8 @@ struct Context<'a> {
     steps: Vec<VersionStep>,
 }
 
-pub fn build(directory: &Path, lang: Lang) -> Result<Site, crate::DocError> {
+/// The site of the policy set in `directory`, its words in `lang` (see [`crate::build`]).
+pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
     let versions = PolicyVersions::load(directory)?;
     let documented = versions
         .latest_in_force()
@@ -252,12 +253,21 @@ fn summary(context: &Context<'_>, target: Target) -> Option<String> {
     message(messages, context.lang).map(str::to_string)
 }
 
-/// The expression's text as the IR printer writes it, laid out and with links.
-fn formula_html(context: &Context<'_>, text: &str) -> String {
-    format!(
-        "<pre class=\"formula\">{}</pre>\n",
-        formula(&Layout::of(without_outer_brackets(text)), &context.links)
-    )
+/// The expression's text as the IR printer writes it, laid out and with links. `arguments`
+/// are the function's parameters, which the text names and which are not the items or
+/// parameters of the same name.
+fn formula_html(context: &Context<'_>, text: &str, arguments: &[(String, Type)]) -> String {
+    let laid_out = Layout::of(without_outer_brackets(text));
+    let html = if arguments.is_empty() {
+        formula(&laid_out, &context.links)
+    } else {
+        let mut links = context.links.clone();
+        for (name, _) in arguments {
+            links.remove(name);
+        }
+        formula(&laid_out, &links)
+    };
+    format!("<pre class=\"formula\">{html}</pre>\n")
 }
 
 /// What other versions of the manifest change about a target (from the static differences).
@@ -396,6 +406,7 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
         out.push_str(&source_html(context, item.source.as_ref()));
     }
     let mut printer = Printer::for_item(policy, item);
+    let arguments = item.params.as_slice();
     if !item.params.is_empty() {
         let arguments: Vec<String> = item
             .params
@@ -417,7 +428,7 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
     }
     let _ = writeln!(out, "<h2>{}</h2>", escape(labels.formula));
     match &item.body {
-        Body::Expr(expr) => out.push_str(&formula_html(context, &printer.expr(expr))),
+        Body::Expr(expr) => out.push_str(&formula_html(context, &printer.expr(expr), arguments)),
         Body::Exceptions { base, exceptions } => {
             let _ = write!(
                 out,
@@ -439,8 +450,8 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
                 let _ = writeln!(
                     out,
                     "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    formula_html(context, &condition),
-                    formula_html(context, &value),
+                    formula_html(context, &condition, arguments),
+                    formula_html(context, &value, arguments),
                     exception.source.as_deref().map(escape).unwrap_or_default()
                 );
             }
@@ -448,7 +459,7 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
                 out,
                 "</table></div>\n<h3>{}</h3>\n{}",
                 escape(labels.otherwise),
-                formula_html(context, &printer.expr(base))
+                formula_html(context, &printer.expr(base), arguments)
             );
         }
     }
@@ -707,7 +718,11 @@ fn output_body(context: &Context<'_>, index: usize) -> String {
         out,
         "<h2>{}</h2>\n{}",
         escape(context.labels.formula),
-        formula_html(context, &Printer::new(context.policy).expr(&output.expr))
+        formula_html(
+            context,
+            &Printer::new(context.policy).expr(&output.expr),
+            &[]
+        )
     );
     out
 }
@@ -729,7 +744,7 @@ fn check_body(context: &Context<'_>, index: usize) -> String {
             out,
             "<h2>{}</h2>\n{}",
             escape(labels.checked_list),
-            formula_html(context, &printer.expr(list))
+            formula_html(context, &printer.expr(list), &[])
         );
     }
     if let Some(field) = &check.field {
@@ -744,7 +759,7 @@ fn check_body(context: &Context<'_>, index: usize) -> String {
         out,
         "<h2>{}</h2>\n{}",
         escape(labels.condition),
-        formula_html(context, &printer.expr(&check.condition))
+        formula_html(context, &printer.expr(&check.condition), &[])
     );
     out
 }
