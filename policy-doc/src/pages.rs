@@ -484,6 +484,27 @@ fn item_body(context: &Context<'_>, index: usize) -> String {
             )
         })
         .collect();
+    // The items this one is an exception of (a rule that overrides a value under its id).
+    let overridden: Vec<Target> = policy
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, other)| match &other.body {
+            Body::Exceptions { exceptions, .. } => exceptions
+                .iter()
+                .any(|exception| exception.label == item.name),
+            Body::Expr(_) => false,
+        })
+        .map(|(other, _)| Target::Item(other))
+        .collect();
+    if !overridden.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>{}</h2>\n{}",
+            escape(labels.exception_to),
+            links_html(context, &overridden)
+        );
+    }
     if !groups.is_empty() {
         let _ = write!(
             out,

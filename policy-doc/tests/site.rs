@@ -472,3 +472,23 @@ fn pages_make_no_network_request_in_chromium() {
     }
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[test]
+fn an_override_and_the_value_it_overrides_link_each_other() {
+    let site = kz_site(Lang::En);
+    let category = &site
+        .page("definition-category.html")
+        .expect("category")
+        .html;
+    let high = &site.page("rule-WELL-HIGH.html").expect("WELL-HIGH").html;
+    assert!(category.contains("<td><a href=\"rule-WELL-HIGH.html\">WELL-HIGH</a></td>"));
+    let exception_to = high
+        .split("<h2>An exception to</h2>")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .expect("WELL-HIGH says what it is an exception to");
+    assert!(
+        exception_to.contains("href=\"definition-category.html\""),
+        "{exception_to}"
+    );
+}
