@@ -9,6 +9,7 @@ pub mod bench;
 pub mod csv_input;
 pub mod diff;
 pub mod files;
+pub mod doc;
 pub mod generate;
 pub mod lsp;
 pub mod policy_test;
@@ -113,6 +114,9 @@ enum Command {
     /// Compare two policies or versions: what changed, and what it does to a population.
     #[command(after_help = EXIT_CODES_HELP, long_about = diff::LONG_ABOUT)]
     Diff(diff::DiffArgs),
+    /// Write a static HTML site of a policy set: every rule, parameter, table and version.
+    #[command(after_help = EXIT_CODES_HELP, long_about = doc::LONG_ABOUT)]
+    Doc(doc::DocArgs),
     /// Decide one case and explain the decision in Russian, Kazakh or English.
     #[command(
         after_help = EXIT_CODES_HELP,
@@ -276,6 +280,7 @@ pub fn run() -> ExitCode {
             limits(max_case_bytes, max_depth),
         ),
         Command::Diff(arguments) => diff::run(&arguments),
+        Command::Doc(arguments) => doc::run(&arguments),
         Command::Explain {
             policy_dir,
             case,

@@ -52,7 +52,8 @@ impl<'p> Printer<'p> {
         }
     }
 
-    fn for_item(policy: &'p Policy, item: &Item) -> Printer<'p> {
+    /// A printer for an item's body: its parameters are written by their names.
+    pub fn for_item(policy: &'p Policy, item: &Item) -> Printer<'p> {
         let mut printer = Printer::new(policy);
         for (name, ty) in &item.params {
             printer.locals.push((Some(name.clone()), Some(ty.clone())));
@@ -120,7 +121,7 @@ impl<'p> Printer<'p> {
             Value::Ratio(ratio) => ratio.to_string(),
             Value::Date(d) => d.to_string(),
             Value::Month(m) => format!("{:04}-{:02}", m.year, m.month),
-            Value::Quarter(q) => format!("{q:?}"),
+            Value::Quarter(q) => q.to_string(),
             Value::Text(t) => format!("{t:?}"),
             Value::Enum(index) => self.variant_name(hint, *index),
             Value::List(items) => {

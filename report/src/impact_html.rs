@@ -8,7 +8,8 @@ use rust_decimal::Decimal;
 
 use crate::diff::{money_text, Change, Impact};
 
-fn escape(text: &str) -> String {
+/// Text made safe to put in HTML, between tags or in a quoted attribute.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -47,24 +48,30 @@ pub fn static_page(old_label: &str, new_label: &str, changes: &[Change]) -> Stri
     if changes.is_empty() {
         body.push_str("<p>No difference.</p>\n");
     } else {
-        body.push_str(
-            "<table><tr><th>kind</th><th>name</th><th>change</th><th>details</th></tr>\n",
-        );
-        for change in changes {
-            let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
-            let _ = writeln!(
-                body,
-                "<tr class=\"{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                change.change,
-                change.kind,
-                escape(&change.name),
-                change.change,
-                details.join("<br>")
-            );
-        }
-        body.push_str("</table>\n");
+        body.push_str(&changes_table(changes));
     }
     page("ereje diff", &body)
+}
+
+/// The static difference as an HTML table (kind, name, change, details), one row per change,
+/// each row of the class `added`, `removed` or `changed`.
+pub fn changes_table(changes: &[Change]) -> String {
+    let mut table =
+        String::from("<table><tr><th>kind</th><th>name</th><th>change</th><th>details</th></tr>\n");
+    for change in changes {
+        let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
+        let _ = writeln!(
+            table,
+            "<tr class=\"{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            change.change,
+            change.kind,
+            escape(&change.name),
+            change.change,
+            details.join("<br>")
+        );
+    }
+    table.push_str("</table>\n");
+    table
 }
 
 fn to_float(value: Decimal) -> f64 {
