@@ -266,6 +266,9 @@ impl Walker {
                 self.push(&targeted.target, NameRole::Value);
                 self.exception(&targeted.exception);
             }
+            // A label's target (`Member.birth_date`, a rule id, an output field) is resolved by
+            // `labels.rs` against the IR, not by the symbol table: it adds no name to navigate.
+            Item::Label(_) => {}
             Item::Check(check) => {
                 let scope = self.locals.len();
                 if let Some(list) = &check.list {

@@ -236,6 +236,7 @@ fn symbol_kind(item: &Item) -> SymbolKind {
         Item::Group(_) | Item::Extend(_) => SymbolKind::ARRAY,
         Item::Output(_) => SymbolKind::FIELD,
         Item::Exception(_) | Item::Check(_) => SymbolKind::OPERATOR,
+        Item::Label(_) => SymbolKind::STRING,
     }
 }
 
