@@ -78,10 +78,28 @@ impl Client {
     }
 
     /// Writes `bytes` as they are and reads one answer.
+    ///
+    /// A server may answer before it has read the whole request (`413` as soon as the
+    /// `content-length` is over its limit) and close the connection, so that writing the rest
+    /// fails with a broken pipe or a reset: the answer it sent is then read and returned.
     pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<Answer> {
-        self.reader.get_mut().write_all(bytes)?;
-        self.reader.get_mut().flush()?;
-        self.read_answer()
+        let written = self
+            .reader
+            .get_mut()
+            .write_all(bytes)
+            .and_then(|()| self.reader.get_mut().flush());
+        match written {
+            Ok(()) => self.read_answer(),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                self.read_answer().map_err(|_| error)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     fn read_line(&mut self) -> io::Result<String> {
