@@ -1,4 +1,5 @@
-//! Engine values to Python objects: money and decimals as `decimal.Decimal`, dates as
+//! Engine values to Python objects: money and decimals as `decimal.Decimal` (a quotient that
+//! is no decimal, exact in the engine, as `fractions.Fraction`), dates as
 //! `datetime.date`, enums as the text (or number) they have in decision JSON, objects, maps and
 //! records as dicts in declaration order, lists as lists. A value reads exactly as the decision
 //! JSON of `ereje eval` writes it, only typed.
@@ -14,13 +15,19 @@ use pyo3::IntoPyObjectExt;
 pub struct Converter<'py> {
     py: Python<'py>,
     decimal: Bound<'py, PyAny>,
+    fraction: Bound<'py, PyAny>,
 }
 
 impl<'py> Converter<'py> {
-    /// Looks up `decimal.Decimal`.
+    /// Looks up `decimal.Decimal` and `fractions.Fraction`.
     pub fn new(py: Python<'py>) -> PyResult<Converter<'py>> {
         let decimal = py.import("decimal")?.getattr("Decimal")?;
-        Ok(Converter { py, decimal })
+        let fraction = py.import("fractions")?.getattr("Fraction")?;
+        Ok(Converter {
+            py,
+            decimal,
+            fraction,
+        })
     }
 
     /// A `decimal.Decimal` holding exactly `text`.
@@ -123,6 +130,11 @@ impl<'py> Converter<'py> {
             Value::Bool(flag) => Ok(PyBool::new(py, *flag).to_owned().into_any()),
             Value::Integer(number) => number.into_bound_py_any(py),
             Value::Decimal(number) => self.decimal(&number.to_string()),
+            // An exact quotient that no decimal holds: a `Fraction` of the same numerator and
+            // denominator, so that nothing is rounded on the way to Python either.
+            Value::Ratio(ratio) => self
+                .fraction
+                .call1((ratio.numerator(), ratio.denominator())),
             Value::Date(date) => self.date(*date),
             Value::Month(month) => Ok(self.text(&month.to_string())),
             Value::Quarter(quarter) => Ok(self.text(&quarter.to_string())),

@@ -263,7 +263,7 @@ where
     parts.sort_by_key(|(chunk, _)| *chunk);
     let mut outcomes = Vec::with_capacity(items.len());
     let mut scratch = Scratch::default();
-    let mut buffer = String::new();
+    let mut buffer = B::default();
     let mut parts = parts.into_iter().peekable();
     for chunk in 0..chunks {
         match parts.next_if(|(number, _)| *number == chunk) {
