@@ -28,7 +28,7 @@ use ereje_compiler::versions::VersionSet;
 use ereje_runtime::ir::{JsonLiteral, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions, Scratch};
-use rust_decimal::Decimal;
+use ereje_runtime::exact::Number;
 
 use crate::csv_input::{CsvLayout, CsvNames, INVALID_ROW};
 
@@ -94,7 +94,7 @@ pub struct Summary {
     pub counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// For each field the policy marks as a payment (`output asp payments [monthly_total]`), and
     /// each Money output: the sum over all decisions, by path (`asp.monthly_total`).
-    pub totals: BTreeMap<String, Decimal>,
+    pub totals: BTreeMap<String, Total>,
     pub elapsed: Duration,
     /// The process's peak resident memory (VmHWM) at the end, where the system tells it.
     pub peak_memory_bytes: Option<u64>,
@@ -154,7 +154,7 @@ impl Summary {
         }
         for (path, total) in other.totals {
             let target = self.totals.entry(path).or_default();
-            *target = target.saturating_add(total);
+            *target = target.plus(total);
         }
     }
 
@@ -304,14 +304,9 @@ impl Summary {
 
     #[cfg(test)]
     fn add_money(&mut self, output: &str, field: Option<&str>, value: &Value) {
-        if let Value::Decimal(amount) = value {
-            let path = path_of(output, field);
-            match self.totals.get_mut(&path) {
-                Some(total) => *total = total.saturating_add(*amount),
-                None => {
-                    self.totals.insert(path, *amount);
-                }
-            }
+        if let Some(amount) = Total::of(value) {
+            let total = self.totals.entry(path_of(output, field)).or_default();
+            *total = total.plus(amount);
         }
     }
 
@@ -369,7 +364,7 @@ struct Tally {
     /// One plan per policy met, usually one; found by the decision's `Arc`.
     plans: Vec<(Arc<Policy>, SummaryPlan)>,
     /// The Money totals, by slot; `None` until a first amount.
-    totals: Vec<(String, Option<Decimal>)>,
+    totals: Vec<(String, Option<Total>)>,
     /// The counted fields, by slot.
     counts: Vec<(String, CountSlot)>,
 }
@@ -579,7 +574,7 @@ impl Tally {
         for (path, total) in self.totals {
             if let Some(total) = total {
                 let target = summary.totals.entry(path).or_default();
-                *target = target.saturating_add(total);
+                *target = target.plus(total);
             }
         }
         for (path, slot) in self.counts {
@@ -615,12 +610,56 @@ impl Tally {
     }
 }
 
+/// The exact sum of Money values (a payment field over a batch): a decimal, or a fraction when
+/// an amount the policy left unrounded does not terminate. Never rounded and never saturated:
+/// a sum past the language's range is `Overflowed`, which the summary says instead of a number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Total {
+    Exact(Number),
+    Overflowed,
+}
+
+impl Default for Total {
+    fn default() -> Total {
+        Total::Exact(Number::ZERO)
+    }
+}
+
+impl Total {
+    /// The amount of a Money value, `None` for a value that is not one (absent).
+    fn of(value: &Value) -> Option<Total> {
+        value.as_number().map(Total::Exact)
+    }
+
+    /// The exact sum of two totals.
+    pub fn plus(self, other: Total) -> Total {
+        match (self, other) {
+            (Total::Exact(left), Total::Exact(right)) => left
+                .checked_add(right)
+                .map_or(Total::Overflowed, Total::Exact),
+            _ => Total::Overflowed,
+        }
+    }
+}
+
+impl std::fmt::Display for Total {
+    /// A decimal as it is (`1234.50`), a fraction as decision JSON writes it
+    /// (`numerator/denominator`), and `overflow` for a sum past the language's range.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Total::Exact(Number::Decimal(amount)) => write!(formatter, "{amount}"),
+            Total::Exact(Number::Ratio(ratio)) => write!(formatter, "{ratio}"),
+            Total::Overflowed => formatter.write_str("overflow"),
+        }
+    }
+}
+
 /// The enum indices a count slot counts in its vector.
 const MOST_COUNTED_VARIANTS: usize = 4096;
 
 /// Adds `value` to a total or counts it, as `Summary::add_money` and `Summary::count` do.
 fn apply(
-    totals: &mut [(String, Option<Decimal>)],
+    totals: &mut [(String, Option<Total>)],
     counts: &mut [(String, CountSlot)],
     action: FieldAction,
     value: &Value,
@@ -628,10 +667,10 @@ fn apply(
     match action {
         FieldAction::Nothing => {}
         FieldAction::Total(slot) => {
-            if let (Value::Decimal(amount), Some((_, total))) = (value, totals.get_mut(slot)) {
+            if let (Some(amount), Some((_, total))) = (Total::of(value), totals.get_mut(slot)) {
                 *total = Some(match total {
-                    Some(sum) => sum.saturating_add(*amount),
-                    None => *amount,
+                    Some(sum) => sum.plus(amount),
+                    None => amount,
                 });
             }
         }
@@ -1624,6 +1663,25 @@ fn skip_byte_order_mark(input: &mut dyn BufRead) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payment_totals_are_exact_sums_of_fractions_and_never_saturate() {
+        let third = Value::number(Number::fraction(1, 3).unwrap());
+        let mut total = Total::default();
+        for _ in 0..3 {
+            total = total.plus(Total::of(&third).unwrap());
+        }
+        assert_eq!(total.to_string(), "1");
+        total = total.plus(Total::of(&third).unwrap());
+        assert_eq!(total.to_string(), "4/3");
+        let largest = Value::Decimal(rust_decimal::Decimal::MAX);
+        let past = Total::of(&largest)
+            .unwrap()
+            .plus(Total::of(&largest).unwrap());
+        assert_eq!(past, Total::Overflowed);
+        assert_eq!(past.plus(total).to_string(), "overflow");
+        assert_eq!(Total::of(&Value::Absent), None);
+    }
 
     /// Generated cases, the same cases broken in several ways, and blank lines.
     fn mixed_lines() -> Vec<String> {
