@@ -25,15 +25,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ereje_compiler::versions::VersionSet;
+use ereje_runtime::exact::Number;
 use ereje_runtime::ir::{JsonLiteral, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions, Scratch};
-use ereje_runtime::exact::Number;
 
 use crate::csv_input::{CsvLayout, CsvNames, INVALID_ROW};
 
 /// The error code of a blank input line.
-pub const EMPTY_LINE: &str = "case.empty_line";
+pub use ereje_runtime::error::codes::EMPTY_LINE;
 
 /// How to run a batch.
 #[derive(Clone)]
@@ -1221,39 +1221,15 @@ fn write_chunk<R, W: Write>(
     }
 }
 
-/// Decides one raw input line of JSON (its newline, if any, included).
+/// Decides one raw input line of JSON (its newline, if any, included): see
+/// [`VersionSet::decide_line`], which the service and the Python package call as well.
 pub fn decide_line(
     engine: &VersionSet,
     options: &BatchOptions,
     raw: &[u8],
     scratch: &mut Scratch,
 ) -> CaseOutcome {
-    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    let line = match std::str::from_utf8(raw) {
-        Ok(line) => line,
-        Err(error) => {
-            return failure(
-                None,
-                CaseError::new(
-                    ereje_runtime::error::codes::INVALID_JSON,
-                    "",
-                    format!("the line is not valid utf-8 (byte {})", error.valid_up_to()),
-                ),
-            )
-        }
-    };
-    if line.trim().is_empty() {
-        return failure(
-            None,
-            CaseError::new(
-                EMPTY_LINE,
-                "",
-                "the line is empty: every input line must hold one case",
-            ),
-        );
-    }
-    evaluate(engine, options, line, scratch)
+    engine.decide_line(raw, &options.eval, scratch)
 }
 
 /// Decides one CSV row through the case JSON it gives (`converted` is the buffer for it). A
@@ -1283,32 +1259,12 @@ pub fn decide_row(
     }
     converted.clear();
     match layout.row_to_json(row, converted) {
-        Ok(()) => evaluate(engine, options, converted, scratch),
+        Ok(()) => engine.decide_json(converted, &options.eval, scratch),
         Err((case_id, error)) => failure(case_id, error),
     }
 }
 
 /// Decides the case `json`.
-fn evaluate(
-    engine: &VersionSet,
-    options: &BatchOptions,
-    json: &str,
-    scratch: &mut Scratch,
-) -> CaseOutcome {
-    engine
-        .evaluate_json(json, &options.eval, scratch)
-        .unwrap_or_else(|| {
-            failure(
-                None,
-                CaseError::new(
-                    ereje_runtime::error::codes::NOT_IN_FORCE,
-                    "",
-                    "no version of the policy is in force for this case",
-                ),
-            )
-        })
-}
-
 fn failure(case_id: Option<String>, error: CaseError) -> CaseOutcome {
     CaseOutcome::Error(CaseFailure { case_id, error })
 }

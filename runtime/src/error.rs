@@ -70,7 +70,10 @@ pub mod codes {
     /// An object of the case gives the same key twice (the path is the second one's): an
     /// ambiguous case is refused rather than one of its values chosen.
     pub const DUPLICATE_KEY: &str = "case.duplicate_key";
+    /// No version of the policy is in force on the case's date.
     pub const NOT_IN_FORCE: &str = "case.not_in_force";
+    /// A line of JSON Lines input that holds no case (blank, or only spaces).
+    pub const EMPTY_LINE: &str = "case.empty_line";
     pub const NO_PARAMETER_VALUE: &str = "eval.no_parameter_value";
     pub const OVERFLOW: &str = "eval.overflow";
     pub const DIVISION_BY_ZERO: &str = "eval.division_by_zero";

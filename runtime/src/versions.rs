@@ -26,8 +26,9 @@
 
 use std::sync::Arc;
 
+use crate::error::codes;
 use crate::value::Date;
-use crate::{CaseOutcome, Engine, EvalOptions, Scratch};
+use crate::{CaseError, CaseFailure, CaseOutcome, Engine, EvalOptions, Scratch};
 
 /// Whether a version is law or a proposal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +120,56 @@ impl VersionSet {
         let engine = self.pick(as_of)?;
         Some(engine.evaluate_json_with(json, options, scratch))
     }
+
+    /// Decides one case's JSON text; a case no version is in force for is the error
+    /// `case.not_in_force`.
+    pub fn decide_json(
+        &self,
+        json: &str,
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> CaseOutcome {
+        self.evaluate_json(json, options, scratch)
+            .unwrap_or_else(|| {
+                failure(
+                    codes::NOT_IN_FORCE,
+                    "no version of the policy is in force for this case".to_string(),
+                )
+            })
+    }
+
+    /// Decides one line of JSON Lines input (its `\n` or `\r\n`, if any, included), as
+    /// `ereje batch`, the service's stream and the Python package do: a line that is not UTF-8
+    /// and a blank line are error lines of their own, so that every input line has its output
+    /// line.
+    pub fn decide_line(
+        &self,
+        raw: &[u8],
+        options: &EvalOptions,
+        scratch: &mut Scratch,
+    ) -> CaseOutcome {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        match std::str::from_utf8(raw) {
+            Err(error) => failure(
+                codes::INVALID_JSON,
+                format!("the line is not valid utf-8 (byte {})", error.valid_up_to()),
+            ),
+            Ok(line) if line.trim().is_empty() => failure(
+                codes::EMPTY_LINE,
+                "the line is empty: every input line must hold one case".to_string(),
+            ),
+            Ok(line) => self.decide_json(line, options, scratch),
+        }
+    }
+}
+
+/// An error line of a case that has no case id.
+fn failure(code: &'static str, message: String) -> CaseOutcome {
+    CaseOutcome::Error(CaseFailure {
+        case_id: None,
+        error: CaseError::new(code, "", message),
+    })
 }
 
 impl VersionStatus {

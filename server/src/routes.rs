@@ -16,18 +16,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use ereje_report::explanation as explain;
-use ereje_runtime::error::codes;
 use ereje_runtime::value::Date;
-use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, Engine, EvalOptions, Scratch};
+use ereje_runtime::versions::VersionSet;
+use ereje_runtime::{CaseOutcome, Engine, EvalOptions, Scratch};
 use serde::Deserialize;
 
 use crate::auth::{Caller, Role};
 use crate::problem::{json_response, outcome_response, Problem};
 use crate::storage::NewRecord;
 use crate::App;
-
-/// The error code of a blank NDJSON line (as `ereje batch` writes it).
-pub const EMPTY_LINE: &str = "case.empty_line";
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -249,7 +246,7 @@ fn unsupported_media(found: Option<&str>, accepted: &str) -> Problem {
 fn engines<'a>(
     set: &'a crate::policies::PolicySet,
     version: Option<&str>,
-) -> Result<&'a ereje_compiler::VersionSet, Problem> {
+) -> Result<&'a VersionSet, Problem> {
     set.engines_for(version).ok_or_else(|| {
         Problem::not_found(format!(
             "the policy has no version `{}`; it has {}",
@@ -264,49 +261,14 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn failure(case_id: Option<String>, code: &'static str, message: String) -> CaseOutcome {
-    CaseOutcome::Error(CaseFailure {
-        case_id,
-        error: CaseError::new(code, "", message),
-    })
-}
-
 /// Decides one case's JSON text as `ereje eval` does.
-fn decide(engines: &ereje_compiler::VersionSet, json: &str, options: &EvalOptions) -> CaseOutcome {
-    let outcome = SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        engines.evaluate_json(json, options, &mut scratch)
-    });
-    outcome.unwrap_or_else(|| {
-        failure(
-            None,
-            codes::NOT_IN_FORCE,
-            "no version of the policy is in force for this case".to_string(),
-        )
-    })
+fn decide(engines: &VersionSet, json: &str, options: &EvalOptions) -> CaseOutcome {
+    SCRATCH.with(|scratch| engines.decide_json(json, options, &mut scratch.borrow_mut()))
 }
 
-/// Decides one NDJSON line as `ereje batch` does: a blank line and a line that is not UTF-8
-/// are error lines of their own.
-fn decide_line(
-    engines: &ereje_compiler::VersionSet,
-    raw: &[u8],
-    options: &EvalOptions,
-) -> CaseOutcome {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    match std::str::from_utf8(raw) {
-        Err(error) => failure(
-            None,
-            codes::INVALID_JSON,
-            format!("the line is not valid utf-8 (byte {})", error.valid_up_to()),
-        ),
-        Ok(line) if line.trim().is_empty() => failure(
-            None,
-            EMPTY_LINE,
-            "the line is empty: every input line must hold one case".to_string(),
-        ),
-        Ok(line) => decide(engines, line, options),
-    }
+/// Decides one NDJSON line as `ereje batch` does (see [`VersionSet::decide_line`]).
+fn decide_line(engines: &VersionSet, raw: &[u8], options: &EvalOptions) -> CaseOutcome {
+    SCRATCH.with(|scratch| engines.decide_line(raw, options, &mut scratch.borrow_mut()))
 }
 
 // ---------------------------------------------------------------------------------------------
