@@ -16,9 +16,12 @@ use ereje_runtime::value::Value;
 use crate::ast::{self, BinaryOperator, ExprKind, LiteralKind, Name, PatternDecl, Span};
 use crate::db::{Db, PolicySet};
 use crate::diagnostic::{closest_name, Diagnostic};
-use crate::queries::signature;
 use crate::symbols::{Symbols, ValueKind};
-use crate::types::TypeTable;
+use crate::types::{signature, TypeTable};
+
+/// The checking of calls of built-in functions (`count`, `sum`, `round`, …), a part of the
+/// checker kept in a file of its own.
+mod builtins;
 
 /// More operands than this in one expression are refused: the checker recurses on the tree.
 const MAX_EXPRESSION_SIZE: usize = 4000;
@@ -1459,7 +1462,7 @@ impl<'a> Checker<'a> {
                 return (Expr::Call(id, lowered), Some(ty));
             }
         }
-        crate::builtins::call_builtin(self, name, arguments, span)
+        builtins::call_builtin(self, name, arguments, span)
     }
 
     // Small helpers used by the built-in functions.

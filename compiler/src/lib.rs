@@ -15,7 +15,6 @@
 //! items it changes. Diagnostics are returned as data and rendered with miette.
 
 pub mod ast;
-mod builtins;
 mod check;
 pub mod codes;
 pub mod db;
@@ -28,6 +27,7 @@ pub mod parser;
 pub mod queries;
 mod render;
 pub mod symbols;
+pub mod syntax;
 pub mod types;
 pub mod versions;
 

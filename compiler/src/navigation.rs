@@ -8,8 +8,8 @@
 
 use crate::ast::{self, ExprKind, Item, PatternDecl, Span, TypeRef};
 use crate::db::{Db, ItemKey, PolicySet, SourceFile};
-use crate::queries::{item_ast, parse_file};
 use crate::symbols::{symbols, ItemRef};
+use crate::syntax::{item_ast, parse_file};
 
 /// What a name in the text stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -15,88 +15,11 @@ use rust_decimal::Decimal;
 
 use crate::ast::{self, Item, ParameterBody, Span};
 use crate::check::{assignable, Checker};
-use crate::db::{Db, ItemKey, PolicySet, SourceFile};
+use crate::db::{Db, ItemKey, PolicySet};
 use crate::diagnostic::Diagnostic;
-use crate::parser::{self, ParseOutput};
 use crate::symbols::{symbols, ItemRef, Symbols, ValueKind};
-use crate::types::{literal_value, record_value, resolve_type, type_table};
-
-#[salsa::tracked(returns(ref))]
-pub fn parse_file(db: &dyn Db, file: SourceFile) -> ParseOutput {
-    db.record_execution(format!("parse_file({})", file.path(db)));
-    parser::parse_file(file.text(db))
-}
-
-/// The syntax of one item, with item-relative spans: equal after an edit elsewhere.
-#[salsa::tracked(returns(ref))]
-pub fn item_ast<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> Option<Item> {
-    let parsed = parse_file(db, key.file(db));
-    let name = key.name(db);
-    parsed
-        .items
-        .iter()
-        .filter(|item| item.item.name().text == *name)
-        .nth(key.rank(db) as usize)
-        .map(|item| item.item.clone())
-}
-
-/// What other items need to know of an item: its type, and its parameters' types (functions),
-/// key types (tables) or domain (band tables).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    pub ty: Type,
-    pub params: Vec<Type>,
-}
-
-#[salsa::tracked(returns(ref))]
-pub fn signature<'db>(db: &'db dyn Db, set: PolicySet, key: ItemKey<'db>) -> Option<Signature> {
-    let symbols = symbols(db, set);
-    let item = item_ast(db, key).as_ref()?;
-    let resolve = |written: &ast::TypeRef| resolve_type(symbols, written).ok();
-    match item {
-        Item::Parameter(parameter) => Some(Signature {
-            ty: resolve(&parameter.ty)?,
-            params: Vec::new(),
-        }),
-        Item::Def(def) => {
-            let mut params = Vec::new();
-            for (_, written) in def.params.iter().flatten() {
-                params.push(resolve(written)?);
-            }
-            Some(Signature {
-                ty: resolve(&def.ty)?,
-                params,
-            })
-        }
-        Item::Group(group) => Some(Signature {
-            ty: resolve(&group.element)?,
-            params: Vec::new(),
-        }),
-        Item::Bands(bands) => Some(Signature {
-            ty: resolve(&bands.result)?,
-            params: vec![resolve(&bands.domain)?],
-        }),
-        Item::Table(table) => {
-            let row = symbols.types.get(&table.name.text)?.id;
-            let mut params = Vec::new();
-            for (_, written) in &table.keys {
-                params.push(resolve(written)?);
-            }
-            Some(Signature {
-                ty: Type::Record(row),
-                params,
-            })
-        }
-        Item::Input(input) => {
-            let record = symbols.types.get(&input.record.text)?;
-            Some(Signature {
-                ty: Type::Record(record.id),
-                params: Vec::new(),
-            })
-        }
-        _ => None,
-    }
-}
+use crate::syntax::{item_ast, parse_file};
+use crate::types::{literal_value, record_value, resolve_type, signature, type_table};
 
 /// An item, checked and lowered to its IR form.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -6,6 +6,7 @@
 use crate::codes::Code;
 use std::collections::BTreeMap;
 
+use ereje_runtime::ir::Type;
 use ereje_runtime::value::Date;
 
 use crate::ast::{Item, Span};
@@ -183,7 +184,7 @@ pub fn symbols(db: &dyn Db, set: PolicySet) -> Symbols {
     let mut symbols = Symbols::default();
     for (file_index, file) in set.files(db).iter().enumerate() {
         let file_index = file_index as u32;
-        let parsed = crate::queries::parse_file(db, *file);
+        let parsed = crate::syntax::parse_file(db, *file);
         symbols.modules.push(parsed.header.as_ref().map(|header| {
             ModuleSymbol {
                 name: header.name.text.clone(),
@@ -325,7 +326,7 @@ fn push(list: &mut Vec<ItemRef>, item: &ItemRef, kind: fn(u32) -> ValueKind) -> 
 }
 
 fn declare_type(symbols: &mut Symbols, item: &ItemRef, kind: TypeKind, module: u32, span: Span) {
-    if symbols.types.contains_key(&item.name) || crate::types::builtin_type(&item.name).is_some() {
+    if symbols.types.contains_key(&item.name) || builtin_type(&item.name).is_some() {
         symbols.diagnostics.push((
             item.clone(),
             Diagnostic::error(Code::NameDuplicate, format!("type `{}` is declared twice", item.name), span, "declared again here")
@@ -344,4 +345,20 @@ fn declare_type(symbols: &mut Symbols, item: &ItemRef, kind: TypeKind, module: u
             module,
         },
     );
+}
+
+/// The type a built-in type name stands for (`Money`, `Date`, …), `None` for another name.
+pub fn builtin_type(name: &str) -> Option<Type> {
+    Some(match name {
+        "Bool" => Type::Bool,
+        "Integer" => Type::Integer,
+        "Decimal" => Type::Decimal,
+        "Money" => Type::Money,
+        "Date" => Type::Date,
+        "Month" => Type::Month,
+        "Quarter" => Type::Quarter,
+        "Text" => Type::Text,
+        "RuleId" => Type::RuleId,
+        _ => return None,
+    })
 }

@@ -10,25 +10,11 @@ use ereje_runtime::ir::{
 use ereje_runtime::value::{Record, Value};
 use rust_decimal::Decimal;
 
-use crate::ast::{FieldCheck, Item, Literal, LiteralKind, Span, TypeRef, VariantJson};
-use crate::db::{Db, PolicySet};
+use crate::ast::{self, FieldCheck, Item, Literal, LiteralKind, Span, TypeRef, VariantJson};
+use crate::db::{Db, ItemKey, PolicySet};
 use crate::diagnostic::{closest_name, Diagnostic};
-use crate::symbols::{symbols, ItemRef, Symbols, TypeKind};
-
-pub fn builtin_type(name: &str) -> Option<Type> {
-    Some(match name {
-        "Bool" => Type::Bool,
-        "Integer" => Type::Integer,
-        "Decimal" => Type::Decimal,
-        "Money" => Type::Money,
-        "Date" => Type::Date,
-        "Month" => Type::Month,
-        "Quarter" => Type::Quarter,
-        "Text" => Type::Text,
-        "RuleId" => Type::RuleId,
-        _ => return None,
-    })
-}
+use crate::symbols::{builtin_type, symbols, ItemRef, Symbols, TypeKind};
+use crate::syntax::item_ast;
 
 const BUILTIN_TYPE_NAMES: &[&str] = &[
     "Bool", "Integer", "Decimal", "Money", "Date", "Month", "Quarter", "Text", "List", "Map",
@@ -159,7 +145,7 @@ pub fn type_table(db: &dyn Db, set: PolicySet) -> TypeTable {
     for (item_ref, kind) in &symbols.type_items {
         let Some(item) = item_ref
             .key(db, set)
-            .and_then(|key| crate::queries::item_ast(db, key).clone())
+            .and_then(|key| item_ast(db, key).clone())
         else {
             table.defs.push(TypeDef::Record(RecordDef {
                 name: item_ref.name.clone(),
@@ -209,7 +195,7 @@ pub fn type_table(db: &dyn Db, set: PolicySet) -> TypeTable {
     for (index, (item_ref, kind)) in symbols.type_items.iter().enumerate() {
         let Some(item) = item_ref
             .key(db, set)
-            .and_then(|key| crate::queries::item_ast(db, key).clone())
+            .and_then(|key| item_ast(db, key).clone())
         else {
             continue;
         };
@@ -484,4 +470,62 @@ pub fn record_value(fields: Vec<Value>) -> Value {
         path: None,
         fields: fields.into_boxed_slice(),
     }))
+}
+
+/// What other items need to know of an item: its type, and its parameters' types (functions),
+/// key types (tables) or domain (band tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub ty: Type,
+    pub params: Vec<Type>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn signature<'db>(db: &'db dyn Db, set: PolicySet, key: ItemKey<'db>) -> Option<Signature> {
+    let symbols = symbols(db, set);
+    let item = item_ast(db, key).as_ref()?;
+    let resolve = |written: &ast::TypeRef| resolve_type(symbols, written).ok();
+    match item {
+        Item::Parameter(parameter) => Some(Signature {
+            ty: resolve(&parameter.ty)?,
+            params: Vec::new(),
+        }),
+        Item::Def(def) => {
+            let mut params = Vec::new();
+            for (_, written) in def.params.iter().flatten() {
+                params.push(resolve(written)?);
+            }
+            Some(Signature {
+                ty: resolve(&def.ty)?,
+                params,
+            })
+        }
+        Item::Group(group) => Some(Signature {
+            ty: resolve(&group.element)?,
+            params: Vec::new(),
+        }),
+        Item::Bands(bands) => Some(Signature {
+            ty: resolve(&bands.result)?,
+            params: vec![resolve(&bands.domain)?],
+        }),
+        Item::Table(table) => {
+            let row = symbols.types.get(&table.name.text)?.id;
+            let mut params = Vec::new();
+            for (_, written) in &table.keys {
+                params.push(resolve(written)?);
+            }
+            Some(Signature {
+                ty: Type::Record(row),
+                params,
+            })
+        }
+        Item::Input(input) => {
+            let record = symbols.types.get(&input.record.text)?;
+            Some(Signature {
+                ty: Type::Record(record.id),
+                params: Vec::new(),
+            })
+        }
+        _ => None,
+    }
 }

@@ -5,15 +5,15 @@ use std::fmt::Write as _;
 use ereje_compiler::ast::{self, Item, Span};
 use ereje_compiler::navigation::{self, Target};
 use ereje_compiler::parser::ParsedItem;
-use ereje_compiler::queries::parse_file;
 use ereje_compiler::symbols::{symbols, ItemRef};
+use ereje_compiler::syntax::parse_file;
 use ereje_runtime::value::Date;
 use lsp_types::{
     CompletionItem, CompletionItemKind, DocumentSymbol, Hover, HoverContents, MarkupContent,
     MarkupKind, SymbolKind,
 };
 
-use crate::server::Place;
+use crate::project::Place;
 use crate::text;
 
 /// An item's syntax and where it starts, with the text of its file.

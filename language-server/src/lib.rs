@@ -13,6 +13,7 @@
 //! in-memory connection lets the tests drive the server as an editor would.
 
 mod features;
+mod project;
 mod server;
 pub mod text;
 

@@ -6,8 +6,7 @@
 use std::cmp::Ordering;
 
 use rust_decimal::{Decimal, RoundingStrategy};
-
-use crate::ir::RoundingMode;
+use serde::{Deserialize, Serialize};
 
 /// Powers of ten up to the largest scale of a decimal (28).
 pub(crate) const POWERS_OF_TEN: [i128; 29] = {
@@ -111,6 +110,20 @@ fn rounding_strategy(mode: RoundingMode) -> RoundingStrategy {
         RoundingMode::Down => RoundingStrategy::ToZero,
         RoundingMode::Up => RoundingStrategy::AwayFromZero,
     }
+}
+
+/// A rounding strategy, named by the policy: the law's tenge round half-up, `round_dp`'s
+/// half-to-even is only one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RoundingMode {
+    /// Half away from zero: 0.5 → 1, 2.5 → 3 (the law's rounding of tenge).
+    HalfUp,
+    /// Half to even (banker's): 0.5 → 0, 2.5 → 2.
+    HalfEven,
+    /// Toward zero (truncation).
+    Down,
+    /// Away from zero.
+    Up,
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use num_integer::Integer as _;
 use num_traits::{Signed as _, ToPrimitive as _, Zero as _};
 use rust_decimal::Decimal;
 
+use crate::decimal::RoundingMode;
 use crate::decimal::{cmp_dec, POWERS_OF_TEN};
-use crate::ir::RoundingMode;
 
 /// The largest mantissa of a [`Decimal`] (2^96 − 1), also its largest magnitude at scale 0.
 const LARGEST_MANTISSA: i128 = 79_228_162_514_264_337_593_543_950_335;

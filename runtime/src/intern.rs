@@ -12,14 +12,16 @@
 //! process that reloads a policy keeps only the texts that changed. Texts that come from cases
 //! are never kept here: they stay shared (`Arc`).
 
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::{Mutex, OnceLock, PoisonError};
-
-use crate::ir::Type;
 
 static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
 static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static &'static str>>> = OnceLock::new();
-static TYPES: OnceLock<Mutex<HashSet<&'static Type>>> = OnceLock::new();
+/// Kept values of other kinds (the policies' types), a set of each kind by its `TypeId`: the
+/// module stays below the IR it serves, and knows none of its types.
+static VALUES: OnceLock<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>> = OnceLock::new();
 
 /// `text`, kept for the rest of the process.
 pub(crate) fn text(text: &str) -> &'static str {
@@ -50,17 +52,29 @@ pub(crate) fn name(text: &str) -> &'static &'static str {
     kept
 }
 
-/// `ty`, kept for the rest of the process.
-pub(crate) fn ty(ty: &Type) -> &'static Type {
-    let mut types = TYPES
+/// `ty` (a policy's type, or any value of a kind kept this way), kept for the rest of the
+/// process.
+pub(crate) fn ty<T>(ty: &T) -> &'static T
+where
+    T: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    let mut kinds = VALUES
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if let Some(kept) = types.get(ty) {
+    let kind = kinds
+        .entry(TypeId::of::<T>())
+        .or_insert_with(|| Box::new(HashSet::<&'static T>::new()));
+    let Some(kept_of_kind) = kind.downcast_mut::<HashSet<&'static T>>() else {
+        // The set of `T` is keyed by `T`'s own id, so it is always one of `T`: a value kept
+        // twice here would only cost memory.
+        return Box::leak(Box::new(ty.clone()));
+    };
+    if let Some(kept) = kept_of_kind.get(ty) {
         return kept;
     }
-    let kept: &'static Type = Box::leak(Box::new(ty.clone()));
-    types.insert(kept);
+    let kept: &'static T = Box::leak(Box::new(ty.clone()));
+    kept_of_kind.insert(kept);
     kept
 }
 
@@ -74,9 +88,10 @@ mod tests {
         let second = text(&String::from("ASP-INCOME-TEST"));
         assert!(std::ptr::eq(first, second));
         assert_eq!(first, "ASP-INCOME-TEST");
-        let list = Type::List(Box::new(Type::Money));
+        let list = vec![String::from("Money")];
         assert!(std::ptr::eq(ty(&list), ty(&list.clone())));
-        assert!(!std::ptr::eq(ty(&list), ty(&Type::Money)));
+        assert!(!std::ptr::eq(ty(&list), ty(&vec![String::from("Date")])));
+        assert!(std::ptr::eq(ty(&7_u32), ty(&7_u32)));
         assert!(std::ptr::eq(name("SC-01"), name(&String::from("SC-01"))));
         assert_eq!(*name("SC-01"), "SC-01");
     }

@@ -848,17 +848,9 @@ pub enum AggregateKind {
     Max,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RoundingMode {
-    /// Half away from zero: 0.5 → 1, 2.5 → 3 (the law's rounding of tenge).
-    HalfUp,
-    /// Half to even (banker's): 0.5 → 0, 2.5 → 2.
-    HalfEven,
-    /// Toward zero (truncation).
-    Down,
-    /// Away from zero.
-    Up,
-}
+/// The rounding strategies a policy names (defined beside the decimal operations that apply
+/// them).
+pub use crate::decimal::RoundingMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Builtin {

@@ -4,8 +4,8 @@ use crate::codes::Code;
 use ereje_runtime::ir::{Builtin, Expr, Type};
 use ereje_runtime::value::Value;
 
+use super::{to_decimal, unify, Checker, NamedKind, Typed};
 use crate::ast::{self, ExprKind, LiteralKind, Name, Span};
-use crate::check::{to_decimal, unify, Checker, NamedKind, Typed};
 use crate::diagnostic::{closest_name, Diagnostic};
 
 /// Every built-in function, for "did you mean" and the language reference.
@@ -101,8 +101,8 @@ pub fn call_builtin(
             Code::TypeArity,
             format!(
                 "`{function}` takes {}, but {}",
-                crate::check::count_of(expected_arity, "argument"),
-                crate::check::given(arguments.len())
+                super::count_of(expected_arity, "argument"),
+                super::given(arguments.len())
             ),
             span,
             "wrong number of arguments",
@@ -145,8 +145,8 @@ pub fn call_builtin(
                         Code::TypeArity,
                         format!(
                             "table `{table_name}` has {}, but {}",
-                            crate::check::count_of(types.len(), "key"),
-                            crate::check::given(keys.len())
+                            super::count_of(types.len(), "key"),
+                            super::given(keys.len())
                         ),
                         span,
                         "wrong number of keys",
