@@ -256,9 +256,9 @@ fn test_results_of_the_edited_policy_are_diagnostics_on_the_test_files() {
         .contains("test `MRP is 3932` fails: MRP changed"));
 }
 
-/// A definition whose second line holds Kazakh and Russian text, `₸` and an emoji (in a string),
-/// then a misspelt parameter.
-const TYPO_PROBE: &str = "\ndef typo_probe: Money =\n  if \"Ұлт ₸ 😀 ёлка\" == \"x\" then NATIONAL_POVERTY_LIN else NATIONAL_POVERTY_LINE\n";
+/// A definition whose second line starts with Kazakh and Russian text, `₸` and an emoji (a
+/// string, which ends on its line), then a misspelt parameter.
+const TYPO_PROBE: &str = "\ndef typo_probe: Money = if\n\"Ұлт ₸ 😀 ёлка\" == \"x\" then NATIONAL_POVERTY_LIN else NATIONAL_POVERTY_LINE\n";
 
 #[test]
 fn a_typo_is_reported_at_its_utf16_range_and_fixing_it_clears_it() {
@@ -272,12 +272,12 @@ fn a_typo_is_reported_at_its_utf16_range_and_fixing_it_clears_it() {
     let found = errors(&typed.diagnostics["asp.ereje"]);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0]["code"], json!("name.unknown"));
-    // Counted by hand: `  if "Ұлт ₸ 😀 ёлка" == "x" then ` is 33 UTF-16 units (the emoji is
-    // two; 44 bytes in UTF-8).
+    // Counted by hand: `"Ұлт ₸ 😀 ёлка" == "x" then ` is 28 UTF-16 units (the emoji is two;
+    // 39 bytes in UTF-8).
     assert_eq!(
         found[0]["range"],
-        json!({ "start": { "line": typo_line, "character": 33 },
-                "end": { "line": typo_line, "character": 53 } })
+        json!({ "start": { "line": typo_line, "character": 28 },
+                "end": { "line": typo_line, "character": 48 } })
     );
     let message = found[0]["message"].as_str().unwrap();
     assert!(
