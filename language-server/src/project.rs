@@ -12,6 +12,9 @@ use crate::text;
 /// One policy directory, compiled in memory.
 pub(crate) struct Project {
     pub directory: PathBuf,
+    /// The manifest's version the workspace holds; `None` for the latest in-force version
+    /// (the files `Workspace::load` reads).
+    pub version: Option<String>,
     pub workspace: Workspace,
     /// The diagnostics last published, by module path, to publish only what changed.
     pub published: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
@@ -24,6 +27,16 @@ impl Project {
             .source_files()
             .iter()
             .position(|file| file.path(database) == path)
+    }
+
+    /// The module paths of the project, in manifest order.
+    pub fn module_paths(&self) -> Vec<String> {
+        let database = self.workspace.database();
+        self.workspace
+            .source_files()
+            .iter()
+            .map(|file| file.path(database).clone())
+            .collect()
     }
 
     pub fn uri_of(&self, file: u32) -> Option<Url> {

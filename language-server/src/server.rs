@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ereje_compiler::navigation::{self, Target};
-use ereje_compiler::{Severity, Workspace};
+use ereje_compiler::{PolicyVersions, Severity, Workspace};
 use lsp_server::{Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
@@ -173,57 +173,142 @@ impl Server {
         }
     }
 
-    /// Sets a module's text (from its current text) and returns the diagnostics to publish.
+    /// Sets a module's text (from its current text) in every project that holds it and returns
+    /// the diagnostics to publish: each module's from the first project that holds it (the
+    /// directory's latest in-force version, else the first version that lists the module).
     fn set_text(
         &mut self,
         uri: &Url,
         edit: impl FnOnce(&str) -> Option<String>,
     ) -> Vec<Notification> {
-        let Some((project_index, path)) = self.module_of(uri) else {
+        let Some((holding, path)) = self.module_of(uri) else {
             return Vec::new();
         };
-        let project = &mut self.projects[project_index];
-        let current = project.workspace.file_text(&path).unwrap_or("").to_string();
+        let Some(&first) = holding.first() else {
+            return Vec::new();
+        };
+        let current = self.projects[first]
+            .workspace
+            .file_text(&path)
+            .unwrap_or("")
+            .to_string();
         if let Some(new_text) = edit(&current) {
             if new_text != current {
-                project.workspace.set_file_text(&path, new_text);
+                for &index in &holding {
+                    self.projects[index]
+                        .workspace
+                        .set_file_text(&path, new_text.clone());
+                }
             }
         }
-        publish(project, &path)
+        let mut notifications = Vec::new();
+        for &index in &holding {
+            let directory = self.projects[index].directory.clone();
+            // Modules an earlier project of the directory holds are published by that one.
+            let earlier: Vec<usize> = (0..index)
+                .filter(|&other| self.projects[other].directory == directory)
+                .collect();
+            let published_elsewhere = |module: &str| {
+                earlier
+                    .iter()
+                    .any(|&other| self.projects[other].file_index(module).is_some())
+            };
+            let skipped: Vec<String> = self.projects[index]
+                .module_paths()
+                .into_iter()
+                .filter(|module| published_elsewhere(module))
+                .collect();
+            notifications.extend(publish(&mut self.projects[index], &path, &skipped));
+        }
+        notifications
     }
 
-    /// The index of a policy directory's project, loading it on first use.
+    /// The index of a policy directory's project (its latest in-force version), loading it on
+    /// first use.
     fn project(&mut self, directory: &Path) -> Result<usize, String> {
-        if let Some(index) = self.projects.iter().position(|p| p.directory == directory) {
+        if let Some(index) = self
+            .projects
+            .iter()
+            .position(|p| p.directory == directory && p.version.is_none())
+        {
             return Ok(index);
         }
         let workspace = Workspace::load(directory).map_err(|error| error.to_string())?;
         self.projects.push(Project {
             directory: directory.to_path_buf(),
+            version: None,
             workspace,
             published: BTreeMap::new(),
         });
         Ok(self.projects.len() - 1)
     }
 
-    /// The project and module path of a document, loading its project on first use.
-    fn module_of(&mut self, uri: &Url) -> Option<(usize, String)> {
+    /// The projects of a directory that hold `module`, the latest in-force version's first. A
+    /// module only another version lists (a proposed amendment's file) loads the first version
+    /// of the manifest that lists it, so that it is checked as that version compiles it.
+    fn projects_holding(&mut self, directory: &Path, module: &str) -> Vec<usize> {
+        if self.project(directory).is_err() {
+            return Vec::new();
+        }
+        let holding = |projects: &[Project]| -> Vec<usize> {
+            projects
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.directory == directory && p.file_index(module).is_some())
+                .map(|(index, _)| index)
+                .collect()
+        };
+        let found = holding(&self.projects);
+        if !found.is_empty() {
+            return found;
+        }
+        let Ok(versions) = PolicyVersions::load(directory) else {
+            return found;
+        };
+        let listing = versions.versions.iter().find(|spec| {
+            versions
+                .manifest_of(spec)
+                .modules
+                .iter()
+                .any(|listed| listed == module)
+        });
+        let Some(spec) = listing else {
+            return found;
+        };
+        let Ok(workspace) = versions.workspace(spec) else {
+            return found;
+        };
+        self.projects.push(Project {
+            directory: directory.to_path_buf(),
+            version: Some(spec.name.clone()),
+            workspace,
+            published: BTreeMap::new(),
+        });
+        holding(&self.projects)
+    }
+
+    /// The projects holding a document and its module path, loading them on first use.
+    fn module_of(&mut self, uri: &Url) -> Option<(Vec<usize>, String)> {
         let path = uri.to_file_path().ok()?;
         let directory = policy_directory(&path)?;
-        let index = self.project(&directory).ok()?;
         let relative = path.strip_prefix(&directory).ok()?;
         let module = relative.to_string_lossy().replace('\\', "/");
-        self.projects[index].file_index(&module)?;
-        Some((index, module))
+        let holding = self.projects_holding(&directory, &module);
+        (!holding.is_empty()).then_some((holding, module))
     }
 
     /// A document position in a loaded project.
     fn place(&self, uri: &Url, position: Position) -> Option<Place<'_>> {
         let path = uri.to_file_path().ok()?;
         let directory = policy_directory(&path)?;
-        let project = self.projects.iter().find(|p| p.directory == directory)?;
         let module = path.strip_prefix(&directory).ok()?;
-        let file = project.file_index(&module.to_string_lossy().replace('\\', "/"))? as u32;
+        let module = module.to_string_lossy().replace('\\', "/");
+        // The first project holding the module, as `projects_holding` orders them.
+        let project = self
+            .projects
+            .iter()
+            .find(|p| p.directory == directory && p.file_index(&module).is_some())?;
+        let file = project.file_index(&module)? as u32;
         let offset = text::offset(project.text_of(file), position) as u32;
         Some(Place {
             project,
@@ -404,7 +489,9 @@ fn policy_directory(path: &Path) -> Option<PathBuf> {
 
 /// Recompiles a project and returns the diagnostics to publish: those of the edited module, and
 /// of every other module whose diagnostics changed.
-fn publish(project: &mut Project, edited: &str) -> Vec<Notification> {
+/// The diagnostics of a project's modules that changed since last published (the edited
+/// module's always), except those of `skipped` (published by another project).
+fn publish(project: &mut Project, edited: &str, skipped: &[String]) -> Vec<Notification> {
     let compilation = project.workspace.compile();
     let mut by_module: BTreeMap<String, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
     let database = project.workspace.database();
@@ -421,7 +508,7 @@ fn publish(project: &mut Project, edited: &str) -> Vec<Notification> {
     let mut notifications = Vec::new();
     for (module, diagnostics) in by_module {
         let unchanged = project.published.get(&module) == Some(&diagnostics);
-        if unchanged && module != edited {
+        if (unchanged && module != edited) || skipped.contains(&module) {
             continue;
         }
         let Ok(uri) = Url::from_file_path(project.directory.join(&module)) else {

@@ -502,3 +502,48 @@ fn outline_and_completion() {
         .unwrap();
     assert_eq!(pm["detail"], json!("parameter PM: Money"));
 }
+
+#[test]
+fn a_module_of_a_proposed_version_only_is_checked_as_that_version_compiles_it() {
+    let mut editor = Editor::start();
+    let shared = editor.open("asp.ereje", None);
+    assert!(errors(&shared.diagnostics["asp.ereje"]).is_empty());
+    // `pilot_draft_2025_09.ereje` is listed only by the proposed version 2025.2-draft.
+    let opened = editor.open("pilot_draft_2025_09.ereje", None);
+    assert_eq!(
+        opened
+            .diagnostics
+            .get("pilot_draft_2025_09.ereje")
+            .map(|d| errors(d).len()),
+        Some(0),
+        "{:#?}",
+        opened.diagnostics
+    );
+    assert!(opened
+        .result
+        .as_array()
+        .is_some_and(|outline| !outline.is_empty()));
+    let typed = editor.edit(
+        "pilot_draft_2025_09.ereje",
+        "case.pilot.enrolled ?? false",
+        "case.pilot.enroled ?? false",
+    );
+    let found = errors(&typed.diagnostics["pilot_draft_2025_09.ereje"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["code"], json!("name.unknown_field"));
+    // A module both versions hold is published once, by the in-force version's project.
+    assert!(
+        !typed.diagnostics.contains_key("asp.ereje"),
+        "{:#?}",
+        typed.diagnostics.keys()
+    );
+    let fixed = editor.edit(
+        "pilot_draft_2025_09.ereje",
+        "case.pilot.enroled ?? false",
+        "case.pilot.enrolled ?? false",
+    );
+    assert!(errors(&fixed.diagnostics["pilot_draft_2025_09.ereje"]).is_empty());
+    // An edit to a shared module reaches both versions: breaking `asp.ereje` is reported once.
+    let broken = editor.edit("asp.ereje", "NATIONAL_POVERTY_LINE", "NATIONAL_POVERTY_LIN");
+    assert!(!errors(&broken.diagnostics["asp.ereje"]).is_empty());
+}
