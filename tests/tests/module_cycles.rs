@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! No import cycles between the modules of a crate.
 //!
 //! A module is a file `src/NAME.rs` or a folder `src/NAME/` (its files are one module: a child
