@@ -563,7 +563,10 @@ enum Emit {
 }
 
 fn compile_rust(policy_dir: &Path, output: Option<&Path>) -> u8 {
-    let source = match ereje_compiler::native::emit_rust_for_dir(policy_dir) {
+    let source = match ereje_compiler::native::emit_rust_for_dir(
+        policy_dir,
+        "Written by `ereje compile <policy-dir> --emit rust`; run it again after an edit.",
+    ) {
         Ok(source) => source,
         Err(message) => return fail(miette::miette!(code = "compile::rust", "{message}")),
     };

@@ -46,7 +46,11 @@ pub fn write_native_code(policy_dir: &Path) -> Result<(), String> {
 /// The text of [`OUT_FILE`] for `policy_dir`, and a warning when the policy does not compile
 /// (the module then lists no code).
 pub fn native_module(policy_dir: &Path) -> (String, Option<String>) {
-    match crate::native::emit_rust_for_dir(policy_dir) {
+    match crate::native::emit_rust_for_dir(
+        policy_dir,
+        "Written into OUT_DIR by the crate's build script from the policy files, at every build \
+         that follows an edit of them.",
+    ) {
         Ok(source) => (format!("pub mod generated {{\n{source}}}\n"), None),
         Err(message) => (
             "/// No native code: the policy does not compile.\npub mod generated {\n    \
