@@ -213,7 +213,7 @@ impl Engine {
     ///
     /// The replica's digest and native code are this engine's: the IR is the same, so hashing
     /// it again and matching the native code's shape again (two thirds of the cost of a new
-    /// engine, about 3 ms a batch worker) would only find them again.
+    /// engine, about 11 million instructions a batch worker) would only find them again.
     pub fn replica(&self) -> Result<Engine, LoadError> {
         let policy = (*self.policy).clone();
         let prepared = load::prepare(&policy)?;
