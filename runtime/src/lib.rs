@@ -157,15 +157,20 @@ impl Engine {
             version: intern::text(&policy.version),
             digest: intern::text(&digest),
         };
+        Ok(Engine::assemble(policy, prepared, policy_ref))
+    }
+
+    /// An engine of `policy`, checked and prepared already, whose digest is `policy_ref`'s.
+    fn assemble(policy: ir::Policy, prepared: eval::Prepared, policy_ref: PolicyRef) -> Engine {
         let compiled = compiled::compile(&policy, &prepared);
-        Ok(Engine {
+        Engine {
             policy: Arc::new(policy),
             prepared: Arc::new(prepared),
             compiled: Arc::new(compiled),
             native: None,
             policy_ref,
             limits: Limits::default(),
-        })
+        }
     }
 
     /// The same engine evaluating with the first of `code` made for its policy's shape (see
@@ -205,12 +210,21 @@ impl Engine {
     /// texts (output keys, rule names) many times per case; when two cores do that on the same
     /// engine, each reference count moves between their caches every time. A batch gives each
     /// worker thread a replica (measured in `BENCHMARKS.md`).
+    ///
+    /// The replica's digest and native code are this engine's: the IR is the same, so hashing
+    /// it again and matching the native code's shape again (two thirds of the cost of a new
+    /// engine, about 11 million instructions a batch worker) would only find them again.
     pub fn replica(&self) -> Result<Engine, LoadError> {
-        let replica = Engine::new((*self.policy).clone())?.with_limits(self.limits);
-        Ok(match &self.native {
-            Some(binding) => replica.with_native_code(&[binding.code]),
-            None => replica,
-        })
+        let policy = (*self.policy).clone();
+        let prepared = load::prepare(&policy)?;
+        let mut replica =
+            Engine::assemble(policy, prepared, self.policy_ref).with_limits(self.limits);
+        replica.native = self
+            .native
+            .as_ref()
+            .and_then(|binding| binding.replica(&replica.policy))
+            .map(Arc::new);
+        Ok(replica)
     }
 
     /// The limits on the cases this engine reads.

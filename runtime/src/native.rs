@@ -270,6 +270,16 @@ impl Binding {
     /// shape (or the code's constants cannot be read, which only a damaged file could cause).
     pub(crate) fn find(policy: &Policy, candidates: &[&'static NativePolicy]) -> Option<Binding> {
         let (code, outputs) = matching(policy, candidates)?;
+        Binding::of(code, outputs, policy)
+    }
+
+    /// The same code bound again for `policy`, the same IR as this binding's (see
+    /// `Engine::replica`): its own constants, keys and tables, without matching the shape again.
+    pub(crate) fn replica(&self, policy: &Policy) -> Option<Binding> {
+        Binding::of(self.code, self.outputs.clone(), policy)
+    }
+
+    fn of(code: &'static NativePolicy, outputs: Vec<usize>, policy: &Policy) -> Option<Binding> {
         let constants: Vec<Value> = serde_json::from_str(code.constants).ok()?;
         let keys = code.keys.iter().map(|key| Key::name(key)).collect();
         Some(Binding {
