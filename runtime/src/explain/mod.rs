@@ -202,6 +202,10 @@ pub struct Explanation {
     /// The policy's words for the names the explanation shows (`label` items), by target
     /// (`asp.monthly_total`, `asp.outcome.granted`, `Member.birth_date`).
     pub labels: std::collections::BTreeMap<String, Messages>,
+    /// The outputs the policy marks as payments (`output asp payments [monthly_total]`), each
+    /// with its payment fields, in declaration order: what a family asked about, which an
+    /// explanation opens with.
+    pub payments: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,6 +246,11 @@ pub struct AppliedRule {
     /// `message not` (never the message that says it holds).
     pub messages: Messages,
     pub source: Option<String>,
+    /// The output that used the rule.
+    pub output: String,
+    /// The values the rule was computed from (its direct inputs in the trace): the steps of a
+    /// derivation.
+    pub numbers: Vec<Number>,
 }
 
 /// A named value the decision used.
@@ -404,6 +413,12 @@ pub fn explain_decision(
             .full_trace
             .then(|| branches(policy, trace, &trace.roots)),
         labels: policy.labels.clone(),
+        payments: policy
+            .outputs
+            .iter()
+            .filter(|output| !output.payments.is_empty() || output.ty == Type::Money)
+            .map(|output| (output.name.clone(), output.payments.clone()))
+            .collect(),
     }
 }
 
@@ -463,20 +478,20 @@ fn candidate_nodes(policy: &Policy, context: &expr::Context<'_>) -> Vec<usize> {
 }
 
 fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<AppliedRule> {
-    let mut seen: Vec<usize> = Vec::new();
+    let mut seen: Vec<(usize, &str)> = Vec::new();
     for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
         for input in trace.inputs(root) {
             let is_rule = trace.nodes.get(*input).is_some_and(|node| {
                 node.kind == TraceKind::Rule && !reasons.iter().any(|reason| **reason == *node.id)
             });
-            if is_rule && !seen.contains(input) {
-                seen.push(*input);
+            if is_rule && !seen.iter().any(|(index, _)| index == input) {
+                seen.push((*input, &*root.id));
             }
         }
     }
     seen.iter()
-        .filter_map(|index| trace.nodes.get(*index))
-        .filter_map(|node| {
+        .filter_map(|(index, output)| Some((*index, trace.nodes.get(*index)?, *output)))
+        .filter_map(|(index, node, output)| {
             let item = policy.items.iter().find(|item| *item.name == *node.id)?;
             let does_not_hold = node.value == Value::Bool(false);
             Some(AppliedRule {
@@ -488,6 +503,8 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
                     item.messages.clone()
                 },
                 source: item.source.clone(),
+                output: output.to_string(),
+                numbers: numbers(policy, trace, index),
             })
         })
         .collect()
