@@ -288,6 +288,87 @@ fn full_adds_the_whole_tree() {
     assert!(full.len() > short.len());
 }
 
+#[test]
+fn output_writes_the_explanation_to_a_file() {
+    let case = example("c000000");
+    let dir = temp_dir("output");
+    let file = dir.join("explanation.html");
+    let printed = ereje_on("explain", &case, &["--lang", "kk", "--format", "html"]);
+    let quiet = ereje_on(
+        "explain",
+        &case,
+        &[
+            "--lang",
+            "kk",
+            "--format",
+            "html",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(quiet, "", "nothing on stdout with -o");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The explanation opens with the headline of the payment (its verdict and amount), then the
+/// calculation, before any reason or list, in every language and format.
+#[test]
+fn the_explanation_opens_with_the_headline_and_the_calculation() {
+    let case = example("c000000");
+    for (lang, headline, calculation, reasons) in [
+        (
+            "ru",
+            "назначена, итого в месяц: 146 737 ₸",
+            "Расчёт",
+            "Основания",
+        ),
+        (
+            "kk",
+            "тағайындалды, айына барлығы: 146 737 ₸",
+            "Есептеу",
+            "Негіздер",
+        ),
+        (
+            "en",
+            "granted, monthly total: 146 737 ₸",
+            "Calculation",
+            "Reasons",
+        ),
+    ] {
+        for format in ["text", "html"] {
+            let text = ereje_on("explain", &case, &["--lang", lang, "--format", format]);
+            let at = |word: &str| {
+                text.find(word)
+                    .unwrap_or_else(|| panic!("{lang} {format}: no {word}"))
+            };
+            assert!(at(headline) < at(calculation), "{lang} {format}");
+            assert!(at(calculation) < at(reasons), "{lang} {format}");
+        }
+        let json = explanation_in(&case, lang);
+        let kinds: Vec<&str> = json["reading"]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|section| section["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["headline", "derivation", "part", "summary", "list"],
+            "{lang}"
+        );
+    }
+}
+
+fn explanation_in(case: &str, lang: &str) -> serde_json::Value {
+    serde_json::from_str(&ereje_on(
+        "explain",
+        case,
+        &["--lang", lang, "--format", "json"],
+    ))
+    .unwrap()
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
