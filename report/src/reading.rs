@@ -43,6 +43,15 @@ impl Section {
     }
 }
 
+/// A title: the name with its first letter capitalised (labels are written as they read inside
+/// a sentence).
+fn capitalized(name: &str) -> String {
+    let mut characters = name.chars();
+    characters.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(characters).collect()
+    })
+}
+
 /// The name a caseworker reads for `target`: the policy's label, else the last part of it.
 pub fn name_of<'a>(explanation: &'a Explanation, target: &'a str, lang: Lang) -> &'a str {
     policy_label(explanation, target, lang)
@@ -176,7 +185,7 @@ fn headline(
     }
     let mut section = Section {
         kind: "headline",
-        title: name_of(explanation, name, lang).to_string(),
+        title: capitalized(name_of(explanation, name, lang)),
         lines: Vec::new(),
     };
     section.push(0, parts.join(", "));
@@ -218,12 +227,11 @@ fn derivation_step(
         section.push(1, how.to_string());
     }
     // The numbers the step was computed from; the yes/no gates on the way are the reasons'
-    // business, not the calculation's.
-    for number in rule
-        .numbers
-        .iter()
-        .filter(|number| !matches!(number.value, Quantity::Bool(_)))
-    {
+    // business, not the calculation's, and the facts of the case and the calls of a function
+    // (one per member) are already in the step's value and in the facts of the case.
+    for number in rule.numbers.iter().filter(|number| {
+        !matches!(number.value, Quantity::Bool(_)) && !matches!(number.kind, "input" | "function")
+    }) {
         section.push(
             1,
             format!(
@@ -310,7 +318,7 @@ fn parts(
             continue;
         }
         let target = format!("{name}.{field}");
-        let title = name_of(explanation, &target, lang).to_string();
+        let title = capitalized(name_of(explanation, &target, lang));
         let mut section = Section {
             kind: "part",
             title,
@@ -352,7 +360,7 @@ fn summary(
     let words = labels(lang);
     let mut section = Section {
         kind: "summary",
-        title: name_of(explanation, name, lang).to_string(),
+        title: capitalized(name_of(explanation, name, lang)),
         lines: Vec::new(),
     };
     for band in banded {
@@ -435,7 +443,7 @@ pub fn band_name<'a>(explanation: &'a Explanation, band: &'a BandPosition, lang:
 fn list(explanation: &Explanation, name: &str, value: &Quantity, lang: Lang) -> Section {
     let mut section = Section {
         kind: "list",
-        title: name_of(explanation, name, lang).to_string(),
+        title: capitalized(name_of(explanation, name, lang)),
         lines: Vec::new(),
     };
     for (field, item) in entries(value) {
