@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use crate::reading::{self, reading};
 use ereje_runtime::explain::{
-    AppliedRule, BandPosition, Change, ChangeKind, Comparison, Quantity, Reason, Relation,
-    TraceBranch,
+    AppliedRule, BandPosition, Change, ChangeKind, Comparison, FactName, Quantity, Reason,
+    Relation, TraceBranch,
 };
 use ereje_runtime::ir::Messages;
 use ereje_runtime::value::Date;
@@ -305,6 +305,38 @@ pub const LABELS: [(Lang, Labels); 3] = [
     ),
 ];
 
+/// A fact of the case as a caseworker names it: the member's id and the field's label
+/// (`m1: ребёнок с инвалидностью`).
+pub fn fact_label(
+    explanation: &Explanation,
+    named: Option<&FactName>,
+    lang: Lang,
+) -> Option<String> {
+    let named = named?;
+    let field = reading::name_of(explanation, &named.target, lang);
+    Some(match &named.owner {
+        Some(owner) => format!("{owner}: {field}"),
+        None => field.to_string(),
+    })
+}
+
+/// A fact's value as a caseworker reads it: an enum value by its label.
+fn fact_value(
+    explanation: &Explanation,
+    named: Option<&FactName>,
+    value: &Quantity,
+    lang: Lang,
+) -> String {
+    match (named.and_then(|named| named.values.as_deref()), value) {
+        (Some(values), Quantity::Text(text)) => {
+            policy_label(explanation, &format!("{values}.{text}"), lang)
+                .unwrap_or(text)
+                .to_string()
+        }
+        _ => format_quantity(value, lang),
+    }
+}
+
 /// The labels of a language.
 pub fn labels(lang: Lang) -> &'static Labels {
     let index = match lang {
@@ -475,7 +507,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
         let _ = writeln!(out, "{}", labels.reasons);
     }
     for (position, reason) in reasons_in_order(explanation).into_iter().enumerate() {
-        write_reason(&mut out, reason, position + 1, lang);
+        write_reason(&mut out, explanation, reason, position + 1, lang);
     }
     let other_rules = other_rules(explanation);
     if !other_rules.is_empty() {
@@ -507,12 +539,20 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     out.push('\n');
     let _ = writeln!(out, "{}", labels.facts);
     for fact in &explanation.facts {
-        let _ = writeln!(
-            out,
-            "  {} = {}",
-            fact.path,
-            format_quantity(&fact.value, lang)
-        );
+        let _ = match fact_label(explanation, fact.named.as_ref(), lang) {
+            Some(name) => writeln!(
+                out,
+                "  {name} = {} ({})",
+                fact_value(explanation, fact.named.as_ref(), &fact.value, lang),
+                fact.path
+            ),
+            None => writeln!(
+                out,
+                "  {} = {}",
+                fact.path,
+                format_quantity(&fact.value, lang)
+            ),
+        };
     }
     out.push('\n');
     let _ = writeln!(out, "{}", labels.decisive);
@@ -592,7 +632,13 @@ fn is_summarised(explanation: &Explanation, band: &BandPosition) -> bool {
     })
 }
 
-fn write_reason(out: &mut String, reason: &Reason, number: usize, lang: Lang) {
+fn write_reason(
+    out: &mut String,
+    explanation: &Explanation,
+    reason: &Reason,
+    number: usize,
+    lang: Lang,
+) {
     let labels = labels(lang);
     let text = message(&reason.messages, lang).unwrap_or(labels.no_message);
     let _ = writeln!(out, "  {number}. {}: {text}", reason.rule);
@@ -629,12 +675,18 @@ fn write_reason(out: &mut String, reason: &Reason, number: usize, lang: Lang) {
     if !reason.numbers.is_empty() {
         let _ = writeln!(out, "     {}:", labels.numbers);
         for number in &reason.numbers {
-            let mut line = format!(
-                "{} {} = {}",
-                kind_name(labels, number.kind),
-                number.id,
-                format_quantity(&number.value, lang)
-            );
+            let mut line = match fact_label(explanation, number.named.as_ref(), lang) {
+                Some(name) => format!(
+                    "{name} = {}",
+                    fact_value(explanation, number.named.as_ref(), &number.value, lang)
+                ),
+                None => format!(
+                    "{} {} = {}",
+                    kind_name(labels, number.kind),
+                    number.id,
+                    format_quantity(&number.value, lang)
+                ),
+            };
             if let Some(date) = number.effective_from {
                 let _ = write!(
                     line,
@@ -1055,9 +1107,12 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
             for number in &reason.numbers {
                 let _ = writeln!(
                     out,
-                    "<tr><td>{} <code>{}</code></td><td>{}</td></tr>",
-                    escape(kind_name(labels, number.kind)),
-                    escape(&number.id),
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(
+                        &fact_label(explanation, number.named.as_ref(), lang).unwrap_or_else(
+                            || format!("{} {}", kind_name(labels, number.kind), number.id)
+                        )
+                    ),
                     escape(&format_quantity(&number.value, lang))
                 );
             }
@@ -1097,9 +1152,15 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
     for fact in &explanation.facts {
         let _ = writeln!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td></tr>",
-            escape(&fact.path),
-            escape(&format_quantity(&fact.value, lang))
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&fact_label(explanation, fact.named.as_ref(), lang).unwrap_or_default()),
+            escape(&fact_value(
+                explanation,
+                fact.named.as_ref(),
+                &fact.value,
+                lang
+            )),
+            escape(&fact.path)
         );
     }
     out.push_str("</table>\n");
