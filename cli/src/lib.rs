@@ -537,24 +537,21 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
         as_of,
         full_trace: full,
     };
-    match ereje_runtime::explain_case(engine, &text, &options) {
-        Ok(explanation) => {
-            let rendered = explain::render(&explanation, format, lang, full);
-            match output {
-                Some(path) => match std::fs::write(path, rendered.as_bytes()) {
-                    Ok(()) => EXIT_OK,
-                    Err(error) => fail(miette::miette!(
-                        code = "io::output",
-                        "cannot write the explanation to `{}`: {error}",
-                        path.display()
-                    )),
-                },
-                None => {
-                    print_stdout(&rendered);
-                    EXIT_OK
-                }
+    match explain::explain(engine, &text, &options, format, lang) {
+        Ok(rendered) => match output {
+            Some(path) => match std::fs::write(path, rendered.as_bytes()) {
+                Ok(()) => EXIT_OK,
+                Err(error) => fail(miette::miette!(
+                    code = "io::output",
+                    "cannot write the explanation to `{}`: {error}",
+                    path.display()
+                )),
+            },
+            None => {
+                print_stdout(&rendered);
+                EXIT_OK
             }
-        }
+        },
         Err(failure) => {
             let mut line = failure.to_json_line();
             line.push('\n');

@@ -375,6 +375,36 @@ pub fn render(explanation: &Explanation, format: Format, lang: Lang, full: bool)
     }
 }
 
+/// Decides a case (JSON text) with an engine and explains the decision in a language and
+/// format: exactly what `ereje explain` prints (and the service returns), for a program that
+/// embeds the engine.
+///
+/// ```no_run
+/// # fn show(engine: &ereje_runtime::Engine, case_json: &str) {
+/// use ereje_report::explanation::{explain, Format, Lang};
+/// let options = ereje_runtime::ExplainOptions::default();
+/// match explain(engine, case_json, &options, Format::Html, Lang::Kk) {
+///     Ok(page) => println!("{page}"),
+///     Err(failure) => eprintln!("{}", failure.to_json_line()),
+/// }
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// A case that cannot be decided gives its failure (the error line's code, JSON path and
+/// message) instead of an explanation.
+pub fn explain(
+    engine: &ereje_runtime::Engine,
+    case_json: &str,
+    options: &ereje_runtime::ExplainOptions,
+    format: Format,
+    lang: Lang,
+) -> Result<String, ereje_runtime::decision::CaseFailure> {
+    let explanation = ereje_runtime::explain_case(engine, case_json, options)?;
+    Ok(render(&explanation, format, lang, options.full_trace))
+}
+
 /// A message in `lang`, else in another language (ru, en, kk, in that order).
 pub fn message(messages: &Messages, lang: Lang) -> Option<&str> {
     let preferred = match lang {
