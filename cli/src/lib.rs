@@ -153,6 +153,9 @@ enum Command {
         /// What-if: give a parameter another value, from DATE on or on every date (repeatable).
         #[arg(long = "set", value_name = "PARAM=VALUE[@DATE]", value_parser = versions::parse_set)]
         sets: Vec<ereje_runtime::whatif::Override>,
+        /// Write the explanation to this file instead of stdout (an HTML page to attach).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Compile a policy directory to its IR JSON (for embedding programs) and print its digest.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -290,6 +293,7 @@ pub fn run() -> ExitCode {
             format,
             version,
             sets,
+            output,
         } => explain_case(
             &policy_dir,
             &case,
@@ -300,6 +304,7 @@ pub fn run() -> ExitCode {
                 format: format.into(),
                 version: version.as_deref(),
                 sets: &sets,
+                output: output.as_deref(),
             },
         ),
         Command::Compile {
@@ -496,6 +501,8 @@ struct ExplainChoices<'a> {
     format: explain::Format,
     version: Option<&'a str>,
     sets: &'a [ereje_runtime::whatif::Override],
+    /// The file to write the explanation to, instead of stdout.
+    output: Option<&'a Path>,
 }
 
 fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> u8 {
@@ -506,6 +513,7 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
         format,
         version,
         sets,
+        output,
     } = choices;
     let side = match versions::load_side(policy_dir, version, sets) {
         Ok(side) => side,
@@ -529,11 +537,21 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
         as_of,
         full_trace: full,
     };
-    match ereje_runtime::explain_case(engine, &text, &options) {
-        Ok(explanation) => {
-            print_stdout(&explain::render(&explanation, format, lang, full));
-            EXIT_OK
-        }
+    match explain::explain(engine, &text, &options, format, lang) {
+        Ok(rendered) => match output {
+            Some(path) => match std::fs::write(path, rendered.as_bytes()) {
+                Ok(()) => EXIT_OK,
+                Err(error) => fail(miette::miette!(
+                    code = "io::output",
+                    "cannot write the explanation to `{}`: {error}",
+                    path.display()
+                )),
+            },
+            None => {
+                print_stdout(&rendered);
+                EXIT_OK
+            }
+        },
         Err(failure) => {
             let mut line = failure.to_json_line();
             line.push('\n');

@@ -279,8 +279,15 @@ fn explain_prints_the_policy_messages_in_each_language() {
         assert!(text.contains("ASP-CONTRACT-BAN"), "{lang}: {text}");
         let ban = policy_message("ASP-CONTRACT-BAN", lang);
         assert!(text.contains(&ban), "{lang}: no `{ban}` in {text}");
+        // A step of the calculation shows its message's head as its name, with the value,
+        // and the rest of the message (how it is computed) under it.
         let amount = policy_message("ASP-AMOUNT", lang);
-        assert!(text.contains(&amount), "{lang}: no `{amount}` in {text}");
+        let (step, how) = amount.split_once(": ").unwrap();
+        assert!(
+            text.contains(&format!("{step}: ")),
+            "{lang}: no `{step}` in {text}"
+        );
+        assert!(text.contains(how), "{lang}: no `{how}` in {text}");
         assert!(text.contains(" ₸"), "{lang}: {text}");
     }
 }

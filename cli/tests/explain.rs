@@ -288,6 +288,142 @@ fn full_adds_the_whole_tree() {
     assert!(full.len() > short.len());
 }
 
+#[test]
+fn output_writes_the_explanation_to_a_file() {
+    let case = example("c000000");
+    let dir = temp_dir("output");
+    let file = dir.join("explanation.html");
+    let printed = ereje_on("explain", &case, &["--lang", "kk", "--format", "html"]);
+    let quiet = ereje_on(
+        "explain",
+        &case,
+        &[
+            "--lang",
+            "kk",
+            "--format",
+            "html",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(quiet, "", "nothing on stdout with -o");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The explanation opens with the headline of the payment (its verdict and amount), then the
+/// calculation, before any reason or list, in every language and format.
+#[test]
+fn the_explanation_opens_with_the_headline_and_the_calculation() {
+    let case = example("c000000");
+    for (lang, headline, calculation, reasons) in [
+        (
+            "ru",
+            "назначена, итого в месяц: 146 737 ₸",
+            "Расчёт",
+            "Основания",
+        ),
+        (
+            "kk",
+            "тағайындалды, айына барлығы: 146 737 ₸",
+            "Есептеу",
+            "Негіздер",
+        ),
+        (
+            "en",
+            "granted, monthly total: 146 737 ₸",
+            "Calculation",
+            "Reasons",
+        ),
+    ] {
+        for format in ["text", "html"] {
+            let text = ereje_on("explain", &case, &["--lang", lang, "--format", format]);
+            let at = |word: &str| {
+                text.find(word)
+                    .unwrap_or_else(|| panic!("{lang} {format}: no {word}"))
+            };
+            assert!(at(headline) < at(calculation), "{lang} {format}");
+            assert!(at(calculation) < at(reasons), "{lang} {format}");
+        }
+        let json = explanation_in(&case, lang);
+        let kinds: Vec<&str> = json["reading"]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|section| section["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["headline", "derivation", "part", "summary", "list"],
+            "{lang}"
+        );
+    }
+}
+
+/// Whether a word may be written in Latin letters in a Kazakh or Russian explanation: a rule id
+/// (`ASP-INCOME-TEST`), a member id (`m1`, `k3`), a case id or the policy's name.
+fn latin_allowed(word: &str, case_id: &str) -> bool {
+    let rule_id = word.contains('-')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    let member_id = word.len() <= 3
+        && word.starts_with(|c: char| c.is_ascii_lowercase())
+        && word[1..].chars().all(|c| c.is_ascii_digit())
+        && word.len() > 1;
+    rule_id || member_id || word == case_id || word == "kz"
+}
+
+/// The Latin-script words of a text other than those allowed.
+fn latin_words(text: &str, case_id: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|word| word.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|word| !latin_allowed(word, case_id))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn latin_words_are_found() {
+    assert_eq!(
+        latin_words("АӘК: m1, ASP-AMOUNT, k3 (c1)", "c1"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        latin_words("child_supplement_of: 5 898 ₸, /members/1/id", "c1"),
+        ["child_supplement_of", "members", "id"]
+    );
+}
+
+/// The part of an explanation a caseworker reads to the family (its sections before the
+/// detailed reasons) holds no identifier: in Kazakh and Russian, no Latin-script word other
+/// than rule ids, member ids, the case id and the policy's name, for every example.
+#[test]
+fn the_reading_in_kazakh_and_russian_names_everything_in_words() {
+    for case in example_cases() {
+        let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = parsed["case_id"].as_str().unwrap().to_string();
+        for (lang, reasons) in [("kk", "\nНегіздер"), ("ru", "\nОснования")] {
+            let text = ereje_on("explain", &case, &["--lang", lang]);
+            let reading = text.split(reasons).next().unwrap();
+            let words = latin_words(reading, &case_id);
+            assert!(
+                words.is_empty(),
+                "{case_id} {lang}: {words:?} in\n{reading}"
+            );
+        }
+    }
+}
+
+fn explanation_in(case: &str, lang: &str) -> serde_json::Value {
+    serde_json::from_str(&ereje_on(
+        "explain",
+        case,
+        &["--lang", lang, "--format", "json"],
+    ))
+    .unwrap()
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {

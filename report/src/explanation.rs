@@ -8,8 +8,10 @@
 
 use std::fmt::Write as _;
 
+use crate::reading::{self, reading};
 use ereje_runtime::explain::{
-    BandPosition, Change, ChangeKind, Comparison, Quantity, Reason, Relation, TraceBranch,
+    AppliedRule, BandPosition, Change, ChangeKind, Comparison, FactName, Quantity, Reason,
+    Relation, TraceBranch,
 };
 use ereje_runtime::ir::Messages;
 use ereje_runtime::value::Date;
@@ -86,6 +88,14 @@ pub struct Labels {
     pub row_missing: &'static str,
     pub band: &'static str,
     pub no_message: &'static str,
+    /// The title of the derivation of an amount.
+    pub derivation: &'static str,
+    /// `reasons: {}` in a headline.
+    pub reason_count: &'static str,
+    /// A part of the decision that does not apply to the case (no pilot).
+    pub not_applicable: &'static str,
+    /// A name in quotes: `«{}»`.
+    pub quoted: &'static str,
     pub decimal_separator: char,
     pub kinds: [(&'static str, &'static str); 8],
 }
@@ -142,6 +152,10 @@ pub const LABELS: [(Lang, Labels); 3] = [
             row_missing: "строки нет",
             band: "интервал",
             no_message: "(сообщение не задано)",
+            derivation: "Расчёт",
+            reason_count: "оснований для отказа: {}",
+            not_applicable: "не применяется",
+            quoted: "«{}»",
             decimal_separator: ',',
             kinds: [
                 ("rule", "правило"),
@@ -205,6 +219,10 @@ pub const LABELS: [(Lang, Labels); 3] = [
             row_missing: "жол жоқ",
             band: "аралық",
             no_message: "(хабарлама берілмеген)",
+            derivation: "Есептеу",
+            reason_count: "бас тарту негіздері: {}",
+            not_applicable: "қолданылмайды",
+            quoted: "«{}»",
             decimal_separator: ',',
             kinds: [
                 ("rule", "ереже"),
@@ -268,6 +286,10 @@ pub const LABELS: [(Lang, Labels); 3] = [
             row_missing: "no row",
             band: "band",
             no_message: "(no message given)",
+            derivation: "Calculation",
+            reason_count: "reasons for refusal: {}",
+            not_applicable: "does not apply",
+            quoted: "“{}”",
             decimal_separator: '.',
             kinds: [
                 ("rule", "rule"),
@@ -282,6 +304,38 @@ pub const LABELS: [(Lang, Labels); 3] = [
         },
     ),
 ];
+
+/// A fact of the case as a caseworker names it: the member's id and the field's label
+/// (`m1: ребёнок с инвалидностью`).
+pub fn fact_label(
+    explanation: &Explanation,
+    named: Option<&FactName>,
+    lang: Lang,
+) -> Option<String> {
+    let named = named?;
+    let field = reading::name_of(explanation, &named.target, lang);
+    Some(match &named.owner {
+        Some(owner) => format!("{owner}: {field}"),
+        None => field.to_string(),
+    })
+}
+
+/// A fact's value as a caseworker reads it: an enum value by its label.
+fn fact_value(
+    explanation: &Explanation,
+    named: Option<&FactName>,
+    value: &Quantity,
+    lang: Lang,
+) -> String {
+    match (named.and_then(|named| named.values.as_deref()), value) {
+        (Some(values), Quantity::Text(text)) => {
+            policy_label(explanation, &format!("{values}.{text}"), lang)
+                .unwrap_or(text)
+                .to_string()
+        }
+        _ => format_quantity(value, lang),
+    }
+}
 
 /// The labels of a language.
 pub fn labels(lang: Lang) -> &'static Labels {
@@ -306,12 +360,49 @@ pub fn render(explanation: &Explanation, format: Format, lang: Lang, full: bool)
     match format {
         Format::Text => render_text(explanation, lang, full),
         Format::Json => {
-            let mut json = serde_json::to_string_pretty(explanation).unwrap_or_default();
+            // The explanation as data, with the caseworker's reading of it (its sections in
+            // reading order, in the language asked for) under `reading`.
+            let mut value = serde_json::to_value(explanation).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                let reading = serde_json::to_value(reading(explanation, lang)).unwrap_or_default();
+                object.insert("reading".to_string(), reading);
+            }
+            let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
             json.push('\n');
             json
         }
         Format::Html => render_html(explanation, lang, full),
     }
+}
+
+/// Decides a case (JSON text) with an engine and explains the decision in a language and
+/// format: exactly what `ereje explain` prints (and the service returns), for a program that
+/// embeds the engine.
+///
+/// ```no_run
+/// # fn show(engine: &ereje_runtime::Engine, case_json: &str) {
+/// use ereje_report::explanation::{explain, Format, Lang};
+/// let options = ereje_runtime::ExplainOptions::default();
+/// match explain(engine, case_json, &options, Format::Html, Lang::Kk) {
+///     Ok(page) => println!("{page}"),
+///     Err(failure) => eprintln!("{}", failure.to_json_line()),
+/// }
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// A case that cannot be decided gives its failure (the error line's code, JSON path and
+/// message) instead of an explanation.
+pub fn explain(
+    engine: &ereje_runtime::Engine,
+    case_json: &str,
+    options: &ereje_runtime::ExplainOptions,
+    format: Format,
+    lang: Lang,
+) -> Result<String, ereje_runtime::decision::CaseFailure> {
+    let explanation = ereje_runtime::explain_case(engine, case_json, options)?;
+    Ok(render(&explanation, format, lang, options.full_trace))
 }
 
 /// A message in `lang`, else in another language (ru, en, kk, in that order).
@@ -431,10 +522,13 @@ fn edit_line(change: &Change) -> Vec<String> {
 fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     let labels = labels(lang);
     let mut out = header(explanation, labels);
-    out.push_str("\n\n");
-    let _ = writeln!(out, "{}", labels.outcome);
-    for (name, value) in &explanation.outputs {
-        write_entry(&mut out, explanation, lang, 1, name, value);
+    out.push('\n');
+    for section in reading(explanation, lang).sections {
+        out.push('\n');
+        let _ = writeln!(out, "{}", section.title);
+        for line in &section.lines {
+            let _ = writeln!(out, "{}{}", "  ".repeat(line.depth + 1), line.text);
+        }
     }
     out.push('\n');
     if explanation.reasons.is_empty() {
@@ -442,13 +536,14 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     } else {
         let _ = writeln!(out, "{}", labels.reasons);
     }
-    for (position, reason) in explanation.reasons.iter().enumerate() {
-        write_reason(&mut out, reason, position + 1, lang);
+    for (position, reason) in reasons_in_order(explanation).into_iter().enumerate() {
+        write_reason(&mut out, explanation, reason, position + 1, lang);
     }
-    if !explanation.rules.is_empty() {
+    let other_rules = other_rules(explanation);
+    if !other_rules.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "{}", labels.applied);
-        for rule in &explanation.rules {
+        for rule in other_rules {
             let _ = writeln!(
                 out,
                 "  {} = {}",
@@ -463,22 +558,31 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
             }
         }
     }
-    if !explanation.bands.is_empty() {
+    let other_bands = other_bands(explanation);
+    if !other_bands.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "{}", labels.bands);
-        for band in &explanation.bands {
+        for band in other_bands {
             write_band(&mut out, band, lang);
         }
     }
     out.push('\n');
     let _ = writeln!(out, "{}", labels.facts);
     for fact in &explanation.facts {
-        let _ = writeln!(
-            out,
-            "  {} = {}",
-            fact.path,
-            format_quantity(&fact.value, lang)
-        );
+        let _ = match fact_label(explanation, fact.named.as_ref(), lang) {
+            Some(name) => writeln!(
+                out,
+                "  {name} = {} ({})",
+                fact_value(explanation, fact.named.as_ref(), &fact.value, lang),
+                fact.path
+            ),
+            None => writeln!(
+                out,
+                "  {} = {}",
+                fact.path,
+                format_quantity(&fact.value, lang)
+            ),
+        };
     }
     out.push('\n');
     let _ = writeln!(out, "{}", labels.decisive);
@@ -501,7 +605,70 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     out
 }
 
-fn write_reason(out: &mut String, reason: &Reason, number: usize, lang: Lang) {
+/// The reasons in reading order: those of the payments first (the decision the family asked
+/// about), then those of the other outputs, each group in the runtime's order.
+pub fn reasons_in_order(explanation: &Explanation) -> Vec<&Reason> {
+    let mut reasons: Vec<&Reason> = explanation.reasons.iter().collect();
+    reasons.sort_by_key(|reason| {
+        !explanation
+            .payments
+            .iter()
+            .filter_map(|(name, _)| {
+                explanation
+                    .outputs
+                    .iter()
+                    .find(|(output, _)| output == name)
+            })
+            .any(|(_, value)| reading::mentions(value, &reason.rule))
+    });
+    reasons
+}
+
+/// The rules the reading does not show already (in a derivation), other than the criteria of
+/// a score that gave no points.
+fn other_rules(explanation: &Explanation) -> Vec<&AppliedRule> {
+    explanation
+        .rules
+        .iter()
+        .filter(|rule| {
+            !explanation
+                .payments
+                .iter()
+                .any(|(name, _)| *name == rule.output)
+        })
+        .filter(|rule| !rule.value.number().is_some_and(|number| number.is_zero()))
+        .filter(|rule| {
+            !explanation.bands.iter().any(|band| {
+                band.criteria.iter().any(|(id, _)| *id == rule.rule)
+                    && is_summarised(explanation, band)
+            })
+        })
+        .collect()
+}
+
+/// The banded values the reading does not summarise (those that are not an output's field).
+fn other_bands(explanation: &Explanation) -> Vec<&BandPosition> {
+    explanation
+        .bands
+        .iter()
+        .filter(|band| !is_summarised(explanation, band))
+        .collect()
+}
+
+/// Whether the reading summarises a banded value: it is an output's field.
+fn is_summarised(explanation: &Explanation, band: &BandPosition) -> bool {
+    explanation.outputs.iter().any(|(_, value)| {
+        matches!(value, Quantity::Entries(entries) if entries.iter().any(|(key, _)| *key == band.item))
+    })
+}
+
+fn write_reason(
+    out: &mut String,
+    explanation: &Explanation,
+    reason: &Reason,
+    number: usize,
+    lang: Lang,
+) {
     let labels = labels(lang);
     let text = message(&reason.messages, lang).unwrap_or(labels.no_message);
     let _ = writeln!(out, "  {number}. {}: {text}", reason.rule);
@@ -538,12 +705,18 @@ fn write_reason(out: &mut String, reason: &Reason, number: usize, lang: Lang) {
     if !reason.numbers.is_empty() {
         let _ = writeln!(out, "     {}:", labels.numbers);
         for number in &reason.numbers {
-            let mut line = format!(
-                "{} {} = {}",
-                kind_name(labels, number.kind),
-                number.id,
-                format_quantity(&number.value, lang)
-            );
+            let mut line = match fact_label(explanation, number.named.as_ref(), lang) {
+                Some(name) => format!(
+                    "{name} = {}",
+                    fact_value(explanation, number.named.as_ref(), &number.value, lang)
+                ),
+                None => format!(
+                    "{} {} = {}",
+                    kind_name(labels, number.kind),
+                    number.id,
+                    format_quantity(&number.value, lang)
+                ),
+            };
             if let Some(date) = number.effective_from {
                 let _ = write!(
                     line,
@@ -607,51 +780,6 @@ pub fn policy_label<'a>(explanation: &'a Explanation, target: &str, lang: Lang) 
         .labels
         .get(target)
         .and_then(|messages| messages.get(code))
-}
-
-/// Whether a key is a rule id (`WELL-01`): the entries of a group's values (`values(G)`).
-fn is_rule_id(key: &str) -> bool {
-    key.contains('-')
-        && key
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// One output (`path` is its name) or one of its entries, named by the policy's labels: the
-/// output and its fields by `output.field`, text values by `output.field.value`. The values of
-/// a group (entries keyed by rule id) list only the rules that gave something.
-fn write_entry(
-    out: &mut String,
-    explanation: &Explanation,
-    lang: Lang,
-    depth: usize,
-    path: &str,
-    value: &Quantity,
-) {
-    let indent = "  ".repeat(depth);
-    let key = path.rsplit('.').next().unwrap_or(path);
-    let name = policy_label(explanation, path, lang).unwrap_or(key);
-    match value {
-        Quantity::Entries(entries) if !entries.is_empty() => {
-            let _ = writeln!(out, "{indent}{name}:");
-            for (key, item) in entries {
-                let gave_nothing = item.number().is_some_and(|number| number.is_zero());
-                if is_rule_id(key) && gave_nothing {
-                    continue;
-                }
-                let child = format!("{path}.{key}");
-                write_entry(out, explanation, lang, depth + 1, &child, item);
-            }
-        }
-        Quantity::Text(text) => {
-            let shown =
-                policy_label(explanation, &format!("{path}.{text}"), lang).unwrap_or(text.as_str());
-            let _ = writeln!(out, "{indent}{name}: {shown}");
-        }
-        _ => {
-            let _ = writeln!(out, "{indent}{name}: {}", format_quantity(value, lang));
-        }
-    }
 }
 
 /// One trace node on one line: kind, name (with arguments or path), value and notes.
@@ -896,7 +1024,7 @@ fn escape(text: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,'DejaVu Sans',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.45}\
 h1{font-size:1.4rem;margin-bottom:.2rem}h2{font-size:1.15rem;border-bottom:2px solid #2b5d8a;padding-bottom:.2rem;margin-top:1.6rem}\
-.meta{color:#555}.outcome{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;background:#eef3f8;border-left:6px solid #2b5d8a}\
+.meta{color:#555}.headline li{font-size:1.25rem;font-weight:bold;list-style:none}.headline ul{padding-left:.5rem}.outcome{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;background:#eef3f8;border-left:6px solid #2b5d8a}\
 .reason{border:1px solid #ccd;border-radius:6px;padding:.6rem 1rem;margin:.8rem 0;break-inside:avoid}\
 .rule{font-family:monospace;font-weight:bold;color:#8a2b2b}.source{color:#555;font-size:.9rem}\
 .why{margin:.3rem 0}.change{background:#f3f8ee;padding:.3rem .6rem;border-radius:4px;margin:.3rem 0}\
@@ -937,21 +1065,21 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         escape(&explanation.policy.version),
         escape(&explanation.policy.digest)
     );
-    let _ = writeln!(
-        out,
-        "<h2>{}</h2>\n<div class=\"outcome\" id=\"outcome\">",
-        escape(labels.outcome)
-    );
-    let mut outcome_text = String::new();
-    for (name, value) in &explanation.outputs {
-        write_entry(&mut outcome_text, explanation, lang, 0, name, value);
+    for section in reading(explanation, lang).sections {
+        let _ = writeln!(
+            out,
+            "<section class=\"{}\">\n<h2>{}</h2>",
+            section.kind,
+            escape(&section.title)
+        );
+        html_lines(&mut out, &section.lines);
+        out.push_str("</section>\n");
     }
-    let _ = writeln!(out, "<pre>{}</pre>\n</div>", escape(&outcome_text));
     let _ = writeln!(out, "<h2>{}</h2>", escape(labels.reasons));
     if explanation.reasons.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", escape(labels.no_reasons));
     }
-    for reason in &explanation.reasons {
+    for reason in reasons_in_order(explanation) {
         let _ = writeln!(
             out,
             "<section class=\"reason\" id=\"{}\">",
@@ -1009,9 +1137,12 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
             for number in &reason.numbers {
                 let _ = writeln!(
                     out,
-                    "<tr><td>{} <code>{}</code></td><td>{}</td></tr>",
-                    escape(kind_name(labels, number.kind)),
-                    escape(&number.id),
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(
+                        &fact_label(explanation, number.named.as_ref(), lang).unwrap_or_else(
+                            || format!("{} {}", kind_name(labels, number.kind), number.id)
+                        )
+                    ),
                     escape(&format_quantity(&number.value, lang))
                 );
             }
@@ -1019,9 +1150,10 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         }
         out.push_str("</section>\n");
     }
-    if !explanation.rules.is_empty() {
+    let other_rules = other_rules(explanation);
+    if !other_rules.is_empty() {
         let _ = writeln!(out, "<h2>{}</h2>\n<table>", escape(labels.applied));
-        for rule in &explanation.rules {
+        for rule in other_rules {
             let _ = writeln!(
                 out,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}<br><small class=\"source\">{}</small></td></tr>",
@@ -1033,10 +1165,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         }
         out.push_str("</table>\n");
     }
-    if !explanation.bands.is_empty() {
+    let other_bands = other_bands(explanation);
+    if !other_bands.is_empty() {
         let _ = writeln!(out, "<h2>{}</h2>", escape(labels.bands));
         let mut text = String::new();
-        for band in &explanation.bands {
+        for band in other_bands {
             write_band(&mut text, band, lang);
         }
         let _ = writeln!(out, "<pre>{}</pre>", escape(&text));
@@ -1049,9 +1182,15 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
     for fact in &explanation.facts {
         let _ = writeln!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td></tr>",
-            escape(&fact.path),
-            escape(&format_quantity(&fact.value, lang))
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&fact_label(explanation, fact.named.as_ref(), lang).unwrap_or_default()),
+            escape(&fact_value(
+                explanation,
+                fact.named.as_ref(),
+                &fact.value,
+                lang
+            )),
+            escape(&fact.path)
         );
     }
     out.push_str("</table>\n");
@@ -1078,6 +1217,28 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
     }
     let _ = writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>");
     out
+}
+
+/// The lines of a reading section as nested lists, by depth.
+fn html_lines(out: &mut String, lines: &[reading::Line]) {
+    let mut open = 0;
+    for line in lines {
+        let depth = line.depth + 1;
+        while open < depth {
+            out.push_str("<ul>");
+            open += 1;
+        }
+        while open > depth {
+            out.push_str("</ul>");
+            open -= 1;
+        }
+        let _ = writeln!(out, "<li>{}</li>", escape(&line.text));
+    }
+    while open > 0 {
+        out.push_str("</ul>");
+        open -= 1;
+    }
+    out.push('\n');
 }
 
 /// A trace node as nested `<details>`: open to `open_depth` levels.

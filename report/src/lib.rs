@@ -6,3 +6,4 @@
 pub mod diff;
 pub mod explanation;
 pub mod impact_html;
+pub mod reading;

@@ -202,6 +202,10 @@ pub struct Explanation {
     /// The policy's words for the names the explanation shows (`label` items), by target
     /// (`asp.monthly_total`, `asp.outcome.granted`, `Member.birth_date`).
     pub labels: std::collections::BTreeMap<String, Messages>,
+    /// The outputs the policy marks as payments (`output asp payments [monthly_total]`), each
+    /// with its payment fields, in declaration order: what a family asked about, which an
+    /// explanation opens with.
+    pub payments: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,6 +246,11 @@ pub struct AppliedRule {
     /// `message not` (never the message that says it holds).
     pub messages: Messages,
     pub source: Option<String>,
+    /// The output that used the rule.
+    pub output: String,
+    /// The values the rule was computed from (its direct inputs in the trace): the steps of a
+    /// derivation.
+    pub numbers: Vec<Number>,
 }
 
 /// A named value the decision used.
@@ -252,6 +261,22 @@ pub struct Number {
     pub value: Quantity,
     pub effective_from: Option<Date>,
     pub source: Option<String>,
+    /// For a fact of the case: what it is, as a caseworker names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub named: Option<FactName>,
+}
+
+/// What a fact of the case is: the label target of its field (`Member.birth_date`) and the id
+/// of the member (or other listed record with an `id`) it belongs to, in the case's own ids.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactName {
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// For a field of an enum type: the enum's name, whose values are labelled
+    /// (`IncomeKind.salary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<String>,
 }
 
 /// A fact read from the case.
@@ -260,6 +285,9 @@ pub struct Fact {
     /// The JSON pointer of the field in the case.
     pub path: String,
     pub value: Quantity,
+    /// What the fact is, as a caseworker names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub named: Option<FactName>,
 }
 
 /// A node of the trace with the nodes it was computed from. A node met a second time is
@@ -386,7 +414,7 @@ pub fn explain_decision(
     if decisive_nodes.is_empty() {
         decisive_nodes = candidate_nodes(policy, &context);
     }
-    Explanation {
+    let mut explanation = Explanation {
         case_id: decision.case_id.clone(),
         as_of: decision.as_of,
         policy: PolicyInfo {
@@ -404,7 +432,113 @@ pub fn explain_decision(
             .full_trace
             .then(|| branches(policy, trace, &trace.roots)),
         labels: policy.labels.clone(),
+        payments: policy
+            .outputs
+            .iter()
+            .filter(|output| !output.payments.is_empty() || output.ty == Type::Money)
+            .map(|output| (output.name.clone(), output.payments.clone()))
+            .collect(),
+    };
+    name_facts(policy, root, &mut explanation);
+    explanation
+}
+
+/// Names every fact of the case the explanation shows (the facts, and the numbers read from
+/// the case) by the field it is and the member it belongs to.
+fn name_facts(policy: &Policy, root: &Value, explanation: &mut Explanation) {
+    let numbers = explanation
+        .reasons
+        .iter_mut()
+        .flat_map(|reason| reason.numbers.iter_mut())
+        .chain(
+            explanation
+                .rules
+                .iter_mut()
+                .flat_map(|rule| rule.numbers.iter_mut()),
+        );
+    for number in numbers {
+        if number.id.starts_with('/') {
+            number.named = fact_name(policy, root, &number.id);
+        }
     }
+    let facts = explanation.facts.iter_mut().chain(
+        explanation
+            .reasons
+            .iter_mut()
+            .flat_map(|reason| reason.facts.iter_mut()),
+    );
+    for fact in facts {
+        fact.named = fact_name(policy, root, &fact.path);
+    }
+}
+
+/// Walks a JSON pointer through the case's types: the last record field it names (as
+/// `Record.field`) and the `id` of the last listed record it passes through.
+pub fn fact_name(policy: &Policy, root: &Value, path: &str) -> Option<FactName> {
+    let mut ty = Type::Record(policy.input.record);
+    let mut value = Some(root);
+    let mut target = None;
+    let mut owner = None;
+    for segment in path.split('/').skip(1) {
+        if let Type::Optional(inner) = ty {
+            ty = *inner;
+        }
+        match ty {
+            Type::Record(id) => {
+                let Some(TypeDef::Record(definition)) = policy.types.get(id as usize) else {
+                    return None;
+                };
+                let position = definition
+                    .fields
+                    .iter()
+                    .position(|field| field.name == segment)?;
+                let field = definition.fields.get(position)?;
+                target = Some(format!("{}.{segment}", definition.name));
+                value = match value {
+                    Some(Value::Record(record)) => record.fields.get(position),
+                    _ => None,
+                };
+                ty = field.ty.clone();
+            }
+            Type::List(element) => {
+                let index: usize = segment.parse().ok()?;
+                value = match value {
+                    Some(Value::List(items)) => items.get(index),
+                    _ => None,
+                };
+                ty = *element;
+                if let (Type::Record(id), Some(Value::Record(record))) = (&ty, value) {
+                    if let Some(TypeDef::Record(definition)) = policy.types.get(*id as usize) {
+                        let id_field = definition
+                            .fields
+                            .iter()
+                            .position(|field| field.name == "id");
+                        if let Some(Value::Text(text)) =
+                            id_field.and_then(|position| record.fields.get(position))
+                        {
+                            owner = Some(text.to_string());
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
+    if let Type::Optional(inner) = ty {
+        ty = *inner;
+    }
+    let values = match ty {
+        Type::Enum(id) => match policy.types.get(id as usize) {
+            Some(TypeDef::Enum(definition)) => Some(definition.name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    target.map(|target| FactName {
+        target,
+        owner,
+        values,
+    })
 }
 
 /// The ids of the rules of groups (the rules `holding(...)` collects) that appear as text in
@@ -463,20 +597,20 @@ fn candidate_nodes(policy: &Policy, context: &expr::Context<'_>) -> Vec<usize> {
 }
 
 fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<AppliedRule> {
-    let mut seen: Vec<usize> = Vec::new();
+    let mut seen: Vec<(usize, &str)> = Vec::new();
     for root in trace.roots.iter().filter_map(|root| trace.nodes.get(*root)) {
         for input in trace.inputs(root) {
             let is_rule = trace.nodes.get(*input).is_some_and(|node| {
                 node.kind == TraceKind::Rule && !reasons.iter().any(|reason| **reason == *node.id)
             });
-            if is_rule && !seen.contains(input) {
-                seen.push(*input);
+            if is_rule && !seen.iter().any(|(index, _)| index == input) {
+                seen.push((*input, &*root.id));
             }
         }
     }
     seen.iter()
-        .filter_map(|index| trace.nodes.get(*index))
-        .filter_map(|node| {
+        .filter_map(|(index, output)| Some((*index, trace.nodes.get(*index)?, *output)))
+        .filter_map(|(index, node, output)| {
             let item = policy.items.iter().find(|item| *item.name == *node.id)?;
             let does_not_hold = node.value == Value::Bool(false);
             Some(AppliedRule {
@@ -488,6 +622,8 @@ fn applied_rules(policy: &Policy, trace: &Trace, reasons: &[String]) -> Vec<Appl
                     item.messages.clone()
                 },
                 source: item.source.clone(),
+                output: output.to_string(),
+                numbers: numbers(policy, trace, index),
             })
         })
         .collect()
@@ -509,6 +645,7 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
             value: Quantity::of(policy, &input.value, input.ty),
             effective_from: input.effective_from,
             source: input.source.as_deref().map(String::from),
+            named: None,
         })
         .collect()
 }
@@ -533,6 +670,7 @@ fn facts(policy: &Policy, trace: &Trace, nodes: &[usize]) -> Vec<Fact> {
                     out.push(Fact {
                         path: path.to_string(),
                         value: Quantity::of(policy, &node.value, node.ty),
+                        named: None,
                     });
                 }
             }
