@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod commission;
 pub mod openapi;
 pub mod policies;
 pub mod problem;
