@@ -545,11 +545,12 @@ pub fn current_conclusions(
         .query(
             "SELECT r.number, r.case_id, u.full_name, r.created_at, c.id, c.status, \
              c.policy_digest, r.survey_id, \
-             (SELECT COUNT(*) FROM signatures g WHERE g.conclusion_id = c.id AND g.member_id = $2) \
+             (SELECT COUNT(*) FROM signatures g WHERE g.conclusion_id = c.id AND g.member_id = $1) \
              FROM conclusions c JOIN survey_revisions r ON r.id = c.revision_id \
              JOIN surveys s ON s.id = r.survey_id JOIN users u ON u.id = r.author_id \
-             WHERE s.commission_id = $1 AND c.status <> 'voided' ORDER BY c.id DESC",
-            &[commission_id.into(), user.id.into()],
+             WHERE s.commission_id = $2 AND c.status <> 'voided' ORDER BY c.id DESC",
+            // SQLite numbers `$N` parameters in the order they first appear in the text.
+            &[user.id.into(), commission_id.into()],
         )?
         .iter()
         .map(|row| {

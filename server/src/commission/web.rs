@@ -1036,7 +1036,7 @@ async fn print_page(
     };
     let words = visit.lang().words();
     let body = format!(
-        "<h1>{} — {}</h1>{}<pre id=\"explanation\">{}</pre><h2>{}</h2>{}\
+        "<div class=\"print\"><h1>{} — {}</h1>{}<pre id=\"explanation\">{}</pre><h2>{}</h2>{}</div>\
          <p class=\"noprint\"><button type=\"button\" id=\"print\">{}</button></p>",
         escape(words.conclusion),
         escape(&words.status(&found.status)),
