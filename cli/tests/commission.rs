@@ -341,6 +341,10 @@ fn whole_flow(db: &str) {
     let field = page.find("name=\"/members/0/birth_date\"").unwrap();
     let error = page[field..].find("class=\"error\"").unwrap();
     assert!(error < 200, "the error is not next to its field");
+    assert!(
+        page[field..].contains("The value is not valid (`1990-13-40`"),
+        "{page}"
+    );
 
     // The survey with a hostile case id: saved, decided, shown as text everywhere.
     let answer = member1.post("/app/surveys", &borrowed(&family(HOSTILE_ID, "1990-04-02")));

@@ -722,7 +722,10 @@ async fn save(
         CaseOutcome::Decision(decision) => decision,
         CaseOutcome::Error(failure) => {
             let mut errors = BTreeMap::new();
-            errors.insert(failure.error.path.clone(), failure.error.message.clone());
+            errors.insert(
+                failure.error.path.clone(),
+                localized_error(&policy, visit.lang(), &failure.error),
+            );
             return survey_form(
                 &app,
                 &visit,
@@ -774,6 +777,34 @@ async fn save(
         Ok((_, conclusion_id)) => visit.redirect(&format!("/app/conclusions/{conclusion_id}")),
         Err(error) => visit.refusal(&error),
     }
+}
+
+/// An engine error in the page's language: a failed check's own message from the policy, else
+/// the page's word for its kind, followed by the engine's message (which names the value).
+fn localized_error(
+    policy: &ereje_runtime::ir::Policy,
+    lang: Lang,
+    error: &ereje_runtime::CaseError,
+) -> String {
+    let words = lang.words();
+    // A failed check's error line carries the check's English message (see `CaseCheck`).
+    let check = policy.checks.iter().find(|check| {
+        check.code == error.code
+            && ereje_report::explanation::message(
+                &check.messages,
+                ereje_report::explanation::Lang::En,
+            ) == Some(error.message.as_str())
+    });
+    let lead = match check
+        .and_then(|check| ereje_report::explanation::message(&check.messages, lang.report()))
+    {
+        Some(message) => message.to_string(),
+        None if error.code == ereje_runtime::error::codes::MISSING_FIELD => {
+            words.missing.to_string()
+        }
+        None => words.invalid.to_string(),
+    };
+    format!("{lead} ({})", error.message)
 }
 
 // ---------------------------------------------------------------------------------------------
