@@ -327,7 +327,7 @@ fieldset.item{background:#fafbfd}legend{font-weight:600}\
 .error{color:#a4161a;font-weight:600;margin:.2rem 0;flex-basis:100%}\
 button,.button{font-size:1rem;padding:.5rem .9rem;border-radius:5px;border:1px solid #1d3b5a;background:#fff;color:#1d3b5a;cursor:pointer;text-decoration:none;display:inline-block}\
 button.primary,.button.primary{background:#1d3b5a;color:#fff}\
-table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #c9ccd6;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #c9ccd6;padding:.3rem .5rem;text-align:left;vertical-align:top}td{overflow-wrap:anywhere}\
 pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #c9ccd6;padding:.6rem;font-size:.88rem}\
 .status{display:inline-block;padding:.1rem .5rem;border-radius:4px;background:#e6ecf3}\
 .status-final{background:#d8f0dc}.status-voided{background:#f3d9d9}\
