@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod bench;
+pub mod commission;
 pub mod csv_input;
 pub mod diff;
 pub mod doc;
@@ -196,6 +197,15 @@ enum Command {
     /// Serve the policy over HTTP and keep every decision as a record with its exact policy.
     #[command(after_help = serve::SERVE_HELP)]
     Serve(serve::ServeArgs),
+    /// Set up the district commissions of the commission's app (`ereje serve`'s /app pages).
+    #[command(subcommand)]
+    Commission(commission::CommissionCommand),
+    /// Add the people of the commission's app.
+    #[command(subcommand)]
+    User(commission::UserCommand),
+    /// Check the commission app's audit log (exit 0 intact, 1 broken).
+    #[command(subcommand)]
+    Audit(commission::AuditCommand),
     /// Run the language server (LSP over stdin and stdout) for editors.
     Lsp(lsp::LspArgs),
 }
@@ -326,6 +336,9 @@ pub fn run() -> ExitCode {
         Command::Bench(args) => bench::command(&args),
         Command::Generate(args) => generate::command(&args),
         Command::Serve(args) => serve::command(&args),
+        Command::Commission(command) => commission::commission_command(&command),
+        Command::User(command) => commission::user_command(&command),
+        Command::Audit(command) => commission::audit_command(&command),
         Command::Lsp(args) => lsp::command(&args),
     };
     ExitCode::from(code)

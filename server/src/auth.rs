@@ -159,13 +159,10 @@ impl Tokens {
                 return self.entries.get(index).map(|(caller, _)| caller.clone());
             }
         }
-        let index = self.entries.iter().position(|(_, hash)| {
-            PasswordHash::new(hash).is_ok_and(|hash| {
-                Argon2::default()
-                    .verify_password(secret.as_bytes(), &hash)
-                    .is_ok()
-            })
-        })?;
+        let index = self
+            .entries
+            .iter()
+            .position(|(_, hash)| secret_matches(secret, hash))?;
         if let Ok(mut checked) = self.checked.write() {
             checked.push((digest, index));
         }
@@ -175,14 +172,8 @@ impl Tokens {
 
 /// A new token: a random secret and its `[[token]]` table for the token file.
 pub fn new_token(name: &str, roles: &[Role]) -> Result<(String, String), String> {
-    let mut bytes = [0u8; 32];
-    getrandom(&mut bytes)?;
-    let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    let hash = Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map_err(|error| error.to_string())?
-        .to_string();
+    let secret = random_hex(32)?;
+    let hash = hash_secret(&secret)?;
     let roles: Vec<String> = roles
         .iter()
         .map(|role| format!("\"{}\"", role.name()))
@@ -193,6 +184,31 @@ pub fn new_token(name: &str, roles: &[Role]) -> Result<(String, String), String>
         roles.join(", ")
     );
     Ok((secret, table))
+}
+
+/// The argon2 hash (PHC string) of a secret: a token or a user's password.
+pub fn hash_secret(secret: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Ok(Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|error| error.to_string())?
+        .to_string())
+}
+
+/// Whether `secret` is the one `hash` (a PHC string) was made from.
+pub fn secret_matches(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// `count` random bytes as hex: a session id or a CSRF token.
+pub fn random_hex(count: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; count];
+    getrandom(&mut bytes)?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn getrandom(bytes: &mut [u8]) -> Result<(), String> {

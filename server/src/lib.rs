@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod commission;
 pub mod openapi;
 pub mod policies;
 pub mod problem;
@@ -110,6 +111,8 @@ pub struct App {
         std::sync::Mutex<std::collections::HashMap<String, ereje_runtime::Engine>>,
     /// Serialises reloads.
     pub reloading: tokio::sync::Mutex<()>,
+    /// The commission app's sessions and sign-in attempts.
+    pub sessions: commission::web::Sessions,
 }
 
 impl App {
@@ -202,6 +205,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         native_code: config.native_code,
         registry_engines: std::sync::Mutex::new(std::collections::HashMap::new()),
         reloading: tokio::sync::Mutex::new(()),
+        sessions: commission::web::Sessions::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

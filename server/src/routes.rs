@@ -45,6 +45,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/decisions/{id}", get(decision))
         .route("/v1/decisions/{id}/explanation", get(explanation))
         .route("/v1/admin/reload", post(admin_reload))
+        .merge(crate::commission::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(stream_limit))
@@ -100,7 +101,8 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
         None => Caller::anonymous(),
         Some(_) => {
             let path = request.uri().path();
-            if path == "/v1/health" || path == "/v1/openapi.json" {
+            // The commission's pages sign people in with passwords and session cookies.
+            if path == "/v1/health" || path == "/v1/openapi.json" || path.starts_with("/app") {
                 Caller {
                     name: "anonymous".to_string(),
                     roles: Vec::new(),
@@ -262,7 +264,7 @@ thread_local! {
 }
 
 /// Decides one case's JSON text as `ereje eval` does.
-fn decide(engines: &VersionSet, json: &str, options: &EvalOptions) -> CaseOutcome {
+pub(crate) fn decide(engines: &VersionSet, json: &str, options: &EvalOptions) -> CaseOutcome {
     SCRATCH.with(|scratch| engines.decide_json(json, options, &mut scratch.borrow_mut()))
 }
 
@@ -552,7 +554,7 @@ async fn decision(
     ))
 }
 
-async fn find_record(app: &App, id: String) -> Result<crate::storage::Record, Problem> {
+pub(crate) async fn find_record(app: &App, id: String) -> Result<crate::storage::Record, Problem> {
     app.store
         .record(id.clone())
         .await
@@ -655,7 +657,7 @@ async fn explanation(
 }
 
 /// The engine of a policy by its digest: a served version's, else the registry's (loaded once).
-async fn engine_of_digest(app: &App, digest: &str) -> Result<Engine, Problem> {
+pub(crate) async fn engine_of_digest(app: &App, digest: &str) -> Result<Engine, Problem> {
     let set = app.policies();
     if let Some(served) = set
         .versions

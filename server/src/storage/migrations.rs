@@ -17,11 +17,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_policies_and_decisions.sql",
-    sql: include_str!("../../migrations/0001_policies_and_decisions.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_policies_and_decisions.sql",
+        sql: include_str!("../../migrations/0001_policies_and_decisions.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_commission.sql",
+        sql: include_str!("../../migrations/0002_commission.sql"),
+    },
+];
 
 /// The words in which databases differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -152,6 +152,125 @@ pub trait Database: Send + 'static {
     ) -> Result<(), StoreError>;
     /// The IR JSON of a registered policy.
     fn policy_ir(&mut self, digest: &str) -> Result<Option<String>, StoreError>;
+    /// Runs `work` in one transaction that takes the write lock at once, committing it when
+    /// `work` succeeds and rolling it back otherwise. The commission's app writes through this.
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Sql) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// A value bound to or read from a statement: the commission's tables hold only 64-bit integers
+/// and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+impl SqlValue {
+    /// The integer, if the value is one.
+    pub fn integer(&self) -> Option<i64> {
+        match self {
+            SqlValue::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The text, if the value is text.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value as it enters a row's digest: integers in decimal, null as `\N`.
+    pub fn digest_text(&self) -> String {
+        match self {
+            SqlValue::Null => "\\N".to_string(),
+            SqlValue::Integer(value) => value.to_string(),
+            SqlValue::Text(value) => value.clone(),
+        }
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(value: i64) -> SqlValue {
+        SqlValue::Integer(value)
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(value: &str) -> SqlValue {
+        SqlValue::Text(value.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(value: String) -> SqlValue {
+        SqlValue::Text(value)
+    }
+}
+
+impl From<Option<String>> for SqlValue {
+    fn from(value: Option<String>) -> SqlValue {
+        value.map_or(SqlValue::Null, SqlValue::Text)
+    }
+}
+
+/// Statements inside a transaction, in the SQL both databases share (`$N` parameters).
+pub trait Sql {
+    /// Runs a statement; the number of rows it changed.
+    fn execute(&mut self, sql: &str, values: &[SqlValue]) -> Result<u64, StoreError>;
+    /// Runs a query; its rows.
+    fn query(&mut self, sql: &str, values: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError>;
+}
+
+/// Runs `work` in one transaction of `database` and gives back what it returned; the
+/// transaction is rolled back when `work` fails.
+pub fn in_transaction<T, E: From<StoreError>>(
+    database: &mut dyn Database,
+    work: impl FnOnce(&mut dyn Sql) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut work = Some(work);
+    let mut answer = None;
+    let outcome = database.transaction(&mut |sql| {
+        let work = work
+            .take()
+            .ok_or_else(|| StoreError::Task("a transaction ran twice".to_string()))?;
+        let result = work(sql);
+        let failed = result.is_err();
+        answer = Some(result);
+        if failed {
+            Err(StoreError::Task("rolled back".to_string()))
+        } else {
+            Ok(())
+        }
+    });
+    match (answer, outcome) {
+        (Some(Err(error)), _) => Err(error),
+        (_, Err(error)) => Err(E::from(error)),
+        (Some(Ok(value)), Ok(())) => Ok(value),
+        (None, Ok(())) => Err(E::from(StoreError::Task(
+            "a transaction gave no answer".to_string(),
+        ))),
+    }
+}
+
+/// Opens one connection to the database `target` names (a `postgres://` URL, else an SQLite file
+/// path) with the migrations applied: for the commands that use the database without a service.
+pub fn open_database(target: &str) -> Result<Box<dyn Database>, StoreError> {
+    if is_postgres(target) {
+        Ok(Box::new(postgres::PostgresDatabase::open(target)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteDatabase::open(target)?))
+    }
+}
+
+fn is_postgres(target: &str) -> bool {
+    target.starts_with("postgres://") || target.starts_with("postgresql://")
 }
 
 /// The most records one commit takes.
@@ -193,7 +312,7 @@ impl Store {
     /// Opens the database `target` names (a `postgres://` URL, else an SQLite file path) and
     /// applies the migrations.
     pub fn open(target: &str) -> Result<Store, StoreError> {
-        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+        if is_postgres(target) {
             let writer = postgres::PostgresDatabase::open(target)?;
             let side = postgres::PostgresDatabase::connect(target)?;
             Store::start(writer, Box::new(side))
@@ -238,7 +357,7 @@ impl Store {
     }
 
     /// Runs `work` on the side connection on a blocking thread.
-    async fn side<T: Send + 'static>(
+    pub async fn side<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut dyn Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {

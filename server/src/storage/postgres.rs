@@ -8,7 +8,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
 use super::migrations::{Dialect, CREATE_SCHEMA_MIGRATIONS, MIGRATIONS};
-use super::{now_rfc3339, Database, Kept, NewRecord, Page, Record, StoreError};
+use super::{now_rfc3339, Database, Kept, NewRecord, Page, Record, Sql, SqlValue, StoreError};
 
 /// PostgreSQL's words in the migrations.
 pub const DIALECT: Dialect = Dialect {
@@ -166,5 +166,73 @@ impl Database for PostgresDatabase {
             .map(|row| row.try_get(0))
             .transpose()
             .map_err(StoreError::from)
+    }
+
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Sql) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let transaction = self.client.transaction()?;
+        let mut statements = PostgresStatements(transaction);
+        work(&mut statements)?;
+        statements.0.commit()?;
+        Ok(())
+    }
+}
+
+/// The statements of a PostgreSQL transaction.
+struct PostgresStatements<'a>(postgres::Transaction<'a>);
+
+impl ToSql for SqlValue {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            SqlValue::Null => Ok(postgres::types::IsNull::Yes),
+            SqlValue::Integer(value) => value.to_sql(ty, out),
+            SqlValue::Text(value) => value.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <i64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl Sql for PostgresStatements<'_> {
+    fn execute(&mut self, sql: &str, values: &[SqlValue]) -> Result<u64, StoreError> {
+        let values: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|value| value as &(dyn ToSql + Sync))
+            .collect();
+        Ok(self.0.execute(sql, &values)?)
+    }
+
+    fn query(&mut self, sql: &str, values: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let values: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|value| value as &(dyn ToSql + Sync))
+            .collect();
+        let rows = self.0.query(sql, &values)?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(row.len());
+            for (index, column) in row.columns().iter().enumerate() {
+                let value = if *column.type_() == postgres::types::Type::INT8 {
+                    row.try_get::<_, Option<i64>>(index)?
+                        .map_or(SqlValue::Null, SqlValue::Integer)
+                } else {
+                    row.try_get::<_, Option<String>>(index)?
+                        .map_or(SqlValue::Null, SqlValue::Text)
+                };
+                values.push(value);
+            }
+            found.push(values);
+        }
+        Ok(found)
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::migrations::{Dialect, CREATE_SCHEMA_MIGRATIONS, MIGRATIONS};
-use super::{now_rfc3339, Database, Kept, NewRecord, Page, Record, StoreError};
+use super::{now_rfc3339, Database, Kept, NewRecord, Page, Record, Sql, SqlValue, StoreError};
 
 /// SQLite's words in the migrations.
 pub const DIALECT: Dialect = Dialect {
@@ -169,5 +169,63 @@ impl Database for SqliteDatabase {
             .connection
             .query_row(super::SELECT_POLICY_IR, [digest], |row| row.get(0))
             .optional()?)
+    }
+
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Sql) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut statements = SqliteStatements(&transaction);
+        work(&mut statements)?;
+        transaction.commit()?;
+        Ok(())
+    }
+}
+
+/// The statements of an SQLite transaction.
+struct SqliteStatements<'a>(&'a rusqlite::Transaction<'a>);
+
+impl rusqlite::ToSql for SqlValue {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            SqlValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            SqlValue::Integer(value) => ToSqlOutput::Borrowed(ValueRef::Integer(*value)),
+            SqlValue::Text(value) => ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes())),
+        })
+    }
+}
+
+impl Sql for SqliteStatements<'_> {
+    fn execute(&mut self, sql: &str, values: &[SqlValue]) -> Result<u64, StoreError> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let changed = statement.execute(rusqlite::params_from_iter(values.iter()))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, values: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut statement = self.0.prepare_cached(sql)?;
+        let width = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for index in 0..width {
+                values.push(match row.get_ref(index)? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(value) => SqlValue::Integer(value),
+                    ValueRef::Real(value) => SqlValue::Text(value.to_string()),
+                    ValueRef::Text(text) | ValueRef::Blob(text) => {
+                        SqlValue::Text(String::from_utf8_lossy(text).into_owned())
+                    }
+                });
+            }
+            found.push(values);
+        }
+        Ok(found)
     }
 }

@@ -1,0 +1,1130 @@
+//! The commission app's pages under `/app`: sign-in with a session cookie (HttpOnly,
+//! SameSite=Strict) and a limit on failed attempts, a CSRF token in every form, a
+//! Content-Security-Policy that lets only the response's own nonce'd style and script run.
+//!
+//! Every page and action of a survey or conclusion checks that it belongs to the signed-in
+//! member's commission (`403` otherwise), in the same transaction that reads or writes it.
+
+// The early answers of a request (a redirect to the sign-in page, a refusal) are whole responses,
+// made at most once per request: boxing them would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use ereje_runtime::{CaseOutcome, EvalOptions};
+use subtle::ConstantTimeEq;
+
+use super::pages::{escape, page, Header, Lang};
+use super::{form, AppError, Conclusion, Location, NewRevision, User};
+use crate::storage::{in_transaction, NewRecord, StoreError};
+use crate::App;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "ereje_session";
+/// Failed sign-ins of one login before it is locked for [`LOCK_TIME`].
+pub const MAX_FAILED_SIGN_INS: u32 = 5;
+/// How long a login stays locked after too many failed attempts.
+pub const LOCK_TIME: Duration = Duration::from_secs(15 * 60);
+/// How long a session lasts without use.
+const SESSION_TIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// One browser's session: its CSRF token, language and, once signed in, its user.
+#[derive(Debug, Clone)]
+struct Session {
+    user_id: Option<i64>,
+    csrf: String,
+    lang: Lang,
+    used: Instant,
+}
+
+/// The sessions of the app (kept in memory: a restart signs everyone out) and the failed
+/// sign-ins by login.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// Every route of the app.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/app", get(home))
+        .route("/app/sign-in", get(sign_in_page).post(sign_in))
+        .route("/app/sign-out", post(sign_out))
+        .route("/app/surveys/new", get(new_survey_page))
+        .route("/app/surveys", post(save_new_survey))
+        .route("/app/surveys/{id}", get(survey_page).post(save_revision))
+        .route("/app/surveys/{id}/revise", get(revise_page))
+        .route("/app/conclusions/{id}", get(conclusion_page))
+        .route("/app/conclusions/{id}/send", post(send))
+        .route("/app/conclusions/{id}/sign", post(sign))
+        .route("/app/conclusions/{id}/print", get(print_page))
+}
+
+/// What a request knows of its browser: the session (made if there was none) and its user.
+struct Visit {
+    session_id: String,
+    new_cookie: bool,
+    session: Session,
+    user: Option<User>,
+    nonce: String,
+}
+
+impl Visit {
+    fn lang(&self) -> Lang {
+        self.session.lang
+    }
+
+    fn header(&self) -> Option<Header<'_>> {
+        self.user.as_ref().map(|user| Header {
+            name: &user.full_name,
+            csrf: &self.session.csrf,
+        })
+    }
+
+    /// The response with the page's security headers and, for a new session, its cookie.
+    fn respond(&self, status: StatusCode, html: String) -> Response {
+        let mut response = (status, html).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        let policy = format!(
+            "default-src 'none'; style-src 'nonce-{0}'; script-src 'nonce-{0}'; img-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            self.nonce
+        );
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.new_cookie {
+            if let Ok(value) = HeaderValue::from_str(&format!(
+                "{SESSION_COOKIE}={}; Path=/app; HttpOnly; SameSite=Strict",
+                self.session_id
+            )) {
+                headers.insert(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+
+    fn page(&self, status: StatusCode, title: &str, path: &str, body: &str) -> Response {
+        let html = page(
+            self.lang(),
+            title,
+            path,
+            self.header().as_ref(),
+            &self.nonce,
+            body,
+        );
+        self.respond(status, html)
+    }
+
+    fn redirect(&self, to: &str) -> Response {
+        let mut response = self.respond(StatusCode::SEE_OTHER, String::new());
+        if let Ok(location) = HeaderValue::from_str(to) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    }
+
+    /// The page of a refused action or a failure.
+    fn refusal(&self, error: &AppError) -> Response {
+        let words = self.lang().words();
+        let (status, text) = match error {
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, words.forbidden.to_string()),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, words.not_found.to_string()),
+            AppError::Invalid(message) => (StatusCode::CONFLICT, message.clone()),
+            AppError::Store(error) => {
+                tracing::error!(%error, "the commission app's database failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+            }
+        };
+        self.page(
+            status,
+            words.refused,
+            "/app",
+            &format!(
+                "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/app\">{}</a></p>",
+                escape(words.refused),
+                escape(&text),
+                escape(words.home)
+            ),
+        )
+    }
+
+    /// The signed-in user, or the refusal to answer without one.
+    fn user(&self) -> Result<&User, Response> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| self.redirect("/app/sign-in"))
+    }
+
+    /// Checks a posted form's CSRF token against the session's (`403` when missing or wrong).
+    fn check_csrf(&self, fields: &[(String, String)]) -> Result<(), Response> {
+        let sent = fields
+            .iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default();
+        if !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(self.session.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(self.refusal(&AppError::Forbidden(
+                "the form's CSRF token is missing or wrong".to_string(),
+            )))
+        }
+    }
+
+    fn csrf_field(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            escape(&self.session.csrf)
+        )
+    }
+}
+
+fn random(count: usize) -> String {
+    crate::auth::random_hex(count).unwrap_or_default()
+}
+
+fn fresh_session(lang: Lang) -> Session {
+    Session {
+        user_id: None,
+        csrf: random(32),
+        lang,
+        used: Instant::now(),
+    }
+}
+
+/// Finds the request's session (making one when there is none) and its user; `?lang=` sets the
+/// session's language.
+async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Visit, Response> {
+    let presented = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string());
+    let asked_lang = lang.and_then(Lang::parse);
+    let (session_id, new_cookie, session) = {
+        let mut sessions = app
+            .sessions
+            .sessions
+            .lock()
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        sessions.retain(|_, session| session.used.elapsed() < SESSION_TIME);
+        let known = presented.and_then(|id| sessions.get_mut(&id).map(|session| (id, session)));
+        match known {
+            Some((id, session)) => {
+                session.used = Instant::now();
+                if let Some(lang) = asked_lang {
+                    session.lang = lang;
+                }
+                (id, false, session.clone())
+            }
+            None => {
+                let id = random(32);
+                let session = fresh_session(asked_lang.unwrap_or_default());
+                sessions.insert(id.clone(), session.clone());
+                (id, true, session)
+            }
+        }
+    };
+    let user = match session.user_id {
+        Some(user_id) => app
+            .store
+            .side(move |database| in_transaction(database, |sql| super::user_by_id(sql, user_id)))
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?,
+        None => None,
+    };
+    Ok(Visit {
+        session_id,
+        new_cookie,
+        session,
+        user,
+        nonce: random(16),
+    })
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The session's visit and its signed-in user, or the response that ends the request.
+async fn signed_in(
+    app: &App,
+    headers: &HeaderMap,
+    lang: Option<&str>,
+) -> Result<(Visit, User), Response> {
+    let visit = visit(app, headers, lang).await?;
+    let user = visit.user()?.clone();
+    Ok((visit, user))
+}
+
+/// Runs a read or write of the app on the database connection.
+async fn with_database<T: Send + 'static>(
+    app: &App,
+    work: impl FnOnce(&mut dyn crate::storage::Database) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    app.store
+        .side(move |database| Ok(work(database)))
+        .await
+        .map_err(AppError::Store)?
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing in and out.
+
+async fn sign_in_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let visit = match visit(&app, &headers, asked.lang.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    sign_in_form(&visit, StatusCode::OK, None)
+}
+
+fn sign_in_form(visit: &Visit, status: StatusCode, error: Option<&str>) -> Response {
+    let words = visit.lang().words();
+    let error = error.map_or_else(String::new, |error| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(error))
+    });
+    let body = format!(
+        "<h1>{}</h1>{error}<form method=\"post\" action=\"/app/sign-in\">{}\
+         <div class=\"field\"><label for=\"login\">{}</label>\
+         <input id=\"login\" name=\"login\" autocomplete=\"username\" required></div>\
+         <div class=\"field\"><label for=\"password\">{}</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" \
+         autocomplete=\"current-password\" required></div>\
+         <button class=\"primary\" type=\"submit\">{}</button></form>",
+        escape(words.sign_in),
+        visit.csrf_field(),
+        escape(words.login),
+        escape(words.password),
+        escape(words.sign_in),
+    );
+    visit.page(status, words.sign_in, "/app/sign-in", &body)
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(field, _)| field == name)
+        .map_or("", |(_, value)| value.as_str())
+}
+
+async fn sign_in(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let visit = match visit(&app, &headers, None).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    let words = visit.lang().words();
+    let login = field(&fields, "login").trim().to_string();
+    let password = field(&fields, "password").to_string();
+    let locked = app.sessions.failures.lock().is_ok_and(|failures| {
+        failures.get(&login).is_some_and(|(count, since)| {
+            *count >= MAX_FAILED_SIGN_INS && since.elapsed() < LOCK_TIME
+        })
+    });
+    if locked {
+        return sign_in_form(&visit, StatusCode::TOO_MANY_REQUESTS, Some(words.too_many));
+    }
+    let looked_up = login.clone();
+    let found = with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            super::user_by_login(sql, &looked_up)
+        })?)
+    })
+    .await;
+    let user = match found {
+        Ok(user) => user,
+        Err(error) => return visit.refusal(&error),
+    };
+    let checked = user.clone();
+    let matches = tokio::task::spawn_blocking(move || match checked {
+        Some(user) => crate::auth::secret_matches(&password, &user.password_hash),
+        // The same work for an unknown login, so the time taken does not tell logins apart.
+        None => {
+            crate::auth::secret_matches(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(user) = user.filter(|_| matches) else {
+        if let Ok(mut failures) = app.sessions.failures.lock() {
+            let entry = failures.entry(login).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= LOCK_TIME {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+        return sign_in_form(&visit, StatusCode::UNAUTHORIZED, Some(words.bad_sign_in));
+    };
+    if let Ok(mut failures) = app.sessions.failures.lock() {
+        failures.remove(&login);
+    }
+    let audited = user.clone();
+    if let Err(error) = with_database(&app, move |database| {
+        Ok(super::record_sign_in(database, &audited)?)
+    })
+    .await
+    {
+        return visit.refusal(&error);
+    }
+    // A new session id at sign-in, so an id planted before it is worth nothing.
+    let session_id = random(32);
+    let session = Session {
+        user_id: Some(user.id),
+        ..fresh_session(visit.lang())
+    };
+    if let Ok(mut sessions) = app.sessions.sessions.lock() {
+        sessions.remove(&visit.session_id);
+        sessions.insert(session_id.clone(), session.clone());
+    }
+    let signed = Visit {
+        session_id,
+        new_cookie: true,
+        session,
+        user: Some(user),
+        nonce: visit.nonce,
+    };
+    signed.redirect("/app")
+}
+
+/// An argon2 hash of a random secret, checked against for an unknown login.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::auth::hash_secret(&random(16)).unwrap_or_default())
+}
+
+async fn sign_out(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let visit = match visit(&app, &headers, None).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    if let Ok(mut sessions) = app.sessions.sessions.lock() {
+        sessions.remove(&visit.session_id);
+    }
+    visit.redirect("/app/sign-in")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home.
+
+async fn home(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let listed = user.clone();
+    let current = match with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            super::current_conclusions(sql, &listed)
+        })?)
+    })
+    .await
+    {
+        Ok(current) => current,
+        Err(error) => return visit.refusal(&error),
+    };
+    let words = visit.lang().words();
+    let mut waiting = String::new();
+    let mut all = String::new();
+    for (summary, survey_id, waits) in &current {
+        let row = format!(
+            "<tr><td><a href=\"/app/conclusions/{}\">{}</a></td><td>{} {}</td>\
+             <td><span class=\"status status-{}\">{}</span></td><td>{}</td>\
+             <td><a href=\"/app/surveys/{survey_id}\">{}</a></td></tr>",
+            summary.conclusion_id,
+            escape(summary.case_id.as_deref().unwrap_or("—")),
+            escape(words.revision),
+            summary.number,
+            escape(&summary.status),
+            escape(&words.status(&summary.status)),
+            escape(&summary.author_name),
+            escape(words.revisions),
+        );
+        if *waits {
+            waiting.push_str(&row);
+        }
+        all.push_str(&row);
+    }
+    let table = |rows: &str, empty: &str| {
+        if rows.is_empty() {
+            format!("<p>{}</p>", escape(empty))
+        } else {
+            format!(
+                "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+                escape(words.case),
+                escape(words.revision),
+                escape(words.status),
+                escape(words.author)
+            )
+        }
+    };
+    let body = format!(
+        "<h1>{}</h1><p><a class=\"button primary\" href=\"/app/surveys/new\">{}</a></p>\
+         <h2 id=\"waiting\">{}</h2>{}<h2>{}</h2>{}",
+        escape(words.app),
+        escape(words.new_survey),
+        escape(words.waiting),
+        table(&waiting, words.nothing_waits),
+        escape(words.conclusions),
+        table(&all, "—"),
+    );
+    visit.page(StatusCode::OK, words.home, "/app", &body)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The survey form.
+
+/// The policy whose input record the form shows: the newest version in force.
+fn form_policy(app: &App) -> Option<Arc<ereje_runtime::ir::Policy>> {
+    let set = app.policies();
+    set.versions
+        .iter()
+        .rev()
+        .find(|served| served.spec.in_force_from().is_some())
+        .or(set.versions.last())
+        .map(|served| Arc::new(served.engine.policy().clone()))
+}
+
+/// The survey form page: `action` posts it; `value` fills it; `errors` by JSON pointer.
+fn survey_form(
+    app: &App,
+    visit: &Visit,
+    path: &str,
+    action: &str,
+    value: Option<&serde_json::Value>,
+    errors: &BTreeMap<String, String>,
+    status: StatusCode,
+) -> Response {
+    let words = visit.lang().words();
+    let Some(policy) = form_policy(app) else {
+        return visit.refusal(&AppError::NotFound("no policy is served".to_string()));
+    };
+    let (fields, unplaced) = form::render(&policy, visit.lang(), value, errors);
+    let mut summary = String::new();
+    if !errors.is_empty() {
+        summary.push_str(&format!(
+            "<div class=\"error\" role=\"alert\"><p>{}</p>",
+            escape(words.errors)
+        ));
+        for (path, message) in &unplaced {
+            summary.push_str(&format!(
+                "<p><code>{}</code> {}</p>",
+                escape(path),
+                escape(message)
+            ));
+        }
+        summary.push_str("</div>");
+    }
+    let body = format!(
+        "<h1>{}</h1>{summary}<form method=\"post\" action=\"{}\" id=\"survey\">{}{fields}\
+         <fieldset><legend>{}</legend><p id=\"geo\" data-locating=\"{}\" data-located=\"{}\" \
+         data-none=\"{}\"><span id=\"geo-state\">{}</span></p>\
+         <input type=\"hidden\" name=\"latitude\" id=\"latitude\">\
+         <input type=\"hidden\" name=\"longitude\" id=\"longitude\">\
+         <input type=\"hidden\" name=\"accuracy\" id=\"accuracy\">\
+         <input type=\"hidden\" name=\"located_at\" id=\"located_at\"></fieldset>\
+         <p><button class=\"primary\" type=\"submit\" id=\"save\">{}</button></p></form>",
+        escape(words.survey),
+        escape(action),
+        visit.csrf_field(),
+        escape(words.location),
+        escape(words.locating),
+        escape(words.located),
+        escape(words.no_location),
+        escape(words.no_location),
+        escape(words.save),
+    );
+    visit.page(status, words.survey, path, &body)
+}
+
+async fn new_survey_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !user.role.signs() || user.commission_id.is_none() {
+        return visit.refusal(&AppError::Forbidden(
+            "only a commission's member surveys".to_string(),
+        ));
+    }
+    survey_form(
+        &app,
+        &visit,
+        "/app/surveys/new",
+        "/app/surveys",
+        None,
+        &BTreeMap::new(),
+        StatusCode::OK,
+    )
+}
+
+async fn revise_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(survey_id): Path<i64>,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let latest = with_database(&app, move |database| {
+        in_transaction(database, |sql| -> Result<Conclusion, AppError> {
+            let revisions = super::survey_revisions(sql, &user, survey_id)?;
+            let newest = revisions
+                .first()
+                .ok_or_else(|| AppError::NotFound(format!("the survey {survey_id} is empty")))?;
+            super::visible_conclusion(sql, &user, newest.conclusion_id)
+        })
+    })
+    .await;
+    match latest {
+        Ok(latest) => {
+            let value = serde_json::from_str::<serde_json::Value>(&latest.case_json).ok();
+            survey_form(
+                &app,
+                &visit,
+                &format!("/app/surveys/{survey_id}/revise"),
+                &format!("/app/surveys/{survey_id}"),
+                value.as_ref(),
+                &BTreeMap::new(),
+                StatusCode::OK,
+            )
+        }
+        Err(error) => visit.refusal(&error),
+    }
+}
+
+async fn save_new_survey(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    save(app, headers, None, fields).await
+}
+
+async fn save_revision(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(survey_id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    save(app, headers, Some(survey_id), fields).await
+}
+
+/// Decides the posted survey, keeps its decision record, and keeps it as a revision with its
+/// draft conclusion; a case the engine refuses is shown again with its errors at their fields.
+async fn save(
+    app: Arc<App>,
+    headers: HeaderMap,
+    survey_id: Option<i64>,
+    fields: Vec<(String, String)>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, None).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    if !user.role.signs() || user.commission_id.is_none() {
+        return visit.refusal(&AppError::Forbidden(
+            "only a commission's member surveys".to_string(),
+        ));
+    }
+    if let Some(survey_id) = survey_id {
+        // A correction of another commission's survey is refused before anything is decided.
+        let asker = user.clone();
+        if let Err(error) = with_database(&app, move |database| {
+            in_transaction(database, |sql| {
+                super::survey_revisions(sql, &asker, survey_id).map(|_| ())
+            })
+        })
+        .await
+        {
+            return visit.refusal(&error);
+        }
+    }
+    let Some(policy) = form_policy(&app) else {
+        return visit.refusal(&AppError::NotFound("no policy is served".to_string()));
+    };
+    let case = form::case_of_form(&policy, &fields);
+    let case_json = case.to_string();
+    let set = app.policies();
+    let outcome = super::super::routes::decide(
+        &set.in_force,
+        &case_json,
+        &EvalOptions {
+            as_of: None,
+            trace: false,
+        },
+    );
+    let (path, action) = match survey_id {
+        Some(id) => (
+            format!("/app/surveys/{id}/revise"),
+            format!("/app/surveys/{id}"),
+        ),
+        None => ("/app/surveys/new".to_string(), "/app/surveys".to_string()),
+    };
+    let decision = match &outcome {
+        CaseOutcome::Decision(decision) => decision,
+        CaseOutcome::Error(failure) => {
+            let mut errors = BTreeMap::new();
+            errors.insert(
+                failure.error.path.clone(),
+                localized_error(&policy, visit.lang(), &failure.error),
+            );
+            return survey_form(
+                &app,
+                &visit,
+                &path,
+                &action,
+                Some(&case),
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let record = NewRecord {
+        case_id: decision.case_id.clone(),
+        case_json: case_json.clone(),
+        as_of: decision.as_of.to_string(),
+        policy_name: decision.policy.name.to_string(),
+        policy_version: decision.policy.version.to_string(),
+        policy_digest: decision.policy.digest.to_string(),
+        decision_json: outcome.to_json_line(),
+        requested_by: user.login.clone(),
+        idempotency_key: None,
+    };
+    let kept = match app.store.keep(record).await {
+        Ok(kept) => kept,
+        Err(error) => return visit.refusal(&AppError::Store(error)),
+    };
+    let located = |name: &str| {
+        Some(field(&fields, name).trim().to_string()).filter(|value| !value.is_empty())
+    };
+    let revision = NewRevision {
+        survey_id,
+        case_id: decision.case_id.clone(),
+        case_json,
+        location: Location {
+            latitude: located("latitude"),
+            longitude: located("longitude"),
+            accuracy: located("accuracy"),
+            time: located("located_at"),
+        },
+        decision_id: kept.record.id.parse().unwrap_or(0),
+        policy_version: kept.record.fields.policy_version.clone(),
+        policy_digest: kept.record.fields.policy_digest.clone(),
+    };
+    match with_database(&app, move |database| {
+        super::save_revision(database, &user, revision)
+    })
+    .await
+    {
+        Ok((_, conclusion_id)) => visit.redirect(&format!("/app/conclusions/{conclusion_id}")),
+        Err(error) => visit.refusal(&error),
+    }
+}
+
+/// An engine error in the page's language: a failed check's own message from the policy, else
+/// the page's word for its kind, followed by the engine's message (which names the value).
+fn localized_error(
+    policy: &ereje_runtime::ir::Policy,
+    lang: Lang,
+    error: &ereje_runtime::CaseError,
+) -> String {
+    let words = lang.words();
+    // A failed check's error line carries the check's English message (see `CaseCheck`).
+    let check = policy.checks.iter().find(|check| {
+        check.code == error.code
+            && ereje_report::explanation::message(
+                &check.messages,
+                ereje_report::explanation::Lang::En,
+            ) == Some(error.message.as_str())
+    });
+    let lead = match check
+        .and_then(|check| ereje_report::explanation::message(&check.messages, lang.report()))
+    {
+        Some(message) => message.to_string(),
+        None if error.code == ereje_runtime::error::codes::MISSING_FIELD => {
+            words.missing.to_string()
+        }
+        None => words.invalid.to_string(),
+    };
+    format!("{lead} ({})", error.message)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Surveys and conclusions.
+
+async fn survey_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(survey_id): Path<i64>,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let revisions = match with_database(&app, move |database| {
+        in_transaction(database, |sql| {
+            super::survey_revisions(sql, &user, survey_id)
+        })
+    })
+    .await
+    {
+        Ok(revisions) => revisions,
+        Err(error) => return visit.refusal(&error),
+    };
+    let words = visit.lang().words();
+    let mut rows = String::new();
+    for revision in &revisions {
+        rows.push_str(&format!(
+            "<tr><td><a href=\"/app/conclusions/{}\">{} {}</a></td><td>{}</td><td>{}</td>\
+             <td>{}</td><td><span class=\"status status-{}\">{}</span></td><td><code>{}</code></td></tr>",
+            revision.conclusion_id,
+            escape(words.revision),
+            revision.number,
+            escape(revision.case_id.as_deref().unwrap_or("—")),
+            escape(&revision.author_name),
+            escape(&revision.saved_at),
+            escape(&revision.status),
+            escape(&words.status(&revision.status)),
+            escape(&revision.policy_digest),
+        ));
+    }
+    let body = format!(
+        "<h1>{} {survey_id}</h1><p><a class=\"button\" href=\"/app/surveys/{survey_id}/revise\">{}</a></p>\
+         <h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
+        escape(words.survey),
+        escape(words.correct),
+        escape(words.revisions),
+        escape(words.revision),
+        escape(words.case),
+        escape(words.author),
+        escape(words.saved),
+        escape(words.status),
+        escape(words.policy),
+    );
+    visit.page(
+        StatusCode::OK,
+        words.survey,
+        &format!("/app/surveys/{survey_id}"),
+        &body,
+    )
+}
+
+/// The conclusion the user may see, with the explanation of its decision record in the page's
+/// language (text, from `ereje-report`, with the engine of the record's own policy digest).
+async fn conclusion_and_explanation(
+    app: &App,
+    user: &User,
+    id: i64,
+    lang: Lang,
+) -> Result<(Conclusion, String), AppError> {
+    let asker = user.clone();
+    let found = with_database(app, move |database| {
+        in_transaction(database, |sql| super::visible_conclusion(sql, &asker, id))
+    })
+    .await?;
+    let record = super::super::routes::find_record(app, found.decision_id.to_string())
+        .await
+        .map_err(|problem| AppError::Store(StoreError::Task(problem.to_json())))?;
+    let engine = super::super::routes::engine_of_digest(app, &record.fields.policy_digest)
+        .await
+        .map_err(|problem| AppError::Store(StoreError::Task(problem.to_json())))?;
+    let as_of = ereje_runtime::value::Date::parse_from_str(&record.fields.as_of, "%Y-%m-%d").ok();
+    let options = ereje_runtime::ExplainOptions {
+        as_of,
+        full_trace: false,
+    };
+    let text = match ereje_runtime::explain_case(&engine, &record.fields.case_json, &options) {
+        Ok(explanation) => ereje_report::explanation::render(
+            &explanation,
+            ereje_report::explanation::Format::Text,
+            lang.report(),
+            false,
+        ),
+        Err(failure) => failure.error.message,
+    };
+    Ok((found, text))
+}
+
+fn location_text(location: &Location) -> String {
+    match (&location.latitude, &location.longitude) {
+        (Some(latitude), Some(longitude)) => format!(
+            "{latitude}, {longitude} (± {} m, {})",
+            location.accuracy.as_deref().unwrap_or("?"),
+            location.time.as_deref().unwrap_or("?")
+        ),
+        _ => "—".to_string(),
+    }
+}
+
+/// The head of a conclusion: case, commission, status, policy, location.
+fn conclusion_head(found: &Conclusion, lang: Lang) -> String {
+    let words = lang.words();
+    format!(
+        "<table class=\"head\"><tr><th>{}</th><td id=\"case-id\">{}</td></tr>\
+         <tr><th>{}</th><td>{} ({})</td></tr>\
+         <tr><th>{}</th><td>{} {} · {} · {}</td></tr>\
+         <tr><th>{}</th><td><span class=\"status status-{}\" id=\"status\">{}</span></td></tr>\
+         <tr><th>{}</th><td>{} <code>{}</code></td></tr>\
+         <tr><th>{}</th><td id=\"location\">{}</td></tr></table>",
+        escape(words.case),
+        escape(found.case_id.as_deref().unwrap_or("—")),
+        escape(words.commission),
+        escape(&found.commission_name),
+        escape(&found.district),
+        escape(words.survey),
+        escape(words.revision),
+        found.revision_number,
+        escape(&found.author_name),
+        escape(&found.saved_at),
+        escape(words.status),
+        escape(&found.status),
+        escape(&words.status(&found.status)),
+        escape(words.policy),
+        escape(&found.policy_version),
+        escape(&found.policy_digest),
+        escape(words.location),
+        escape(&location_text(&found.location)),
+    )
+}
+
+/// The signatures table: every signer, with their answer and time or "awaited".
+fn signatures_table(found: &Conclusion, lang: Lang) -> String {
+    let words = lang.words();
+    let mut rows = String::new();
+    for signer in &found.signers {
+        let answer = found
+            .signatures
+            .iter()
+            .find(|signature| signature.member_id == signer.id);
+        let (verdict, reason, time) = match answer {
+            Some(signature) => (
+                words.verdict(&signature.verdict),
+                signature.reason.clone(),
+                signature.time.clone(),
+            ),
+            None => (words.awaiting.to_string(), String::new(), String::new()),
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&signer.full_name),
+            escape(&verdict),
+            escape(&reason),
+            escape(&time)
+        ));
+    }
+    format!(
+        "<table id=\"signatures\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+        escape(words.member),
+        escape(words.status),
+        escape(words.reason),
+    )
+}
+
+async fn conclusion_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let (found, explanation) = match conclusion_and_explanation(&app, &user, id, visit.lang()).await
+    {
+        Ok(found) => found,
+        Err(error) => return visit.refusal(&error),
+    };
+    let words = visit.lang().words();
+    let answered = found
+        .signatures
+        .iter()
+        .any(|signature| signature.member_id == user.id);
+    let mut actions = String::new();
+    if user.role.signs() && found.status == "draft" {
+        actions.push_str(&format!(
+            "<form method=\"post\" action=\"/app/conclusions/{id}/send\">{}\
+             <button class=\"primary\" type=\"submit\" id=\"send\">{}</button></form>",
+            visit.csrf_field(),
+            escape(words.send)
+        ));
+    }
+    if user.role.signs() && found.status == "sent" && !answered {
+        actions.push_str(&format!(
+            "<form method=\"post\" action=\"/app/conclusions/{id}/sign\">{}\
+             <div class=\"field\"><label for=\"reason\">{}</label>\
+             <textarea id=\"reason\" name=\"reason\"></textarea></div>\
+             <button class=\"primary\" type=\"submit\" name=\"verdict\" value=\"signed\" id=\"sign\">{}</button> \
+             <button type=\"submit\" name=\"verdict\" value=\"declined\" id=\"decline\">{}</button></form>",
+            visit.csrf_field(),
+            escape(words.reason),
+            escape(words.sign),
+            escape(words.decline)
+        ));
+    }
+    if user.role.signs() && found.status != "voided" {
+        actions.push_str(&format!(
+            "<p><a class=\"button\" href=\"/app/surveys/{}/revise\">{}</a></p>",
+            found.survey_id,
+            escape(words.correct)
+        ));
+    }
+    let body = format!(
+        "<h1>{}</h1>{}<h2>{}</h2><pre id=\"explanation\">{}</pre><h2>{}</h2>{}\
+         <div class=\"noprint\">{actions}<p><a class=\"button\" href=\"/app/conclusions/{id}/print\" id=\"print-link\">{}</a> \
+         <a href=\"/app/surveys/{}\">{}</a></p></div>",
+        escape(words.conclusion),
+        conclusion_head(&found, visit.lang()),
+        escape(words.explanation),
+        escape(&explanation),
+        escape(words.signatures),
+        signatures_table(&found, visit.lang()),
+        escape(words.print),
+        found.survey_id,
+        escape(words.revisions),
+    );
+    visit.page(
+        StatusCode::OK,
+        words.conclusion,
+        &format!("/app/conclusions/{id}"),
+        &body,
+    )
+}
+
+async fn print_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(asked): Query<LangQuery>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, asked.lang.as_deref()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let (found, explanation) = match conclusion_and_explanation(&app, &user, id, visit.lang()).await
+    {
+        Ok(found) => found,
+        Err(error) => return visit.refusal(&error),
+    };
+    let words = visit.lang().words();
+    let body = format!(
+        "<div class=\"print\"><h1>{} — {}</h1>{}<pre id=\"explanation\">{}</pre><h2>{}</h2>{}</div>\
+         <p class=\"noprint\"><button type=\"button\" id=\"print\">{}</button></p>",
+        escape(words.conclusion),
+        escape(&words.status(&found.status)),
+        conclusion_head(&found, visit.lang()),
+        escape(&explanation),
+        escape(words.signatures),
+        signatures_table(&found, visit.lang()),
+        escape(words.print),
+    );
+    visit.page(
+        StatusCode::OK,
+        words.conclusion,
+        &format!("/app/conclusions/{id}/print"),
+        &body,
+    )
+}
+
+async fn send(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, None).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    match with_database(&app, move |database| super::send(database, &user, id)).await {
+        Ok(()) => visit.redirect(&format!("/app/conclusions/{id}")),
+        Err(error) => visit.refusal(&error),
+    }
+}
+
+async fn sign(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let (visit, user) = match signed_in(&app, &headers, None).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    let verdict = field(&fields, "verdict").to_string();
+    let reason = field(&fields, "reason").to_string();
+    match with_database(&app, move |database| {
+        super::sign(database, &user, id, &verdict, &reason)
+    })
+    .await
+    {
+        Ok(()) => visit.redirect(&format!("/app/conclusions/{id}")),
+        Err(error) => visit.refusal(&error),
+    }
+}
