@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::reading::{self, reading};
+pub mod reading;
+
 use ereje_runtime::explain::{
     AppliedRule, BandPosition, Change, ChangeKind, Comparison, FactName, Quantity, Reason,
     Relation, TraceBranch,
@@ -16,6 +17,7 @@ use ereje_runtime::explain::{
 use ereje_runtime::ir::Messages;
 use ereje_runtime::value::Date;
 use ereje_runtime::Explanation;
+use reading::reading;
 use rust_decimal::Decimal;
 
 /// The language of an explanation.

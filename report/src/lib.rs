@@ -6,4 +6,3 @@
 pub mod diff;
 pub mod explanation;
 pub mod impact_html;
-pub mod reading;

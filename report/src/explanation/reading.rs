@@ -13,7 +13,7 @@ use ereje_runtime::explain::{AppliedRule, BandPosition, Quantity};
 use ereje_runtime::Explanation;
 use serde::Serialize;
 
-use crate::explanation::{format_quantity, labels, message, policy_label, Lang};
+use super::{format_quantity, labels, message, policy_label, Lang};
 
 /// The sections of an explanation in reading order, with their words in one language.
 #[derive(Debug, Clone, Serialize)]
