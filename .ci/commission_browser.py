@@ -129,6 +129,8 @@ def main():
                 out.write(pdf)
             text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
             flat = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text))
+            # A line may break after a rule id's hyphen (`ASP-CHILD-` / `SUPPLEMENT`).
+            flat = re.sub(r"- ", "-", flat)
             check("the PDF is at most two A4 pages", len(PdfReader(io.BytesIO(pdf)).pages) <= 2)
             for rule in rule_ids:
                 check(f"the PDF holds the rule id {rule}", rule in flat)
