@@ -333,6 +333,14 @@ struct EvaluateQuery {
     trace: bool,
 }
 
+/// The evaluation options of a request's `?as_of=` (a bad date is a problem) and trace.
+fn eval_options(as_of: Option<&str>, trace: bool) -> Result<EvalOptions, Problem> {
+    Ok(EvalOptions {
+        as_of: as_of.map(|text| parse_date("as_of", text)).transpose()?,
+        trace,
+    })
+}
+
 async fn evaluate(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
@@ -342,14 +350,7 @@ async fn evaluate(
 ) -> Result<Response, Problem> {
     require(&caller, Role::Evaluate)?;
     let asked = query(asked)?;
-    let options = EvalOptions {
-        as_of: asked
-            .as_of
-            .as_deref()
-            .map(|text| parse_date("as_of", text))
-            .transpose()?,
-        trace: asked.trace,
-    };
+    let options = eval_options(asked.as_of.as_deref(), asked.trace)?;
     let media = media_type(&headers);
     let received = body(received)?;
     let set = app.policies();
@@ -466,14 +467,7 @@ async fn keep_decision(
 ) -> Result<Response, Problem> {
     require(&caller, Role::Record)?;
     let asked = query(asked)?;
-    let options = EvalOptions {
-        as_of: asked
-            .as_of
-            .as_deref()
-            .map(|text| parse_date("as_of", text))
-            .transpose()?,
-        trace: false,
-    };
+    let options = eval_options(asked.as_of.as_deref(), false)?;
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|value| {
