@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -1531,7 +1532,7 @@ pub fn command(args: &BatchArgs) -> u8 {
     };
     let partial_file = partial
         .as_ref()
-        .map(|output| output.partial().to_path_buf());
+        .and_then(|output| output.partial().map(Path::to_path_buf));
     let mut summary = match result {
         Ok(summary) => summary,
         // A closed pipe (`ereje batch … | head`) ends the run quietly.
@@ -1571,7 +1572,10 @@ pub fn command(args: &BatchArgs) -> u8 {
             partial_file,
         });
     } else if let Some(output) = partial {
-        let shown = output.partial().display().to_string();
+        let shown = output
+            .partial()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default();
         if let (Err(error), Some(target)) = (output.finish(), &args.output) {
             return io_failure(
                 "io::output",

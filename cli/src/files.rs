@@ -18,19 +18,23 @@ use ereje_runtime::case::invisible;
 
 /// Refuses `output` when it is the file `input` names (`-` for stdin): the same path, a hard
 /// link or a symlink to it. Returns the message that says why.
+///
+/// The files are compared by device and inode from their metadata, never by opening the output:
+/// opening a named pipe blocks until the other end is opened, and the output may be one.
 pub fn refuse_output_over_input(input: &Path, output: &Path) -> Result<(), String> {
-    let output_handle = match same_file::Handle::from_path(output) {
-        Ok(handle) => handle,
+    use std::os::unix::fs::MetadataExt as _;
+    let output_identity = match std::fs::metadata(output) {
+        Ok(metadata) => (metadata.dev(), metadata.ino()),
         // An output that does not exist yet cannot be the input.
         Err(_) => return Ok(()),
     };
-    let input_handle = if input.as_os_str() == "-" {
-        same_file::Handle::stdin()
+    let input_identity = if input.as_os_str() == "-" {
+        same_file::Handle::stdin().map(|handle| (handle.dev(), handle.ino()))
     } else {
-        same_file::Handle::from_path(input)
+        std::fs::metadata(input).map(|metadata| (metadata.dev(), metadata.ino()))
     };
-    match input_handle {
-        Ok(input_handle) if input_handle == output_handle => Err(format!(
+    match input_identity {
+        Ok(input_identity) if input_identity == output_identity => Err(format!(
             "the output `{}` is the input `{}` (the same file, a hard link or a symlink to it): \
              writing it would destroy the cases before they are read; choose another output file",
             output.display(),
@@ -51,22 +55,46 @@ pub fn partial_path(target: &Path) -> PathBuf {
 /// [`PartialOutput::finish`] only. Dropped without `finish` (an interrupted or failed run),
 /// the partial file stays, so that the lines already answered are kept and cannot be taken for
 /// a finished run; a process killed outright leaves it the same way.
+///
+/// A target that exists and is not a regular file (a device such as `/dev/null`, a named pipe,
+/// a socket) is written directly: it holds no earlier output to protect, and renaming a file
+/// over it would replace the device with a file (on a machine where that happened to
+/// `/dev/null`, every later program reading it got the batch's lines).
 pub struct PartialOutput {
     file: File,
+    staging: Option<Staging>,
+}
+
+/// Where a staged output is written and where it goes when complete.
+struct Staging {
     partial: PathBuf,
     target: PathBuf,
 }
 
 impl PartialOutput {
-    /// Creates `<target>.partial`. Fails when it exists already: it may hold the answers of an
-    /// earlier interrupted run, which a new run must not overwrite.
+    /// Creates `<target>.partial`, or opens the target itself when it is not a regular file.
+    /// Fails when `<target>.partial` exists already: it may hold the answers of an earlier
+    /// interrupted run, which a new run must not overwrite.
     pub fn create(target: &Path) -> Result<PartialOutput, String> {
+        if let Ok(metadata) = std::fs::metadata(target) {
+            if !metadata.is_file() && !metadata.is_dir() {
+                return match File::options().write(true).open(target) {
+                    Ok(file) => Ok(PartialOutput {
+                        file,
+                        staging: None,
+                    }),
+                    Err(error) => Err(format!("cannot write `{}`: {error}", target.display())),
+                };
+            }
+        }
         let partial = partial_path(target);
         match File::options().write(true).create_new(true).open(&partial) {
             Ok(file) => Ok(PartialOutput {
                 file,
-                partial,
-                target: target.to_path_buf(),
+                staging: Some(Staging {
+                    partial,
+                    target: target.to_path_buf(),
+                }),
             }),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(format!(
                 "`{}` exists: it holds the output of an interrupted run (resume with `--skip N`, \
@@ -82,15 +110,24 @@ impl PartialOutput {
         &mut self.file
     }
 
-    /// The partial file's path.
-    pub fn partial(&self) -> &Path {
-        &self.partial
+    /// The file the lines are in until the run ends: the partial file, or the target itself
+    /// when it is written directly.
+    pub fn partial(&self) -> Option<&Path> {
+        self.staging
+            .as_ref()
+            .map(|staging| staging.partial.as_path())
     }
 
-    /// Flushes the partial file to disk and renames it over the target.
+    /// Flushes the partial file to disk and renames it over the target; a target written
+    /// directly has nothing to rename.
     pub fn finish(self) -> io::Result<()> {
-        self.file.sync_all()?;
-        std::fs::rename(&self.partial, &self.target)
+        match self.staging {
+            Some(staging) => {
+                self.file.sync_all()?;
+                std::fs::rename(&staging.partial, &staging.target)
+            }
+            None => Ok(()),
+        }
     }
 }
 

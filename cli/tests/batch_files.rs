@@ -119,6 +119,59 @@ fn the_output_is_renamed_into_place_only_at_the_end_and_never_over_a_partial_fil
     assert_eq!(text(&target), expected.join("\n") + "\n");
 }
 
+/// A target that is not a regular file (here a named pipe; `/dev/null` is the usual one) is
+/// written directly: a file renamed over it would replace the device or the pipe, as it once
+/// replaced a machine's `/dev/null`, after which every program reading it got the batch.
+#[test]
+fn an_output_that_is_a_pipe_or_a_device_is_written_in_place_and_stays_what_it_was() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = temp_dir("fifo");
+    let cases = generated(&dir, 25);
+    let (expected, _) = batch_lines(&cases, &[]);
+    let fifo = dir.join("out.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read_to_string(reader_path).unwrap());
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_ereje"))
+        .args([
+            "batch",
+            "--threads",
+            "2",
+            &policy_dir(),
+            cases.to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&fifo)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while batch.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the batch did not end"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A batch that never opened the pipe would leave the reader waiting: open and close the
+    // writing end once, so that it reads what there is and ends.
+    // Opened without blocking (O_NONBLOCK, 0o4000 on Linux): when the reader has ended, there
+    // is no reading end and the open fails at once, which is fine.
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(0o4000)
+        .open(&fifo);
+    let received = reader.join().unwrap();
+    let output = batch.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(received, expected.join("\n") + "\n", "{stderr}");
+    assert!(!dir.join("out.fifo.partial").exists());
+}
+
 /// Waits, at most a minute, until `path` holds at least `lines` lines.
 fn wait_for_lines(path: &Path, lines: usize) {
     let started = Instant::now();
