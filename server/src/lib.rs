@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod client;
 pub mod commission;
+mod malformed;
 pub mod openapi;
 pub mod policies;
 pub mod problem;
@@ -222,7 +223,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let served_app = Arc::clone(&app);
     let task = tokio::spawn(async move {
         let app = served_app;
-        let served = axum::serve(listener, router)
+        let served = axum::serve(malformed::ProblemListener::new(listener), router)
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             })
