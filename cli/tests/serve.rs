@@ -184,6 +184,136 @@ fn every_public_example_through_evaluate_equals_expected_and_eval() {
     }
 }
 
+/// Reads one chunk of a chunked body: `None` at the last (empty) chunk.
+fn read_chunk(reader: &mut BufReader<std::net::TcpStream>) -> Option<String> {
+    use std::io::Read as _;
+    let mut size_line = String::new();
+    reader.read_line(&mut size_line).unwrap();
+    let size = usize::from_str_radix(size_line.trim(), 16)
+        .unwrap_or_else(|_| panic!("not a chunk size: {size_line:?}"));
+    let mut data = vec![0; size + 2];
+    reader.read_exact(&mut data).unwrap();
+    assert!(data.ends_with(b"\r\n"));
+    data.truncate(size);
+    (size > 0).then(|| String::from_utf8(data).unwrap())
+}
+
+/// An NDJSON request is answered line by line while the client is still sending it (the
+/// request body is read as it comes, not held whole): the first answer arrives before the rest
+/// of the body is sent. A line over the case-size limit is answered `case.too_large` on its
+/// own line, and a stream over the byte limit is cut short with an incomplete body.
+#[test]
+fn an_ndjson_stream_is_answered_while_it_is_still_being_sent() {
+    use std::io::Write as _;
+    let dir = temp_dir("ndjson-live");
+    let server = Server::start(
+        &policy_dir(),
+        &sqlite(&dir),
+        &["--max-case-bytes", "5000", "--max-stream-bytes", "60000"],
+    );
+    let cases = cases();
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|case| server.post_json("/v1/evaluate", case).text())
+        .collect();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(server.address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        write!(
+            writer,
+            "POST /v1/evaluate HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\n\
+             transfer-encoding: chunked\r\n\r\n"
+        )
+        .unwrap();
+        (writer, BufReader::new(stream))
+    };
+    let send_chunk = |writer: &mut std::net::TcpStream, data: &str| {
+        write!(writer, "{:x}\r\n{data}\r\n", data.len()).unwrap();
+        writer.flush().unwrap();
+    };
+    let read_head = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                return head;
+            }
+            head.push_str(&line);
+        }
+    };
+
+    // The first line and half the second: the first answer comes back before any more is sent.
+    let (mut writer, mut reader) = connect();
+    let (second_start, second_rest) = cases[1].split_at(cases[1].len() / 2);
+    send_chunk(&mut writer, &format!("{}\n{second_start}", cases[0]));
+    let head = read_head(&mut reader);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert_eq!(read_chunk(&mut reader).unwrap(), expected[0]);
+    // The rest of the second line, a line over the case-size limit, the third line.
+    let too_large = format!("{{\"case_id\": \"{}\"}}", "x".repeat(6000));
+    send_chunk(
+        &mut writer,
+        &format!("{second_rest}\n{too_large}\n{}", cases[2]),
+    );
+    send_chunk(&mut writer, "");
+    let mut answered = String::new();
+    while let Some(chunk) = read_chunk(&mut reader) {
+        answered.push_str(&chunk);
+    }
+    let lines: Vec<&str> = answered.lines().collect();
+    assert_eq!(lines.len(), 3, "{answered}");
+    assert_eq!(format!("{}\n", lines[0]), expected[1]);
+    let error: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(error["error"]["code"], "case.too_large");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("6015 bytes, more than the limit of 5000"));
+    assert_eq!(format!("{}\n", lines[2]), expected[2]);
+
+    // Over the byte limit without a content-length: the lines before it are answered, then
+    // the body ends without its last chunk (the answer is incomplete, as HTTP says it).
+    let (mut writer, mut reader) = connect();
+    let line = format!("{}\n", cases[0]);
+    let mut sent = 0;
+    while sent <= 60_000 {
+        send_chunk(&mut writer, &line);
+        sent += line.len();
+    }
+    assert!(read_head(&mut reader).starts_with("HTTP/1.1 200"));
+    let mut answered = 0;
+    let complete = loop {
+        let mut size_line = String::new();
+        match reader.read_line(&mut size_line) {
+            Ok(0) | Err(_) => break false,
+            Ok(_) => {}
+        }
+        let size = usize::from_str_radix(size_line.trim(), 16).unwrap();
+        if size == 0 {
+            break true;
+        }
+        let mut data = vec![0; size + 2];
+        if std::io::Read::read_exact(&mut reader, &mut data).is_err() {
+            break false;
+        }
+        answered += std::str::from_utf8(&data[..size]).unwrap().lines().count();
+    };
+    assert!(
+        !complete,
+        "a stream over the limit must not end as complete"
+    );
+    assert!(
+        answered > 0 && answered * line.len() <= 60_000,
+        "{answered}"
+    );
+    assert_eq!(server.get("/v1/health").status, 200);
+}
+
 #[test]
 fn the_ndjson_stream_keeps_order_and_answers_every_line_as_batch_does() {
     let (server, dir) = kz_server("ndjson");

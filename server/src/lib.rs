@@ -11,6 +11,7 @@ pub mod auth;
 pub mod client;
 pub mod commission;
 mod malformed;
+mod ndjson;
 pub mod openapi;
 pub mod policies;
 pub mod problem;

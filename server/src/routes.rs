@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -269,7 +269,7 @@ pub(crate) fn decide(engines: &VersionSet, json: &str, options: &EvalOptions) ->
 }
 
 /// Decides one NDJSON line as `ereje batch` does (see [`VersionSet::decide_line`]).
-fn decide_line(engines: &VersionSet, raw: &[u8], options: &EvalOptions) -> CaseOutcome {
+pub(crate) fn decide_line(engines: &VersionSet, raw: &[u8], options: &EvalOptions) -> CaseOutcome {
     SCRATCH.with(|scratch| engines.decide_line(raw, options, &mut scratch.borrow_mut()))
 }
 
@@ -346,26 +346,52 @@ async fn evaluate(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     asked: Result<Query<EvaluateQuery>, QueryRejection>,
-    received: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, Problem> {
     require(&caller, Role::Evaluate)?;
     let asked = query(asked)?;
     let options = eval_options(asked.as_of.as_deref(), asked.trace)?;
     let media = media_type(&headers);
-    let received = body(received)?;
     let set = app.policies();
     engines(&set, asked.version.as_deref())?;
     match media.as_deref() {
         Some("application/json") => {
+            let received = body(Bytes::from_request(request, &()).await)?;
             let case = single_case(&app, &received)?;
             let engines = engines(&set, asked.version.as_deref())?;
             Ok(outcome_response(&decide(engines, case, &options)))
         }
-        Some("application/x-ndjson") => stream(&app, set, asked.version, options, received),
+        Some("application/x-ndjson") => {
+            refuse_declared_length_over(&headers, app.limits.max_stream_bytes)?;
+            let body = request.into_body();
+            Ok(crate::ndjson::answer(
+                set,
+                asked.version,
+                options,
+                body,
+                app.limits,
+            ))
+        }
         other => Err(unsupported_media(
             other,
             "application/json (one case) or application/x-ndjson (one case per line)",
         )),
+    }
+}
+
+/// Refuses a body whose `content-length` is over `limit` before a byte of it is read.
+fn refuse_declared_length_over(headers: &HeaderMap, limit: usize) -> Result<(), Problem> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the body is {length} bytes, over the limit of {limit} bytes for a stream"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -389,66 +415,6 @@ fn single_case<'a>(app: &App, received: &'a Bytes) -> Result<&'a str, Problem> {
             format!("the body is not valid UTF-8 (byte {})", error.valid_up_to()),
         )
     })
-}
-
-/// Answers an NDJSON body with one line per input line, in input order, streamed as the lines
-/// are decided.
-fn stream(
-    app: &App,
-    set: Arc<crate::policies::PolicySet>,
-    version: Option<String>,
-    options: EvalOptions,
-    received: Bytes,
-) -> Result<Response, Problem> {
-    let mut lines: Vec<&[u8]> = received.split(|byte| *byte == b'\n').collect();
-    if received.ends_with(b"\n") {
-        lines.pop();
-    }
-    if lines.len() > app.limits.max_stream_lines {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-many-lines",
-            format!(
-                "the stream has {} lines, over the limit of {}",
-                lines.len(),
-                app.limits.max_stream_lines
-            ),
-        ));
-    }
-    let count = lines.len();
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let Some(engines) = set.engines_for(version.as_deref()) else {
-            return;
-        };
-        let mut start = 0;
-        let mut chunk = String::new();
-        for index in 0..count {
-            let end = received[start..]
-                .iter()
-                .position(|byte| *byte == b'\n')
-                .map_or(received.len(), |at| start + at);
-            let outcome = decide_line(engines, &received[start..end], &options);
-            start = end + 1;
-            chunk.push_str(&outcome.to_json_line());
-            chunk.push('\n');
-            if chunk.len() >= 16 * 1024 || index + 1 == count {
-                let bytes = Bytes::from(std::mem::take(&mut chunk));
-                if sender.blocking_send(Ok(bytes)).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    });
-    let mut response = Response::new(Body::from_stream(stream));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
-    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
