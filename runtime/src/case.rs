@@ -14,12 +14,9 @@ use serde_json::Value as Json;
 
 use crate::error::{codes, CaseError};
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, RecordDef, Type, TypeDef, TypeId};
+use crate::json_text::{push_key, show};
 use crate::limits::{self, Limits};
 use crate::value::{Date, Key, Month, Quarter, Record, Value};
-
-/// The key under which `serde_json` (with `arbitrary_precision`) hands a number's text to a
-/// visitor, as a one-entry map.
-pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// A case read against a policy's input record: ready to evaluate.
 #[derive(Debug, Clone)]
@@ -172,20 +169,6 @@ fn json_kind(json: &Json) -> &'static str {
     }
 }
 
-/// A short rendering of a JSON value for messages (long text is cut).
-pub(crate) fn show(json: &Json) -> String {
-    let text = match json {
-        Json::String(text) => text.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 60 {
-        let cut: String = text.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        text
-    }
-}
-
 pub(crate) fn record_def(policy: &Policy, id: TypeId) -> Result<&RecordDef, CaseError> {
     match policy.types.get(id as usize) {
         Some(TypeDef::Record(record)) => Ok(record),
@@ -194,22 +177,6 @@ pub(crate) fn record_def(policy: &Policy, id: TypeId) -> Result<&RecordDef, Case
             "",
             format!("type {id} is not a record type"),
         )),
-    }
-}
-
-/// Appends a key to a JSON pointer, escaping `~` and `/`.
-pub(crate) fn push_key(path: &mut String, key: &str) {
-    path.push('/');
-    if !key.contains(['~', '/']) {
-        path.push_str(key);
-        return;
-    }
-    for character in key.chars() {
-        match character {
-            '~' => path.push_str("~0"),
-            '/' => path.push_str("~1"),
-            other => path.push(other),
-        }
     }
 }
 

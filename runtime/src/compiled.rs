@@ -35,11 +35,11 @@ use crate::exact::Number;
 
 use crate::dates;
 use crate::error::CaseError;
-use crate::eval::{self, Prepared, MAX_DEPTH};
 use crate::ir::{
     AggregateKind, BandTable, BinaryOp, Body, Builtin, CaseCheck, Expr, GroupMember, ItemKind,
     MatchArm, Param, Pattern, Policy, RoundingMode, TableRow, Type, UnaryOp,
 };
+use crate::operations::{self, Prepared, MAX_DEPTH};
 use crate::value::{Date, Key, Value};
 
 /// The compiled evaluator gave up; the interpreter evaluates the case again.
@@ -730,10 +730,10 @@ fn bail(_: Box<CaseError>) -> Bail {
     Bail
 }
 
-/// Any error of the compiled code, as the interpreter's error type, for [`eval::apply_builtin`];
+/// Any error of the compiled code, as the interpreter's error type, for [`operations::apply_builtin`];
 /// it is turned back into [`Bail`] at once and never shown.
 fn bail_error() -> Box<CaseError> {
-    eval::type_error("the compiled evaluator gave up")
+    operations::type_error("the compiled evaluator gave up")
 }
 
 /// The ordering of two values, quick for the common integer and decimal pairs.
@@ -753,7 +753,7 @@ fn equal(left: &Value, right: &Value) -> bool {
         (Value::Enum(left), Value::Enum(right)) => left == right,
         (Value::Integer(left), Value::Integer(right)) => left == right,
         (Value::Bool(left), Value::Bool(right)) => left == right,
-        _ => eval::values_equal(left, right),
+        _ => operations::values_equal(left, right),
     }
 }
 
@@ -1209,7 +1209,7 @@ impl Compiler<'_> {
             Expr::Unary(op, operand) => {
                 let op = *op;
                 let operand = self.value(operand);
-                Box::new(move |machine| eval::unary(op, operand(machine)?).map_err(bail))
+                Box::new(move |machine| operations::unary(op, operand(machine)?).map_err(bail))
             }
             Expr::Binary(op, _, _) if is_comparison(*op) => self.condition_value(expr),
             Expr::Binary(op, left, right) => {
@@ -1218,7 +1218,7 @@ impl Compiler<'_> {
                 let right = self.value(right);
                 Box::new(move |machine| {
                     let left = left(machine)?;
-                    eval::binary(op, &left, &right(machine)?).map_err(bail)
+                    operations::binary(op, &left, &right(machine)?).map_err(bail)
                 })
             }
             Expr::And(..) | Expr::Or(..) => self.condition_value(expr),
@@ -1258,7 +1258,7 @@ impl Compiler<'_> {
                     machine.for_each_selected(&source, var, filter.as_ref(), |machine| {
                         let key = match key(machine)? {
                             Value::Text(text) => Key::from(text),
-                            other => Key::from(eval::to_text(&other).map_err(bail)?),
+                            other => Key::from(operations::to_text(&other).map_err(bail)?),
                         };
                         let value = value(machine)?;
                         match entries.iter_mut().find(|(existing, _)| *existing == key) {
@@ -1318,7 +1318,9 @@ impl Compiler<'_> {
                 let value = self.value(value);
                 let places = *places;
                 let mode: RoundingMode = *mode;
-                Box::new(move |machine| eval::round(&value(machine)?, places, mode).map_err(bail))
+                Box::new(move |machine| {
+                    operations::round(&value(machine)?, places, mode).map_err(bail)
+                })
             }
             Expr::Band(band, value) => self.band(*band, value, false),
             Expr::BandLabel(band, value) => self.band(*band, value, true),
@@ -1342,7 +1344,7 @@ impl Compiler<'_> {
                                 .key
                                 .iter()
                                 .zip(&key)
-                                .all(|(left, right)| eval::values_equal(left, right))
+                                .all(|(left, right)| operations::values_equal(left, right))
                     });
                     Ok(row.map_or(Value::Absent, |row| row.value.clone()))
                 })
@@ -1383,7 +1385,7 @@ impl Compiler<'_> {
                                 integer_total = integer_total.checked_add(*value).ok_or(Bail)?;
                             }
                             value if !integers => {
-                                let value = eval::number(value).map_err(bail)?;
+                                let value = operations::number(value).map_err(bail)?;
                                 decimal_total =
                                     decimal_total.checked_add(value).map_err(|_| Bail)?;
                             }
@@ -1639,7 +1641,7 @@ impl Compiler<'_> {
         let args = self.values(args);
         Box::new(move |machine| {
             let policy = machine.policy;
-            eval::apply_builtin(policy, builtin, |index| match args.get(index) {
+            operations::apply_builtin(policy, builtin, |index| match args.get(index) {
                 Some(arg) => arg(machine).map_err(|Bail| bail_error()),
                 None => Err(bail_error()),
             })
@@ -1719,7 +1721,7 @@ impl Compiler<'_> {
                     AggregateKind::SumDecimal => match contribution(machine, &body, var)? {
                         Value::Absent => {}
                         value => {
-                            let value = eval::number(&value).map_err(bail)?;
+                            let value = operations::number(&value).map_err(bail)?;
                             decimal_total = decimal_total.checked_add(value).map_err(|_| Bail)?;
                         }
                     },

@@ -80,9 +80,11 @@ pub mod exact;
 pub mod explain;
 mod intern;
 pub mod ir;
+mod json_text;
 pub mod limits;
 mod load;
 pub mod native;
+pub(crate) mod operations;
 pub mod trace;
 pub mod value;
 pub mod versions;
@@ -117,7 +119,7 @@ pub struct EvalOptions {
 #[derive(Clone)]
 pub struct Engine {
     policy: Arc<ir::Policy>,
-    prepared: Arc<eval::Prepared>,
+    prepared: Arc<operations::Prepared>,
     /// The policy compiled into closures, for evaluations without a trace.
     compiled: Arc<compiled::Program>,
     /// Native code of the policy's shape, when some was given ([`Engine::with_native_code`]):
@@ -161,7 +163,11 @@ impl Engine {
     }
 
     /// An engine of `policy`, checked and prepared already, whose digest is `policy_ref`'s.
-    fn assemble(policy: ir::Policy, prepared: eval::Prepared, policy_ref: PolicyRef) -> Engine {
+    fn assemble(
+        policy: ir::Policy,
+        prepared: operations::Prepared,
+        policy_ref: PolicyRef,
+    ) -> Engine {
         let compiled = compiled::compile(&policy, &prepared);
         Engine {
             policy: Arc::new(policy),
@@ -447,7 +453,7 @@ impl Engine {
                     })
                     .map(|field| {
                         let mut path = String::new();
-                        case::push_key(&mut path, &field.name);
+                        json_text::push_key(&mut path, &field.name);
                         path
                     })
                     .unwrap_or_default();

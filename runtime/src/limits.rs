@@ -116,7 +116,7 @@ impl ScanState<'_> {
         let mut path = String::new();
         for segment in &self.segments {
             match segment {
-                Segment::Key(key) => crate::case::push_key(&mut path, key),
+                Segment::Key(key) => crate::json_text::push_key(&mut path, key),
                 Segment::Index(index) => {
                     path.push('/');
                     path.push_str(&index.to_string());
@@ -245,7 +245,7 @@ impl<'de> Visitor<'de> for ScanSeed<'_, '_> {
             self.state.depth -= 1;
             return Ok(());
         };
-        if first == crate::case::NUMBER_TOKEN {
+        if first == crate::json_text::NUMBER_TOKEN {
             let number: String = entries.next_value()?;
             if capture {
                 self.state.case_id = Some(number);
@@ -261,7 +261,7 @@ impl<'de> Visitor<'de> for ScanSeed<'_, '_> {
             if keys.contains(&name) {
                 let message = format!(
                     "the key `{}` appears twice in this object, so which value is meant cannot be told",
-                    crate::case::show(&serde_json::Value::String(name.clone()))
+                    crate::json_text::show(&serde_json::Value::String(name.clone()))
                 );
                 self.state.segments.push(Segment::Key(name));
                 return Err(self.state.fail(codes::DUPLICATE_KEY, message));

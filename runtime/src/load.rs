@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::error::LoadError;
-use crate::eval::Prepared;
 use crate::ir::{Body, Builtin, Expr, ItemKind, Policy, Type, TypeDef, IR_FORMAT_VERSION};
+use crate::operations::Prepared;
 use crate::trace::TraceNames;
 use crate::value::Value;
 

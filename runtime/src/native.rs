@@ -40,14 +40,14 @@ pub use rust_decimal::Decimal;
 pub use crate::exact::Number;
 
 use crate::decimal::POWERS_OF_TEN;
-use crate::eval::{self, Prepared};
 use crate::ir::{Body, Param};
+use crate::operations::{self, Prepared};
 use crate::trace::{Trace, TraceBuilder, TraceScratch};
 
 /// How deeply item evaluations and function calls may nest: native code is generated only for
 /// policies that cannot nest deeper (a deeper one always gives up, and the interpreter reports
 /// the error).
-pub const MAX_DEPTH: u32 = crate::eval::MAX_DEPTH;
+pub const MAX_DEPTH: u32 = crate::operations::MAX_DEPTH;
 
 /// Generated code gave up on a case; the interpreter evaluates it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -673,18 +673,18 @@ pub fn div_int(left: i64, right: i64) -> Run<Number> {
 
 /// A unary operator on any value, as the interpreter applies it.
 pub fn unary(op: UnaryOp, value: Value) -> Run<Value> {
-    eval::unary(op, value).map_err(|_| Bail)
+    operations::unary(op, value).map_err(|_| Bail)
 }
 
 /// A binary operator on any values, as the interpreter applies it.
 pub fn binary(op: BinaryOp, left: &Value, right: &Value) -> Run<Value> {
-    eval::binary(op, left, right).map_err(|_| Bail)
+    operations::binary(op, left, right).map_err(|_| Bail)
 }
 
 /// Equality as the interpreter decides it (an integer equals the decimal of the same number).
 #[inline]
 pub fn equal(left: &Value, right: &Value) -> bool {
-    eval::values_equal(left, right)
+    operations::values_equal(left, right)
 }
 
 /// The ordering of two values of one ordered type; values without one give up.
@@ -721,8 +721,8 @@ pub fn builtin(
     builtin: Builtin,
     mut argument: impl FnMut(usize) -> Run<Value>,
 ) -> Run<Value> {
-    eval::apply_builtin(policy, builtin, |index| {
-        argument(index).map_err(|Bail| eval::type_error("native code gave up"))
+    operations::apply_builtin(policy, builtin, |index| {
+        argument(index).map_err(|Bail| operations::type_error("native code gave up"))
     })
     .map_err(|_| Bail)
 }
@@ -731,7 +731,7 @@ pub fn builtin(
 pub fn to_text(value: &Value) -> Run<Arc<str>> {
     match value {
         Value::Text(text) => Ok(Arc::clone(text)),
-        other => eval::to_text(other)
+        other => operations::to_text(other)
             .map(|text| Arc::from(text.as_str()))
             .map_err(|_| Bail),
     }
@@ -1004,24 +1004,31 @@ impl Tracer<'_> {
 
     /// Closes the frame of item `id` into its node, with the exception that gave its value.
     pub fn close_item(&mut self, id: u32, value: Value, exception: Option<u32>) {
-        self.builder
-            .close_item(self.policy, self.prepared, id, value, exception);
+        self.builder.close_item(
+            self.policy,
+            &self.prepared.trace_names,
+            id,
+            value,
+            exception,
+        );
     }
 
     /// Opens the frame of a call of function `id` with its arguments.
     pub fn open_call<const N: usize>(&mut self, id: u32, args: [Value; N]) -> CallArgs {
-        CallArgs(
-            self.builder
-                .open_call(self.policy, self.prepared, id, args.into_iter()),
-        )
+        CallArgs(self.builder.open_call(
+            self.policy,
+            &self.prepared.trace_names,
+            id,
+            args.into_iter(),
+        ))
     }
 
     /// Closes the frame of a call into its node, and returns the node (for
     /// [`Tracer::repeat_call`]).
     pub fn close_call(&mut self, id: u32, value: Value, args: CallArgs) -> CallNode {
-        let node = self
-            .builder
-            .close_call(self.policy, self.prepared, id, value, args.0);
+        let node =
+            self.builder
+                .close_call(self.policy, &self.prepared.trace_names, id, value, args.0);
         CallNode(
             node.and_then(|node| u32::try_from(node).ok())
                 .unwrap_or(u32::MAX),
@@ -1040,7 +1047,7 @@ impl Tracer<'_> {
     /// Closes the frame of output `index` into its node, a root of the trace.
     pub fn close_output(&mut self, index: usize, value: Value) {
         self.builder
-            .close_output(self.policy, self.prepared, index, value);
+            .close_output(self.policy, &self.prepared.trace_names, index, value);
     }
 
     /// The value of parameter `id` on `at` (the as-of date when `None`), recorded.
@@ -1049,8 +1056,14 @@ impl Tracer<'_> {
         let param = policy.params.get(id as usize).ok_or(Bail)?;
         let date = at.unwrap_or(self.as_of);
         let (index, found) = param.value_on(date).map_err(|_| Bail)?;
-        self.builder
-            .param_node(policy, self.prepared, id, at.is_none(), index, found);
+        self.builder.param_node(
+            policy,
+            &self.prepared.trace_names,
+            id,
+            at.is_none(),
+            index,
+            found,
+        );
         Ok(&found.value)
     }
 
@@ -1084,7 +1097,7 @@ impl Tracer<'_> {
             .and_then(|table| table.bands.get(position))
             .ok_or(Bail)?;
         self.builder
-            .band_node(policy, self.prepared, id, value, position);
+            .band_node(policy, &self.prepared.trace_names, id, value, position);
         Ok(if label_only {
             Value::text(&band.label)
         } else {
@@ -1097,8 +1110,14 @@ impl Tracer<'_> {
         let policy = self.policy;
         let result = lookup_in(policy, self.indexes, id, &key)?.clone();
         let found = !result.is_absent();
-        self.builder
-            .table_node(policy, self.prepared, id, key, result.clone(), found);
+        self.builder.table_node(
+            policy,
+            &self.prepared.trace_names,
+            id,
+            key,
+            result.clone(),
+            found,
+        );
         Ok(result)
     }
 }

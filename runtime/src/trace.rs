@@ -20,9 +20,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::decision::{write_date, write_json_string, write_value_in, Records};
-use crate::eval::Prepared;
 use crate::ir::{Item, ParamValue, Policy, Type, TypeDef};
+use crate::json_text::{write_date, write_json_string, write_value_in, Records};
 use crate::value::{Date, Record, Value};
 
 /// What a trace node stands for.
@@ -520,7 +519,7 @@ fn write_value_list(
     out.push(']');
 }
 
-/// Writes a node's value exactly as `decision::write_value_in` does with [`Records::ByPath`],
+/// Writes a node's value exactly as `json_text::write_value_in` does with [`Records::ByPath`],
 /// which it calls for everything but a date: a trace writes few distinct dates many times, and
 /// [`LatestDates`] copies their text instead of writing it again.
 fn write_trace_value(
@@ -576,14 +575,14 @@ impl LatestDates {
     }
 }
 
-/// Writes a date in quotes, as `decision::write_value_in` writes a date.
+/// Writes a date in quotes, as `json_text::write_value_in` writes a date.
 fn write_quoted_date(out: &mut String, date: Date) {
     out.push('"');
     write_date(out, date);
     out.push('"');
 }
 
-/// Writes a name, source or label as a JSON string, exactly as `decision::write_json_string`
+/// Writes a name, source or label as a JSON string, exactly as `json_text::write_json_string`
 /// does: a text whose head holds it escaped already is copied whole, without looking at it again.
 fn write_name(out: &mut String, text: &TraceText) {
     match text.quoted() {
@@ -773,7 +772,7 @@ impl TraceNames {
                     .iter()
                     .map(|field| {
                         let mut segment = String::with_capacity(field.name.len() + 1);
-                        crate::case::push_key(&mut segment, &field.name);
+                        crate::json_text::push_key(&mut segment, &field.name);
                         FieldNames {
                             name: shared(&field.name, Head::Name(TraceKind::Input)),
                             ty: crate::intern::ty(&field.ty),
@@ -1262,7 +1261,7 @@ impl TraceBuilder {
     pub(crate) fn close_item(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         value: Value,
         exception: Option<u32>,
@@ -1271,7 +1270,7 @@ impl TraceBuilder {
         let Some(item) = policy.items.get(index) else {
             return;
         };
-        let names = prepared.trace_names.items.get(index);
+        let names = names.items.get(index);
         let mut node = item_node(item, names, value);
         node.exception = exception.and_then(|won| exception_label(item, names, won));
         let node_index = self.close(node);
@@ -1285,12 +1284,12 @@ impl TraceBuilder {
     pub(crate) fn open_call(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         args: impl Iterator<Item = Value>,
     ) -> Span {
         self.open();
-        let names = prepared.trace_names.items.get(id as usize);
+        let names = names.items.get(id as usize);
         let params = policy
             .items
             .get(id as usize)
@@ -1311,13 +1310,13 @@ impl TraceBuilder {
     pub(crate) fn close_call(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         value: Value,
         args: Span,
     ) -> Option<usize> {
         let item = policy.items.get(id as usize)?;
-        let mut node = item_node(item, prepared.trace_names.items.get(id as usize), value);
+        let mut node = item_node(item, names.items.get(id as usize), value);
         node.args = args;
         let index = self.close(node);
         self.mark_fresh(index);
@@ -1388,11 +1387,11 @@ impl TraceBuilder {
     pub(crate) fn close_output(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         index: usize,
         value: Value,
     ) {
-        let (name, ty) = match prepared.trace_names.outputs.get(index) {
+        let (name, ty) = match names.outputs.get(index) {
             Some(names) => (names.name, names.ty),
             None => match policy.outputs.get(index) {
                 Some(output) => (TraceText::new(&output.name), crate::intern::ty(&output.ty)),
@@ -1410,7 +1409,7 @@ impl TraceBuilder {
     pub(crate) fn param_node(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         on_as_of: bool,
         index: usize,
@@ -1428,7 +1427,7 @@ impl TraceBuilder {
         let Some(param) = policy.params.get(id as usize) else {
             return;
         };
-        let names = prepared.trace_names.params.get(id as usize);
+        let names = names.params.get(id as usize);
         let (name, ty) = match names {
             Some(names) => (names.name, names.ty),
             None => (TraceText::new(&param.name), crate::intern::ty(&param.ty)),
@@ -1458,7 +1457,7 @@ impl TraceBuilder {
     pub(crate) fn band_node(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         value: Value,
         position: usize,
@@ -1470,7 +1469,7 @@ impl TraceBuilder {
             return;
         };
         // The band's position finds its prepared label.
-        let node = match prepared.trace_names.bands.get(id as usize) {
+        let node = match names.bands.get(id as usize) {
             Some(names) => {
                 let mut node = TraceNode::new(
                     TraceKind::Band,
@@ -1509,7 +1508,7 @@ impl TraceBuilder {
     pub(crate) fn table_node(
         &mut self,
         policy: &Policy,
-        prepared: &Prepared,
+        names: &TraceNames,
         id: u32,
         key: Vec<Value>,
         result: Value,
@@ -1518,7 +1517,7 @@ impl TraceBuilder {
         let Some(table) = policy.tables.get(id as usize) else {
             return;
         };
-        let names = prepared.trace_names.tables.get(id as usize);
+        let names = names.tables.get(id as usize);
         let (name, ty) = match names {
             Some(names) => (names.name, names.result),
             None => (

@@ -2,7 +2,11 @@
 //! `POST /v1/decisions` (SQLite) at 1, 16 and 64 connections, from a bounded load client of the
 //! project's own on loopback. A benchmark that prints figures, never a test that times.
 //!
-//! `cargo run --release -p ereje-server --example serve_bench [-- REQUESTS_PER_RUN]`
+//! Also one NDJSON stream of REQUESTS_PER_RUN cases through `POST /v1/evaluate` (cases/s).
+//!
+//! `cargo run --release -p ereje-server --example serve_bench [-- REQUESTS_PER_RUN]`; with
+//! `EREJE_BENCH_DATABASE=postgres://…` the records go to that PostgreSQL database instead of a
+//! temporary SQLite file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,22 +92,29 @@ fn main() -> Result<(), String> {
             .map(str::to_string)
             .collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|error| error.to_string())?;
-    let database =
+    let sqlite_file =
         std::env::temp_dir().join(format!("ereje-serve-bench-{}.sqlite", std::process::id()));
+    let database =
+        std::env::var("EREJE_BENCH_DATABASE").unwrap_or_else(|_| sqlite_file.display().to_string());
     let started = Instant::now();
     let running = runtime
         .block_on(ereje_server::start(ServeConfig {
             policy_dir: root.join("policies/kz"),
             listen: "127.0.0.1:0".parse().map_err(|_| "address".to_string())?,
-            database: database.display().to_string(),
+            database: database.clone(),
             token_file: None,
             limits: RequestLimits::default(),
             native_code: ereje_kz_native::POLICIES,
         }))
         .map_err(|error| error.to_string())?;
     println!(
-        "start (compile every version, open SQLite, listen): {} ms",
-        started.elapsed().as_millis()
+        "start (compile every version, open the database, listen): {} ms; database: {}",
+        started.elapsed().as_millis(),
+        if database.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
     let decidable: Vec<String> = cases
         .iter()
@@ -148,11 +159,41 @@ fn main() -> Result<(), String> {
             );
         }
     }
+    let stream: String = decidable
+        .iter()
+        .cycle()
+        .take(total)
+        .map(|case| format!("{case}\n"))
+        .collect();
+    let mut client = Client::connect(running.address).map_err(|error| error.to_string())?;
+    let sent = Instant::now();
+    let answer = client
+        .send(
+            "POST",
+            "/v1/evaluate",
+            &[("content-type", "application/x-ndjson")],
+            stream.as_bytes(),
+        )
+        .map_err(|error| error.to_string())?;
+    let elapsed = sent.elapsed();
+    let answered = answer.body.iter().filter(|byte| **byte == b'\n').count();
+    if answer.status != 200 || answered != total {
+        return Err(format!(
+            "the NDJSON stream: {} with {answered} lines",
+            answer.status
+        ));
+    }
+    println!(
+        "NDJSON stream of {total} cases, 1 connection: {:.0} cases/s ({:.1} MB in, {:.1} MB out)",
+        total as f64 / elapsed.as_secs_f64(),
+        stream.len() as f64 / 1e6,
+        answer.body.len() as f64 / 1e6
+    );
     runtime
         .block_on(running.stop())
         .map_err(|error| error.to_string())?;
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_file.display()));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use ereje_runtime::error::codes;
+use ereje_runtime::versions::VersionSet;
 use ereje_runtime::{CaseError, CaseFailure, CaseOutcome, EvalOptions};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
@@ -39,13 +40,18 @@ enum Input {
     Stopped(String),
 }
 
-/// The answer to an NDJSON request: a streamed `200` whose body is one line per input line.
+/// How one line is decided: the bytes `ereje batch` writes for it.
+pub type DecideLine = fn(&VersionSet, &[u8], &EvalOptions) -> CaseOutcome;
+
+/// The answer to an NDJSON request: a streamed `200` whose body is one line per input line,
+/// each decided by `decide_line`.
 pub fn answer(
     set: Arc<PolicySet>,
     version: Option<String>,
     options: EvalOptions,
     body: Body,
     limits: RequestLimits,
+    decide_line: DecideLine,
 ) -> Response {
     let (input_sender, input_receiver) = mpsc::channel::<Input>(8);
     let (answer_sender, answer_receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -54,7 +60,7 @@ pub fn answer(
         let Some(engines) = set.engines_for(version.as_deref()) else {
             return;
         };
-        let decide = |line: &[u8]| crate::routes::decide_line(engines, line, &options);
+        let decide = |line: &[u8]| decide_line(engines, line, &options);
         decide_lines(input_receiver, &answer_sender, limits, decide);
     });
     let stream = futures_util::stream::unfold(answer_receiver, |mut receiver| async move {

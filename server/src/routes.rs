@@ -269,7 +269,7 @@ pub(crate) fn decide(engines: &VersionSet, json: &str, options: &EvalOptions) ->
 }
 
 /// Decides one NDJSON line as `ereje batch` does (see [`VersionSet::decide_line`]).
-pub(crate) fn decide_line(engines: &VersionSet, raw: &[u8], options: &EvalOptions) -> CaseOutcome {
+fn decide_line(engines: &VersionSet, raw: &[u8], options: &EvalOptions) -> CaseOutcome {
     SCRATCH.with(|scratch| engines.decide_line(raw, options, &mut scratch.borrow_mut()))
 }
 
@@ -370,6 +370,7 @@ async fn evaluate(
                 options,
                 body,
                 app.limits,
+                decide_line,
             ))
         }
         other => Err(unsupported_media(

@@ -28,9 +28,10 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use super::{is_plain_decimal, parse_date, push_key};
-use crate::decision::escape_marks;
+use super::{is_plain_decimal, parse_date};
 use crate::ir::{Constraint, FieldDef, JsonLiteral, Policy, Type, TypeDef};
+use crate::json_text::escape_marks;
+use crate::json_text::push_key;
 use crate::limits::Limits;
 use crate::value::{same_text, Date, Key, Month, Quarter, Record, Value};
 

@@ -20,8 +20,8 @@
 //! [`MAX_DEPTH`]; an inlined call is not counted. Inlining is therefore done only when the
 //! policy's static nesting bound is within the limit, where neither evaluator can reach it.
 
-use crate::eval::MAX_DEPTH;
 use crate::ir::{Body, Expr, ItemKind, MatchArm, Pattern, Policy};
+use crate::operations::MAX_DEPTH;
 
 /// A function body larger than this many IR nodes is called, not inlined.
 const MAX_INLINED_NODES: usize = 48;

@@ -210,7 +210,7 @@ pub(crate) fn binary(op: BinaryOp, left: &Value, right: &Value) -> Option<Value>
         | BinaryOp::DivDecimal
         | BinaryOp::AddDecimal
         | BinaryOp::SubDecimal
-        | BinaryOp::MulDecimal => crate::eval::binary(op, left, right).ok(),
+        | BinaryOp::MulDecimal => crate::operations::binary(op, left, right).ok(),
         BinaryOp::Eq => Some(Value::Bool(left == right)),
         BinaryOp::Ne => Some(Value::Bool(left != right)),
         BinaryOp::Lt => Some(Value::Bool(left.compare(right)?.is_lt())),
