@@ -312,6 +312,27 @@ fn an_ndjson_stream_is_answered_while_it_is_still_being_sent() {
         "{answered}"
     );
     assert_eq!(server.get("/v1/health").status, 200);
+
+    // A client that sends the whole body before it reads a byte (as Python's `requests` does)
+    // gets every answer, however much larger than the sockets' buffers the answers are.
+    let server = Server::start(&policy_dir(), &sqlite(&temp_dir("ndjson-deaf")), &[]);
+    let lines: String = (0..40_000)
+        .map(|index| format!("{}\n", cases[index % cases.len()]))
+        .collect();
+    let answer = server.send(
+        "POST",
+        "/v1/evaluate",
+        &[("content-type", "application/x-ndjson")],
+        lines.as_bytes(),
+    );
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.len() > 40_000_000, "{} bytes", answer.body.len());
+    let answered: Vec<&str> = std::str::from_utf8(&answer.body).unwrap().lines().collect();
+    assert_eq!(answered.len(), 40_000);
+    assert_eq!(
+        format!("{}\n", answered[3999]),
+        expected[3999 % cases.len()]
+    );
 }
 
 #[test]

@@ -1,19 +1,24 @@
 //! NDJSON streams: `POST /v1/evaluate` with `application/x-ndjson` answers each line of the
-//! request as it arrives, in input order, without holding the whole body.
+//! request as it arrives, in input order, without waiting for the end of the body.
 //!
-//! Three parts work at once, joined by bounded channels, so that memory stays bounded whatever
-//! the body's length:
+//! Three parts work at once, joined by channels:
 //! - a task reads the request body chunk by chunk and hands the chunks on, within the stream's
 //!   byte limit and the request's time limit;
 //! - a blocking worker splits the chunks into lines ([`LineSplitter`]), decides each line, and
 //!   hands on the answers in chunks of about 16 KB, or at once when no more of the body waits;
 //! - the response body sends those chunks to the client as they come.
 //!
-//! A slow client slows the worker, which slows the reader, which slows the sender (TCP's flow
-//! control): nothing piles up. A stream that goes over a limit once its answer has started (the
-//! status is sent with the first line) ends with the lines answered so far and an aborted
-//! body (no final chunk), which an HTTP client reports as an incomplete answer; the log says why.
-//! A `content-length` over the byte limit is refused with `413` before anything is read.
+//! Reading the body never waits for the client to read answers: many clients (Python's
+//! `requests`, `urllib`) send the whole body before they read a byte of the answer, and a
+//! reader held back by unread answers would wait for them for ever. So the channels are not
+//! bounded by count; what bounds them is the stream's limits (`max_stream_bytes` of input,
+//! `max_stream_lines` answers). A client that reads while it sends (curl, an async client)
+//! keeps them nearly empty.
+//!
+//! A stream that goes over a limit once its answer has started (the status is sent with the
+//! first line) ends with the lines answered so far and an aborted body (no final chunk), which
+//! an HTTP client reports as an incomplete answer; the log says why. A `content-length` over the
+//! byte limit is refused with `413` before anything is read.
 
 use std::sync::Arc;
 
@@ -53,8 +58,9 @@ pub fn answer(
     limits: RequestLimits,
     decide_line: DecideLine,
 ) -> Response {
-    let (input_sender, input_receiver) = mpsc::channel::<Input>(8);
-    let (answer_sender, answer_receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (input_sender, input_receiver) = mpsc::unbounded_channel::<Input>();
+    let (answer_sender, answer_receiver) =
+        mpsc::unbounded_channel::<Result<Bytes, std::io::Error>>();
     tokio::spawn(read_body(body, input_sender, limits));
     tokio::task::spawn_blocking(move || {
         let Some(engines) = set.engines_for(version.as_deref()) else {
@@ -75,7 +81,7 @@ pub fn answer(
 }
 
 /// Reads the body and hands its chunks on, until its end, the byte limit or the time limit.
-async fn read_body(body: Body, inputs: mpsc::Sender<Input>, limits: RequestLimits) {
+async fn read_body(body: Body, inputs: mpsc::UnboundedSender<Input>, limits: RequestLimits) {
     let mut data = body.into_data_stream();
     let deadline = tokio::time::Instant::now() + limits.request_time;
     let mut received = 0usize;
@@ -89,7 +95,7 @@ async fn read_body(body: Body, inputs: mpsc::Sender<Input>, limits: RequestLimit
                         "the stream is over the limit of {} bytes",
                         limits.max_stream_bytes
                     )
-                } else if inputs.send(Input::Chunk(chunk)).await.is_err() {
+                } else if inputs.send(Input::Chunk(chunk)).is_err() {
                     // The worker has stopped: the client is gone.
                     return;
                 } else {
@@ -103,7 +109,7 @@ async fn read_body(body: Body, inputs: mpsc::Sender<Input>, limits: RequestLimit
             ),
         };
         tracing::warn!(reason = %stop, "an NDJSON stream was cut short");
-        let _ = inputs.send(Input::Stopped(stop)).await;
+        let _ = inputs.send(Input::Stopped(stop));
         return;
     }
 }
@@ -112,8 +118,8 @@ async fn read_body(body: Body, inputs: mpsc::Sender<Input>, limits: RequestLimit
 /// end, when they stop with a reason (sent on as an error, which aborts the body), or when the
 /// client is gone.
 fn decide_lines(
-    mut inputs: mpsc::Receiver<Input>,
-    answers: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    mut inputs: mpsc::UnboundedReceiver<Input>,
+    answers: &mpsc::UnboundedSender<Result<Bytes, std::io::Error>>,
     limits: RequestLimits,
     decide: impl Fn(&[u8]) -> CaseOutcome,
 ) {
@@ -148,7 +154,7 @@ fn decide_lines(
     };
     let send = |out: &mut String| -> bool {
         let chunk = Bytes::from(std::mem::take(out));
-        answers.blocking_send(Ok(chunk)).is_ok()
+        answers.send(Ok(chunk)).is_ok()
     };
     while let Some(input) = inputs.blocking_recv() {
         let chunk = match input {
@@ -157,7 +163,7 @@ fn decide_lines(
                 if !out.is_empty() {
                     send(&mut out);
                 }
-                let _ = answers.blocking_send(Err(std::io::Error::other(reason)));
+                let _ = answers.send(Err(std::io::Error::other(reason)));
                 return;
             }
         };
@@ -172,7 +178,7 @@ fn decide_lines(
             if !out.is_empty() {
                 send(&mut out);
             }
-            let _ = answers.blocking_send(Err(std::io::Error::other(reason)));
+            let _ = answers.send(Err(std::io::Error::other(reason)));
             return;
         }
         // The answers go out in chunks of about 16 KB while more of the body waits, and at once
@@ -188,7 +194,7 @@ fn decide_lines(
         return;
     }
     if let Some(reason) = failed {
-        let _ = answers.blocking_send(Err(std::io::Error::other(reason)));
+        let _ = answers.send(Err(std::io::Error::other(reason)));
     }
 }
 
