@@ -326,7 +326,11 @@ fn an_ndjson_stream_is_answered_while_it_is_still_being_sent() {
         lines.as_bytes(),
     );
     assert_eq!(answer.status, 200);
-    assert!(answer.body.len() > 40_000_000, "{} bytes", answer.body.len());
+    assert!(
+        answer.body.len() > 40_000_000,
+        "{} bytes",
+        answer.body.len()
+    );
     let answered: Vec<&str> = std::str::from_utf8(&answer.body).unwrap().lines().collect();
     assert_eq!(answered.len(), 40_000);
     assert_eq!(

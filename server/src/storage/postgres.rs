@@ -5,7 +5,7 @@
 //! the server's default), so a record answered `201` survives a crash of either side.
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, NoTls, Row, Statement};
 
 use super::migrations::{Dialect, CREATE_SCHEMA_MIGRATIONS, MIGRATIONS};
 use super::{now_rfc3339, Database, Kept, NewRecord, Page, Record, Sql, SqlValue, StoreError};
@@ -18,6 +18,9 @@ pub const DIALECT: Dialect = Dialect {
 /// One connection to a PostgreSQL database.
 pub struct PostgresDatabase {
     client: Client,
+    /// The record insert and the look-up by idempotency key, prepared once for the connection
+    /// (preparing them for every group cost two round trips a commit).
+    record_statements: Option<(Statement, Statement)>,
 }
 
 impl PostgresDatabase {
@@ -32,7 +35,10 @@ impl PostgresDatabase {
     pub fn connect(url: &str) -> Result<PostgresDatabase, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
         client.batch_execute("SET synchronous_commit = on")?;
-        Ok(PostgresDatabase { client })
+        Ok(PostgresDatabase {
+            client,
+            record_statements: None,
+        })
     }
 
     /// Applies the migrations the database does not have yet, each in its own transaction
@@ -77,9 +83,16 @@ fn record_of_row(row: &Row) -> Result<Record, StoreError> {
 
 impl Database for PostgresDatabase {
     fn insert_group(&mut self, records: Vec<NewRecord>) -> Result<Vec<Kept>, StoreError> {
+        let (insert, existing) = match &self.record_statements {
+            Some(statements) => statements.clone(),
+            None => {
+                let insert = self.client.prepare(super::INSERT_RECORD)?;
+                let existing = self.client.prepare(&super::select_record_by_key())?;
+                self.record_statements = Some((insert.clone(), existing.clone()));
+                (insert, existing)
+            }
+        };
         let mut transaction = self.client.transaction()?;
-        let insert = transaction.prepare(super::INSERT_RECORD)?;
-        let existing = transaction.prepare(&super::select_record_by_key())?;
         let mut kept = Vec::with_capacity(records.len());
         for record in records {
             let created_at = now_rfc3339();
