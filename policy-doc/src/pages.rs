@@ -1,6 +1,6 @@
 //! The pages: the index, the versions, and one page per documented thing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +40,30 @@ struct VersionStep {
     changes: Vec<Change>,
 }
 
+/// Where a version's pages are and which pages it has, for the version switcher of every page.
+struct Shelf {
+    name: String,
+    /// The directory of the version's pages, relative to the site's: empty for the documented
+    /// version, `v-<name>/` for the others.
+    directory: String,
+    files: BTreeSet<String>,
+}
+
+/// The directory of a version's pages: `v-`, then its name with every character that is not an
+/// ASCII letter, digit, `.`, `-` or `_` written as `~` and its hexadecimal code point.
+fn version_directory(name: &str) -> String {
+    let mut directory = String::from("v-");
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_') {
+            directory.push(character);
+        } else {
+            directory.push_str(&format!("~{:x}", u32::from(character)));
+        }
+    }
+    directory.push('/');
+    directory
+}
+
 /// Everything a page is written from.
 struct Context<'a> {
     policy: &'a Policy,
@@ -52,12 +76,20 @@ struct Context<'a> {
     site_title: String,
     /// The key column names of each table, from the policy text (the IR keeps only their types).
     table_keys: BTreeMap<String, Vec<String>>,
+    /// The version the pages describe.
+    version: &'a VersionSpec,
+    /// The version documented at the top of the site.
     documented: &'a VersionSpec,
     versions: &'a [VersionSpec],
-    steps: Vec<VersionStep>,
+    steps: &'a [VersionStep],
+    shelves: &'a [Shelf],
+    /// From the directory of the version's pages to the site's: `""` or `"../"`.
+    root: &'static str,
 }
 
-/// The site of the policy set in `directory`, its words in `lang` (see [`crate::build`]).
+/// The site of the policy set in `directory`, its words in `lang` (see [`crate::build`]): the
+/// documented version (the last in force, else the first) at the top, every other version in a
+/// directory of its own ([`version_directory`]), the versions page once at the top.
 pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
     let versions = PolicyVersions::load(directory)?;
     let documented = versions
@@ -65,7 +97,6 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
         .or_else(|| versions.versions.first())
         .ok_or(DocError::NoVersion)?;
     let mut compiled: Vec<Arc<Policy>> = Vec::new();
-    let mut documented_policy = None;
     for version in &versions.versions {
         let compilation = versions.compile(version)?;
         let policy = match &compilation.policy {
@@ -78,13 +109,9 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
                 })
             }
         };
-        if version.name == documented.name {
-            documented_policy = Some(Arc::clone(&policy));
-        }
         compiled.push(policy);
     }
-    let policy = documented_policy.ok_or(DocError::NoVersion)?;
-    let steps = versions
+    let steps: Vec<VersionStep> = versions
         .versions
         .iter()
         .zip(&compiled)
@@ -95,47 +122,121 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
             changes: static_diff(old_policy, new_policy),
         })
         .collect();
-    let workspace = versions.workspace(documented)?;
-    let mut table_keys = BTreeMap::new();
-    for module in &versions.manifest_of(documented).modules {
-        let text = workspace.file_text(module).unwrap_or_default();
-        for parsed in parser::parse_file(text).items {
-            if let AstItem::Table(table) = parsed.item {
-                let keys = table.keys.iter().map(|(name, _)| name.text.clone());
-                table_keys.insert(table.name.text.clone(), keys.collect());
+    let shelves: Vec<Shelf> = versions
+        .versions
+        .iter()
+        .zip(&compiled)
+        .map(|(version, policy)| Shelf {
+            name: version.name.clone(),
+            directory: if version.name == documented.name {
+                String::new()
+            } else {
+                version_directory(&version.name)
+            },
+            files: Target::all(policy)
+                .into_iter()
+                .map(|target| target.file_name(policy))
+                .collect(),
+        })
+        .collect();
+    // The documented version first, so that the site's index is the first page.
+    let mut order: Vec<usize> = (0..versions.versions.len()).collect();
+    order.sort_by_key(|&position| {
+        versions
+            .versions
+            .get(position)
+            .is_none_or(|version| version.name != documented.name)
+    });
+    let labels = labels(lang);
+    let mut pages = Vec::new();
+    for position in order {
+        let (Some(version), Some(policy), Some(shelf)) = (
+            versions.versions.get(position),
+            compiled.get(position),
+            shelves.get(position),
+        ) else {
+            continue;
+        };
+        let workspace = versions.workspace(version)?;
+        let mut table_keys = BTreeMap::new();
+        for module in &versions.manifest_of(version).modules {
+            let text = workspace.file_text(module).unwrap_or_default();
+            for parsed in parser::parse_file(text).items {
+                if let AstItem::Table(table) = parsed.item {
+                    let keys = table.keys.iter().map(|(name, _)| name.text.clone());
+                    table_keys.insert(table.name.text.clone(), keys.collect());
+                }
             }
         }
-    }
-    let labels = labels(lang);
-    let mut links = BTreeMap::new();
-    for target in Target::all(&policy) {
-        if matches!(target, Target::Output(_) | Target::Check(_)) {
-            continue;
+        let mut links = BTreeMap::new();
+        for target in Target::all(policy) {
+            if matches!(target, Target::Output(_) | Target::Check(_)) {
+                continue;
+            }
+            links
+                .entry(target.name(policy).to_string())
+                .or_insert_with(|| target.file_name(policy));
         }
-        links
-            .entry(target.name(&policy).to_string())
-            .or_insert_with(|| target.file_name(&policy));
-    }
-    let context = Context {
-        policy: &policy,
-        lang,
-        labels,
-        graph: Graph::of(&policy),
-        links,
-        site_title: format!("{} · {}", labels.site, policy.name),
-        table_keys,
-        documented,
-        versions: &versions.versions,
-        steps,
-    };
-    let mut pages = vec![index_page(&context), versions_page(&context)];
-    for target in Target::all(&policy) {
-        pages.push(Page {
-            file: target.file_name(&policy),
-            html: target_page(&context, target),
-        });
+        let context = Context {
+            policy,
+            lang,
+            labels,
+            graph: Graph::of(policy),
+            links,
+            site_title: format!("{} · {}", labels.site, policy.name),
+            table_keys,
+            version,
+            documented,
+            versions: &versions.versions,
+            steps: &steps,
+            shelves: &shelves,
+            root: if shelf.directory.is_empty() {
+                ""
+            } else {
+                "../"
+            },
+        };
+        let mut index = index_page(&context);
+        index.file = format!("{}{}", shelf.directory, index.file);
+        pages.push(index);
+        if shelf.directory.is_empty() {
+            pages.push(versions_page(&context));
+        }
+        for target in Target::all(policy) {
+            pages.push(Page {
+                file: format!("{}{}", shelf.directory, target.file_name(policy)),
+                html: target_page(&context, target),
+            });
+        }
     }
     Ok(Site { pages })
+}
+
+/// The version switcher of a page: every version, each a link to the page of the same name in
+/// that version (or to its index when it has none), the page's own version in bold.
+fn version_switch(context: &Context<'_>, file: &str) -> String {
+    let mut out = format!("<nav class=\"switch\">{}: ", escape(context.labels.version));
+    for shelf in context.shelves {
+        if shelf.name == context.version.name {
+            let _ = write!(out, "<b>{}</b>", escape(&shelf.name));
+            continue;
+        }
+        let page = if shelf.files.contains(file) {
+            file
+        } else {
+            "index.html"
+        };
+        let _ = write!(
+            out,
+            "<a href=\"{}{}{}\">{}</a>",
+            context.root,
+            escape(&shelf.directory),
+            escape(page),
+            escape(&shelf.name)
+        );
+    }
+    out.push_str("</nav>\n");
+    out
 }
 
 // ------------------------------------------------------------------ pieces
@@ -275,7 +376,7 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
     let kind = target.diff_kind(context.policy);
     let name = target.name(context.policy);
     let mut rows = String::new();
-    for step in &context.steps {
+    for step in context.steps {
         for change in step
             .changes
             .iter()
@@ -297,9 +398,10 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
         return String::new();
     }
     format!(
-        "<h2>{}</h2>\n<div class=\"note scroll\"><table><tr><th>{}</th><th></th><th></th></tr>{rows}</table>\n<p><a href=\"versions.html\">{}</a></p></div>\n",
+        "<h2>{}</h2>\n<div class=\"note scroll\"><table><tr><th>{}</th><th></th><th></th></tr>{rows}</table>\n<p><a href=\"{}versions.html\">{}</a></p></div>\n",
         escape(context.labels.changed_in_versions),
         escape(context.labels.versions),
+        context.root,
         escape(context.labels.what_changed)
     )
 }
@@ -345,7 +447,8 @@ fn heading(context: &Context<'_>, target: Target) -> String {
 // ------------------------------------------------------------------ the pages
 
 fn target_page(context: &Context<'_>, target: Target) -> String {
-    let mut body = heading(context, target);
+    let mut body = version_switch(context, &target.file_name(context.policy));
+    body.push_str(&heading(context, target));
     body.push_str(&match target {
         Target::Item(index) => item_body(context, index),
         Target::Param(index) => param_body(context, index),
@@ -363,6 +466,7 @@ fn target_page(context: &Context<'_>, target: Target) -> String {
         &context.site_title,
         target.name(context.policy),
         &body,
+        context.root,
     )
 }
 
@@ -795,14 +899,22 @@ fn version_status(context: &Context<'_>, version: &VersionSpec) -> String {
 fn index_page(context: &Context<'_>) -> Page {
     let policy = context.policy;
     let labels = context.labels;
-    let mut body = format!(
-        "<h1>{}</h1>\n<p class=\"meta\">{}: {}</p>\n<p class=\"meta\">{}: <a href=\"versions.html\"><b>{}</b></a> ({})</p>\n",
+    let mut body = version_switch(context, "index.html");
+    let _ = write!(
+        body,
+        "<h1>{}</h1>\n<p class=\"meta\">{}: {}</p>\n<p class=\"meta\">{}: <a href=\"{}versions.html#v-{}\"><b>{}</b></a> ({})</p>\n",
         escape(&context.site_title),
         escape(labels.publisher),
         escape(&policy.publisher),
-        escape(labels.documented_version),
-        escape(&context.documented.name),
-        escape(&version_status(context, context.documented))
+        escape(if context.version.name == context.documented.name {
+            labels.documented_version
+        } else {
+            labels.version
+        }),
+        context.root,
+        escape(&context.version.name),
+        escape(&context.version.name),
+        escape(&version_status(context, context.version))
     );
     let targets = Target::all(policy);
     let entries: Vec<SearchEntry> = targets
@@ -866,7 +978,13 @@ fn index_page(context: &Context<'_>) -> Page {
     }
     Page {
         file: "index.html".to_string(),
-        html: page(labels, &context.site_title, labels.contents, &body),
+        html: page(
+            labels,
+            &context.site_title,
+            labels.contents,
+            &body,
+            context.root,
+        ),
     }
 }
 
@@ -916,14 +1034,18 @@ fn versions_page(context: &Context<'_>) -> Page {
         escape(labels.versions),
         table_start(&[labels.version, labels.status, labels.source, labels.modules])
     );
-    for version in context.versions {
+    for (version, shelf) in context.versions.iter().zip(context.shelves) {
         let marker = if version.name == context.documented.name {
             format!(
                 " <a href=\"index.html\">({})</a>",
                 escape(labels.documented_version)
             )
         } else {
-            String::new()
+            format!(
+                " <a href=\"{}index.html\">({})</a>",
+                escape(&shelf.directory),
+                escape(labels.contents)
+            )
         };
         let modules: Vec<String> = version
             .modules
@@ -941,7 +1063,7 @@ fn versions_page(context: &Context<'_>) -> Page {
         );
     }
     body.push_str("</table></div>\n");
-    for step in &context.steps {
+    for step in context.steps {
         let _ = writeln!(
             body,
             "<h2>{}: {} → {}</h2>",
@@ -961,6 +1083,12 @@ fn versions_page(context: &Context<'_>) -> Page {
     }
     Page {
         file: "versions.html".to_string(),
-        html: page(labels, &context.site_title, labels.versions, &body),
+        html: page(
+            labels,
+            &context.site_title,
+            labels.versions,
+            &body,
+            context.root,
+        ),
     }
 }
