@@ -78,21 +78,27 @@ impl Target {
         }
     }
 
-    /// The file name of the target's page: the kind, then the name with every character that
-    /// is not an ASCII letter, digit, `-` or `_` written as `~` and its hexadecimal code point,
-    /// so that any name gives a portable file name and a plain link.
+    /// The file name of the target's page ([`page_file`]).
     pub fn file_name(self, policy: &Policy) -> String {
-        let mut file = format!("{}-", self.kind(policy));
-        for character in self.name(policy).chars() {
-            if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
-                file.push(character);
-            } else {
-                file.push_str(&format!("~{:x}", u32::from(character)));
-            }
-        }
-        file.push_str(".html");
-        file
+        page_file(self.kind(policy), self.name(policy))
     }
+}
+
+/// The file name of the page of the thing of kind `kind` (a kind key) named `name`: the kind,
+/// then the name with every character that is not an ASCII letter, digit, `-` or `_` written
+/// as `~` and its hexadecimal code point, so that any name gives a portable file name and a
+/// plain link.
+pub fn page_file(kind: &str, name: &str) -> String {
+    let mut file = format!("{kind}-");
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
+            file.push(character);
+        } else {
+            file.push_str(&format!("~{:x}", u32::from(character)));
+        }
+    }
+    file.push_str(".html");
+    file
 }
 
 /// The targets an expression refers to.

@@ -9,13 +9,12 @@ use ereje_compiler::ast::Item as AstItem;
 use ereje_compiler::{parser, render_human, PolicyVersions, VersionSpec};
 use ereje_report::diff::{static_diff, Change, Printer};
 use ereje_report::explanation::{format_date, format_money, message, Lang};
-use ereje_report::impact_html::changes_table;
 use ereje_runtime::ir::{Body, Bound, Messages, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 
 use crate::html::{escape, formula, page, search_box, without_outer_brackets, Layout, SearchEntry};
 use crate::labels::{labels, Labels};
-use crate::model::{Graph, Target};
+use crate::model::{page_file, Graph, Target};
 use crate::{DocError, Page, Site};
 
 /// The order of the kinds on the index.
@@ -389,7 +388,7 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
                 change.change,
                 escape(&step.old),
                 escape(&step.new),
-                change.change,
+                escape(change_word(context.labels, change)),
                 details.join("<br>")
             );
         }
@@ -1074,11 +1073,7 @@ fn versions_page(context: &Context<'_>) -> Page {
         if step.changes.is_empty() {
             let _ = writeln!(body, "<p>{}</p>", escape(labels.no_difference));
         } else {
-            let _ = writeln!(
-                body,
-                "<div class=\"scroll\">{}</div>",
-                changes_table(&step.changes)
-            );
+            body.push_str(&changes_html(context, step));
         }
     }
     Page {
@@ -1090,5 +1085,64 @@ fn versions_page(context: &Context<'_>) -> Page {
             &body,
             context.root,
         ),
+    }
+}
+
+/// The changes from one version to the next as a table in the page's language: each changed
+/// thing with links to its page in the old version and in the new one (where it has one).
+fn changes_html(context: &Context<'_>, step: &VersionStep) -> String {
+    let labels = context.labels;
+    let shelf = |name: &str| context.shelves.iter().find(|shelf| shelf.name == name);
+    let (old, new) = (shelf(&step.old), shelf(&step.new));
+    let mut out = table_start(&[
+        labels.kind_column,
+        labels.name,
+        labels.change,
+        labels.details,
+    ]);
+    for change in &step.changes {
+        // The kind key of the thing's pages (`derived parameter` is `derived`).
+        let kind = match change.kind {
+            "derived parameter" => "derived",
+            other => other,
+        };
+        let file = page_file(kind, &change.name);
+        let mut pages = Vec::new();
+        for (shelf, version) in [(old, &step.old), (new, &step.new)] {
+            if let Some(shelf) = shelf.filter(|shelf| shelf.files.contains(&file)) {
+                pages.push(format!(
+                    "<a href=\"{}{}\">{}</a>",
+                    escape(&shelf.directory),
+                    escape(&file),
+                    escape(version)
+                ));
+            }
+        }
+        let kind_text = match labels.kind(kind) {
+            "" => change.kind,
+            text => text,
+        };
+        let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
+        let _ = writeln!(
+            out,
+            "<tr class=\"{}\"><td>{}</td><td><code>{}</code> {}</td><td>{}</td><td>{}</td></tr>",
+            change.change,
+            escape(kind_text),
+            escape(&change.name),
+            pages.join(" · "),
+            escape(change_word(labels, change)),
+            details.join("<br>")
+        );
+    }
+    out.push_str("</table></div>\n");
+    out
+}
+
+/// Whether a thing was added, removed or changed, in the page's language.
+fn change_word(labels: &Labels, change: &Change) -> &'static str {
+    match change.change {
+        "added" => labels.added,
+        "removed" => labels.removed,
+        _ => labels.changed,
     }
 }

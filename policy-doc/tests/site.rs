@@ -618,3 +618,28 @@ fn every_version_has_its_pages_and_a_switcher_between_them() {
         "the draft's index does not list its own rule"
     );
 }
+
+/// The versions page speaks the page's language and links every changed thing to its page in
+/// both versions (in the version that has it, for one added or removed).
+#[test]
+fn the_versions_page_is_in_the_pages_language_and_links_both_versions() {
+    let ru = kz_site(Lang::Ru);
+    let versions = &ru.page("versions.html").expect("versions").html;
+    assert!(versions.contains("<th>Изменение</th>"), "{versions}");
+    assert!(!versions.contains("<th>change</th>"), "{versions}");
+    assert!(
+        versions.contains("<code>PILOT-LOANS</code> <a href=\"rule-PILOT-LOANS.html\">2025.1</a> · <a href=\"v-2025.2-draft/rule-PILOT-LOANS.html\">2025.2-draft</a></td><td>изменено</td>"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("<code>PILOT-PURCHASE</code> <a href=\"rule-PILOT-PURCHASE.html\">2025.1</a></td><td>удалено</td>"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("<code>DRAFT-CARS</code> <a href=\"v-2025.2-draft/rule-DRAFT-CARS.html\">2025.2-draft</a></td><td>добавлено</td>"),
+        "{versions}"
+    );
+    let kk = kz_site(Lang::Kk);
+    let versions = &kk.page("versions.html").expect("versions").html;
+    assert!(versions.contains("<td>өзгертілді</td>"), "{versions}");
+}
