@@ -70,8 +70,11 @@ pub struct Labels {
     pub added: &'static str,
     pub removed: &'static str,
     pub changed: &'static str,
+    pub required: &'static str,
+    pub default_value: &'static str,
+    pub json_value: &'static str,
     /// The heading of each kind of page, singular and plural, by kind key.
-    pub kinds: [(&'static str, &'static str, &'static str); 11],
+    pub kinds: [(&'static str, &'static str, &'static str); 13],
 }
 
 impl Labels {
@@ -156,6 +159,9 @@ const RU: Labels = Labels {
     added: "добавлено",
     removed: "удалено",
     changed: "изменено",
+    required: "Обязательное",
+    default_value: "По умолчанию",
+    json_value: "В JSON",
     kinds: [
         ("rule", "Правило", "Правила"),
         ("definition", "Определение", "Определения"),
@@ -168,6 +174,12 @@ const RU: Labels = Labels {
         ("group", "Группа правил", "Группы правил"),
         ("output", "Результат", "Результаты решения"),
         ("check", "Проверка заявления", "Проверки заявления"),
+        (
+            "record",
+            "Запись (данные заявления)",
+            "Записи (данные заявления)",
+        ),
+        ("enum", "Перечисление", "Перечисления"),
     ],
 };
 
@@ -235,6 +247,9 @@ const KK: Labels = Labels {
     added: "қосылды",
     removed: "алынып тасталды",
     changed: "өзгертілді",
+    required: "Міндетті",
+    default_value: "Әдепкі",
+    json_value: "JSON-да",
     kinds: [
         ("rule", "Ереже", "Ережелер"),
         ("definition", "Анықтама", "Анықтамалар"),
@@ -247,6 +262,12 @@ const KK: Labels = Labels {
         ("group", "Ережелер тобы", "Ережелер топтары"),
         ("output", "Нәтиже", "Шешім нәтижелері"),
         ("check", "Өтінішті тексеру", "Өтінішті тексерулер"),
+        (
+            "record",
+            "Жазба (өтініш деректері)",
+            "Жазбалар (өтініш деректері)",
+        ),
+        ("enum", "Тізбе", "Тізбелер"),
     ],
 };
 
@@ -314,6 +335,9 @@ const EN: Labels = Labels {
     added: "added",
     removed: "removed",
     changed: "changed",
+    required: "Required",
+    default_value: "Default",
+    json_value: "In JSON",
     kinds: [
         ("rule", "Rule", "Rules"),
         ("definition", "Definition", "Definitions"),
@@ -326,6 +350,12 @@ const EN: Labels = Labels {
         ("group", "Group of rules", "Groups of rules"),
         ("output", "Output", "Outputs of a decision"),
         ("check", "Case check", "Case checks"),
+        (
+            "record",
+            "Record (the case's data)",
+            "Records (the case's data)",
+        ),
+        ("enum", "Enumeration", "Enumerations"),
     ],
 };
 

@@ -6,7 +6,8 @@
 //! same page in the other versions. Each version has an index with a search box, a page per
 //! rule (id, messages in ru/kk/en, legal source, the expression, what it uses and what uses
 //! it), per parameter (its dated values in that version and their sources), per table and band
-//! table (as tables), calendar, definition, function, group, output and case check; the site
+//! table (as tables), calendar, definition, function, group, output, case check, record (its
+//! fields with types and labels) and enumeration (its values with labels); the site
 //! has one page of the manifest's versions with what changed between each and the next
 //! (the static difference of `ereje diff`). Expressions are written by the IR printer of the
 //! static difference (`ereje_report::diff::Printer`), with links on the names.

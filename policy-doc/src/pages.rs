@@ -9,16 +9,16 @@ use ereje_compiler::ast::Item as AstItem;
 use ereje_compiler::{parser, render_human, PolicyVersions, VersionSpec};
 use ereje_report::diff::{static_diff, Change, Printer};
 use ereje_report::explanation::{format_date, format_money, message, Lang};
-use ereje_runtime::ir::{Body, Bound, Messages, Policy, Type, TypeDef};
+use ereje_runtime::ir::{Body, Bound, JsonLiteral, Messages, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 
 use crate::html::{escape, formula, page, search_box, without_outer_brackets, Layout, SearchEntry};
 use crate::labels::{labels, Labels};
-use crate::model::{page_file, Graph, Target};
+use crate::model::{named_type, page_file, Graph, Target};
 use crate::{DocError, Page, Site};
 
 /// The order of the kinds on the index.
-const INDEX_ORDER: [&str; 11] = [
+const INDEX_ORDER: [&str; 13] = [
     "rule",
     "output",
     "group",
@@ -30,6 +30,8 @@ const INDEX_ORDER: [&str; 11] = [
     "definition",
     "function",
     "check",
+    "record",
+    "enum",
 ];
 
 /// The difference between one version and the next in the manifest.
@@ -412,10 +414,11 @@ fn uses_html(context: &Context<'_>, target: Target) -> String {
             .unwrap_or_default()
     };
     let mut out = String::new();
-    if !matches!(
+    let plain = matches!(
         target,
         Target::Param(_) | Target::Table(_) | Target::Bands(_) | Target::Calendar(_)
-    ) {
+    );
+    if !plain && target.kind(context.policy) != "enum" {
         let _ = write!(
             out,
             "<h2>{}</h2>\n{}",
@@ -457,6 +460,7 @@ fn target_page(context: &Context<'_>, target: Target) -> String {
         Target::Group(index) => group_body(context, index),
         Target::Output(index) => output_body(context, index),
         Target::Check(index) => check_body(context, index),
+        Target::Type(index) => type_body(context, index),
     });
     body.push_str(&uses_html(context, target));
     body.push_str(&version_changes_html(context, target));
@@ -1014,6 +1018,29 @@ fn search_entry(context: &Context<'_>, target: Target) -> SearchEntry {
             bands.source.clone()
         }),
         Target::Calendar(index) => policy.calendars.get(index).and_then(|c| c.source.clone()),
+        Target::Type(index) => {
+            let lang = context.labels.html_lang;
+            let type_name = target.name(policy);
+            let names: Vec<&str> = match policy.types.get(index) {
+                Some(TypeDef::Record(record)) => record
+                    .fields
+                    .iter()
+                    .map(|field| field.name.as_str())
+                    .collect(),
+                Some(TypeDef::Enum(enumeration)) => enumeration
+                    .variants
+                    .iter()
+                    .map(|variant| variant.name.as_str())
+                    .collect(),
+                None => Vec::new(),
+            };
+            for name in names {
+                words.push(name.to_string());
+                let key = format!("{type_name}.{name}");
+                words.extend(policy.label(&key, lang).map(str::to_string));
+            }
+            None
+        }
         Target::Group(_) | Target::Output(_) => None,
     };
     words.extend(source.clone());
@@ -1145,4 +1172,81 @@ fn change_word(labels: &Labels, change: &Change) -> &'static str {
         "removed" => labels.removed,
         _ => labels.changed,
     }
+}
+
+/// A record's fields (type, whether a case must give it, its default, its label) or an
+/// enumeration's values (as written in JSON, their labels), labels in the page's language.
+fn type_body(context: &Context<'_>, index: usize) -> String {
+    let policy = context.policy;
+    let labels = context.labels;
+    let lang = labels.html_lang;
+    let label_of = |type_name: &str, name: &str| {
+        policy
+            .label(&format!("{type_name}.{name}"), lang)
+            .map(escape)
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    match policy.types.get(index) {
+        Some(TypeDef::Record(record)) => {
+            let _ = write!(
+                out,
+                "<h2>{}</h2>\n{}",
+                escape(labels.field),
+                table_start(&[
+                    labels.name,
+                    labels.type_,
+                    labels.required,
+                    labels.default_value,
+                    labels.label
+                ])
+            );
+            for field in &record.fields {
+                let ty = match named_type(&field.ty) {
+                    Some(target) => format!(
+                        "<a href=\"{}\"><code>{}</code></a>",
+                        escape(&target.file_name(policy)),
+                        escape(&type_text(context, &field.ty))
+                    ),
+                    None => format!("<code>{}</code>", escape(&type_text(context, &field.ty))),
+                };
+                let default = field
+                    .default
+                    .as_ref()
+                    .map(|value| escape(&value_text(context, value, &field.ty)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "<tr><td><code>{}</code></td><td>{ty}</td><td>{}</td><td>{default}</td><td>{}</td></tr>",
+                    escape(&field.name),
+                    if field.required { "✓" } else { "" },
+                    label_of(&record.name, &field.name)
+                );
+            }
+        }
+        Some(TypeDef::Enum(enumeration)) => {
+            let _ = write!(
+                out,
+                "<h2>{}</h2>\n{}",
+                escape(labels.value),
+                table_start(&[labels.value, labels.json_value, labels.label])
+            );
+            for variant in &enumeration.variants {
+                let json = match &variant.json {
+                    JsonLiteral::Text(text) => format!("\"{text}\""),
+                    JsonLiteral::Integer(number) => number.to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                    escape(&variant.name),
+                    escape(&json),
+                    label_of(&enumeration.name, &variant.name)
+                );
+            }
+        }
+        None => return out,
+    }
+    out.push_str("</table></div>\n");
+    out
 }

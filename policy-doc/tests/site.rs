@@ -643,3 +643,63 @@ fn the_versions_page_is_in_the_pages_language_and_links_both_versions() {
     let versions = &kk.page("versions.html").expect("versions").html;
     assert!(versions.contains("<td>өзгертілді</td>"), "{versions}");
 }
+
+/// Records and enumerations have their pages (fields with types and labels, values with their
+/// JSON and labels, in the page's language), linked from what reads them, and are searchable.
+#[test]
+fn records_and_enumerations_have_pages_linked_from_what_uses_them() {
+    let ru = kz_site(Lang::Ru);
+    let member = &ru
+        .page("record-Member.html")
+        .expect("the Member record")
+        .html;
+    assert!(
+        member.contains("<tr><td><code>role</code></td><td><a href=\"enum-Role.html\"><code>Role?</code></a></td><td></td><td></td><td>роль в семье</td></tr>"),
+        "{member}"
+    );
+    assert!(
+        member.contains("<tr><td><code>birth_date</code></td><td><code>Date</code></td><td>✓</td>"),
+        "{member}"
+    );
+    let role = &ru
+        .page("enum-Role.html")
+        .expect("the Role enumeration")
+        .html;
+    assert!(
+        role.contains(
+            "<tr><td><code>applicant</code></td><td><code>&quot;applicant&quot;</code></td><td>"
+        ),
+        "{role}"
+    );
+    // Every label of Role is on its page.
+    assert!(
+        !role.contains("</code></td><td></td></tr>"),
+        "a value without its label: {role}"
+    );
+    // What reads the case's members links to the record, and the record lists what uses it.
+    let users: Vec<&str> = ru
+        .pages
+        .iter()
+        .filter(|page| {
+            !page.file.starts_with("v-")
+                && (page.file.starts_with("rule-") || page.file.starts_with("definition-"))
+                && page
+                    .html
+                    .contains("<a href=\"record-Member.html\">Member</a>")
+        })
+        .map(|page| page.file.as_str())
+        .collect();
+    assert!(
+        users.len() >= 5,
+        "too few pages link the Member record: {users:?}"
+    );
+    for user in &users {
+        assert!(
+            member.contains(&format!("<a href=\"{user}\">")),
+            "{user} not listed on Member"
+        );
+    }
+    let index = &ru.page("index.html").expect("index").html;
+    assert!(index.contains("<a href=\"record-Member.html\">Member</a>"));
+    assert!(index.contains("<a href=\"enum-Role.html\">Role</a>"));
+}
