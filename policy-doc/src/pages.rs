@@ -1145,9 +1145,10 @@ fn changes_html(context: &Context<'_>, step: &VersionStep) -> String {
                 ));
             }
         }
-        let kind_text = match labels.kind(kind) {
-            "" => change.kind,
-            text => text,
+        let kind_text = match (labels.kind(kind), kind) {
+            (_, "module") => labels.module,
+            ("", _) => change.kind,
+            (text, _) => text,
         };
         let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
         let _ = writeln!(

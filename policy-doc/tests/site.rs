@@ -368,8 +368,11 @@ fn index_and_rule_page_render_and_search_in_chromium() {
         ("index.html", "1200,1600", 60_000),
         ("rule-ASP-INCOME-TEST.html", "1200,1600", 30_000),
         ("rule-PILOT-PURCHASE.html", "390,844", 20_000),
+        ("record-Member.html", "1200,1600", 30_000),
+        ("versions.html", "1200,1600", 30_000),
+        ("v-2025.2-draft/rule-PILOT-LOANS.html", "1200,1600", 30_000),
     ] {
-        let shot = directory.join(format!("{file}-{width}.png"));
+        let shot = directory.join(format!("{}-{width}.png", file.replace('/', "_")));
         let output = chromium(
             &directory.join("profile-shot"),
             &[
@@ -515,7 +518,15 @@ fn pages_make_no_network_request_in_chromium() {
     let _ = std::fs::remove_dir_all(&directory);
     site.write(&directory).expect("the site is written");
     let profile = directory.join("profile");
-    for file in ["index.html", "rule-ASP-INCOME-TEST.html", "versions.html"] {
+    for file in [
+        "index.html",
+        "rule-ASP-INCOME-TEST.html",
+        "versions.html",
+        "record-Member.html",
+        "enum-Role.html",
+        "v-2025.2-draft/index.html",
+        "v-2025.2-draft/rule-DRAFT-CARS.html",
+    ] {
         let requests = page_requests(requests_while_loading(&profile, &directory.join(file)));
         assert!(requests.is_empty(), "{file} made requests: {requests:?}");
     }
@@ -627,6 +638,10 @@ fn the_versions_page_is_in_the_pages_language_and_links_both_versions() {
     let versions = &ru.page("versions.html").expect("versions").html;
     assert!(versions.contains("<th>Изменение</th>"), "{versions}");
     assert!(!versions.contains("<th>change</th>"), "{versions}");
+    assert!(
+        versions.contains("<td>Модуль</td><td><code>kz.asp.pilot</code>"),
+        "{versions}"
+    );
     assert!(
         versions.contains("<code>PILOT-LOANS</code> <a href=\"rule-PILOT-LOANS.html\">2025.1</a> · <a href=\"v-2025.2-draft/rule-PILOT-LOANS.html\">2025.2-draft</a></td><td>изменено</td>"),
         "{versions}"
