@@ -20,6 +20,8 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans
 header{background:var(--accent);color:#fff;padding:.6rem 1rem}\
 header a{color:#fff;text-decoration:none;font-weight:600;margin-right:1.2rem}\
 header a:hover{text-decoration:underline}\
+nav.switch{margin:0 0 .8rem;color:var(--muted)}nav.switch a,nav.switch b{margin-right:.8rem}\
+nav.switch b{color:var(--ink)}\
 main{max-width:62rem;margin:0 auto;padding:1rem 1rem 3rem}\
 h1{font-size:1.7rem;margin:.6rem 0 .2rem;word-break:break-word}\
 h2{font-size:1.2rem;margin:1.8rem 0 .5rem;padding-bottom:.2rem;border-bottom:2px solid var(--soft)}\
@@ -109,8 +111,10 @@ pub fn search_box(labels: &Labels, entries: &[SearchEntry]) -> String {
     )
 }
 
-/// A whole page: the header with the site's links, then `body`.
-pub fn page(labels: &Labels, site_title: &str, title: &str, body: &str) -> String {
+/// A whole page: the header with the site's links, then `body`. `root` leads from the page's
+/// directory to the site's (`""` at the top, `"../"` in a version's directory); `index.html`
+/// is the index of the page's own version.
+pub fn page(labels: &Labels, site_title: &str, title: &str, body: &str, root: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
@@ -118,7 +122,7 @@ pub fn page(labels: &Labels, site_title: &str, title: &str, body: &str) -> Strin
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <title>{title} · {site}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header><a href=\"index.html\">{site}</a><a href=\"index.html#search-section\">{search}</a>\
-         <a href=\"versions.html\">{versions}</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n",
+         <a href=\"{root}versions.html\">{versions}</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n",
         lang = labels.html_lang,
         title = escape(title),
         site = escape(site_title),

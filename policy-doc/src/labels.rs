@@ -62,8 +62,19 @@ pub struct Labels {
     pub field: &'static str,
     pub error_code: &'static str,
     pub condition: &'static str,
+    /// The columns of a table of changes between two versions, and its kinds of change.
+    pub kind_column: &'static str,
+    pub name: &'static str,
+    pub change: &'static str,
+    pub details: &'static str,
+    pub added: &'static str,
+    pub removed: &'static str,
+    pub changed: &'static str,
+    pub required: &'static str,
+    pub default_value: &'static str,
+    pub json_value: &'static str,
     /// The heading of each kind of page, singular and plural, by kind key.
-    pub kinds: [(&'static str, &'static str, &'static str); 11],
+    pub kinds: [(&'static str, &'static str, &'static str); 13],
 }
 
 impl Labels {
@@ -141,6 +152,16 @@ const RU: Labels = Labels {
     field: "Поле",
     error_code: "Код ошибки",
     condition: "Условие",
+    kind_column: "Вид",
+    name: "Имя",
+    change: "Изменение",
+    details: "Подробности",
+    added: "добавлено",
+    removed: "удалено",
+    changed: "изменено",
+    required: "Обязательное",
+    default_value: "По умолчанию",
+    json_value: "В JSON",
     kinds: [
         ("rule", "Правило", "Правила"),
         ("definition", "Определение", "Определения"),
@@ -153,6 +174,12 @@ const RU: Labels = Labels {
         ("group", "Группа правил", "Группы правил"),
         ("output", "Результат", "Результаты решения"),
         ("check", "Проверка заявления", "Проверки заявления"),
+        (
+            "record",
+            "Запись (данные заявления)",
+            "Записи (данные заявления)",
+        ),
+        ("enum", "Перечисление", "Перечисления"),
     ],
 };
 
@@ -213,6 +240,16 @@ const KK: Labels = Labels {
     field: "Өріс",
     error_code: "Қате коды",
     condition: "Шарт",
+    kind_column: "Түрі",
+    name: "Атауы",
+    change: "Өзгеріс",
+    details: "Толығырақ",
+    added: "қосылды",
+    removed: "алынып тасталды",
+    changed: "өзгертілді",
+    required: "Міндетті",
+    default_value: "Әдепкі",
+    json_value: "JSON-да",
     kinds: [
         ("rule", "Ереже", "Ережелер"),
         ("definition", "Анықтама", "Анықтамалар"),
@@ -225,6 +262,12 @@ const KK: Labels = Labels {
         ("group", "Ережелер тобы", "Ережелер топтары"),
         ("output", "Нәтиже", "Шешім нәтижелері"),
         ("check", "Өтінішті тексеру", "Өтінішті тексерулер"),
+        (
+            "record",
+            "Жазба (өтініш деректері)",
+            "Жазбалар (өтініш деректері)",
+        ),
+        ("enum", "Тізбе", "Тізбелер"),
     ],
 };
 
@@ -285,6 +328,16 @@ const EN: Labels = Labels {
     field: "Field",
     error_code: "Error code",
     condition: "Condition",
+    kind_column: "Kind",
+    name: "Name",
+    change: "Change",
+    details: "Details",
+    added: "added",
+    removed: "removed",
+    changed: "changed",
+    required: "Required",
+    default_value: "Default",
+    json_value: "In JSON",
     kinds: [
         ("rule", "Rule", "Rules"),
         ("definition", "Definition", "Definitions"),
@@ -297,6 +350,12 @@ const EN: Labels = Labels {
         ("group", "Group of rules", "Groups of rules"),
         ("output", "Output", "Outputs of a decision"),
         ("check", "Case check", "Case checks"),
+        (
+            "record",
+            "Record (the case's data)",
+            "Records (the case's data)",
+        ),
+        ("enum", "Enumeration", "Enumerations"),
     ],
 };
 

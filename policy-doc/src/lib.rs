@@ -1,11 +1,14 @@
 //! `ereje doc`: a static, self-contained HTML site of a policy set, for people who will never
 //! open a policy file.
 //!
-//! The site documents the version of the manifest in force last (else its first version):
-//! an index with a search box, a page per rule (id, messages in ru/kk/en, legal source, the
-//! expression, what it uses and what uses it), per parameter (its dated values and sources),
-//! per table and band table (as tables), calendar, definition, function, group, output and case
-//! check, and a page of the manifest's versions with what changed between each and the next
+//! The site documents every version of the manifest: the one in force last (else the first) at
+//! the top, every other in a directory `v-<name>/` of its own, each page with a switcher to the
+//! same page in the other versions. Each version has an index with a search box, a page per
+//! rule (id, messages in ru/kk/en, legal source, the expression, what it uses and what uses
+//! it), per parameter (its dated values in that version and their sources), per table and band
+//! table (as tables), calendar, definition, function, group, output, case check, record (its
+//! fields with types and labels) and enumeration (its values with labels); the site
+//! has one page of the manifest's versions with what changed between each and the next
 //! (the static difference of `ereje diff`). Expressions are written by the IR printer of the
 //! static difference (`ereje_report::diff::Printer`), with links on the names.
 //!
@@ -35,7 +38,8 @@ pub struct DocOptions {
 /// One page of the site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// The file name, relative to the site's directory (pages link to each other by it).
+    /// The file's path, relative to the site's directory: a file name for the documented
+    /// version, `v-<version>/` and a file name for the others (pages link to each other by it).
     pub file: String,
     pub html: String,
 }
@@ -62,6 +66,9 @@ impl Site {
         std::fs::create_dir_all(directory).map_err(|error| failure(directory, error))?;
         for page in &self.pages {
             let path = directory.join(&page.file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|error| failure(parent, error))?;
+            }
             std::fs::write(&path, &page.html).map_err(|error| failure(&path, error))?;
         }
         Ok(())

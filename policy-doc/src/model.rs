@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ereje_runtime::ir::{Body, Builtin, Expr, ItemKind, Policy};
+use ereje_runtime::ir::{Body, Builtin, Expr, ItemKind, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 
 /// A documented thing of the policy: an index into one of the IR's lists. The order (kind,
@@ -18,6 +18,8 @@ pub enum Target {
     Group(usize),
     Output(usize),
     Check(usize),
+    /// A record or an enumeration of the policy's types.
+    Type(usize),
 }
 
 impl Target {
@@ -32,6 +34,7 @@ impl Target {
         all.extend((0..policy.groups.len()).map(Target::Group));
         all.extend((0..policy.outputs.len()).map(Target::Output));
         all.extend((0..policy.checks.len()).map(Target::Check));
+        all.extend((0..policy.types.len()).map(Target::Type));
         all
     }
 
@@ -52,6 +55,10 @@ impl Target {
             Target::Group(_) => "group",
             Target::Output(_) => "output",
             Target::Check(_) => "check",
+            Target::Type(index) => match policy.types.get(index) {
+                Some(TypeDef::Enum(_)) => "enum",
+                _ => "record",
+            },
         }
     }
 
@@ -66,6 +73,10 @@ impl Target {
             Target::Group(index) => policy.groups.get(index).map(|group| group.name.as_str()),
             Target::Output(index) => policy.outputs.get(index).map(|output| output.name.as_str()),
             Target::Check(index) => policy.checks.get(index).map(|check| check.id.as_str()),
+            Target::Type(index) => policy.types.get(index).map(|ty| match ty {
+                TypeDef::Record(record) => record.name.as_str(),
+                TypeDef::Enum(enumeration) => enumeration.name.as_str(),
+            }),
         };
         name.unwrap_or("?")
     }
@@ -78,21 +89,27 @@ impl Target {
         }
     }
 
-    /// The file name of the target's page: the kind, then the name with every character that
-    /// is not an ASCII letter, digit, `-` or `_` written as `~` and its hexadecimal code point,
-    /// so that any name gives a portable file name and a plain link.
+    /// The file name of the target's page ([`page_file`]).
     pub fn file_name(self, policy: &Policy) -> String {
-        let mut file = format!("{}-", self.kind(policy));
-        for character in self.name(policy).chars() {
-            if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
-                file.push(character);
-            } else {
-                file.push_str(&format!("~{:x}", u32::from(character)));
-            }
-        }
-        file.push_str(".html");
-        file
+        page_file(self.kind(policy), self.name(policy))
     }
+}
+
+/// The file name of the page of the thing of kind `kind` (a kind key) named `name`: the kind,
+/// then the name with every character that is not an ASCII letter, digit, `-` or `_` written
+/// as `~` and its hexadecimal code point, so that any name gives a portable file name and a
+/// plain link.
+pub fn page_file(kind: &str, name: &str) -> String {
+    let mut file = format!("{kind}-");
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
+            file.push(character);
+        } else {
+            file.push_str(&format!("~{:x}", u32::from(character)));
+        }
+    }
+    file.push_str(".html");
+    file
 }
 
 /// The targets an expression refers to.
@@ -126,6 +143,50 @@ fn references(expr: &Expr, found: &mut BTreeSet<Target>) {
     });
 }
 
+/// The record or enumeration a type is made of (through lists, maps and optionals).
+pub fn named_type(ty: &Type) -> Option<Target> {
+    match ty {
+        Type::Record(id) | Type::Enum(id) => Some(Target::Type(*id as usize)),
+        Type::List(inner) | Type::Optional(inner) | Type::Map(inner) => named_type(inner),
+        _ => None,
+    }
+}
+
+/// The type of an expression, as far as the records and enumerations it reads need: the case,
+/// a local bound by an aggregate, an item, a parameter, a field, the first of a list.
+fn type_of(policy: &Policy, expr: &Expr, locals: &BTreeMap<u32, Type>) -> Option<Type> {
+    match expr {
+        Expr::Input => Some(Type::Record(policy.input.record)),
+        Expr::Local(slot) => locals.get(slot).cloned(),
+        Expr::Item(item) | Expr::Call(item, _) => {
+            policy.items.get(*item as usize).map(|item| item.ty.clone())
+        }
+        Expr::Param { param, .. } => policy.params.get(*param as usize).map(|p| p.ty.clone()),
+        Expr::Field(record, index) => policy.field_type(&type_of(policy, record, locals)?, *index),
+        Expr::First(list) => match type_of(policy, list, locals)? {
+            Type::List(inner) => Some(*inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The records and enumerations an expression reads (the case's, its fields', its locals').
+fn types_read(policy: &Policy, expr: &Expr, found: &mut BTreeSet<Target>) {
+    let mut locals: BTreeMap<u32, Type> = BTreeMap::new();
+    // The visit is in pre-order: an aggregate binds its local before its body is visited.
+    expr.visit(&mut |node| {
+        if let Expr::Aggregate { var, list, .. } | Expr::MapOf { var, list, .. } = node {
+            if let Some(Type::List(element)) = type_of(policy, list, &locals) {
+                locals.insert(*var, *element);
+            }
+        }
+        if let Some(target) = type_of(policy, node, &locals).as_ref().and_then(named_type) {
+            found.insert(target);
+        }
+    });
+}
+
 /// What each target uses and what uses it.
 pub struct Graph {
     pub uses: BTreeMap<Target, BTreeSet<Target>>,
@@ -137,16 +198,22 @@ impl Graph {
         let mut uses: BTreeMap<Target, BTreeSet<Target>> = BTreeMap::new();
         for (index, item) in policy.items.iter().enumerate() {
             let found = uses.entry(Target::Item(index)).or_default();
+            let mut note = |expr: &Expr| {
+                references(expr, found);
+                types_read(policy, expr, found);
+            };
             match &item.body {
-                Body::Expr(body) => references(body, found),
+                Body::Expr(body) => note(body),
                 Body::Exceptions { base, exceptions } => {
-                    references(base, found);
+                    note(base);
                     for exception in exceptions {
-                        references(&exception.condition, found);
-                        references(&exception.value, found);
+                        note(&exception.condition);
+                        note(&exception.value);
                     }
                 }
             }
+            found.extend(named_type(&item.ty));
+            found.extend(item.params.iter().filter_map(|(_, ty)| named_type(ty)));
         }
         for (index, group) in policy.groups.iter().enumerate() {
             let found = uses.entry(Target::Group(index)).or_default();
@@ -166,6 +233,19 @@ impl Graph {
                 references(list, found);
             }
             references(&check.condition, found);
+            types_read(policy, &check.condition, found);
+        }
+        // A record uses the records and enumerations of its fields.
+        for (index, definition) in policy.types.iter().enumerate() {
+            if let TypeDef::Record(record) = definition {
+                let found = uses.entry(Target::Type(index)).or_default();
+                found.extend(
+                    record
+                        .fields
+                        .iter()
+                        .filter_map(|field| named_type(&field.ty)),
+                );
+            }
         }
         // A target does not list itself (a recursive function would).
         for (target, found) in &mut uses {

@@ -1,6 +1,6 @@
 //! The pages: the index, the versions, and one page per documented thing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -9,17 +9,16 @@ use ereje_compiler::ast::Item as AstItem;
 use ereje_compiler::{parser, render_human, PolicyVersions, VersionSpec};
 use ereje_report::diff::{static_diff, Change, Printer};
 use ereje_report::explanation::{format_date, format_money, message, Lang};
-use ereje_report::impact_html::changes_table;
-use ereje_runtime::ir::{Body, Bound, Messages, Policy, Type, TypeDef};
+use ereje_runtime::ir::{Body, Bound, JsonLiteral, Messages, Policy, Type, TypeDef};
 use ereje_runtime::value::Value;
 
 use crate::html::{escape, formula, page, search_box, without_outer_brackets, Layout, SearchEntry};
 use crate::labels::{labels, Labels};
-use crate::model::{Graph, Target};
+use crate::model::{named_type, page_file, Graph, Target};
 use crate::{DocError, Page, Site};
 
 /// The order of the kinds on the index.
-const INDEX_ORDER: [&str; 11] = [
+const INDEX_ORDER: [&str; 13] = [
     "rule",
     "output",
     "group",
@@ -31,6 +30,8 @@ const INDEX_ORDER: [&str; 11] = [
     "definition",
     "function",
     "check",
+    "record",
+    "enum",
 ];
 
 /// The difference between one version and the next in the manifest.
@@ -38,6 +39,30 @@ struct VersionStep {
     old: String,
     new: String,
     changes: Vec<Change>,
+}
+
+/// Where a version's pages are and which pages it has, for the version switcher of every page.
+struct Shelf {
+    name: String,
+    /// The directory of the version's pages, relative to the site's: empty for the documented
+    /// version, `v-<name>/` for the others.
+    directory: String,
+    files: BTreeSet<String>,
+}
+
+/// The directory of a version's pages: `v-`, then its name with every character that is not an
+/// ASCII letter, digit, `.`, `-` or `_` written as `~` and its hexadecimal code point.
+fn version_directory(name: &str) -> String {
+    let mut directory = String::from("v-");
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_') {
+            directory.push(character);
+        } else {
+            directory.push_str(&format!("~{:x}", u32::from(character)));
+        }
+    }
+    directory.push('/');
+    directory
 }
 
 /// Everything a page is written from.
@@ -52,12 +77,20 @@ struct Context<'a> {
     site_title: String,
     /// The key column names of each table, from the policy text (the IR keeps only their types).
     table_keys: BTreeMap<String, Vec<String>>,
+    /// The version the pages describe.
+    version: &'a VersionSpec,
+    /// The version documented at the top of the site.
     documented: &'a VersionSpec,
     versions: &'a [VersionSpec],
-    steps: Vec<VersionStep>,
+    steps: &'a [VersionStep],
+    shelves: &'a [Shelf],
+    /// From the directory of the version's pages to the site's: `""` or `"../"`.
+    root: &'static str,
 }
 
-/// The site of the policy set in `directory`, its words in `lang` (see [`crate::build`]).
+/// The site of the policy set in `directory`, its words in `lang` (see [`crate::build`]): the
+/// documented version (the last in force, else the first) at the top, every other version in a
+/// directory of its own ([`version_directory`]), the versions page once at the top.
 pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
     let versions = PolicyVersions::load(directory)?;
     let documented = versions
@@ -65,7 +98,6 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
         .or_else(|| versions.versions.first())
         .ok_or(DocError::NoVersion)?;
     let mut compiled: Vec<Arc<Policy>> = Vec::new();
-    let mut documented_policy = None;
     for version in &versions.versions {
         let compilation = versions.compile(version)?;
         let policy = match &compilation.policy {
@@ -78,13 +110,9 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
                 })
             }
         };
-        if version.name == documented.name {
-            documented_policy = Some(Arc::clone(&policy));
-        }
         compiled.push(policy);
     }
-    let policy = documented_policy.ok_or(DocError::NoVersion)?;
-    let steps = versions
+    let steps: Vec<VersionStep> = versions
         .versions
         .iter()
         .zip(&compiled)
@@ -95,47 +123,121 @@ pub fn build(directory: &Path, lang: Lang) -> Result<Site, DocError> {
             changes: static_diff(old_policy, new_policy),
         })
         .collect();
-    let workspace = versions.workspace(documented)?;
-    let mut table_keys = BTreeMap::new();
-    for module in &versions.manifest_of(documented).modules {
-        let text = workspace.file_text(module).unwrap_or_default();
-        for parsed in parser::parse_file(text).items {
-            if let AstItem::Table(table) = parsed.item {
-                let keys = table.keys.iter().map(|(name, _)| name.text.clone());
-                table_keys.insert(table.name.text.clone(), keys.collect());
+    let shelves: Vec<Shelf> = versions
+        .versions
+        .iter()
+        .zip(&compiled)
+        .map(|(version, policy)| Shelf {
+            name: version.name.clone(),
+            directory: if version.name == documented.name {
+                String::new()
+            } else {
+                version_directory(&version.name)
+            },
+            files: Target::all(policy)
+                .into_iter()
+                .map(|target| target.file_name(policy))
+                .collect(),
+        })
+        .collect();
+    // The documented version first, so that the site's index is the first page.
+    let mut order: Vec<usize> = (0..versions.versions.len()).collect();
+    order.sort_by_key(|&position| {
+        versions
+            .versions
+            .get(position)
+            .is_none_or(|version| version.name != documented.name)
+    });
+    let labels = labels(lang);
+    let mut pages = Vec::new();
+    for position in order {
+        let (Some(version), Some(policy), Some(shelf)) = (
+            versions.versions.get(position),
+            compiled.get(position),
+            shelves.get(position),
+        ) else {
+            continue;
+        };
+        let workspace = versions.workspace(version)?;
+        let mut table_keys = BTreeMap::new();
+        for module in &versions.manifest_of(version).modules {
+            let text = workspace.file_text(module).unwrap_or_default();
+            for parsed in parser::parse_file(text).items {
+                if let AstItem::Table(table) = parsed.item {
+                    let keys = table.keys.iter().map(|(name, _)| name.text.clone());
+                    table_keys.insert(table.name.text.clone(), keys.collect());
+                }
             }
         }
-    }
-    let labels = labels(lang);
-    let mut links = BTreeMap::new();
-    for target in Target::all(&policy) {
-        if matches!(target, Target::Output(_) | Target::Check(_)) {
-            continue;
+        let mut links = BTreeMap::new();
+        for target in Target::all(policy) {
+            if matches!(target, Target::Output(_) | Target::Check(_)) {
+                continue;
+            }
+            links
+                .entry(target.name(policy).to_string())
+                .or_insert_with(|| target.file_name(policy));
         }
-        links
-            .entry(target.name(&policy).to_string())
-            .or_insert_with(|| target.file_name(&policy));
-    }
-    let context = Context {
-        policy: &policy,
-        lang,
-        labels,
-        graph: Graph::of(&policy),
-        links,
-        site_title: format!("{} · {}", labels.site, policy.name),
-        table_keys,
-        documented,
-        versions: &versions.versions,
-        steps,
-    };
-    let mut pages = vec![index_page(&context), versions_page(&context)];
-    for target in Target::all(&policy) {
-        pages.push(Page {
-            file: target.file_name(&policy),
-            html: target_page(&context, target),
-        });
+        let context = Context {
+            policy,
+            lang,
+            labels,
+            graph: Graph::of(policy),
+            links,
+            site_title: format!("{} · {}", labels.site, policy.name),
+            table_keys,
+            version,
+            documented,
+            versions: &versions.versions,
+            steps: &steps,
+            shelves: &shelves,
+            root: if shelf.directory.is_empty() {
+                ""
+            } else {
+                "../"
+            },
+        };
+        let mut index = index_page(&context);
+        index.file = format!("{}{}", shelf.directory, index.file);
+        pages.push(index);
+        if shelf.directory.is_empty() {
+            pages.push(versions_page(&context));
+        }
+        for target in Target::all(policy) {
+            pages.push(Page {
+                file: format!("{}{}", shelf.directory, target.file_name(policy)),
+                html: target_page(&context, target),
+            });
+        }
     }
     Ok(Site { pages })
+}
+
+/// The version switcher of a page: every version, each a link to the page of the same name in
+/// that version (or to its index when it has none), the page's own version in bold.
+fn version_switch(context: &Context<'_>, file: &str) -> String {
+    let mut out = format!("<nav class=\"switch\">{}: ", escape(context.labels.version));
+    for shelf in context.shelves {
+        if shelf.name == context.version.name {
+            let _ = write!(out, "<b>{}</b>", escape(&shelf.name));
+            continue;
+        }
+        let page = if shelf.files.contains(file) {
+            file
+        } else {
+            "index.html"
+        };
+        let _ = write!(
+            out,
+            "<a href=\"{}{}{}\">{}</a>",
+            context.root,
+            escape(&shelf.directory),
+            escape(page),
+            escape(&shelf.name)
+        );
+    }
+    out.push_str("</nav>\n");
+    out
 }
 
 // ------------------------------------------------------------------ pieces
@@ -275,7 +377,7 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
     let kind = target.diff_kind(context.policy);
     let name = target.name(context.policy);
     let mut rows = String::new();
-    for step in &context.steps {
+    for step in context.steps {
         for change in step
             .changes
             .iter()
@@ -288,7 +390,7 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
                 change.change,
                 escape(&step.old),
                 escape(&step.new),
-                change.change,
+                escape(change_word(context.labels, change)),
                 details.join("<br>")
             );
         }
@@ -297,9 +399,10 @@ fn version_changes_html(context: &Context<'_>, target: Target) -> String {
         return String::new();
     }
     format!(
-        "<h2>{}</h2>\n<div class=\"note scroll\"><table><tr><th>{}</th><th></th><th></th></tr>{rows}</table>\n<p><a href=\"versions.html\">{}</a></p></div>\n",
+        "<h2>{}</h2>\n<div class=\"note scroll\"><table><tr><th>{}</th><th></th><th></th></tr>{rows}</table>\n<p><a href=\"{}versions.html\">{}</a></p></div>\n",
         escape(context.labels.changed_in_versions),
         escape(context.labels.versions),
+        context.root,
         escape(context.labels.what_changed)
     )
 }
@@ -311,10 +414,11 @@ fn uses_html(context: &Context<'_>, target: Target) -> String {
             .unwrap_or_default()
     };
     let mut out = String::new();
-    if !matches!(
+    let plain = matches!(
         target,
         Target::Param(_) | Target::Table(_) | Target::Bands(_) | Target::Calendar(_)
-    ) {
+    );
+    if !plain && target.kind(context.policy) != "enum" {
         let _ = write!(
             out,
             "<h2>{}</h2>\n{}",
@@ -345,7 +449,8 @@ fn heading(context: &Context<'_>, target: Target) -> String {
 // ------------------------------------------------------------------ the pages
 
 fn target_page(context: &Context<'_>, target: Target) -> String {
-    let mut body = heading(context, target);
+    let mut body = version_switch(context, &target.file_name(context.policy));
+    body.push_str(&heading(context, target));
     body.push_str(&match target {
         Target::Item(index) => item_body(context, index),
         Target::Param(index) => param_body(context, index),
@@ -355,6 +460,7 @@ fn target_page(context: &Context<'_>, target: Target) -> String {
         Target::Group(index) => group_body(context, index),
         Target::Output(index) => output_body(context, index),
         Target::Check(index) => check_body(context, index),
+        Target::Type(index) => type_body(context, index),
     });
     body.push_str(&uses_html(context, target));
     body.push_str(&version_changes_html(context, target));
@@ -363,6 +469,7 @@ fn target_page(context: &Context<'_>, target: Target) -> String {
         &context.site_title,
         target.name(context.policy),
         &body,
+        context.root,
     )
 }
 
@@ -795,14 +902,22 @@ fn version_status(context: &Context<'_>, version: &VersionSpec) -> String {
 fn index_page(context: &Context<'_>) -> Page {
     let policy = context.policy;
     let labels = context.labels;
-    let mut body = format!(
-        "<h1>{}</h1>\n<p class=\"meta\">{}: {}</p>\n<p class=\"meta\">{}: <a href=\"versions.html\"><b>{}</b></a> ({})</p>\n",
+    let mut body = version_switch(context, "index.html");
+    let _ = write!(
+        body,
+        "<h1>{}</h1>\n<p class=\"meta\">{}: {}</p>\n<p class=\"meta\">{}: <a href=\"{}versions.html#v-{}\"><b>{}</b></a> ({})</p>\n",
         escape(&context.site_title),
         escape(labels.publisher),
         escape(&policy.publisher),
-        escape(labels.documented_version),
-        escape(&context.documented.name),
-        escape(&version_status(context, context.documented))
+        escape(if context.version.name == context.documented.name {
+            labels.documented_version
+        } else {
+            labels.version
+        }),
+        context.root,
+        escape(&context.version.name),
+        escape(&context.version.name),
+        escape(&version_status(context, context.version))
     );
     let targets = Target::all(policy);
     let entries: Vec<SearchEntry> = targets
@@ -866,7 +981,13 @@ fn index_page(context: &Context<'_>) -> Page {
     }
     Page {
         file: "index.html".to_string(),
-        html: page(labels, &context.site_title, labels.contents, &body),
+        html: page(
+            labels,
+            &context.site_title,
+            labels.contents,
+            &body,
+            context.root,
+        ),
     }
 }
 
@@ -897,6 +1018,29 @@ fn search_entry(context: &Context<'_>, target: Target) -> SearchEntry {
             bands.source.clone()
         }),
         Target::Calendar(index) => policy.calendars.get(index).and_then(|c| c.source.clone()),
+        Target::Type(index) => {
+            let lang = context.labels.html_lang;
+            let type_name = target.name(policy);
+            let names: Vec<&str> = match policy.types.get(index) {
+                Some(TypeDef::Record(record)) => record
+                    .fields
+                    .iter()
+                    .map(|field| field.name.as_str())
+                    .collect(),
+                Some(TypeDef::Enum(enumeration)) => enumeration
+                    .variants
+                    .iter()
+                    .map(|variant| variant.name.as_str())
+                    .collect(),
+                None => Vec::new(),
+            };
+            for name in names {
+                words.push(name.to_string());
+                let key = format!("{type_name}.{name}");
+                words.extend(policy.label(&key, lang).map(str::to_string));
+            }
+            None
+        }
         Target::Group(_) | Target::Output(_) => None,
     };
     words.extend(source.clone());
@@ -916,14 +1060,18 @@ fn versions_page(context: &Context<'_>) -> Page {
         escape(labels.versions),
         table_start(&[labels.version, labels.status, labels.source, labels.modules])
     );
-    for version in context.versions {
+    for (version, shelf) in context.versions.iter().zip(context.shelves) {
         let marker = if version.name == context.documented.name {
             format!(
                 " <a href=\"index.html\">({})</a>",
                 escape(labels.documented_version)
             )
         } else {
-            String::new()
+            format!(
+                " <a href=\"{}index.html\">({})</a>",
+                escape(&shelf.directory),
+                escape(labels.contents)
+            )
         };
         let modules: Vec<String> = version
             .modules
@@ -941,7 +1089,7 @@ fn versions_page(context: &Context<'_>) -> Page {
         );
     }
     body.push_str("</table></div>\n");
-    for step in &context.steps {
+    for step in context.steps {
         let _ = writeln!(
             body,
             "<h2>{}: {} → {}</h2>",
@@ -952,15 +1100,154 @@ fn versions_page(context: &Context<'_>) -> Page {
         if step.changes.is_empty() {
             let _ = writeln!(body, "<p>{}</p>", escape(labels.no_difference));
         } else {
-            let _ = writeln!(
-                body,
-                "<div class=\"scroll\">{}</div>",
-                changes_table(&step.changes)
-            );
+            body.push_str(&changes_html(context, step));
         }
     }
     Page {
         file: "versions.html".to_string(),
-        html: page(labels, &context.site_title, labels.versions, &body),
+        html: page(
+            labels,
+            &context.site_title,
+            labels.versions,
+            &body,
+            context.root,
+        ),
     }
+}
+
+/// The changes from one version to the next as a table in the page's language: each changed
+/// thing with links to its page in the old version and in the new one (where it has one).
+fn changes_html(context: &Context<'_>, step: &VersionStep) -> String {
+    let labels = context.labels;
+    let shelf = |name: &str| context.shelves.iter().find(|shelf| shelf.name == name);
+    let (old, new) = (shelf(&step.old), shelf(&step.new));
+    let mut out = table_start(&[
+        labels.kind_column,
+        labels.name,
+        labels.change,
+        labels.details,
+    ]);
+    for change in &step.changes {
+        // The kind key of the thing's pages (`derived parameter` is `derived`).
+        let kind = match change.kind {
+            "derived parameter" => "derived",
+            other => other,
+        };
+        let file = page_file(kind, &change.name);
+        let mut pages = Vec::new();
+        for (shelf, version) in [(old, &step.old), (new, &step.new)] {
+            if let Some(shelf) = shelf.filter(|shelf| shelf.files.contains(&file)) {
+                pages.push(format!(
+                    "<a href=\"{}{}\">{}</a>",
+                    escape(&shelf.directory),
+                    escape(&file),
+                    escape(version)
+                ));
+            }
+        }
+        let kind_text = match (labels.kind(kind), kind) {
+            (_, "module") => labels.module,
+            ("", _) => change.kind,
+            (text, _) => text,
+        };
+        let details: Vec<String> = change.details.iter().map(|d| escape(d)).collect();
+        let _ = writeln!(
+            out,
+            "<tr class=\"{}\"><td>{}</td><td><code>{}</code> {}</td><td>{}</td><td>{}</td></tr>",
+            change.change,
+            escape(kind_text),
+            escape(&change.name),
+            pages.join(" · "),
+            escape(change_word(labels, change)),
+            details.join("<br>")
+        );
+    }
+    out.push_str("</table></div>\n");
+    out
+}
+
+/// Whether a thing was added, removed or changed, in the page's language.
+fn change_word(labels: &Labels, change: &Change) -> &'static str {
+    match change.change {
+        "added" => labels.added,
+        "removed" => labels.removed,
+        _ => labels.changed,
+    }
+}
+
+/// A record's fields (type, whether a case must give it, its default, its label) or an
+/// enumeration's values (as written in JSON, their labels), labels in the page's language.
+fn type_body(context: &Context<'_>, index: usize) -> String {
+    let policy = context.policy;
+    let labels = context.labels;
+    let lang = labels.html_lang;
+    let label_of = |type_name: &str, name: &str| {
+        policy
+            .label(&format!("{type_name}.{name}"), lang)
+            .map(escape)
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    match policy.types.get(index) {
+        Some(TypeDef::Record(record)) => {
+            let _ = write!(
+                out,
+                "<h2>{}</h2>\n{}",
+                escape(labels.field),
+                table_start(&[
+                    labels.name,
+                    labels.type_,
+                    labels.required,
+                    labels.default_value,
+                    labels.label
+                ])
+            );
+            for field in &record.fields {
+                let ty = match named_type(&field.ty) {
+                    Some(target) => format!(
+                        "<a href=\"{}\"><code>{}</code></a>",
+                        escape(&target.file_name(policy)),
+                        escape(&type_text(context, &field.ty))
+                    ),
+                    None => format!("<code>{}</code>", escape(&type_text(context, &field.ty))),
+                };
+                let default = field
+                    .default
+                    .as_ref()
+                    .map(|value| escape(&value_text(context, value, &field.ty)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "<tr><td><code>{}</code></td><td>{ty}</td><td>{}</td><td>{default}</td><td>{}</td></tr>",
+                    escape(&field.name),
+                    if field.required { "✓" } else { "" },
+                    label_of(&record.name, &field.name)
+                );
+            }
+        }
+        Some(TypeDef::Enum(enumeration)) => {
+            let _ = write!(
+                out,
+                "<h2>{}</h2>\n{}",
+                escape(labels.value),
+                table_start(&[labels.value, labels.json_value, labels.label])
+            );
+            for variant in &enumeration.variants {
+                let json = match &variant.json {
+                    JsonLiteral::Text(text) => format!("\"{text}\""),
+                    JsonLiteral::Integer(number) => number.to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                    escape(&variant.name),
+                    escape(&json),
+                    label_of(&enumeration.name, &variant.name)
+                );
+            }
+        }
+        None => return out,
+    }
+    out.push_str("</table></div>\n");
+    out
 }

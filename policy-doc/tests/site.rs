@@ -92,6 +92,34 @@ fn attribute_values<'h>(html: &'h str, attribute: &str) -> Vec<&'h str> {
         .collect()
 }
 
+/// The site's path of the page `href` leads to from the page at `from` (a version's pages are
+/// in a directory of their own and lead to the top with `../`).
+fn resolve(from: &str, href: &str) -> String {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for part in href.split('/') {
+        match part {
+            ".." => {
+                assert!(parts.pop().is_some(), "{from}: {href} leaves the site");
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[test]
+fn links_resolve_across_directories() {
+    assert_eq!(resolve("index.html", "rule-A.html"), "rule-A.html");
+    assert_eq!(
+        resolve("v-x/rule-A.html", "../versions.html"),
+        "versions.html"
+    );
+    assert_eq!(resolve("v-x/rule-A.html", "rule-B.html"), "v-x/rule-B.html");
+    assert_eq!(resolve("rule-A.html", "v-x/rule-A.html"), "v-x/rule-A.html");
+}
+
 #[test]
 fn every_internal_link_resolves() {
     for lang in [Lang::Ru, Lang::Kk, Lang::En] {
@@ -100,8 +128,9 @@ fn every_internal_link_resolves() {
         for page in &site.pages {
             for href in attribute_values(&page.html, "href") {
                 let (file, fragment) = href.split_once('#').unwrap_or((href, ""));
+                let file = resolve(&page.file, file);
                 let target = site
-                    .page(file)
+                    .page(&file)
                     .unwrap_or_else(|| panic!("{}: dangling link {href}", page.file));
                 if !fragment.is_empty() {
                     assert!(
@@ -118,10 +147,24 @@ fn every_internal_link_resolves() {
 }
 
 #[test]
-fn pages_load_nothing_and_every_page_is_linked_from_the_index() {
+fn pages_load_nothing_and_every_page_is_linked_from_its_versions_index() {
     let site = kz_site(Lang::Ru);
-    let index = site.page("index.html").expect("an index");
-    let linked: BTreeSet<&str> = attribute_values(&index.html, "href").into_iter().collect();
+    // Each version's index links its pages; the site's index links the other versions' indexes.
+    let mut linked: BTreeSet<String> = BTreeSet::new();
+    for index in site
+        .pages
+        .iter()
+        .filter(|page| page.file.ends_with("index.html"))
+    {
+        for href in attribute_values(&index.html, "href") {
+            let file = href.split('#').next().unwrap_or_default();
+            linked.insert(resolve(&index.file, file));
+        }
+    }
+    assert!(
+        site.pages.iter().any(|page| page.file.starts_with("v-")),
+        "no other version has pages"
+    );
     for page in &site.pages {
         let html = &page.html;
         assert!(
@@ -154,8 +197,8 @@ fn pages_load_nothing_and_every_page_is_linked_from_the_index() {
             assert!(!found, "{}: {forbidden} in the page", page.file);
         }
         assert!(
-            page.file == "index.html" || linked.contains(page.file.as_str()),
-            "the index does not link {}",
+            page.file == "index.html" || linked.contains(&page.file),
+            "no index links {}",
             page.file
         );
     }
@@ -191,33 +234,54 @@ fn written_site_is_the_built_one() {
         let written = std::fs::read_to_string(directory.join(&page.file)).expect("a page");
         assert_eq!(written, page.html, "{}", page.file);
     }
-    let count = std::fs::read_dir(&directory)
-        .expect("the directory")
-        .count();
+    let mut count = 0;
+    let mut directories = vec![directory.clone()];
+    while let Some(next) = directories.pop() {
+        for entry in std::fs::read_dir(&next).expect("a directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                directories.push(path);
+            } else {
+                count += 1;
+            }
+        }
+    }
     assert_eq!(count, site.pages.len());
     let _ = std::fs::remove_dir_all(&directory);
 }
 
-#[test]
-fn the_search_index_holds_every_page_and_its_words() {
-    let site = kz_site(Lang::En);
-    let index = &site.page("index.html").expect("index").html;
+/// The search index embedded in an index page: kind, name, page, words, summary.
+fn search_entries(index: &str) -> Vec<Vec<String>> {
     let data = index
         .split("<script type=\"application/json\" id=\"search-data\">")
         .nth(1)
         .and_then(|rest| rest.split("</script>").next())
         .expect("the embedded search index");
-    let entries: Vec<Vec<String>> = serde_json::from_str(data).expect("JSON");
-    let pages: BTreeSet<&str> = entries.iter().map(|entry| entry[2].as_str()).collect();
+    serde_json::from_str(data).expect("JSON")
+}
+
+#[test]
+fn the_search_index_holds_every_page_and_its_words() {
+    let site = kz_site(Lang::En);
+    // Every page is found by the search of its version's index.
     for page in &site.pages {
-        if page.file != "index.html" && page.file != "versions.html" {
-            assert!(
-                pages.contains(page.file.as_str()),
-                "{} is not searchable",
-                page.file
-            );
+        let (directory, file) = page.file.rsplit_once('/').unwrap_or(("", &page.file));
+        if file == "index.html" || page.file == "versions.html" {
+            continue;
         }
+        let index_file = if directory.is_empty() {
+            "index.html".to_string()
+        } else {
+            format!("{directory}/index.html")
+        };
+        let index = &site.page(&index_file).expect("its version's index").html;
+        assert!(
+            search_entries(index).iter().any(|entry| entry[2] == file),
+            "{} is not searchable",
+            page.file
+        );
     }
+    let entries = search_entries(&site.page("index.html").expect("index").html);
     let income_test = entries
         .iter()
         .find(|entry| entry[1] == "ASP-INCOME-TEST")
@@ -304,8 +368,11 @@ fn index_and_rule_page_render_and_search_in_chromium() {
         ("index.html", "1200,1600", 60_000),
         ("rule-ASP-INCOME-TEST.html", "1200,1600", 30_000),
         ("rule-PILOT-PURCHASE.html", "390,844", 20_000),
+        ("record-Member.html", "1200,1600", 30_000),
+        ("versions.html", "1200,1600", 30_000),
+        ("v-2025.2-draft/rule-PILOT-LOANS.html", "1200,1600", 30_000),
     ] {
-        let shot = directory.join(format!("{file}-{width}.png"));
+        let shot = directory.join(format!("{}-{width}.png", file.replace('/', "_")));
         let output = chromium(
             &directory.join("profile-shot"),
             &[
@@ -451,7 +518,15 @@ fn pages_make_no_network_request_in_chromium() {
     let _ = std::fs::remove_dir_all(&directory);
     site.write(&directory).expect("the site is written");
     let profile = directory.join("profile");
-    for file in ["index.html", "rule-ASP-INCOME-TEST.html", "versions.html"] {
+    for file in [
+        "index.html",
+        "rule-ASP-INCOME-TEST.html",
+        "versions.html",
+        "record-Member.html",
+        "enum-Role.html",
+        "v-2025.2-draft/index.html",
+        "v-2025.2-draft/rule-DRAFT-CARS.html",
+    ] {
         let requests = page_requests(requests_while_loading(&profile, &directory.join(file)));
         assert!(requests.is_empty(), "{file} made requests: {requests:?}");
     }
@@ -491,4 +566,155 @@ fn an_override_and_the_value_it_overrides_link_each_other() {
         exception_to.contains("href=\"definition-category.html\""),
         "{exception_to}"
     );
+}
+
+/// Every version has its pages: the documented one (2025.1) at the top, the draft in
+/// `v-2025.2-draft/`; each page's switcher leads to the same page in the other version, or to
+/// that version's index when the other version has no such page.
+#[test]
+fn every_version_has_its_pages_and_a_switcher_between_them() {
+    let site = kz_site(Lang::En);
+    let draft = "v-2025.2-draft/";
+    let top = site
+        .page("rule-PILOT-LOANS.html")
+        .expect("top")
+        .html
+        .as_str();
+    let in_draft = site
+        .page(&format!("{draft}rule-PILOT-LOANS.html"))
+        .expect("the draft's PILOT-LOANS")
+        .html
+        .as_str();
+    assert!(
+        top.contains("<nav class=\"switch\">Version: <b>2025.1</b><a href=\"v-2025.2-draft/rule-PILOT-LOANS.html\">2025.2-draft</a></nav>"),
+        "{top}"
+    );
+    assert!(
+        in_draft.contains("<nav class=\"switch\">Version: <a href=\"../rule-PILOT-LOANS.html\">2025.1</a><b>2025.2-draft</b></nav>"),
+        "{in_draft}"
+    );
+    assert!(
+        in_draft.contains("<a href=\"../versions.html\">"),
+        "{in_draft}"
+    );
+    // A rule of one version only: its page is in that version, the switcher leads to the
+    // other's index.
+    assert!(site
+        .page(&format!("{draft}rule-PILOT-PURCHASE.html"))
+        .is_none());
+    assert!(site.page("rule-DRAFT-CARS.html").is_none());
+    let cars = site
+        .page(&format!("{draft}rule-DRAFT-CARS.html"))
+        .expect("the draft's DRAFT-CARS")
+        .html
+        .as_str();
+    assert!(
+        cars.contains("<a href=\"../index.html\">2025.1</a>"),
+        "{cars}"
+    );
+    // Each version's parameters have their own pages, with that version's values.
+    assert!(site
+        .page(&format!("{draft}parameter-DRAFT_CARS_MAX_VEHICLES.html"))
+        .is_some());
+    assert!(site
+        .page("parameter-DRAFT_CARS_MAX_VEHICLES.html")
+        .is_none());
+    let draft_index = site
+        .page(&format!("{draft}index.html"))
+        .expect("the draft's index")
+        .html
+        .as_str();
+    assert!(
+        draft_index.contains("<a href=\"rule-DRAFT-CARS.html\">DRAFT-CARS</a>"),
+        "the draft's index does not list its own rule"
+    );
+}
+
+/// The versions page speaks the page's language and links every changed thing to its page in
+/// both versions (in the version that has it, for one added or removed).
+#[test]
+fn the_versions_page_is_in_the_pages_language_and_links_both_versions() {
+    let ru = kz_site(Lang::Ru);
+    let versions = &ru.page("versions.html").expect("versions").html;
+    assert!(versions.contains("<th>Изменение</th>"), "{versions}");
+    assert!(!versions.contains("<th>change</th>"), "{versions}");
+    assert!(
+        versions.contains("<td>Модуль</td><td><code>kz.asp.pilot</code>"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("<code>PILOT-LOANS</code> <a href=\"rule-PILOT-LOANS.html\">2025.1</a> · <a href=\"v-2025.2-draft/rule-PILOT-LOANS.html\">2025.2-draft</a></td><td>изменено</td>"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("<code>PILOT-PURCHASE</code> <a href=\"rule-PILOT-PURCHASE.html\">2025.1</a></td><td>удалено</td>"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("<code>DRAFT-CARS</code> <a href=\"v-2025.2-draft/rule-DRAFT-CARS.html\">2025.2-draft</a></td><td>добавлено</td>"),
+        "{versions}"
+    );
+    let kk = kz_site(Lang::Kk);
+    let versions = &kk.page("versions.html").expect("versions").html;
+    assert!(versions.contains("<td>өзгертілді</td>"), "{versions}");
+}
+
+/// Records and enumerations have their pages (fields with types and labels, values with their
+/// JSON and labels, in the page's language), linked from what reads them, and are searchable.
+#[test]
+fn records_and_enumerations_have_pages_linked_from_what_uses_them() {
+    let ru = kz_site(Lang::Ru);
+    let member = &ru
+        .page("record-Member.html")
+        .expect("the Member record")
+        .html;
+    assert!(
+        member.contains("<tr><td><code>role</code></td><td><a href=\"enum-Role.html\"><code>Role?</code></a></td><td></td><td></td><td>роль в семье</td></tr>"),
+        "{member}"
+    );
+    assert!(
+        member.contains("<tr><td><code>birth_date</code></td><td><code>Date</code></td><td>✓</td>"),
+        "{member}"
+    );
+    let role = &ru
+        .page("enum-Role.html")
+        .expect("the Role enumeration")
+        .html;
+    assert!(
+        role.contains(
+            "<tr><td><code>applicant</code></td><td><code>&quot;applicant&quot;</code></td><td>"
+        ),
+        "{role}"
+    );
+    // Every label of Role is on its page.
+    assert!(
+        !role.contains("</code></td><td></td></tr>"),
+        "a value without its label: {role}"
+    );
+    // What reads the case's members links to the record, and the record lists what uses it.
+    let users: Vec<&str> = ru
+        .pages
+        .iter()
+        .filter(|page| {
+            !page.file.starts_with("v-")
+                && (page.file.starts_with("rule-") || page.file.starts_with("definition-"))
+                && page
+                    .html
+                    .contains("<a href=\"record-Member.html\">Member</a>")
+        })
+        .map(|page| page.file.as_str())
+        .collect();
+    assert!(
+        users.len() >= 5,
+        "too few pages link the Member record: {users:?}"
+    );
+    for user in &users {
+        assert!(
+            member.contains(&format!("<a href=\"{user}\">")),
+            "{user} not listed on Member"
+        );
+    }
+    let index = &ru.page("index.html").expect("index").html;
+    assert!(index.contains("<a href=\"record-Member.html\">Member</a>"));
+    assert!(index.contains("<a href=\"enum-Role.html\">Role</a>"));
 }
