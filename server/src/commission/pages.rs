@@ -334,8 +334,9 @@ pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid 
 textarea{width:100%;min-height:4rem;font-size:1rem}\
 @media (max-width:40rem){.field label{flex-basis:100%}main{padding:.5rem}}\
 @media print{header,.noprint{display:none}body{background:#fff}main{max-width:none;padding:0}\
-pre{border:none;padding:0;font-size:9pt}.print pre{font-size:6.5pt;line-height:1.15;column-count:2;column-gap:5mm}\
-.print table{font-size:8pt}.print h1{font-size:13pt;margin:0 0 2mm}.print h2{font-size:10pt;margin:2mm 0}@page{size:A4;margin:10mm}}";
+pre{border:none;padding:0;font-size:9pt}.print pre{font-family:sans-serif;font-size:9pt;line-height:1.15;\
+white-space:pre-wrap;column-count:2;column-gap:5mm;margin:1mm 0}.print table{font-size:9pt}.print th,.print td{padding:0 1mm}\
+.print h1{font-size:12pt;margin:0 0 1mm}.print h2{font-size:10pt;margin:1mm 0}@page{size:A4;margin:8mm}}";
 
 const SCRIPT: &str = "\
 document.addEventListener('click',function(event){\

@@ -875,6 +875,7 @@ async fn conclusion_and_explanation(
     user: &User,
     id: i64,
     lang: Lang,
+    compact: bool,
 ) -> Result<(Conclusion, String), AppError> {
     let asker = user.clone();
     let found = with_database(app, move |database| {
@@ -893,15 +894,38 @@ async fn conclusion_and_explanation(
         full_trace: false,
     };
     let text = match ereje_runtime::explain_case(&engine, &record.fields.case_json, &options) {
-        Ok(explanation) => ereje_report::explanation::render(
-            &explanation,
-            ereje_report::explanation::Format::Text,
-            lang.report(),
-            false,
-        ),
+        Ok(explanation) => {
+            let text = ereje_report::explanation::render(
+                &explanation,
+                ereje_report::explanation::Format::Text,
+                lang.report(),
+                false,
+            );
+            if compact {
+                let sections =
+                    ereje_report::explanation::reading::reading(&explanation, lang.report())
+                        .sections
+                        .len();
+                up_to_the_reasons(&text, sections)
+            } else {
+                text
+            }
+        }
         Err(failure) => failure.error.message,
     };
     Ok((found, text))
+}
+
+/// The explanation for the printed page: its header, its reading sections and its reasons (with
+/// rule ids and sources), without the rules behind the outputs, the categories, the facts by JSON
+/// path and the decisive branch, which the screen keeps. The text puts a blank line before each
+/// of these blocks: the header is the first, the `sections` reading sections follow, then the
+/// reasons.
+fn up_to_the_reasons(text: &str, sections: usize) -> String {
+    let blocks: Vec<&str> = text.split("\n\n").take(sections + 2).collect();
+    let mut compact = blocks.join("\n\n");
+    compact.push('\n');
+    compact
 }
 
 fn location_text(location: &Location) -> String {
@@ -989,11 +1013,11 @@ async fn conclusion_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (found, explanation) = match conclusion_and_explanation(&app, &user, id, visit.lang()).await
-    {
-        Ok(found) => found,
-        Err(error) => return visit.refusal(&error),
-    };
+    let (found, explanation) =
+        match conclusion_and_explanation(&app, &user, id, visit.lang(), false).await {
+            Ok(found) => found,
+            Err(error) => return visit.refusal(&error),
+        };
     let words = visit.lang().words();
     let answered = found
         .signatures
@@ -1060,11 +1084,11 @@ async fn print_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (found, explanation) = match conclusion_and_explanation(&app, &user, id, visit.lang()).await
-    {
-        Ok(found) => found,
-        Err(error) => return visit.refusal(&error),
-    };
+    let (found, explanation) =
+        match conclusion_and_explanation(&app, &user, id, visit.lang(), true).await {
+            Ok(found) => found,
+            Err(error) => return visit.refusal(&error),
+        };
     let words = visit.lang().words();
     let body = format!(
         "<div class=\"print\"><h1>{} — {}</h1>{}<pre id=\"explanation\">{}</pre><h2>{}</h2>{}</div>\
