@@ -107,6 +107,10 @@ enum Command {
         /// `case.too_large`.
         #[arg(long, value_name = "BYTES")]
         max_case_bytes: Option<usize>,
+        /// Also say why a case cannot be decided, on stderr, in this language (the error line
+        /// on stdout stays as the contract has it).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
         /// The deepest nesting of objects and arrays accepted (default 32); a deeper case is
         /// the error `case.too_deep`.
         #[arg(long, value_name = "LEVELS")]
@@ -283,14 +287,18 @@ pub fn run() -> ExitCode {
             sets,
             max_case_bytes,
             max_depth,
+            lang,
         } => eval(
             &policy_dir,
             &case,
-            EvalOptions { as_of, trace },
-            pretty,
-            version.as_deref(),
-            &sets,
-            limits(max_case_bytes, max_depth),
+            EvalChoices {
+                options: EvalOptions { as_of, trace },
+                pretty,
+                version: version.as_deref(),
+                sets: &sets,
+                limits: limits(max_case_bytes, max_depth),
+                lang: lang.map(explain::Lang::from),
+            },
         ),
         Command::Diff(arguments) => diff::run(&arguments),
         Command::Doc(arguments) => doc::run(&arguments),
@@ -471,15 +479,26 @@ pub fn limits(max_case_bytes: Option<usize>, max_depth: Option<u32>) -> ereje_ru
     }
 }
 
-fn eval(
-    policy_dir: &Path,
-    case: &Path,
+/// What `ereje eval` was asked for.
+struct EvalChoices<'a> {
     options: EvalOptions,
     pretty: bool,
-    version: Option<&str>,
-    sets: &[ereje_runtime::whatif::Override],
+    version: Option<&'a str>,
+    sets: &'a [ereje_runtime::whatif::Override],
     limits: ereje_runtime::Limits,
-) -> u8 {
+    /// The language of the error text on stderr; `None` prints only the error line.
+    lang: Option<explain::Lang>,
+}
+
+fn eval(policy_dir: &Path, case: &Path, choices: EvalChoices<'_>) -> u8 {
+    let EvalChoices {
+        options,
+        pretty,
+        version,
+        sets,
+        limits,
+        lang,
+    } = choices;
     let side = match versions::load_side_with_limits(policy_dir, version, sets, limits) {
         Ok(side) => side,
         Err(code) => return code,
@@ -500,6 +519,12 @@ fn eval(
     };
     text.push('\n');
     print_stdout(&text);
+    if let (CaseOutcome::Error(failure), Some(lang), Some(engine)) =
+        (&outcome, lang, side.engines.first())
+    {
+        let text = ereje_report::case_error_text(&failure.error, engine.policy(), lang);
+        print_stderr(&format!("{text}\n"));
+    }
     match outcome {
         CaseOutcome::Decision(_) => EXIT_OK,
         CaseOutcome::Error(_) => EXIT_CASE_ERROR,
@@ -569,16 +594,8 @@ fn explain_case(policy_dir: &Path, case: &Path, choices: ExplainChoices<'_>) -> 
             let mut line = failure.to_json_line();
             line.push('\n');
             print_stdout(&line);
-            let error = &failure.error;
-            let at = if error.path.is_empty() {
-                String::new()
-            } else {
-                format!(" at `{}`", error.path)
-            };
-            print_stderr(&format!(
-                "error[{}]: the case cannot be decided{at}: {}\n",
-                error.code, error.message
-            ));
+            let text = ereje_report::case_error_text(&failure.error, engine.policy(), lang);
+            print_stderr(&format!("{text}\n"));
             EXIT_CASE_ERROR
         }
     }

@@ -3,6 +3,9 @@
 //! (static, and its impact over a population). The `ereje` command, the service and the Python
 //! package all print these, so that an embedder shows what `ereje explain` and `ereje diff` show.
 
+pub mod case_error;
 pub mod diff;
 pub mod explanation;
 pub mod impact_html;
+
+pub use case_error::case_error_text;
