@@ -588,3 +588,90 @@ fn a_rule_that_does_not_hold_is_not_shown_with_its_holding_message() {
     }
     assert!(checked > 0, "no example shows a rule that does not hold");
 }
+
+/// Runs `ereje eval` on `case` with `extra` and gives its stdout and stderr.
+fn eval_with_stderr(case: &str, extra: &[&str]) -> (String, String) {
+    let dir = temp_dir("eval-error");
+    let path = dir.join("case.json");
+    std::fs::write(&path, case).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ereje"))
+        .arg("eval")
+        .arg(policy_dir())
+        .arg(&path)
+        .args(extra)
+        .output()
+        .expect("the ereje binary runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A case error is told in the requested language, the field named by its label, ending with
+/// the error's code and JSON path; the error line on stdout (the contract's object) is the same
+/// with and without `--lang`; and the Russian and Kazakh sentences hold no Latin-script word but
+/// the code, the path and the value the case gave.
+#[test]
+fn case_errors_are_told_in_the_requested_language() {
+    let base: serde_json::Value = serde_json::from_str(&example_cases()[0]).unwrap();
+    let edit = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut case = base.clone();
+        change(&mut case);
+        case.to_string()
+    };
+    let broken = [
+        (
+            "case.invalid_field",
+            "/members/0/birth_date",
+            edit(&|case| case["members"][0]["birth_date"] = "1990-13-01".into()),
+        ),
+        (
+            "case.missing_field",
+            "/application_date",
+            edit(&|case| {
+                case.as_object_mut().unwrap().remove("application_date");
+            }),
+        ),
+        (
+            "case.unknown_field",
+            "/colour",
+            edit(&|case| case["colour"] = "red".into()),
+        ),
+    ];
+    for (code, path, case) in &broken {
+        let (plain, _) = eval_with_stderr(case, &[]);
+        let line: serde_json::Value = serde_json::from_str(plain.trim()).unwrap();
+        assert_eq!(line["error"]["code"], *code, "{plain}");
+        assert_eq!(line["error"]["path"], *path, "{plain}");
+        for lang in ["ru", "kk", "en"] {
+            let (out, err) = eval_with_stderr(case, &["--lang", lang]);
+            assert_eq!(out, plain, "{code} {lang}: stdout changed with --lang");
+            let sentence = err.trim();
+            assert!(
+                sentence.contains(code) && sentence.contains(path),
+                "{code} {lang}: {sentence}"
+            );
+            if lang != "en" {
+                // The case's own key is named as given when the policy has no label for it.
+                let key = path.rsplit('/').next().unwrap_or_default();
+                let mut words = sentence
+                    .replace(code, "")
+                    .replace(path, "")
+                    .replace(&format!("«{key}»"), "");
+                while let (Some(start), Some(end)) = (words.find('`'), words.rfind('`')) {
+                    if end <= start {
+                        break;
+                    }
+                    words.replace_range(start..=end, "");
+                }
+                assert!(
+                    !words
+                        .chars()
+                        .any(|character| character.is_ascii_alphabetic()),
+                    "{code} {lang}: a Latin-script word in {sentence:?}"
+                );
+            }
+        }
+    }
+}

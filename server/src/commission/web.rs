@@ -779,32 +779,15 @@ async fn save(
     }
 }
 
-/// An engine error in the page's language: a failed check's own message from the policy, else
-/// the page's word for its kind, followed by the engine's message (which names the value).
+/// An engine error in the page's language, the field named by its label (a failed check's own
+/// message from the policy), as `ereje explain --lang` writes it: the one place the app turns a
+/// case error into words.
 fn localized_error(
     policy: &ereje_runtime::ir::Policy,
     lang: Lang,
     error: &ereje_runtime::CaseError,
 ) -> String {
-    let words = lang.words();
-    // A failed check's error line carries the check's English message (see `CaseCheck`).
-    let check = policy.checks.iter().find(|check| {
-        check.code == error.code
-            && ereje_report::explanation::message(
-                &check.messages,
-                ereje_report::explanation::Lang::En,
-            ) == Some(error.message.as_str())
-    });
-    let lead = match check
-        .and_then(|check| ereje_report::explanation::message(&check.messages, lang.report()))
-    {
-        Some(message) => message.to_string(),
-        None if error.code == ereje_runtime::error::codes::MISSING_FIELD => {
-            words.missing.to_string()
-        }
-        None => words.invalid.to_string(),
-    };
-    format!("{lead} ({})", error.message)
+    ereje_report::case_error_text(error, policy, lang.report())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,7 +894,7 @@ async fn conclusion_and_explanation(
                 text
             }
         }
-        Err(failure) => failure.error.message,
+        Err(failure) => localized_error(engine.policy(), lang, &failure.error),
     };
     Ok((found, text))
 }
