@@ -342,7 +342,8 @@ fn whole_flow(db: &str) {
     let error = page[field..].find("class=\"error\"").unwrap();
     assert!(error < 200, "the error is not next to its field");
     assert!(
-        page[field..].contains("The value is not valid (`1990-13-40`"),
+        page[field..]
+            .contains("the value of the field “date of birth” is not valid, given `1990-13-40`"),
         "{page}"
     );
 
@@ -496,18 +497,73 @@ fn whole_flow(db: &str) {
     let (code, out) = audit_verify(db);
     assert_eq!(code, 0, "{out}");
     let id: i64 = conclusion.rsplit('/').next().unwrap().parse().unwrap();
-    let mut database = ereje_server::storage::open_database(db).unwrap();
-    ereje_server::storage::in_transaction(database.as_mut(), |sql| {
-        sql.execute(
-            "UPDATE conclusions SET status = 'final' WHERE id = $1",
-            &[id.into()],
-        )
-    })
-    .unwrap();
-    drop(database);
+    let status = query(
+        db,
+        "SELECT status FROM conclusions WHERE id = $1",
+        &[id.into()],
+    );
+    let status = status[0][0].clone();
+    execute(
+        db,
+        "UPDATE conclusions SET status = 'final-by-hand' WHERE id = $1",
+        &[id.into()],
+    );
     let (code, out) = audit_verify(db);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("conclusion:{id}")), "{out}");
+    // Put back, the chain is whole again.
+    execute(
+        db,
+        "UPDATE conclusions SET status = $1 WHERE id = $2",
+        &[status, id.into()],
+    );
+    let (code, out) = audit_verify(db);
+    assert_eq!(code, 0, "{out}");
+
+    // Two entries swapped (the log reordered) break the chain at the first of them.
+    let entries = query(db, "SELECT id FROM audit_log ORDER BY id", &[]);
+    assert!(entries.len() >= 4, "{} entries", entries.len());
+    let (first, second) = (entries[1][0].clone(), entries[2][0].clone());
+    let swap = || {
+        let parking: ereje_server::storage::SqlValue = (-1_i64).into();
+        let statement = "UPDATE audit_log SET id = $1 WHERE id = $2";
+        execute(db, statement, &[parking.clone(), first.clone()]);
+        execute(db, statement, &[first.clone(), second.clone()]);
+        execute(db, statement, &[second.clone(), parking]);
+    };
+    swap();
+    let (code, out) = audit_verify(db);
+    assert_eq!(code, 1, "{out}");
+    let first_id = first.integer().unwrap();
+    assert!(out.contains(&format!("entry {first_id}")), "{out}");
+    swap();
+    let (code, out) = audit_verify(db);
+    assert_eq!(code, 0, "{out}");
+
+    // An entry deleted breaks the chain at the one after it.
+    execute(db, "DELETE FROM audit_log WHERE id = $1", &[first.clone()]);
+    let (code, out) = audit_verify(db);
+    assert_eq!(code, 1, "{out}");
+    let after = second.integer().unwrap();
+    assert!(out.contains(&format!("entry {after}")), "{out}");
+}
+
+/// Runs one statement on the app's database, as someone editing it by hand would.
+fn execute(db: &str, statement: &str, values: &[ereje_server::storage::SqlValue]) {
+    let mut database = ereje_server::storage::open_database(db).unwrap();
+    ereje_server::storage::in_transaction(database.as_mut(), |sql| sql.execute(statement, values))
+        .unwrap();
+}
+
+/// The rows of one query on the app's database.
+fn query(
+    db: &str,
+    statement: &str,
+    values: &[ereje_server::storage::SqlValue],
+) -> Vec<Vec<ereje_server::storage::SqlValue>> {
+    let mut database = ereje_server::storage::open_database(db).unwrap();
+    ereje_server::storage::in_transaction(database.as_mut(), |sql| sql.query(statement, values))
+        .unwrap()
 }
 
 #[test]

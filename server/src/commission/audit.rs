@@ -7,6 +7,8 @@
 //! removed entry, or an edited row (a signed conclusion, a signature, a revision, a decision
 //! record behind a conclusion) is found, with the entry where it shows.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Database, Sql, SqlValue, StoreError};
@@ -178,8 +180,10 @@ pub fn verify(database: &mut dyn Database) -> Result<Verdict, StoreError> {
             &[],
         )?;
         let mut previous = GENESIS.to_string();
-        // The last entry of each subject, in order of first appearance.
+        // The last entry of each subject, in order of first appearance, and where each subject
+        // is in that list: one pass over the log, one look-up per entry.
         let mut last_of_subject: Vec<(String, String, i64)> = Vec::new();
+        let mut position_of_subject: HashMap<String, usize> = HashMap::new();
         for entry in &entries {
             let field = |index: usize| {
                 entry
@@ -213,12 +217,15 @@ pub fn verify(database: &mut dyn Database) -> Result<Verdict, StoreError> {
                 });
             }
             previous = sha256;
-            match last_of_subject
-                .iter_mut()
-                .find(|(known, _, _)| *known == subject)
+            match position_of_subject
+                .get(&subject)
+                .and_then(|&position| last_of_subject.get_mut(position))
             {
                 Some(last) => *last = (subject, row, id),
-                None => last_of_subject.push((subject, row, id)),
+                None => {
+                    position_of_subject.insert(subject.clone(), last_of_subject.len());
+                    last_of_subject.push((subject, row, id));
+                }
             }
         }
         for (subject_text, recorded, entry) in &last_of_subject {
@@ -258,10 +265,7 @@ pub fn verify(database: &mut dyn Database) -> Result<Verdict, StoreError> {
                 .filter_map(|row| row.first().and_then(SqlValue::integer))
             {
                 let subject = format!("{kind}:{id}");
-                if !last_of_subject
-                    .iter()
-                    .any(|(known, _, _)| *known == subject)
-                {
+                if !position_of_subject.contains_key(&subject) {
                     return Ok(Verdict::Broken {
                         entry: entries.len() as i64,
                         reason: format!("the row `{subject}` has no audit entry"),

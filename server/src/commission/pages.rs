@@ -58,10 +58,6 @@ pub struct Words {
     pub forbidden: &'static str,
     pub not_found: &'static str,
     pub refused: &'static str,
-    /// An engine error of a field the case must give.
-    pub missing: &'static str,
-    /// An engine error of a value not of its field's type or range.
-    pub invalid: &'static str,
     pub statuses: [(&'static str, &'static str); 4],
     pub verdicts: [(&'static str, &'static str); 2],
 }
@@ -113,8 +109,6 @@ const RU: Words = Words {
     forbidden: "Доступ запрещён: это дело другой комиссии.",
     not_found: "Не найдено.",
     refused: "Действие отклонено",
-    missing: "Обязательное поле не заполнено",
-    invalid: "Неверное значение",
     statuses: [
         ("draft", "черновик"),
         ("sent", "отправлено комиссии"),
@@ -171,8 +165,6 @@ const KK: Words = Words {
     forbidden: "Кіруге тыйым салынған: бұл басқа комиссияның ісі.",
     not_found: "Табылмады.",
     refused: "Әрекет қабылданбады",
-    missing: "Міндетті өріс толтырылмаған",
-    invalid: "Мән қате",
     statuses: [
         ("draft", "жоба"),
         ("sent", "комиссияға жіберілді"),
@@ -229,8 +221,6 @@ const EN: Words = Words {
     forbidden: "Forbidden: this case belongs to another commission.",
     not_found: "Not found.",
     refused: "The action was refused",
-    missing: "A required field is empty",
-    invalid: "The value is not valid",
     statuses: [
         ("draft", "draft"),
         ("sent", "sent to the commission"),
