@@ -541,7 +541,11 @@ fn whole_flow(db: &str) {
     assert_eq!(code, 0, "{out}");
 
     // An entry deleted breaks the chain at the one after it.
-    execute(db, "DELETE FROM audit_log WHERE id = $1", &[first.clone()]);
+    execute(
+        db,
+        "DELETE FROM audit_log WHERE id = $1",
+        std::slice::from_ref(&first),
+    );
     let (code, out) = audit_verify(db);
     assert_eq!(code, 1, "{out}");
     let after = second.integer().unwrap();
