@@ -15,9 +15,12 @@ test -s ereje.vsix
 if ! command -v unzip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends unzip
 fi
-if ! unzip -l ereje.vsix | grep -Eq ' extension/LICENSE(\.txt)?$'; then
+# (The listing is read whole first: `grep -q` stops at its first match, and under `pipefail` the
+# listing cut short by it would count as a failure.)
+listing=$(unzip -l ereje.vsix)
+if ! grep -Eq ' extension/LICENSE(\.txt)?$' <<<"$listing"; then
   echo "ereje.vsix holds no LICENSE:" >&2
-  unzip -l ereje.vsix >&2
+  echo "$listing" >&2
   exit 1
 fi
 echo "editors/vscode: grammar tests pass, ereje.vsix built"
