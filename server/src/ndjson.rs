@@ -156,16 +156,17 @@ fn decide_lines(
         let chunk = Bytes::from(std::mem::take(out));
         answers.send(Ok(chunk)).is_ok()
     };
+    // Sends the answers made so far, then the reason, which aborts the body.
+    let stop = |out: &mut String, reason: String| {
+        if !out.is_empty() {
+            send(out);
+        }
+        let _ = answers.send(Err(std::io::Error::other(reason)));
+    };
     while let Some(input) = inputs.blocking_recv() {
         let chunk = match input {
             Input::Chunk(chunk) => chunk,
-            Input::Stopped(reason) => {
-                if !out.is_empty() {
-                    send(&mut out);
-                }
-                let _ = answers.send(Err(std::io::Error::other(reason)));
-                return;
-            }
+            Input::Stopped(reason) => return stop(&mut out, reason),
         };
         let mut failed = None;
         splitter.push(&chunk, |line| {
@@ -175,11 +176,7 @@ fn decide_lines(
         });
         if let Some(reason) = failed {
             tracing::warn!(%reason, "an NDJSON stream was cut short");
-            if !out.is_empty() {
-                send(&mut out);
-            }
-            let _ = answers.send(Err(std::io::Error::other(reason)));
-            return;
+            return stop(&mut out, reason);
         }
         // The answers go out in chunks of about 16 KB while more of the body waits, and at once
         // when none does: a client that sends a line and waits for its answer gets it.
@@ -190,11 +187,12 @@ fn decide_lines(
     }
     let mut failed = None;
     splitter.finish(|line| failed = answer_line(line, &mut out).err());
-    if !out.is_empty() && !send(&mut out) {
-        return;
-    }
-    if let Some(reason) = failed {
-        let _ = answers.send(Err(std::io::Error::other(reason)));
+    match failed {
+        Some(reason) => stop(&mut out, reason),
+        None if !out.is_empty() => {
+            send(&mut out);
+        }
+        None => {}
     }
 }
 
