@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-pub use ereje_report::impact_html::escape;
+pub use ereje_report::html::escape;
 
 use crate::labels::Labels;
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 pub mod reading;
 
+use crate::html::escape;
 use ereje_runtime::explain::{
     AppliedRule, BandPosition, Change, ChangeKind, Comparison, FactName, Quantity, Reason,
     Relation, TraceBranch,
@@ -1007,21 +1008,6 @@ fn round_half_up(integer: &str, fraction: &str, places: usize) -> (String, Strin
         .collect();
     let split = text.len().saturating_sub(places);
     (text[..split].to_string(), text[split..].to_string())
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,'DejaVu Sans',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.45}\

@@ -8,20 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::diff::{money_text, Change, Impact};
 
-/// Text made safe to put in HTML, between tags or in a quoted attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+use crate::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#1b1b1b;max-width:1100px}\
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:2px solid #2a6f97}\

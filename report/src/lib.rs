@@ -6,6 +6,7 @@
 pub mod case_error;
 pub mod diff;
 pub mod explanation;
+pub mod html;
 pub mod impact_html;
 
 pub use case_error::case_error_text;

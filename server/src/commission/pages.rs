@@ -287,21 +287,7 @@ impl Words {
     }
 }
 
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use ereje_report::html::escape;
 
 const STYLE: &str = "\
 *{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1f;background:#f6f6f8;line-height:1.4}\
