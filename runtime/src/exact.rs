@@ -408,6 +408,11 @@ impl Number {
         if other.is_zero() {
             return Ok(None);
         }
+        if let (Number::Decimal(left), Number::Decimal(right)) = (self, other) {
+            if let Some(quotient) = divide_decimals_evenly(left, right) {
+                return Ok(Some(Number::Decimal(quotient)));
+            }
+        }
         // The quotient as a fraction, reduced: a decimal when it terminates, in its shortest
         // form (the normalized quotient `rust_decimal` gives when it is exact), a ratio
         // otherwise.
@@ -585,6 +590,36 @@ fn add_decimals(left: Decimal, right: Decimal) -> Option<Decimal> {
     (sum.abs() <= LARGEST_MANTISSA).then(|| Decimal::from_i128_with_scale(sum, scale))
 }
 
+/// A quotient of decimals whose mantissas divide evenly in 64 bits (an income of whole tenge
+/// divided by 3, a total divided by a family of 2), in its shortest form: the decimal that
+/// [`Number::fraction`] gives for the same quotient, found with one 64-bit division instead
+/// of a greatest common divisor and a search for the scale. `None` when the mantissas do not
+/// fit 64 bits or do not divide evenly; the caller then takes the general path.
+#[inline]
+fn divide_decimals_evenly(left: Decimal, right: Decimal) -> Option<Decimal> {
+    let dividend = i64::try_from(left.mantissa()).ok()?;
+    let divisor = i64::try_from(right.mantissa()).ok()?;
+    if divisor == 0 || dividend.checked_rem(divisor)? != 0 {
+        return None;
+    }
+    // The value is (dividend ÷ divisor) × 10^(right's scale − left's scale).
+    let mut mantissa = i128::from(dividend.checked_div(divisor)?);
+    let mut scale = if left.scale() >= right.scale() {
+        left.scale() - right.scale()
+    } else {
+        let power = POWERS_OF_TEN.get((right.scale() - left.scale()) as usize)?;
+        mantissa = product(mantissa, *power)?;
+        0
+    };
+    // The shortest form: no trailing zero after the decimal point, as a reduced fraction's
+    // terminating scale gives it.
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    (mantissa.abs() <= LARGEST_MANTISSA).then(|| Decimal::from_i128_with_scale(mantissa, scale))
+}
+
 /// A product of decimals when it is exact as a decimal: the mantissas' product within 96 bits
 /// and the scales' sum within 28, what `Decimal::checked_mul` gives then; `None` otherwise.
 #[inline]
@@ -663,6 +698,70 @@ mod tests {
                 (expected.mantissa(), expected.scale())
             );
         }
+    }
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().expect("a decimal")
+    }
+
+    #[test]
+    fn an_even_division_of_decimals_gives_what_the_reduced_fraction_gives() {
+        let values = [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "3",
+            "7",
+            "9",
+            "60000",
+            "60000.00",
+            "20001",
+            "-4.50",
+            "0.003",
+            "123456789.12",
+            "1000",
+            "2.5",
+            "0.10",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "79228162514264337593543950335",
+            "100.000",
+            "3.0",
+            "-6",
+            "0.000000001",
+        ];
+        let mut evenly_divided = 0;
+        for left in values {
+            for right in values {
+                let (left, right) = (dec(left), dec(right));
+                if right.is_zero() {
+                    continue;
+                }
+                let Some(fast) = divide_decimals_evenly(left, right) else {
+                    continue;
+                };
+                evenly_divided += 1;
+                let (a, b) = parts(left);
+                let (c, d) = parts(right);
+                let general = Number::fraction(a * d, b * c).expect("within range");
+                match general {
+                    Number::Decimal(general) => {
+                        assert_eq!(
+                            (fast.mantissa(), fast.scale(), fast.is_sign_negative()),
+                            (
+                                general.mantissa(),
+                                general.scale(),
+                                general.is_sign_negative()
+                            ),
+                            "{left} / {right}"
+                        );
+                    }
+                    Number::Ratio(_) => panic!("{left} / {right} divided evenly into a ratio"),
+                }
+            }
+        }
+        assert!(evenly_divided > 100, "{evenly_divided}");
     }
 
     #[test]
