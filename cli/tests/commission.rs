@@ -570,6 +570,75 @@ fn query(
         .unwrap()
 }
 
+/// The SHA-256 of a session token in hex, as the database keeps it.
+fn token_sha256(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The session keys (SHA-256 of the tokens) the database holds.
+fn session_keys(db: &str) -> Vec<String> {
+    query(db, "SELECT token_sha256 FROM app_sessions", &[])
+        .iter()
+        .map(|row| row[0].text().unwrap().to_string())
+        .collect()
+}
+
+/// Sessions are in the database: a restart of the server keeps a member signed in (with the
+/// same CSRF token), the database holds only the hash of the token, and a signed-out cookie
+/// opens nothing.
+fn sessions_outlive_a_restart(db: &str) {
+    set_up(db);
+    let server = Server::start(db);
+    let mut member1 = Browser::sign_in(&server, "m1");
+    let cookie = member1.cookie.clone().unwrap();
+    let csrf = member1.csrf.clone();
+    let keys = session_keys(db);
+    assert!(keys.contains(&token_sha256(&cookie)), "{keys:?}");
+    assert!(
+        !keys.contains(&cookie),
+        "the token itself is in the database"
+    );
+    drop(server);
+
+    let server = Server::start(db);
+    member1.address = server.address;
+    let answer = member1.get("/app");
+    assert_eq!(
+        answer.status,
+        200,
+        "signed out by the restart: {}",
+        location(&answer)
+    );
+    assert!(answer.text().contains("Aigul Serikova"));
+    assert_eq!(member1.csrf, csrf, "the session's CSRF token changed");
+    assert_eq!(member1.cookie.as_deref(), Some(cookie.as_str()));
+
+    let answer = member1.post("/app/sign-out", &[]);
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(location(&answer), "/app/sign-in");
+    assert!(
+        !session_keys(db).contains(&token_sha256(&cookie)),
+        "sign-out left the session's row"
+    );
+    // The signed-out cookie, presented again, is sent to sign in.
+    member1.cookie = Some(cookie);
+    let answer = member1.get("/app");
+    assert_eq!(answer.status, 303);
+    assert_eq!(location(&answer), "/app/sign-in");
+}
+
+#[test]
+fn sessions_outlive_a_restart_on_every_database() {
+    let dir = temp_dir("sessions");
+    for db in databases(&dir, "sessions") {
+        sessions_outlive_a_restart(&db);
+    }
+}
+
 #[test]
 fn the_commission_flow_on_every_database() {
     let dir = temp_dir("flow");

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod form;
 pub mod pages;
+pub mod sessions;
 pub mod web;
 
 use crate::storage::{in_transaction, Database, Sql, SqlValue, StoreError};

@@ -1,5 +1,6 @@
 //! The commission app's pages under `/app`: sign-in with a session cookie (HttpOnly,
-//! SameSite=Strict) and a limit on failed attempts, a CSRF token in every form, a
+//! SameSite=Strict; the session kept in the database by the SHA-256 of its token, see
+//! [`super::sessions`]) and a limit on failed attempts, a CSRF token in every form, a
 //! Content-Security-Policy that lets only the response's own nonce'd style and script run.
 //!
 //! Every page and action of a survey or conclusion checks that it belongs to the signed-in
@@ -12,6 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::sessions::{self, StoredSession};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -32,8 +35,6 @@ pub const SESSION_COOKIE: &str = "ereje_session";
 pub const MAX_FAILED_SIGN_INS: u32 = 5;
 /// How long a login stays locked after too many failed attempts.
 pub const LOCK_TIME: Duration = Duration::from_secs(15 * 60);
-/// How long a session lasts without use.
-const SESSION_TIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// One browser's session: its CSRF token, language and, once signed in, its user.
 #[derive(Debug, Clone)]
@@ -41,14 +42,33 @@ struct Session {
     user_id: Option<i64>,
     csrf: String,
     lang: Lang,
-    used: Instant,
 }
 
-/// The sessions of the app (kept in memory: a restart signs everyone out) and the failed
-/// sign-ins by login.
+impl Session {
+    fn of_stored(stored: &StoredSession) -> Session {
+        Session {
+            user_id: stored.user_id,
+            csrf: stored.csrf.clone(),
+            lang: Lang::parse(&stored.lang).unwrap_or_default(),
+        }
+    }
+
+    fn stored(&self, now: i64) -> StoredSession {
+        StoredSession {
+            user_id: self.user_id,
+            csrf: self.csrf.clone(),
+            lang: self.lang.code().to_string(),
+            used_at: now,
+        }
+    }
+}
+
+/// The failed sign-ins by login, for the limit on attempts. They are kept in memory, not in the
+/// database with the sessions: a restart forgets them, which gives a guesser five more tries only
+/// if they can restart the server, and a failed attempt writes nothing to the database (a flood
+/// of wrong passwords cannot fill it or slow the writer).
 #[derive(Debug, Default)]
-pub struct Sessions {
-    sessions: Mutex<HashMap<String, Session>>,
+pub struct SignInAttempts {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
@@ -205,17 +225,17 @@ fn random(count: usize) -> String {
     crate::auth::random_hex(count).unwrap_or_default()
 }
 
-fn fresh_session(lang: Lang) -> Session {
-    Session {
-        user_id: None,
-        csrf: random(32),
-        lang,
-        used: Instant::now(),
-    }
+/// A new secret (a session token or a CSRF token) of 32 random bytes; the system's random source
+/// failing is a `500`, never an empty or guessable secret.
+fn new_secret() -> Result<String, Response> {
+    crate::auth::random_hex(32).map_err(|error| {
+        tracing::error!(%error, "no random bytes for a session");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
-/// Finds the request's session (making one when there is none) and its user; `?lang=` sets the
-/// session's language.
+/// Finds the request's session (making one when there is none or it has expired) and its user,
+/// in one transaction; `?lang=` sets the session's language.
 async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Visit, Response> {
     let presented = headers
         .get_all(header::COOKIE)
@@ -226,38 +246,37 @@ async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Vis
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_string());
     let asked_lang = lang.and_then(Lang::parse);
-    let (session_id, new_cookie, session) = {
-        let mut sessions = app
-            .sessions
-            .sessions
-            .lock()
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        sessions.retain(|_, session| session.used.elapsed() < SESSION_TIME);
-        let known = presented.and_then(|id| sessions.get_mut(&id).map(|session| (id, session)));
-        match known {
-            Some((id, session)) => {
-                session.used = Instant::now();
-                if let Some(lang) = asked_lang {
-                    session.lang = lang;
+    let fresh_token = new_secret()?;
+    let fresh = Session {
+        user_id: None,
+        csrf: new_secret()?,
+        lang: asked_lang.unwrap_or_default(),
+    };
+    let found = app
+        .store
+        .side(move |database| {
+            in_transaction(database, |sql| {
+                let now = sessions::now_seconds();
+                if let Some(token) = presented {
+                    let asked = asked_lang.map(Lang::code);
+                    if let Some(stored) = sessions::find(sql, &token, asked, now)? {
+                        let session = Session::of_stored(&stored);
+                        let user = match session.user_id {
+                            Some(user_id) => super::user_by_id(sql, user_id)?,
+                            None => None,
+                        };
+                        return Ok((token, false, session, user));
+                    }
                 }
-                (id, false, session.clone())
-            }
-            None => {
-                let id = random(32);
-                let session = fresh_session(asked_lang.unwrap_or_default());
-                sessions.insert(id.clone(), session.clone());
-                (id, true, session)
-            }
-        }
-    };
-    let user = match session.user_id {
-        Some(user_id) => app
-            .store
-            .side(move |database| in_transaction(database, |sql| super::user_by_id(sql, user_id)))
-            .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?,
-        None => None,
-    };
+                sessions::create(sql, &fresh_token, &fresh.stored(now), now)?;
+                Ok((fresh_token, true, fresh, None))
+            })
+        })
+        .await;
+    let (session_id, new_cookie, session, user) = found.map_err(|error| {
+        tracing::error!(%error, "the commission app's sessions failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })?;
     Ok(Visit {
         session_id,
         new_cookie,
@@ -353,7 +372,7 @@ async fn sign_in(
     let words = visit.lang().words();
     let login = field(&fields, "login").trim().to_string();
     let password = field(&fields, "password").to_string();
-    let locked = app.sessions.failures.lock().is_ok_and(|failures| {
+    let locked = app.sign_in_attempts.failures.lock().is_ok_and(|failures| {
         failures.get(&login).is_some_and(|(count, since)| {
             *count >= MAX_FAILED_SIGN_INS && since.elapsed() < LOCK_TIME
         })
@@ -384,7 +403,7 @@ async fn sign_in(
     .await
     .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
-        if let Ok(mut failures) = app.sessions.failures.lock() {
+        if let Ok(mut failures) = app.sign_in_attempts.failures.lock() {
             let entry = failures.entry(login).or_insert((0, Instant::now()));
             if entry.1.elapsed() >= LOCK_TIME {
                 *entry = (0, Instant::now());
@@ -393,7 +412,7 @@ async fn sign_in(
         }
         return sign_in_form(&visit, StatusCode::UNAUTHORIZED, Some(words.bad_sign_in));
     };
-    if let Ok(mut failures) = app.sessions.failures.lock() {
+    if let Ok(mut failures) = app.sign_in_attempts.failures.lock() {
         failures.remove(&login);
     }
     let audited = user.clone();
@@ -404,15 +423,31 @@ async fn sign_in(
     {
         return visit.refusal(&error);
     }
-    // A new session id at sign-in, so an id planted before it is worth nothing.
-    let session_id = random(32);
+    // A new session token (and CSRF token) at sign-in, so a token planted before it is worth
+    // nothing; the session before it is deleted.
+    let (session_id, csrf) = match (new_secret(), new_secret()) {
+        (Ok(token), Ok(csrf)) => (token, csrf),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
     let session = Session {
         user_id: Some(user.id),
-        ..fresh_session(visit.lang())
+        csrf,
+        lang: visit.lang(),
     };
-    if let Ok(mut sessions) = app.sessions.sessions.lock() {
-        sessions.remove(&visit.session_id);
-        sessions.insert(session_id.clone(), session.clone());
+    let (old_token, new_token, stored) = (
+        visit.session_id.clone(),
+        session_id.clone(),
+        session.stored(sessions::now_seconds()),
+    );
+    if let Err(error) = with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            sessions::delete(sql, &old_token)?;
+            sessions::create(sql, &new_token, &stored, stored.used_at)
+        })?)
+    })
+    .await
+    {
+        return visit.refusal(&error);
     }
     let signed = Visit {
         session_id,
@@ -442,10 +477,24 @@ async fn sign_out(
     if let Err(response) = visit.check_csrf(&fields) {
         return response;
     }
-    if let Ok(mut sessions) = app.sessions.sessions.lock() {
-        sessions.remove(&visit.session_id);
+    let token = visit.session_id.clone();
+    if let Err(error) = with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            sessions::delete(sql, &token)
+        })?)
+    })
+    .await
+    {
+        return visit.refusal(&error);
     }
-    visit.redirect("/app/sign-in")
+    let mut response = visit.redirect("/app/sign-in");
+    // The browser forgets the cookie too; the row is gone, so the token opens nothing anyway.
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/app; Max-Age=0; HttpOnly; SameSite=Strict"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
 // ---------------------------------------------------------------------------------------------
