@@ -56,6 +56,7 @@ pub struct Words {
     pub awaiting: &'static str,
     pub case: &'static str,
     pub forbidden: &'static str,
+    pub read_only: &'static str,
     pub not_found: &'static str,
     pub refused: &'static str,
     pub statuses: [(&'static str, &'static str); 4],
@@ -107,6 +108,7 @@ const RU: Words = Words {
     awaiting: "ожидается",
     case: "Дело",
     forbidden: "Доступ запрещён: это дело другой комиссии.",
+    read_only: "Доступ запрещён: у вас доступ только для чтения.",
     not_found: "Не найдено.",
     refused: "Действие отклонено",
     statuses: [
@@ -163,6 +165,7 @@ const KK: Words = Words {
     awaiting: "күтілуде",
     case: "Іс",
     forbidden: "Кіруге тыйым салынған: бұл басқа комиссияның ісі.",
+    read_only: "Кіруге тыйым салынған: сізде тек оқуға рұқсат бар.",
     not_found: "Табылмады.",
     refused: "Әрекет қабылданбады",
     statuses: [
@@ -219,6 +222,7 @@ const EN: Words = Words {
     awaiting: "awaited",
     case: "Case",
     forbidden: "Forbidden: this case belongs to another commission.",
+    read_only: "Forbidden: your access is read only.",
     not_found: "Not found.",
     refused: "The action was refused",
     statuses: [
@@ -355,6 +359,8 @@ state.textContent=geo.getAttribute('data-located')+': '+position.coords.latitude
 pub struct Header<'a> {
     pub name: &'a str,
     pub csrf: &'a str,
+    /// Whether they survey (the header links to a new survey): not an analyst or an admin.
+    pub surveys: bool,
 }
 
 /// A whole page: the header (with the language switch and sign-out), `body`, the style and the
@@ -384,12 +390,19 @@ pub fn page(
     }
     let who = match header {
         Some(header) => format!(
-            "<nav><a href=\"/app\">{}</a> · <a href=\"/app/surveys/new\">{}</a></nav>\
+            "<nav><a href=\"/app\">{}</a>{}</nav>\
              <span class=\"who\">{} <form method=\"post\" action=\"/app/sign-out\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">{}</button></form></span>",
             escape(words.home),
-            escape(words.new_survey),
+            if header.surveys {
+                format!(
+                    " · <a href=\"/app/surveys/new\">{}</a>",
+                    escape(words.new_survey)
+                )
+            } else {
+                String::new()
+            },
             escape(header.name),
             escape(header.csrf),
             escape(words.sign_out)

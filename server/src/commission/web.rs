@@ -106,6 +106,7 @@ impl Visit {
         self.user.as_ref().map(|user| Header {
             name: &user.full_name,
             csrf: &self.session.csrf,
+            surveys: user.role.signs(),
         })
     }
 
@@ -170,6 +171,7 @@ impl Visit {
         let words = self.lang().words();
         let (status, text) = match error {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, words.forbidden.to_string()),
+            AppError::ReadOnly(_) => (StatusCode::FORBIDDEN, words.read_only.to_string()),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, words.not_found.to_string()),
             AppError::Invalid(message) => (StatusCode::CONFLICT, message.clone()),
             AppError::Store(error) => {
@@ -195,6 +197,19 @@ impl Visit {
         self.user
             .as_ref()
             .ok_or_else(|| self.redirect("/app/sign-in"))
+    }
+
+    /// The refusal (`403`, read only) of an action that changes something, for a user who does
+    /// not survey or sign: an analyst or an admin.
+    fn require_signer(&self, user: &User) -> Result<(), Response> {
+        if user.role.signs() {
+            Ok(())
+        } else {
+            Err(self.refusal(&AppError::ReadOnly(format!(
+                "a {} changes nothing",
+                user.role.name()
+            ))))
+        }
     }
 
     /// Checks a posted form's CSRF token against the session's (`403` when missing or wrong).
@@ -555,13 +570,21 @@ async fn home(
             )
         }
     };
+    // Who only reads (an analyst) gets neither the new survey nor what waits for a signature.
+    let signer_part = if user.role.signs() {
+        format!(
+            "<p><a class=\"button primary\" href=\"/app/surveys/new\">{}</a></p>\
+             <h2 id=\"waiting\">{}</h2>{}",
+            escape(words.new_survey),
+            escape(words.waiting),
+            table(&waiting, words.nothing_waits),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{}</h1><p><a class=\"button primary\" href=\"/app/surveys/new\">{}</a></p>\
-         <h2 id=\"waiting\">{}</h2>{}<h2>{}</h2>{}",
+        "<h1>{}</h1>{signer_part}<h2>{}</h2>{}",
         escape(words.app),
-        escape(words.new_survey),
-        escape(words.waiting),
-        table(&waiting, words.nothing_waits),
         escape(words.conclusions),
         table(&all, "—"),
     );
@@ -643,7 +666,10 @@ async fn new_survey_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !user.role.signs() || user.commission_id.is_none() {
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
+    if user.commission_id.is_none() {
         return visit.refusal(&AppError::Forbidden(
             "only a commission's member surveys".to_string(),
         ));
@@ -669,6 +695,9 @@ async fn revise_page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
     let latest = with_database(&app, move |database| {
         in_transaction(database, |sql| -> Result<Conclusion, AppError> {
             let revisions = super::survey_revisions(sql, &user, survey_id)?;
@@ -728,7 +757,10 @@ async fn save(
     if let Err(response) = visit.check_csrf(&fields) {
         return response;
     }
-    if !user.role.signs() || user.commission_id.is_none() {
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
+    if user.commission_id.is_none() {
         return visit.refusal(&AppError::Forbidden(
             "only a commission's member surveys".to_string(),
         ));
@@ -852,6 +884,7 @@ async fn survey_page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let signs = user.role.signs();
     let revisions = match with_database(&app, move |database| {
         in_transaction(database, |sql| {
             super::survey_revisions(sql, &user, survey_id)
@@ -879,11 +912,18 @@ async fn survey_page(
             escape(&revision.policy_digest),
         ));
     }
+    let correct = if signs {
+        format!(
+            "<p><a class=\"button\" href=\"/app/surveys/{survey_id}/revise\">{}</a></p>",
+            escape(words.correct)
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{} {survey_id}</h1><p><a class=\"button\" href=\"/app/surveys/{survey_id}/revise\">{}</a></p>\
+        "<h1>{} {survey_id}</h1>{correct}\
          <h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
         escape(words.survey),
-        escape(words.correct),
         escape(words.revisions),
         escape(words.revision),
         escape(words.case),
@@ -1171,6 +1211,10 @@ async fn sign(
         Err(response) => return response,
     };
     if let Err(response) = visit.check_csrf(&fields) {
+        return response;
+    }
+    // The role is checked again inside the transaction that signs (`super::sign`).
+    if let Err(response) = visit.require_signer(&user) {
         return response;
     }
     let verdict = field(&fields, "verdict").to_string();
