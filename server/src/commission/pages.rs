@@ -322,6 +322,7 @@ fieldset.item{background:#fafbfd}legend{font-weight:600}\
 button,.button{font-size:1rem;padding:.5rem .9rem;border-radius:5px;border:1px solid #1d3b5a;background:#fff;color:#1d3b5a;cursor:pointer;text-decoration:none;display:inline-block}\
 button.primary,.button.primary{background:#1d3b5a;color:#fff}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #c9ccd6;padding:.3rem .5rem;text-align:left;vertical-align:top}td{overflow-wrap:anywhere}\
+code.digest{overflow-wrap:anywhere}\
 pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #c9ccd6;padding:.6rem;font-size:.88rem}\
 .status{display:inline-block;padding:.1rem .5rem;border-radius:4px;background:#e6ecf3}\
 .status-final{background:#d8f0dc}.status-voided{background:#f3d9d9}\
@@ -330,7 +331,9 @@ textarea{width:100%;min-height:4rem;font-size:1rem}\
 @media print{header,.noprint{display:none}body{background:#fff}main{max-width:none;padding:0}\
 pre{border:none;padding:0;font-size:9pt}.print pre{font-family:sans-serif;font-size:9pt;line-height:1.15;\
 white-space:pre-wrap;column-count:2;column-gap:5mm;margin:1mm 0}.print table{font-size:9pt}.print th,.print td{padding:0 1mm}\
-.print h1{font-size:12pt;margin:0 0 1mm}.print h2{font-size:10pt;margin:1mm 0}@page{size:A4;margin:8mm}}";
+.print h1{font-size:12pt;margin:0 0 1mm}.print h2{font-size:10pt;margin:1mm 0}\
+.print table.head th{width:1%;white-space:nowrap}\
+.print code.digest{display:block;white-space:nowrap;overflow-wrap:normal;font-size:8pt}@page{size:A4;margin:8mm}}";
 
 const SCRIPT: &str = "\
 document.addEventListener('click',function(event){\

@@ -1019,7 +1019,7 @@ fn conclusion_head(found: &Conclusion, lang: Lang) -> String {
          <tr><th>{}</th><td>{} ({})</td></tr>\
          <tr><th>{}</th><td>{} {} · {} · {}</td></tr>\
          <tr><th>{}</th><td><span class=\"status status-{}\" id=\"status\">{}</span></td></tr>\
-         <tr><th>{}</th><td>{} <code>{}</code></td></tr>\
+         <tr><th>{}</th><td>{}<br><code class=\"digest\" id=\"digest\">{}</code></td></tr>\
          <tr><th>{}</th><td id=\"location\">{}</td></tr></table>",
         escape(words.case),
         escape(found.case_id.as_deref().unwrap_or("—")),
