@@ -110,7 +110,7 @@ def main():
                 page = desktop.new_page()
                 page.set_default_timeout(20000)
                 sign_in(page, login)
-                waiting = page.locator("#waiting + table a").first
+                waiting = page.locator("#waiting + .scroll table a").first
                 expect(waiting).to_have_text("almaly-0001")
                 waiting.click()
                 page.click("#sign")

@@ -540,15 +540,17 @@ async fn home(
     let mut all = String::new();
     for (summary, survey_id, waits) in &current {
         let row = format!(
-            "<tr><td><a href=\"/app/conclusions/{}\">{}</a></td><td>{} {}</td>\
-             <td><span class=\"status status-{}\">{}</span></td><td>{}</td>\
+            "<tr><td data-label=\"{}\"><a href=\"/app/conclusions/{}\">{}</a></td><td>{} {}</td>\
+             <td><span class=\"status status-{}\">{}</span></td><td data-label=\"{}\">{}</td>\
              <td><a href=\"/app/surveys/{survey_id}\">{}</a></td></tr>",
+            escape(words.case),
             summary.conclusion_id,
             escape(summary.case_id.as_deref().unwrap_or("—")),
             escape(words.revision),
             summary.number,
             escape(&summary.status),
             escape(&words.status(&summary.status)),
+            escape(words.author),
             escape(&summary.author_name),
             escape(words.revisions),
         );
@@ -562,7 +564,7 @@ async fn home(
             format!("<p>{}</p>", escape(empty))
         } else {
             format!(
-                "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+                "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
                 escape(words.case),
                 escape(words.revision),
                 escape(words.status),
@@ -899,17 +901,24 @@ async fn survey_page(
     let mut rows = String::new();
     for revision in &revisions {
         rows.push_str(&format!(
-            "<tr><td><a href=\"/app/conclusions/{}\">{} {}</a></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td><span class=\"status status-{}\">{}</span></td><td><code>{}</code></td></tr>",
+            "<tr><td><a href=\"/app/conclusions/{}\">{} {}</a></td><td data-label=\"{}\">{}</td>\
+             <td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td>\
+             <td><span class=\"status status-{}\">{}</span></td>\
+             <td data-label=\"{}\"><code title=\"{}\">{}</code></td></tr>",
             revision.conclusion_id,
             escape(words.revision),
             revision.number,
+            escape(words.case),
             escape(revision.case_id.as_deref().unwrap_or("—")),
+            escape(words.author),
             escape(&revision.author_name),
-            escape(&revision.saved_at),
+            escape(words.saved),
+            escape(&shown_time(&revision.saved_at)),
             escape(&revision.status),
             escape(&words.status(&revision.status)),
+            escape(words.policy),
             escape(&revision.policy_digest),
+            escape(&short_digest(&revision.policy_digest)),
         ));
     }
     let correct = if signs {
@@ -922,7 +931,7 @@ async fn survey_page(
     };
     let body = format!(
         "<h1>{} {survey_id}</h1>{correct}\
-         <h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
+         <h2>{}</h2><div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
         escape(words.survey),
         escape(words.revisions),
         escape(words.revision),
@@ -1000,12 +1009,33 @@ fn up_to_the_reasons(text: &str, sections: usize) -> String {
     compact
 }
 
+/// A time the app keeps (RFC 3339) as the pages show it: to the second, in UTC
+/// (`2026-12-06 01:56:18 UTC`); a text that is not such a time is shown as it is.
+fn shown_time(time: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(parsed) => parsed
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        Err(_) => time.to_string(),
+    }
+}
+
+/// A policy digest cut for a list (`sha256:` and 12 hex digits); the full one is its title and
+/// on the conclusion's page.
+fn short_digest(digest: &str) -> String {
+    match digest.char_indices().nth(19) {
+        Some((cut, _)) => format!("{}…", &digest[..cut]),
+        None => digest.to_string(),
+    }
+}
+
 fn location_text(location: &Location) -> String {
     match (&location.latitude, &location.longitude) {
         (Some(latitude), Some(longitude)) => format!(
             "{latitude}, {longitude} (± {} m, {})",
             location.accuracy.as_deref().unwrap_or("?"),
-            location.time.as_deref().unwrap_or("?")
+            location.time.as_deref().map_or("?".to_string(), shown_time)
         ),
         _ => "—".to_string(),
     }
@@ -1030,7 +1060,7 @@ fn conclusion_head(found: &Conclusion, lang: Lang) -> String {
         escape(words.revision),
         found.revision_number,
         escape(&found.author_name),
-        escape(&found.saved_at),
+        escape(&shown_time(&found.saved_at)),
         escape(words.status),
         escape(&found.status),
         escape(&words.status(&found.status)),
@@ -1055,20 +1085,27 @@ fn signatures_table(found: &Conclusion, lang: Lang) -> String {
             Some(signature) => (
                 words.verdict(&signature.verdict),
                 signature.reason.clone(),
-                signature.time.clone(),
+                shown_time(&signature.time),
             ),
             None => (words.awaiting.to_string(), String::new(), String::new()),
         };
+        // The time follows the verdict in its cell (never broken inside), so that the table has
+        // three columns; on a phone the rows stack (`table.list`), the reason labelled.
+        let reason_label = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(" data-label=\"{}\"", escape(words.reason))
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{} <span class=\"time\">{}</span></td><td{reason_label}>{}</td></tr>",
             escape(&signer.full_name),
             escape(&verdict),
+            escape(&time),
             escape(&reason),
-            escape(&time)
         ));
     }
     format!(
-        "<table id=\"signatures\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+        "<table id=\"signatures\" class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
         escape(words.member),
         escape(words.status),
         escape(words.reason),
@@ -1226,5 +1263,30 @@ async fn sign(
     {
         Ok(()) => visit.redirect(&format!("/app/conclusions/{id}")),
         Err(error) => visit.refusal(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_digest, shown_time};
+
+    #[test]
+    fn times_are_shown_to_the_second_in_utc() {
+        assert_eq!(
+            shown_time("2026-12-06T01:56:18.592084Z"),
+            "2026-12-06 01:56:18 UTC"
+        );
+        assert_eq!(
+            shown_time("2026-12-06T06:56:18+05:00"),
+            "2026-12-06 01:56:18 UTC"
+        );
+        assert_eq!(shown_time("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn a_listed_digest_keeps_its_prefix_and_twelve_digits() {
+        let digest = format!("sha256:{}", "d064514a2129".repeat(6));
+        assert_eq!(short_digest(&digest), "sha256:d064514a2129…");
+        assert_eq!(short_digest("sha256:ab"), "sha256:ab");
     }
 }
