@@ -110,7 +110,7 @@ def main():
                 page = desktop.new_page()
                 page.set_default_timeout(20000)
                 sign_in(page, login)
-                waiting = page.locator("#waiting + table a").first
+                waiting = page.locator("#waiting + .scroll table a").first
                 expect(waiting).to_have_text("almaly-0001")
                 waiting.click()
                 page.click("#sign")
@@ -140,6 +140,20 @@ def main():
             for _, name in MEMBERS:
                 check(f"the PDF holds the signature of {name}", name in flat)
             check("the PDF says final", "final" in flat)
+            # The policy's full digest is on a line of its own, neither cut nor wrapped, in every
+            # language (Russian's labels are the widest).
+            found = re.search(r"sha256:[0-9a-f]{64}", page.content())
+            check("the print page shows a full sha256 digest", found is not None)
+            digest = found.group(0) if found else "sha256:?"
+            lines = [line.strip() for line in text.splitlines()]
+            check("the PDF holds the full digest on a line of its own", digest in lines, text[:600])
+            page.emulate_media(media="screen")
+            page.goto(conclusion_url + "/print?lang=ru")
+            page.emulate_media(media="print")
+            russian = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
+            check("the Russian PDF is exactly one A4 page", len(russian.pages) == 1, f"{len(russian.pages)} pages")
+            lines = [line.strip() for line in (russian.pages[0].extract_text() or "").splitlines()]
+            check("the Russian PDF holds the full digest on a line of its own", digest in lines)
             desktop.close()
         finally:
             browser.close()

@@ -47,7 +47,7 @@ pub enum UserCommand {
         /// member, chair (one per commission), analyst or admin.
         #[arg(long, value_parser = parse_role, default_value = "member")]
         role: UserRole,
-        /// The commission of a member or chair (its name).
+        /// The commission of a member, chair or analyst (its name).
         #[arg(long)]
         commission: Option<String>,
         /// The database: an SQLite file path or a postgres:// URL.

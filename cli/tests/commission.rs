@@ -99,6 +99,8 @@ fn set_up(db: &str) {
         ("m2", "Bolat Nurlanov", "member", "a3"),
         ("m3", "Dana Akhmetova", "chair", "a3"),
         ("x1", "Yerlan Other", "member", "b5"),
+        ("a1", "Asel Analyst", "analyst", "a3"),
+        ("y1", "Yerzhan Analyst", "analyst", "b5"),
     ] {
         let (code, out) = run(
             &[
@@ -137,6 +139,16 @@ fn set_up(db: &str) {
         &format!("{PASSWORD}\n"),
     );
     assert_ne!(code, 0, "a second chair was accepted: {out}");
+    let (code, out) = run(
+        &[
+            "user", "add", "--db", db, "--login", "a0", "--name", "Nowhere", "--role", "analyst",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_ne!(
+        code, 0,
+        "an analyst without a commission was accepted: {out}"
+    );
 }
 
 struct Server {
@@ -424,6 +436,7 @@ fn whole_flow(db: &str) {
         !other.get("/app").text().contains("alert(1)"),
         "the other commission lists the case"
     );
+    analyst_reads_and_changes_nothing(db, &server, &conclusion, &survey);
 
     // The others sign; a refusal needs its reason.
     let mut member2 = Browser::sign_in(&server, "m2");
@@ -552,6 +565,115 @@ fn whole_flow(db: &str) {
     assert!(out.contains(&format!("entry {after}")), "{out}");
 }
 
+/// The analyst of the commission reads its cases and conclusions and gets `403` (in the page's
+/// language) on every action; the analyst of another commission reads nothing of it. Called when
+/// `conclusion` has been sent (so a missing role check would answer a send `409`, a signature
+/// `303`).
+fn analyst_reads_and_changes_nothing(db: &str, server: &Server, conclusion: &str, survey: &str) {
+    let mut analyst = Browser::sign_in(server, "a1");
+    let home = analyst.get("/app").text();
+    assert!(home.contains(&format!("href=\"{conclusion}\"")), "{home}");
+    assert!(
+        !home.contains("/app/surveys/new") && !home.contains("id=\"waiting\""),
+        "the analyst is offered a survey or a signature"
+    );
+    let page = analyst.get(conclusion);
+    assert_eq!(page.status, 200);
+    let page = page.text();
+    assert!(
+        page.contains("status-sent") && page.contains("ASP-"),
+        "{page}"
+    );
+    for action in ["/send\"", "/sign\"", "/revise\""] {
+        assert!(!page.contains(action), "the analyst's page offers {action}");
+    }
+    let print = analyst.get(&format!("{conclusion}/print"));
+    assert_eq!(print.status, 200);
+    assert!(print.text().contains("Aigul Serikova"));
+    let revisions = analyst.get(&format!("/app/surveys/{survey}"));
+    assert_eq!(revisions.status, 200);
+    assert!(revisions.text().contains("revision 1"));
+    assert!(!revisions.text().contains("/revise\""));
+
+    for path in [
+        "/app/surveys/new".to_string(),
+        format!("/app/surveys/{survey}/revise"),
+    ] {
+        let answer = analyst.get(&path);
+        assert_eq!(answer.status, 403, "GET {path}");
+        assert!(
+            answer
+                .text()
+                .contains("Forbidden: your access is read only."),
+            "GET {path}: {}",
+            answer.text()
+        );
+    }
+    analyst.get("/app");
+    let family_fields = family("analyst's", "1990-04-02");
+    for (path, fields) in [
+        ("/app/surveys".to_string(), borrowed(&family_fields)),
+        (format!("/app/surveys/{survey}"), borrowed(&family_fields)),
+        (format!("{conclusion}/send"), vec![]),
+        (format!("{conclusion}/sign"), vec![("verdict", "signed")]),
+        (
+            format!("{conclusion}/sign"),
+            vec![("verdict", "declined"), ("reason", "no")],
+        ),
+    ] {
+        let answer = analyst.post(&path, &fields);
+        assert_eq!(answer.status, 403, "POST {path}: {}", answer.text());
+        assert!(
+            answer
+                .text()
+                .contains("Forbidden: your access is read only."),
+            "POST {path}: {}",
+            answer.text()
+        );
+    }
+    // The refusal speaks the page's language.
+    analyst.get("/app?lang=kk");
+    let answer = analyst.post(&format!("{conclusion}/sign"), &[("verdict", "signed")]);
+    assert_eq!(answer.status, 403);
+    assert!(
+        answer
+            .text()
+            .contains("Кіруге тыйым салынған: сізде тек оқуға рұқсат бар."),
+        "{}",
+        answer.text()
+    );
+    analyst.get("/app?lang=en");
+    let page = analyst.get(conclusion).text();
+    assert!(
+        page.contains("status-sent"),
+        "an analyst's action changed it"
+    );
+    // Nothing was written: the one survey, its one revision, the sender's one signature.
+    let id: i64 = conclusion.rsplit('/').next().unwrap().parse().unwrap();
+    let count = |statement: &str, values: &[ereje_server::storage::SqlValue]| {
+        query(db, statement, values)[0][0].integer().unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM surveys", &[]), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM survey_revisions", &[]), 1);
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM signatures WHERE conclusion_id = $1",
+            &[id.into()]
+        ),
+        1
+    );
+
+    let mut stranger = Browser::sign_in(server, "y1");
+    for path in [
+        conclusion.to_string(),
+        format!("{conclusion}/print"),
+        format!("/app/surveys/{survey}"),
+    ] {
+        assert_eq!(stranger.get(&path).status, 403, "GET {path}");
+    }
+    assert!(!stranger.get("/app").text().contains(conclusion));
+}
+
 /// Runs one statement on the app's database, as someone editing it by hand would.
 fn execute(db: &str, statement: &str, values: &[ereje_server::storage::SqlValue]) {
     let mut database = ereje_server::storage::open_database(db).unwrap();
@@ -568,6 +690,75 @@ fn query(
     let mut database = ereje_server::storage::open_database(db).unwrap();
     ereje_server::storage::in_transaction(database.as_mut(), |sql| sql.query(statement, values))
         .unwrap()
+}
+
+/// The SHA-256 of a session token in hex, as the database keeps it.
+fn token_sha256(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The session keys (SHA-256 of the tokens) the database holds.
+fn session_keys(db: &str) -> Vec<String> {
+    query(db, "SELECT token_sha256 FROM app_sessions", &[])
+        .iter()
+        .map(|row| row[0].text().unwrap().to_string())
+        .collect()
+}
+
+/// Sessions are in the database: a restart of the server keeps a member signed in (with the
+/// same CSRF token), the database holds only the hash of the token, and a signed-out cookie
+/// opens nothing.
+fn sessions_outlive_a_restart(db: &str) {
+    set_up(db);
+    let server = Server::start(db);
+    let mut member1 = Browser::sign_in(&server, "m1");
+    let cookie = member1.cookie.clone().unwrap();
+    let csrf = member1.csrf.clone();
+    let keys = session_keys(db);
+    assert!(keys.contains(&token_sha256(&cookie)), "{keys:?}");
+    assert!(
+        !keys.contains(&cookie),
+        "the token itself is in the database"
+    );
+    drop(server);
+
+    let server = Server::start(db);
+    member1.address = server.address;
+    let answer = member1.get("/app");
+    assert_eq!(
+        answer.status,
+        200,
+        "signed out by the restart: {}",
+        location(&answer)
+    );
+    assert!(answer.text().contains("Aigul Serikova"));
+    assert_eq!(member1.csrf, csrf, "the session's CSRF token changed");
+    assert_eq!(member1.cookie.as_deref(), Some(cookie.as_str()));
+
+    let answer = member1.post("/app/sign-out", &[]);
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(location(&answer), "/app/sign-in");
+    assert!(
+        !session_keys(db).contains(&token_sha256(&cookie)),
+        "sign-out left the session's row"
+    );
+    // The signed-out cookie, presented again, is sent to sign in.
+    member1.cookie = Some(cookie);
+    let answer = member1.get("/app");
+    assert_eq!(answer.status, 303);
+    assert_eq!(location(&answer), "/app/sign-in");
+}
+
+#[test]
+fn sessions_outlive_a_restart_on_every_database() {
+    let dir = temp_dir("sessions");
+    for db in databases(&dir, "sessions") {
+        sessions_outlive_a_restart(&db);
+    }
 }
 
 #[test]

@@ -113,8 +113,8 @@ pub struct App {
         std::sync::Mutex<std::collections::HashMap<String, ereje_runtime::Engine>>,
     /// Serialises reloads.
     pub reloading: tokio::sync::Mutex<()>,
-    /// The commission app's sessions and sign-in attempts.
-    pub sessions: commission::web::Sessions,
+    /// The commission app's failed sign-ins (its sessions are in the database).
+    pub sign_in_attempts: commission::web::SignInAttempts,
 }
 
 impl App {
@@ -207,7 +207,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         native_code: config.native_code,
         registry_engines: std::sync::Mutex::new(std::collections::HashMap::new()),
         reloading: tokio::sync::Mutex::new(()),
-        sessions: commission::web::Sessions::default(),
+        sign_in_attempts: commission::web::SignInAttempts::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod form;
 pub mod pages;
+pub mod sessions;
 pub mod web;
 
 use crate::storage::{in_transaction, Database, Sql, SqlValue, StoreError};
@@ -23,7 +24,7 @@ pub enum UserRole {
     Member,
     /// A member who chairs the commission (one per commission).
     Chair,
-    /// Reads the conclusions of their commission; changes nothing.
+    /// Reads the surveys and conclusions of their commission; changes nothing.
     Analyst,
     /// Sets up commissions and people (through `ereje commission add` and `ereje user add`).
     Admin,
@@ -55,6 +56,12 @@ impl UserRole {
     pub fn signs(self) -> bool {
         matches!(self, UserRole::Member | UserRole::Chair)
     }
+
+    /// Whether a user of the role belongs to one commission (every role but the admin): an
+    /// analyst reads only the commission they are attached to.
+    pub fn has_commission(self) -> bool {
+        !matches!(self, UserRole::Admin)
+    }
 }
 
 /// A person of the app.
@@ -73,9 +80,12 @@ pub struct User {
 pub enum AppError {
     #[error("{0}")]
     Store(#[from] StoreError),
-    /// The action is not allowed to this user (`403`).
+    /// The action is not allowed to this user (`403`): the thing is another commission's.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The action changes something and the user only reads (an analyst, an admin) (`403`).
+    #[error("read only: {0}")]
+    ReadOnly(String),
     /// There is no such thing (`404`).
     #[error("not found: {0}")]
     NotFound(String),
@@ -182,7 +192,7 @@ pub fn add_user(
     commission: Option<&str>,
     actor: &str,
 ) -> Result<i64, AppError> {
-    if role.signs() && commission.is_none() {
+    if role.has_commission() && commission.is_none() {
         return Err(AppError::Invalid(format!(
             "a {} belongs to a commission: give --commission NAME",
             role.name()
@@ -278,9 +288,14 @@ pub fn save_revision(
     author: &User,
     revision: NewRevision,
 ) -> Result<(i64, i64), AppError> {
+    if !author.role.signs() {
+        return Err(AppError::ReadOnly(format!(
+            "a {} does not survey",
+            author.role.name()
+        )));
+    }
     let commission_id = author
         .commission_id
-        .filter(|_| author.role.signs())
         .ok_or_else(|| AppError::Forbidden("only a commission's member surveys".to_string()))?;
     in_transaction(database, |sql| -> Result<(i64, i64), AppError> {
         let now = crate::storage::now_rfc3339();
@@ -574,7 +589,10 @@ pub fn send(database: &mut dyn Database, user: &User, id: i64) -> Result<(), App
     in_transaction(database, |sql| -> Result<(), AppError> {
         let found = visible_conclusion(sql, user, id)?;
         if !user.role.signs() {
-            return Err(AppError::Forbidden("an analyst sends nothing".to_string()));
+            return Err(AppError::ReadOnly(format!(
+                "a {} sends nothing",
+                user.role.name()
+            )));
         }
         if found.status != "draft" {
             return Err(AppError::Invalid(format!(
@@ -613,7 +631,10 @@ pub fn sign(
     in_transaction(database, |sql| -> Result<(), AppError> {
         let found = visible_conclusion(sql, user, id)?;
         if !user.role.signs() {
-            return Err(AppError::Forbidden("an analyst signs nothing".to_string()));
+            return Err(AppError::ReadOnly(format!(
+                "a {} signs nothing",
+                user.role.name()
+            )));
         }
         if found.status != "sent" {
             return Err(AppError::Invalid(format!(

@@ -56,6 +56,7 @@ pub struct Words {
     pub awaiting: &'static str,
     pub case: &'static str,
     pub forbidden: &'static str,
+    pub read_only: &'static str,
     pub not_found: &'static str,
     pub refused: &'static str,
     pub statuses: [(&'static str, &'static str); 4],
@@ -107,6 +108,7 @@ const RU: Words = Words {
     awaiting: "ожидается",
     case: "Дело",
     forbidden: "Доступ запрещён: это дело другой комиссии.",
+    read_only: "Доступ запрещён: у вас доступ только для чтения.",
     not_found: "Не найдено.",
     refused: "Действие отклонено",
     statuses: [
@@ -163,6 +165,7 @@ const KK: Words = Words {
     awaiting: "күтілуде",
     case: "Іс",
     forbidden: "Кіруге тыйым салынған: бұл басқа комиссияның ісі.",
+    read_only: "Кіруге тыйым салынған: сізде тек оқуға рұқсат бар.",
     not_found: "Табылмады.",
     refused: "Әрекет қабылданбады",
     statuses: [
@@ -219,6 +222,7 @@ const EN: Words = Words {
     awaiting: "awaited",
     case: "Case",
     forbidden: "Forbidden: this case belongs to another commission.",
+    read_only: "Forbidden: your access is read only.",
     not_found: "Not found.",
     refused: "The action was refused",
     statuses: [
@@ -303,16 +307,23 @@ fieldset.item{background:#fafbfd}legend{font-weight:600}\
 .error{color:#a4161a;font-weight:600;margin:.2rem 0;flex-basis:100%}\
 button,.button{font-size:1rem;padding:.5rem .9rem;border-radius:5px;border:1px solid #1d3b5a;background:#fff;color:#1d3b5a;cursor:pointer;text-decoration:none;display:inline-block}\
 button.primary,.button.primary{background:#1d3b5a;color:#fff}\
-table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #c9ccd6;padding:.3rem .5rem;text-align:left;vertical-align:top}td{overflow-wrap:anywhere}\
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #c9ccd6;padding:.3rem .5rem;text-align:left;vertical-align:top}td{overflow-wrap:break-word}\
+.scroll{overflow-x:auto}table.head th{width:30%}code.digest{overflow-wrap:anywhere}.time{white-space:nowrap;color:#4a4d57}\
 pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #c9ccd6;padding:.6rem;font-size:.88rem}\
 .status{display:inline-block;padding:.1rem .5rem;border-radius:4px;background:#e6ecf3}\
 .status-final{background:#d8f0dc}.status-voided{background:#f3d9d9}\
 textarea{width:100%;min-height:4rem;font-size:1rem}\
-@media (max-width:40rem){.field label{flex-basis:100%}main{padding:.5rem}}\
+@media (max-width:40rem){.field label{flex-basis:100%}main{padding:.5rem}h1{font-size:1.5rem}\
+td,th{padding:.25rem .35rem}table{font-size:.92rem}\
+table.list tr:first-child{display:none}table.list,table.list tbody,table.list tr,table.list td{display:block;width:100%}\
+table.list tr{border:1px solid #c9ccd6;border-radius:6px;margin:0 0 .5rem;padding:.3rem 0}table.list td{border:none;padding:.1rem .6rem}\
+table.list td:empty{display:none}table.list td[data-label]::before{content:attr(data-label) \": \";font-weight:600}}\
 @media print{header,.noprint{display:none}body{background:#fff}main{max-width:none;padding:0}\
 pre{border:none;padding:0;font-size:9pt}.print pre{font-family:sans-serif;font-size:9pt;line-height:1.15;\
 white-space:pre-wrap;column-count:2;column-gap:5mm;margin:1mm 0}.print table{font-size:9pt}.print th,.print td{padding:0 1mm}\
-.print h1{font-size:12pt;margin:0 0 1mm}.print h2{font-size:10pt;margin:1mm 0}@page{size:A4;margin:8mm}}";
+.print h1{font-size:12pt;margin:0 0 1mm}.print h2{font-size:10pt;margin:1mm 0}\
+.print table.head th{width:1%;white-space:nowrap}\
+.print code.digest{display:block;white-space:nowrap;overflow-wrap:normal;font-size:8pt}@page{size:A4;margin:8mm}}";
 
 const SCRIPT: &str = "\
 document.addEventListener('click',function(event){\
@@ -341,6 +352,8 @@ state.textContent=geo.getAttribute('data-located')+': '+position.coords.latitude
 pub struct Header<'a> {
     pub name: &'a str,
     pub csrf: &'a str,
+    /// Whether they survey (the header links to a new survey): not an analyst or an admin.
+    pub surveys: bool,
 }
 
 /// A whole page: the header (with the language switch and sign-out), `body`, the style and the
@@ -370,12 +383,19 @@ pub fn page(
     }
     let who = match header {
         Some(header) => format!(
-            "<nav><a href=\"/app\">{}</a> · <a href=\"/app/surveys/new\">{}</a></nav>\
+            "<nav><a href=\"/app\">{}</a>{}</nav>\
              <span class=\"who\">{} <form method=\"post\" action=\"/app/sign-out\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">{}</button></form></span>",
             escape(words.home),
-            escape(words.new_survey),
+            if header.surveys {
+                format!(
+                    " · <a href=\"/app/surveys/new\">{}</a>",
+                    escape(words.new_survey)
+                )
+            } else {
+                String::new()
+            },
             escape(header.name),
             escape(header.csrf),
             escape(words.sign_out)

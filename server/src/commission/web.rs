@@ -1,5 +1,6 @@
 //! The commission app's pages under `/app`: sign-in with a session cookie (HttpOnly,
-//! SameSite=Strict) and a limit on failed attempts, a CSRF token in every form, a
+//! SameSite=Strict; the session kept in the database by the SHA-256 of its token, see
+//! [`super::sessions`]) and a limit on failed attempts, a CSRF token in every form, a
 //! Content-Security-Policy that lets only the response's own nonce'd style and script run.
 //!
 //! Every page and action of a survey or conclusion checks that it belongs to the signed-in
@@ -12,6 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::sessions::{self, StoredSession};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -32,8 +35,6 @@ pub const SESSION_COOKIE: &str = "ereje_session";
 pub const MAX_FAILED_SIGN_INS: u32 = 5;
 /// How long a login stays locked after too many failed attempts.
 pub const LOCK_TIME: Duration = Duration::from_secs(15 * 60);
-/// How long a session lasts without use.
-const SESSION_TIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// One browser's session: its CSRF token, language and, once signed in, its user.
 #[derive(Debug, Clone)]
@@ -41,14 +42,33 @@ struct Session {
     user_id: Option<i64>,
     csrf: String,
     lang: Lang,
-    used: Instant,
 }
 
-/// The sessions of the app (kept in memory: a restart signs everyone out) and the failed
-/// sign-ins by login.
+impl Session {
+    fn of_stored(stored: &StoredSession) -> Session {
+        Session {
+            user_id: stored.user_id,
+            csrf: stored.csrf.clone(),
+            lang: Lang::parse(&stored.lang).unwrap_or_default(),
+        }
+    }
+
+    fn stored(&self, now: i64) -> StoredSession {
+        StoredSession {
+            user_id: self.user_id,
+            csrf: self.csrf.clone(),
+            lang: self.lang.code().to_string(),
+            used_at: now,
+        }
+    }
+}
+
+/// The failed sign-ins by login, for the limit on attempts. They are kept in memory, not in the
+/// database with the sessions: a restart forgets them, which gives a guesser five more tries only
+/// if they can restart the server, and a failed attempt writes nothing to the database (a flood
+/// of wrong passwords cannot fill it or slow the writer).
 #[derive(Debug, Default)]
-pub struct Sessions {
-    sessions: Mutex<HashMap<String, Session>>,
+pub struct SignInAttempts {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
@@ -86,6 +106,7 @@ impl Visit {
         self.user.as_ref().map(|user| Header {
             name: &user.full_name,
             csrf: &self.session.csrf,
+            surveys: user.role.signs(),
         })
     }
 
@@ -150,6 +171,7 @@ impl Visit {
         let words = self.lang().words();
         let (status, text) = match error {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, words.forbidden.to_string()),
+            AppError::ReadOnly(_) => (StatusCode::FORBIDDEN, words.read_only.to_string()),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, words.not_found.to_string()),
             AppError::Invalid(message) => (StatusCode::CONFLICT, message.clone()),
             AppError::Store(error) => {
@@ -175,6 +197,19 @@ impl Visit {
         self.user
             .as_ref()
             .ok_or_else(|| self.redirect("/app/sign-in"))
+    }
+
+    /// The refusal (`403`, read only) of an action that changes something, for a user who does
+    /// not survey or sign: an analyst or an admin.
+    fn require_signer(&self, user: &User) -> Result<(), Response> {
+        if user.role.signs() {
+            Ok(())
+        } else {
+            Err(self.refusal(&AppError::ReadOnly(format!(
+                "a {} changes nothing",
+                user.role.name()
+            ))))
+        }
     }
 
     /// Checks a posted form's CSRF token against the session's (`403` when missing or wrong).
@@ -205,17 +240,17 @@ fn random(count: usize) -> String {
     crate::auth::random_hex(count).unwrap_or_default()
 }
 
-fn fresh_session(lang: Lang) -> Session {
-    Session {
-        user_id: None,
-        csrf: random(32),
-        lang,
-        used: Instant::now(),
-    }
+/// A new secret (a session token or a CSRF token) of 32 random bytes; the system's random source
+/// failing is a `500`, never an empty or guessable secret.
+fn new_secret() -> Result<String, Response> {
+    crate::auth::random_hex(32).map_err(|error| {
+        tracing::error!(%error, "no random bytes for a session");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
-/// Finds the request's session (making one when there is none) and its user; `?lang=` sets the
-/// session's language.
+/// Finds the request's session (making one when there is none or it has expired) and its user,
+/// in one transaction; `?lang=` sets the session's language.
 async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Visit, Response> {
     let presented = headers
         .get_all(header::COOKIE)
@@ -226,38 +261,37 @@ async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Vis
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_string());
     let asked_lang = lang.and_then(Lang::parse);
-    let (session_id, new_cookie, session) = {
-        let mut sessions = app
-            .sessions
-            .sessions
-            .lock()
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        sessions.retain(|_, session| session.used.elapsed() < SESSION_TIME);
-        let known = presented.and_then(|id| sessions.get_mut(&id).map(|session| (id, session)));
-        match known {
-            Some((id, session)) => {
-                session.used = Instant::now();
-                if let Some(lang) = asked_lang {
-                    session.lang = lang;
+    let fresh_token = new_secret()?;
+    let fresh = Session {
+        user_id: None,
+        csrf: new_secret()?,
+        lang: asked_lang.unwrap_or_default(),
+    };
+    let found = app
+        .store
+        .side(move |database| {
+            in_transaction(database, |sql| {
+                let now = sessions::now_seconds();
+                if let Some(token) = presented {
+                    let asked = asked_lang.map(Lang::code);
+                    if let Some(stored) = sessions::find(sql, &token, asked, now)? {
+                        let session = Session::of_stored(&stored);
+                        let user = match session.user_id {
+                            Some(user_id) => super::user_by_id(sql, user_id)?,
+                            None => None,
+                        };
+                        return Ok((token, false, session, user));
+                    }
                 }
-                (id, false, session.clone())
-            }
-            None => {
-                let id = random(32);
-                let session = fresh_session(asked_lang.unwrap_or_default());
-                sessions.insert(id.clone(), session.clone());
-                (id, true, session)
-            }
-        }
-    };
-    let user = match session.user_id {
-        Some(user_id) => app
-            .store
-            .side(move |database| in_transaction(database, |sql| super::user_by_id(sql, user_id)))
-            .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?,
-        None => None,
-    };
+                sessions::create(sql, &fresh_token, &fresh.stored(now), now)?;
+                Ok((fresh_token, true, fresh, None))
+            })
+        })
+        .await;
+    let (session_id, new_cookie, session, user) = found.map_err(|error| {
+        tracing::error!(%error, "the commission app's sessions failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })?;
     Ok(Visit {
         session_id,
         new_cookie,
@@ -353,7 +387,7 @@ async fn sign_in(
     let words = visit.lang().words();
     let login = field(&fields, "login").trim().to_string();
     let password = field(&fields, "password").to_string();
-    let locked = app.sessions.failures.lock().is_ok_and(|failures| {
+    let locked = app.sign_in_attempts.failures.lock().is_ok_and(|failures| {
         failures.get(&login).is_some_and(|(count, since)| {
             *count >= MAX_FAILED_SIGN_INS && since.elapsed() < LOCK_TIME
         })
@@ -384,7 +418,7 @@ async fn sign_in(
     .await
     .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
-        if let Ok(mut failures) = app.sessions.failures.lock() {
+        if let Ok(mut failures) = app.sign_in_attempts.failures.lock() {
             let entry = failures.entry(login).or_insert((0, Instant::now()));
             if entry.1.elapsed() >= LOCK_TIME {
                 *entry = (0, Instant::now());
@@ -393,7 +427,7 @@ async fn sign_in(
         }
         return sign_in_form(&visit, StatusCode::UNAUTHORIZED, Some(words.bad_sign_in));
     };
-    if let Ok(mut failures) = app.sessions.failures.lock() {
+    if let Ok(mut failures) = app.sign_in_attempts.failures.lock() {
         failures.remove(&login);
     }
     let audited = user.clone();
@@ -404,15 +438,31 @@ async fn sign_in(
     {
         return visit.refusal(&error);
     }
-    // A new session id at sign-in, so an id planted before it is worth nothing.
-    let session_id = random(32);
+    // A new session token (and CSRF token) at sign-in, so a token planted before it is worth
+    // nothing; the session before it is deleted.
+    let (session_id, csrf) = match (new_secret(), new_secret()) {
+        (Ok(token), Ok(csrf)) => (token, csrf),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
     let session = Session {
         user_id: Some(user.id),
-        ..fresh_session(visit.lang())
+        csrf,
+        lang: visit.lang(),
     };
-    if let Ok(mut sessions) = app.sessions.sessions.lock() {
-        sessions.remove(&visit.session_id);
-        sessions.insert(session_id.clone(), session.clone());
+    let (old_token, new_token, stored) = (
+        visit.session_id.clone(),
+        session_id.clone(),
+        session.stored(sessions::now_seconds()),
+    );
+    if let Err(error) = with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            sessions::delete(sql, &old_token)?;
+            sessions::create(sql, &new_token, &stored, stored.used_at)
+        })?)
+    })
+    .await
+    {
+        return visit.refusal(&error);
     }
     let signed = Visit {
         session_id,
@@ -442,10 +492,24 @@ async fn sign_out(
     if let Err(response) = visit.check_csrf(&fields) {
         return response;
     }
-    if let Ok(mut sessions) = app.sessions.sessions.lock() {
-        sessions.remove(&visit.session_id);
+    let token = visit.session_id.clone();
+    if let Err(error) = with_database(&app, move |database| {
+        Ok(in_transaction(database, |sql| {
+            sessions::delete(sql, &token)
+        })?)
+    })
+    .await
+    {
+        return visit.refusal(&error);
     }
-    visit.redirect("/app/sign-in")
+    let mut response = visit.redirect("/app/sign-in");
+    // The browser forgets the cookie too; the row is gone, so the token opens nothing anyway.
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/app; Max-Age=0; HttpOnly; SameSite=Strict"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,15 +540,17 @@ async fn home(
     let mut all = String::new();
     for (summary, survey_id, waits) in &current {
         let row = format!(
-            "<tr><td><a href=\"/app/conclusions/{}\">{}</a></td><td>{} {}</td>\
-             <td><span class=\"status status-{}\">{}</span></td><td>{}</td>\
+            "<tr><td data-label=\"{}\"><a href=\"/app/conclusions/{}\">{}</a></td><td>{} {}</td>\
+             <td><span class=\"status status-{}\">{}</span></td><td data-label=\"{}\">{}</td>\
              <td><a href=\"/app/surveys/{survey_id}\">{}</a></td></tr>",
+            escape(words.case),
             summary.conclusion_id,
             escape(summary.case_id.as_deref().unwrap_or("—")),
             escape(words.revision),
             summary.number,
             escape(&summary.status),
             escape(&words.status(&summary.status)),
+            escape(words.author),
             escape(&summary.author_name),
             escape(words.revisions),
         );
@@ -498,7 +564,7 @@ async fn home(
             format!("<p>{}</p>", escape(empty))
         } else {
             format!(
-                "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+                "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
                 escape(words.case),
                 escape(words.revision),
                 escape(words.status),
@@ -506,13 +572,21 @@ async fn home(
             )
         }
     };
+    // Who only reads (an analyst) gets neither the new survey nor what waits for a signature.
+    let signer_part = if user.role.signs() {
+        format!(
+            "<p><a class=\"button primary\" href=\"/app/surveys/new\">{}</a></p>\
+             <h2 id=\"waiting\">{}</h2>{}",
+            escape(words.new_survey),
+            escape(words.waiting),
+            table(&waiting, words.nothing_waits),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{}</h1><p><a class=\"button primary\" href=\"/app/surveys/new\">{}</a></p>\
-         <h2 id=\"waiting\">{}</h2>{}<h2>{}</h2>{}",
+        "<h1>{}</h1>{signer_part}<h2>{}</h2>{}",
         escape(words.app),
-        escape(words.new_survey),
-        escape(words.waiting),
-        table(&waiting, words.nothing_waits),
         escape(words.conclusions),
         table(&all, "—"),
     );
@@ -594,7 +668,10 @@ async fn new_survey_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !user.role.signs() || user.commission_id.is_none() {
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
+    if user.commission_id.is_none() {
         return visit.refusal(&AppError::Forbidden(
             "only a commission's member surveys".to_string(),
         ));
@@ -620,6 +697,9 @@ async fn revise_page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
     let latest = with_database(&app, move |database| {
         in_transaction(database, |sql| -> Result<Conclusion, AppError> {
             let revisions = super::survey_revisions(sql, &user, survey_id)?;
@@ -679,7 +759,10 @@ async fn save(
     if let Err(response) = visit.check_csrf(&fields) {
         return response;
     }
-    if !user.role.signs() || user.commission_id.is_none() {
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
+    if user.commission_id.is_none() {
         return visit.refusal(&AppError::Forbidden(
             "only a commission's member surveys".to_string(),
         ));
@@ -803,6 +886,7 @@ async fn survey_page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let signs = user.role.signs();
     let revisions = match with_database(&app, move |database| {
         in_transaction(database, |sql| {
             super::survey_revisions(sql, &user, survey_id)
@@ -817,24 +901,38 @@ async fn survey_page(
     let mut rows = String::new();
     for revision in &revisions {
         rows.push_str(&format!(
-            "<tr><td><a href=\"/app/conclusions/{}\">{} {}</a></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td><span class=\"status status-{}\">{}</span></td><td><code>{}</code></td></tr>",
+            "<tr><td><a href=\"/app/conclusions/{}\">{} {}</a></td><td data-label=\"{}\">{}</td>\
+             <td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td>\
+             <td><span class=\"status status-{}\">{}</span></td>\
+             <td data-label=\"{}\"><code title=\"{}\">{}</code></td></tr>",
             revision.conclusion_id,
             escape(words.revision),
             revision.number,
+            escape(words.case),
             escape(revision.case_id.as_deref().unwrap_or("—")),
+            escape(words.author),
             escape(&revision.author_name),
-            escape(&revision.saved_at),
+            escape(words.saved),
+            escape(&shown_time(&revision.saved_at)),
             escape(&revision.status),
             escape(&words.status(&revision.status)),
+            escape(words.policy),
             escape(&revision.policy_digest),
+            escape(&short_digest(&revision.policy_digest)),
         ));
     }
+    let correct = if signs {
+        format!(
+            "<p><a class=\"button\" href=\"/app/surveys/{survey_id}/revise\">{}</a></p>",
+            escape(words.correct)
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{} {survey_id}</h1><p><a class=\"button\" href=\"/app/surveys/{survey_id}/revise\">{}</a></p>\
-         <h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
+        "<h1>{} {survey_id}</h1>{correct}\
+         <h2>{}</h2><div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
         escape(words.survey),
-        escape(words.correct),
         escape(words.revisions),
         escape(words.revision),
         escape(words.case),
@@ -911,12 +1009,33 @@ fn up_to_the_reasons(text: &str, sections: usize) -> String {
     compact
 }
 
+/// A time the app keeps (RFC 3339) as the pages show it: to the second, in UTC
+/// (`2026-12-06 01:56:18 UTC`); a text that is not such a time is shown as it is.
+fn shown_time(time: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(parsed) => parsed
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        Err(_) => time.to_string(),
+    }
+}
+
+/// A policy digest cut for a list (`sha256:` and 12 hex digits); the full one is its title and
+/// on the conclusion's page.
+fn short_digest(digest: &str) -> String {
+    match digest.char_indices().nth(19) {
+        Some((cut, _)) => format!("{}…", &digest[..cut]),
+        None => digest.to_string(),
+    }
+}
+
 fn location_text(location: &Location) -> String {
     match (&location.latitude, &location.longitude) {
         (Some(latitude), Some(longitude)) => format!(
             "{latitude}, {longitude} (± {} m, {})",
             location.accuracy.as_deref().unwrap_or("?"),
-            location.time.as_deref().unwrap_or("?")
+            location.time.as_deref().map_or("?".to_string(), shown_time)
         ),
         _ => "—".to_string(),
     }
@@ -930,7 +1049,7 @@ fn conclusion_head(found: &Conclusion, lang: Lang) -> String {
          <tr><th>{}</th><td>{} ({})</td></tr>\
          <tr><th>{}</th><td>{} {} · {} · {}</td></tr>\
          <tr><th>{}</th><td><span class=\"status status-{}\" id=\"status\">{}</span></td></tr>\
-         <tr><th>{}</th><td>{} <code>{}</code></td></tr>\
+         <tr><th>{}</th><td>{}<br><code class=\"digest\" id=\"digest\">{}</code></td></tr>\
          <tr><th>{}</th><td id=\"location\">{}</td></tr></table>",
         escape(words.case),
         escape(found.case_id.as_deref().unwrap_or("—")),
@@ -941,7 +1060,7 @@ fn conclusion_head(found: &Conclusion, lang: Lang) -> String {
         escape(words.revision),
         found.revision_number,
         escape(&found.author_name),
-        escape(&found.saved_at),
+        escape(&shown_time(&found.saved_at)),
         escape(words.status),
         escape(&found.status),
         escape(&words.status(&found.status)),
@@ -966,20 +1085,27 @@ fn signatures_table(found: &Conclusion, lang: Lang) -> String {
             Some(signature) => (
                 words.verdict(&signature.verdict),
                 signature.reason.clone(),
-                signature.time.clone(),
+                shown_time(&signature.time),
             ),
             None => (words.awaiting.to_string(), String::new(), String::new()),
         };
+        // The time follows the verdict in its cell (never broken inside), so that the table has
+        // three columns; on a phone the rows stack (`table.list`), the reason labelled.
+        let reason_label = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(" data-label=\"{}\"", escape(words.reason))
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{} <span class=\"time\">{}</span></td><td{reason_label}>{}</td></tr>",
             escape(&signer.full_name),
             escape(&verdict),
+            escape(&time),
             escape(&reason),
-            escape(&time)
         ));
     }
     format!(
-        "<table id=\"signatures\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table>",
+        "<table id=\"signatures\" class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table>",
         escape(words.member),
         escape(words.status),
         escape(words.reason),
@@ -1124,6 +1250,10 @@ async fn sign(
     if let Err(response) = visit.check_csrf(&fields) {
         return response;
     }
+    // The role is checked again inside the transaction that signs (`super::sign`).
+    if let Err(response) = visit.require_signer(&user) {
+        return response;
+    }
     let verdict = field(&fields, "verdict").to_string();
     let reason = field(&fields, "reason").to_string();
     match with_database(&app, move |database| {
@@ -1133,5 +1263,30 @@ async fn sign(
     {
         Ok(()) => visit.redirect(&format!("/app/conclusions/{id}")),
         Err(error) => visit.refusal(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_digest, shown_time};
+
+    #[test]
+    fn times_are_shown_to_the_second_in_utc() {
+        assert_eq!(
+            shown_time("2026-12-06T01:56:18.592084Z"),
+            "2026-12-06 01:56:18 UTC"
+        );
+        assert_eq!(
+            shown_time("2026-12-06T06:56:18+05:00"),
+            "2026-12-06 01:56:18 UTC"
+        );
+        assert_eq!(shown_time("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn a_listed_digest_keeps_its_prefix_and_twelve_digits() {
+        let digest = format!("sha256:{}", "d064514a2129".repeat(6));
+        assert_eq!(short_digest(&digest), "sha256:d064514a2129…");
+        assert_eq!(short_digest("sha256:ab"), "sha256:ab");
     }
 }

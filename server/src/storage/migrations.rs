@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_commission.sql",
         sql: include_str!("../../migrations/0002_commission.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_app_sessions.sql",
+        sql: include_str!("../../migrations/0003_app_sessions.sql"),
+    },
 ];
 
 /// The words in which databases differ.
