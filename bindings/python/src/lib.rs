@@ -32,6 +32,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{CollectorPause, Converter};
@@ -627,12 +628,13 @@ impl Engine {
     }
 
     /// Decides many cases (JSON texts) on `threads` threads (every core by default) with the
-    /// GIL released; a list in input order of decisions and error lines (dicts).
+    /// GIL released; a list in input order of decisions and error lines (dicts). The texts are
+    /// read in place (`PyBackedStr`: the str's own UTF-8), not copied.
     #[pyo3(signature = (cases, threads=None, as_of=None, version=None, trace=false))]
     fn evaluate_many<'py>(
         &self,
         py: Python<'py>,
-        cases: Vec<String>,
+        cases: Vec<PyBackedStr>,
         threads: Option<usize>,
         as_of: Option<&str>,
         version: Option<&str>,
@@ -685,7 +687,7 @@ impl Engine {
     fn evaluate_lines(
         &self,
         py: Python<'_>,
-        cases: Vec<String>,
+        cases: Vec<PyBackedStr>,
         threads: Option<usize>,
         as_of: Option<&str>,
         version: Option<&str>,
