@@ -647,12 +647,6 @@ impl Engine {
         let sets = thread_engines(&engines, &replicas, threads);
         let converter = Converter::new(py)?;
         let mut dicts = Vec::with_capacity(cases.len());
-        // Decisions made by helper threads are not dropped here: freeing memory that another
-        // thread's allocator arena holds, while that thread allocates, made the conversion
-        // three times slower. They are dropped together after the call, on a thread of their
-        // own. With one thread each slice is dropped as soon as it is converted, while it is
-        // still in the processor's cache.
-        let mut decided_elsewhere = Vec::new();
         let converted = pipeline::decide_and_convert(
             py,
             &sets,
@@ -662,19 +656,12 @@ impl Engine {
             },
             |outcomes| {
                 let _pause = CollectorPause::new(py)?;
-                for outcome in &outcomes {
+                for outcome in outcomes {
                     dicts.push(outcome_dict(py, &converter, outcome)?);
-                }
-                if sets.len() > 1 {
-                    decided_elsewhere.push(outcomes);
                 }
                 Ok(())
             },
         );
-        if !decided_elsewhere.is_empty() {
-            // Should no thread start, the closure and the decisions are dropped right here.
-            let _ = std::thread::Builder::new().spawn(move || drop(decided_elsewhere));
-        }
         drop(sets);
         self.give_back(&engines, replicas);
         converted?;

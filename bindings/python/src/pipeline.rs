@@ -17,20 +17,23 @@ use pyo3::prelude::*;
 /// Cases decided at a time, by a helper or the calling thread.
 const SLICE_CASES: usize = 256;
 
+/// A slice's decisions and the thread that made them (0: the calling thread, then the helpers).
+type Decided = (usize, Vec<CaseOutcome>);
+
 /// The slices decided and not yet converted, by number. `None`: a helper claimed the slice and
 /// stopped before it was decided (it panicked); the calling thread decides it.
 struct Finished {
-    slices: Mutex<BTreeMap<usize, Option<Vec<CaseOutcome>>>>,
+    slices: Mutex<BTreeMap<usize, Option<Decided>>>,
     changed: Condvar,
 }
 
 impl Finished {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Option<Vec<CaseOutcome>>>> {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Option<Decided>>> {
         // A helper that panicked while holding the lock left the map whole (inserts only).
         self.slices.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn put(&self, number: usize, outcomes: Option<Vec<CaseOutcome>>) {
+    fn put(&self, number: usize, outcomes: Option<Decided>) {
         self.lock().insert(number, outcomes);
         self.changed.notify_all();
     }
@@ -53,7 +56,11 @@ impl Drop for Claim<'_> {
 
 /// Decides `items` on one thread per engine of `engines` (the first is the calling thread's)
 /// and hands the outcomes to `convert` a slice at a time, in input order, on the calling thread
-/// with the GIL. `B` is a thread's scratch space for `decide`. Stops at the first error of `convert` (the
+/// with the GIL. `B` is a thread's scratch space for `decide`.
+///
+/// A slice's decisions are dropped by the thread that made them: a helper's go back to it once
+/// converted. Freeing memory of another thread's allocator arena while that thread allocates
+/// made the calling thread's conversion three times slower. Stops at the first error of `convert` (the
 /// helpers then finish the slices they hold and stop).
 pub fn decide_and_convert<'py, T, B, F, C>(
     py: Python<'py>,
@@ -66,7 +73,7 @@ where
     T: Sync,
     B: Default + Send,
     F: Fn(&VersionSet, &T, &mut Scratch, &mut B) -> CaseOutcome + Sync,
-    C: FnMut(Vec<CaseOutcome>) -> PyResult<()>,
+    C: FnMut(&[CaseOutcome]) -> PyResult<()>,
 {
     let Some(first) = engines.first().copied() else {
         return Ok(());
@@ -79,6 +86,15 @@ where
         slices: Mutex::new(BTreeMap::new()),
         changed: Condvar::new(),
     };
+    // The converted slices of each helper, for it to drop.
+    let returned: Vec<Mutex<Vec<Vec<CaseOutcome>>>> =
+        (0..helpers).map(|_| Mutex::new(Vec::new())).collect();
+    let drop_returned = |helper: usize| {
+        if let Some(queue) = returned.get(helper) {
+            let slices = std::mem::take(&mut *queue.lock().unwrap_or_else(PoisonError::into_inner));
+            drop(slices);
+        }
+    };
     let decide_slice =
         |engines: &VersionSet, slice: &[T], scratch: &mut Scratch, buffer: &mut B| {
             slice
@@ -88,13 +104,20 @@ where
         };
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(helpers);
-        for engines in engines.iter().skip(1).take(helpers) {
-            let (next, stop, finished, decide_slice, slices) =
-                (&next, &stop, &finished, &decide_slice, &slices);
+        for (helper, engines) in engines.iter().skip(1).take(helpers).enumerate() {
+            let (next, stop, finished, decide_slice, slices, drop_returned) = (
+                &next,
+                &stop,
+                &finished,
+                &decide_slice,
+                &slices,
+                &drop_returned,
+            );
             handles.push(scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 let mut buffer = B::default();
                 while !stop.load(Ordering::Relaxed) {
+                    drop_returned(helper);
                     let number = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slice) = slices.get(number) else {
                         break;
@@ -105,8 +128,9 @@ where
                     };
                     let outcomes = decide_slice(engines, slice, &mut scratch, &mut buffer);
                     claim.number = None;
-                    finished.put(number, Some(outcomes));
+                    finished.put(number, Some((helper + 1, outcomes)));
                 }
+                drop_returned(helper);
             }));
         }
         let mut scratch = Scratch::default();
@@ -115,20 +139,20 @@ where
             for wanted in 0..slices.len() {
                 let outcomes = py.detach(|| loop {
                     if let Some(done) = finished.lock().remove(&wanted) {
-                        if let Some(outcomes) = done {
-                            return outcomes;
+                        if let Some(decided) = done {
+                            return decided;
                         }
                         let slice = slices.get(wanted).copied().unwrap_or_default();
-                        return decide_slice(first, slice, &mut scratch, &mut buffer);
+                        return (0, decide_slice(first, slice, &mut scratch, &mut buffer));
                     }
                     // Not ready: decide the next slice nobody has claimed, or wait for one.
                     let number = next.fetch_add(1, Ordering::Relaxed);
                     if let Some(slice) = slices.get(number) {
                         let outcomes = decide_slice(first, slice, &mut scratch, &mut buffer);
                         if number == wanted {
-                            return outcomes;
+                            return (0, outcomes);
                         }
-                        finished.lock().insert(number, Some(outcomes));
+                        finished.lock().insert(number, Some((0, outcomes)));
                         continue;
                     }
                     let slices = finished.lock();
@@ -142,7 +166,18 @@ where
                         );
                     }
                 });
-                convert(outcomes)?;
+                let (decider, outcomes) = outcomes;
+                convert(&outcomes)?;
+                match decider
+                    .checked_sub(1)
+                    .and_then(|helper| returned.get(helper))
+                {
+                    Some(queue) => queue
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(outcomes),
+                    None => drop(outcomes),
+                }
             }
             Ok(())
         })();
