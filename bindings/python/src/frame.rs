@@ -236,20 +236,58 @@ fn cell_text(cell: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
     Ok((text != "nan" && text != "<NA>").then_some(text))
 }
 
-/// Rows of cells from a frame's columns (one Python list each).
-pub fn rows_of(columns: &[Bound<'_, PyList>]) -> PyResult<Vec<Vec<Option<String>>>> {
-    let height = columns.first().map_or(0, |column| column.len());
-    let mut rows: Vec<Vec<Option<String>>> = (0..height)
-        .map(|_| Vec::with_capacity(columns.len()))
-        .collect();
-    for column in columns {
-        if column.len() != height {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "the frame's columns differ in length",
-            ));
-        }
-        for (row, cell) in rows.iter_mut().zip(column.iter()) {
-            row.push(cell_text(&cell)?);
+/// A frame's row: the cells that are not empty, as (column number, text) in column order.
+pub type SparseRow = Vec<(usize, String)>;
+
+/// Rows of cells from a frame's columns (one Python list each). A column's `positions`, when
+/// given, are the row numbers its cells belong to (every other row's cell is empty); without
+/// them the column holds a cell for every one of the `height` rows.
+pub fn rows_of(
+    columns: &[Bound<'_, PyList>],
+    positions: &[Option<Vec<usize>>],
+    height: Option<usize>,
+) -> PyResult<Vec<SparseRow>> {
+    use pyo3::exceptions::PyValueError;
+    let height = match height {
+        Some(height) => height,
+        None => columns.first().map_or(0, |column| column.len()),
+    };
+    let mut rows: Vec<SparseRow> = (0..height).map(|_| Vec::new()).collect();
+    for (number, column) in columns.iter().enumerate() {
+        match positions.get(number).and_then(Option::as_ref) {
+            None => {
+                if column.len() != height {
+                    return Err(PyValueError::new_err(
+                        "the frame's columns differ in length",
+                    ));
+                }
+                for (row, cell) in rows.iter_mut().zip(column.iter()) {
+                    if let Some(text) = cell_text(&cell)? {
+                        row.push((number, text));
+                    }
+                }
+            }
+            Some(positions) => {
+                if positions.len() != column.len() {
+                    return Err(PyValueError::new_err(
+                        "a column's row numbers and cells differ in length",
+                    ));
+                }
+                for (position, cell) in positions.iter().zip(column.iter()) {
+                    let row = rows.get_mut(*position).ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "row {position} is beyond the frame's {height} rows"
+                        ))
+                    })?;
+                    // Row numbers out of order would put a row's cells out of column order.
+                    if row.last().is_some_and(|(last, _)| *last >= number) {
+                        return Err(PyValueError::new_err("a column's row numbers repeat"));
+                    }
+                    if let Some(text) = cell_text(&cell)? {
+                        row.push((number, text));
+                    }
+                }
+            }
         }
     }
     Ok(rows)

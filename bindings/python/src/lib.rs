@@ -12,6 +12,7 @@
 
 mod convert;
 mod frame;
+mod pipeline;
 mod rows;
 
 use std::collections::BTreeMap;
@@ -29,10 +30,12 @@ use ereje_runtime::whatif::{self, Override};
 use ereje_runtime::{CaseFailure, CaseOutcome, Decision, EvalOptions, Scratch};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList};
 
-use crate::convert::Converter;
+use crate::convert::{CollectorPause, Converter};
 
 create_exception!(
     _native,
@@ -64,6 +67,10 @@ pub struct Engine {
     versions: PolicyVersions,
     /// Engines of versions asked for by name in single calls, loaded once.
     named: Mutex<BTreeMap<String, Arc<VersionSet>>>,
+    /// Replicas of `engines` for helper threads, kept between calls: a replica takes about
+    /// half a millisecond to make (a copy of the policy, prepared again), which a call that
+    /// decides a few thousand cases would otherwise pay for every helper.
+    replicas: Mutex<Vec<VersionSet>>,
 }
 
 /// A Python exception carrying the diagnostics (JSON text of the compiler's list).
@@ -209,26 +216,22 @@ fn parse_format(text: &str) -> PyResult<explain::Format> {
     }
 }
 
-/// Decides `items` on `threads` threads: each takes the next chunk of [`CHUNK_CASES`] in turn;
-/// the outcomes come back in input order. `B` is a thread's scratch space for `decide`.
-fn decide_all<T, B, F>(
-    engines: &VersionSet,
-    items: &[T],
-    threads: usize,
-    decide: F,
-) -> Vec<CaseOutcome>
+/// Decides `items` on one thread per engine of `engines` (the first is the calling thread's):
+/// each takes the next chunk of [`CHUNK_CASES`] in turn; the outcomes come back in input order.
+/// `B` is a thread's scratch space for `decide`.
+fn decide_all<T, B, F>(engines: &[&VersionSet], items: &[T], decide: F) -> Vec<CaseOutcome>
 where
     T: Sync,
     B: Default,
     F: Fn(&VersionSet, &T, &mut Scratch, &mut B) -> CaseOutcome + Sync,
 {
+    let Some(first) = engines.first().copied() else {
+        return Vec::new();
+    };
     let chunks = items.len().div_ceil(CHUNK_CASES);
-    let threads = threads.clamp(1, chunks.max(1));
+    let threads = engines.len().clamp(1, chunks.max(1));
     let next = AtomicUsize::new(0);
-    let work = || {
-        // A replica per thread, so that the threads share no reference counts (as in `batch`).
-        let replica = engines.replica().ok();
-        let engines = replica.as_ref().unwrap_or(engines);
+    let work = |engines: &VersionSet| {
         let mut scratch = Scratch::default();
         let mut buffer = B::default();
         let mut done = Vec::new();
@@ -250,8 +253,14 @@ where
         done
     };
     let mut parts = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut parts = work();
+        let work = &work;
+        let helpers: Vec<_> = engines
+            .iter()
+            .take(threads)
+            .skip(1)
+            .map(|engines| scope.spawn(move || work(engines)))
+            .collect();
+        let mut parts = work(first);
         for helper in helpers {
             // A helper that failed leaves its chunks undecided; they are decided below.
             if let Ok(part) = helper.join() {
@@ -272,12 +281,26 @@ where
                 let start = chunk * CHUNK_CASES;
                 let end = (start + CHUNK_CASES).min(items.len());
                 for item in items.get(start..end).unwrap_or_default() {
-                    outcomes.push(decide(engines, item, &mut scratch, &mut buffer));
+                    outcomes.push(decide(first, item, &mut scratch, &mut buffer));
                 }
             }
         }
     }
     outcomes
+}
+
+/// The engines of `threads` threads: `engines` for the calling thread, a replica for each
+/// other one while there are replicas, then `engines` again.
+fn thread_engines<'a>(
+    engines: &'a VersionSet,
+    replicas: &'a [VersionSet],
+    threads: usize,
+) -> Vec<&'a VersionSet> {
+    std::iter::once(engines)
+        .chain(replicas.iter())
+        .chain(std::iter::repeat(engines))
+        .take(threads.max(1))
+        .collect()
 }
 
 /// The number of threads: the one asked for, else every core.
@@ -288,31 +311,38 @@ fn thread_count(threads: Option<usize>) -> usize {
 }
 
 /// A decision as a dict shaped like its JSON: `case_id`, `as_of`, `policy`, `outputs` (and
-/// `trace`, as JSON data, when it was asked for).
+/// `trace`, as JSON data, when it was asked for). The keys are interned strings and the policy's
+/// and outputs' texts come from the converter, so that a batch makes them once.
 fn decision_dict<'py>(
     py: Python<'py>,
     converter: &Converter<'py>,
     decision: &Decision,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dict = PyDict::new(py);
-    dict.set_item("case_id", decision.case_id.as_deref())?;
-    dict.set_item("as_of", converter.date(decision.as_of)?)?;
+    dict.set_item(intern!(py, "case_id"), decision.case_id.as_deref())?;
+    dict.set_item(intern!(py, "as_of"), converter.date(decision.as_of)?)?;
     let policy = PyDict::new(py);
-    policy.set_item("name", decision.policy.name)?;
-    policy.set_item("version", decision.policy.version)?;
-    policy.set_item("digest", decision.policy.digest)?;
-    dict.set_item("policy", policy)?;
+    policy.set_item(intern!(py, "name"), converter.text(decision.policy.name))?;
+    policy.set_item(
+        intern!(py, "version"),
+        converter.text(decision.policy.version),
+    )?;
+    policy.set_item(
+        intern!(py, "digest"),
+        converter.text(decision.policy.digest),
+    )?;
+    dict.set_item(intern!(py, "policy"), policy)?;
     let outputs = PyDict::new(py);
     let ir = decision.policy_ir();
     for (name, ty, value) in decision.output_entries() {
-        outputs.set_item(name, converter.value(ir, value, Some(ty))?)?;
+        outputs.set_item(converter.text(name), converter.value(ir, value, Some(ty))?)?;
     }
-    dict.set_item("outputs", outputs)?;
+    dict.set_item(intern!(py, "outputs"), outputs)?;
     if decision.trace.is_some() {
         let whole = py
             .import("json")?
             .call_method1("loads", (decision.to_json_string(),))?;
-        dict.set_item("trace", whole.get_item("trace")?)?;
+        dict.set_item(intern!(py, "trace"), whole.get_item("trace")?)?;
     }
     Ok(dict.into_any())
 }
@@ -320,12 +350,12 @@ fn decision_dict<'py>(
 /// An error line as a dict: `{"case_id", "error": {"code", "path", "message"}}`.
 fn failure_dict<'py>(py: Python<'py>, failure: &CaseFailure) -> PyResult<Bound<'py, PyAny>> {
     let error = PyDict::new(py);
-    error.set_item("code", &failure.error.code)?;
-    error.set_item("path", &failure.error.path)?;
-    error.set_item("message", &failure.error.message)?;
+    error.set_item(intern!(py, "code"), &failure.error.code)?;
+    error.set_item(intern!(py, "path"), &failure.error.path)?;
+    error.set_item(intern!(py, "message"), &failure.error.message)?;
     let dict = PyDict::new(py);
-    dict.set_item("case_id", failure.case_id.as_deref())?;
-    dict.set_item("error", error)?;
+    dict.set_item(intern!(py, "case_id"), failure.case_id.as_deref())?;
+    dict.set_item(intern!(py, "error"), error)?;
     Ok(dict.into_any())
 }
 
@@ -383,6 +413,37 @@ impl Engine {
         Ok(engines)
     }
 
+    /// Replicas of `engines` for the helper threads of a call (`threads - 1` of them), so that
+    /// the threads share no reference counts (as in `batch`); taken from the pool when
+    /// `engines` are the loaded ones. Fewer when a replica cannot be made (the threads without
+    /// one share `engines`).
+    fn take_replicas(&self, engines: &Arc<VersionSet>, threads: usize) -> Vec<VersionSet> {
+        let wanted = threads.saturating_sub(1);
+        let mut replicas = Vec::with_capacity(wanted);
+        if Arc::ptr_eq(engines, &self.engines) {
+            if let Ok(mut pool) = self.replicas.lock() {
+                let keep = pool.len().saturating_sub(wanted);
+                replicas = pool.split_off(keep);
+            }
+        }
+        while replicas.len() < wanted {
+            match engines.replica() {
+                Ok(replica) => replicas.push(replica),
+                Err(_) => break,
+            }
+        }
+        replicas
+    }
+
+    /// Puts back replicas taken by [`Engine::take_replicas`].
+    fn give_back(&self, engines: &Arc<VersionSet>, replicas: Vec<VersionSet>) {
+        if Arc::ptr_eq(engines, &self.engines) {
+            if let Ok(mut pool) = self.replicas.lock() {
+                pool.extend(replicas);
+            }
+        }
+    }
+
     fn eval_options(as_of: Option<&str>, trace: bool) -> PyResult<EvalOptions> {
         Ok(EvalOptions {
             as_of: as_of.map(parse_date).transpose()?,
@@ -425,6 +486,7 @@ impl Engine {
             side,
             versions,
             named: Mutex::new(BTreeMap::new()),
+            replicas: Mutex::new(Vec::new()),
         })
     }
 
@@ -516,9 +578,8 @@ impl Engine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let engines = self.engines_for(py, version)?;
         let options = BatchOptions::new(1, Engine::eval_options(as_of, trace)?);
-        let outcome = py.detach(|| {
-            decide_line(&engines, &options, case.as_bytes(), &mut Scratch::default())
-        });
+        let outcome =
+            py.detach(|| decide_line(&engines, &options, case.as_bytes(), &mut Scratch::default()));
         match &outcome {
             CaseOutcome::Decision(decision) => decision_dict(py, &Converter::new(py)?, decision),
             CaseOutcome::Error(failure) => Err(case_error(failure)),
@@ -567,12 +628,13 @@ impl Engine {
     }
 
     /// Decides many cases (JSON texts) on `threads` threads (every core by default) with the
-    /// GIL released; a list in input order of decisions and error lines (dicts).
+    /// GIL released; a list in input order of decisions and error lines (dicts). The texts are
+    /// read in place (`PyBackedStr`: the str's own UTF-8), not copied.
     #[pyo3(signature = (cases, threads=None, as_of=None, version=None, trace=false))]
     fn evaluate_many<'py>(
         &self,
         py: Python<'py>,
-        cases: Vec<String>,
+        cases: Vec<PyBackedStr>,
         threads: Option<usize>,
         as_of: Option<&str>,
         version: Option<&str>,
@@ -581,22 +643,29 @@ impl Engine {
         let engines = self.engines_for(py, version)?;
         let options = BatchOptions::new(1, Engine::eval_options(as_of, trace)?);
         let threads = thread_count(threads);
-        let outcomes = py.detach(|| {
-            decide_all(
-                &engines,
-                &cases,
-                threads,
-                |engines, case, scratch, _: &mut ()| {
-                    decide_line(engines, &options, case.as_bytes(), scratch)
-                },
-            )
-        });
+        let replicas = py.detach(|| self.take_replicas(&engines, threads));
+        let sets = thread_engines(&engines, &replicas, threads);
         let converter = Converter::new(py)?;
-        let list = PyList::empty(py);
-        for outcome in &outcomes {
-            list.append(outcome_dict(py, &converter, outcome)?)?;
-        }
-        Ok(list)
+        let mut dicts = Vec::with_capacity(cases.len());
+        let converted = pipeline::decide_and_convert(
+            py,
+            &sets,
+            &cases,
+            |engines, case, scratch, _: &mut ()| {
+                decide_line(engines, &options, case.as_bytes(), scratch)
+            },
+            |outcomes| {
+                let _pause = CollectorPause::new(py)?;
+                for outcome in outcomes {
+                    dicts.push(outcome_dict(py, &converter, outcome)?);
+                }
+                Ok(())
+            },
+        );
+        drop(sets);
+        self.give_back(&engines, replicas);
+        converted?;
+        PyList::new(py, dicts)
     }
 
     /// Decides many cases (JSON texts) like `evaluate_many` and gives the lines `ereje batch`
@@ -605,7 +674,7 @@ impl Engine {
     fn evaluate_lines(
         &self,
         py: Python<'_>,
-        cases: Vec<String>,
+        cases: Vec<PyBackedStr>,
         threads: Option<usize>,
         as_of: Option<&str>,
         version: Option<&str>,
@@ -615,17 +684,19 @@ impl Engine {
         let options = BatchOptions::new(1, Engine::eval_options(as_of, trace)?);
         let threads = thread_count(threads);
         Ok(py.detach(|| {
-            decide_all(
-                &engines,
+            let replicas = self.take_replicas(&engines, threads);
+            let lines = decide_all(
+                &thread_engines(&engines, &replicas, threads),
                 &cases,
-                threads,
                 |engines, case, scratch, _: &mut ()| {
                     decide_line(engines, &options, case.as_bytes(), scratch)
                 },
             )
             .iter()
             .map(CaseOutcome::to_json_line)
-            .collect()
+            .collect();
+            self.give_back(&engines, replicas);
+            lines
         }))
     }
 
@@ -635,8 +706,11 @@ impl Engine {
     }
 
     /// Decides the rows of a frame: `columns` are its column names (the CSV layout), `cells`
-    /// one list per column. Gives one list per output column (`output_columns`).
-    #[pyo3(signature = (columns, cells, threads=None, as_of=None, version=None))]
+    /// one list per column: every row's cell, or, where `positions` gives a column its row
+    /// numbers, the cells of those rows alone (the others empty; `height` rows in all). Gives
+    /// one list per output column (`output_columns`).
+    #[pyo3(signature = (columns, cells, threads=None, as_of=None, version=None, positions=None, height=None))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate_rows<'py>(
         &self,
         py: Python<'py>,
@@ -645,25 +719,39 @@ impl Engine {
         threads: Option<usize>,
         as_of: Option<&str>,
         version: Option<&str>,
+        positions: Option<Vec<Option<Vec<usize>>>>,
+        height: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         let names = CsvNames::load(&self.directory).map_err(PyValueError::new_err)?;
-        let reader = rows::RowReader::new(&self.side.policy, &names, &columns).map_err(|message| {
-            PyValueError::new_err(format!("the frame's columns are invalid: {message}"))
-        })?;
-        let rows = frame::rows_of(&cells)?;
+        let reader =
+            rows::RowReader::new(&self.side.policy, &names, &columns).map_err(|message| {
+                PyValueError::new_err(format!("the frame's columns are invalid: {message}"))
+            })?;
+        if cells.len() != columns.len() {
+            return Err(PyValueError::new_err(
+                "the frame gives cells for a different number of columns than it names",
+            ));
+        }
+        let rows = frame::rows_of(&cells, &positions.unwrap_or_default(), height)?;
+        let width = columns.len();
         let engines = self.engines_for(py, version)?;
         let options = Engine::eval_options(as_of, false)?;
         let threads = thread_count(threads);
         let outcomes = py.detach(|| {
-            decide_all(&engines, &rows, threads, |engines, row, scratch, buffers| {
+            let replicas = self.take_replicas(&engines, threads);
+            let sets = thread_engines(&engines, &replicas, threads);
+            let outcomes = decide_all(&sets, &rows, |engines, row, scratch, buffers| {
                 let (record, json): &mut (csv::ByteRecord, String) = buffers;
-                match reader.case_json(row, record, json) {
+                match reader.case_json(width, row, record, json) {
                     Ok(()) => engines
                         .evaluate_json(json, &options, scratch)
                         .unwrap_or_else(frame::not_in_force),
                     Err((case_id, error)) => CaseOutcome::Error(CaseFailure { case_id, error }),
                 }
-            })
+            });
+            drop(sets);
+            self.give_back(&engines, replicas);
+            outcomes
         });
         frame::Layout::of(&self.side.policy).columns(py, &outcomes)
     }

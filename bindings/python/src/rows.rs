@@ -33,17 +33,23 @@ impl RowReader {
         CsvLayout::from_header(policy, names, &header).map(|layout| RowReader { layout })
     }
 
-    /// The case JSON of one row (`None`: an empty cell, "not given"), or the row's error with
+    /// The case JSON of one row, given as its cells that are not empty (column number and
+    /// text, in column order; every other cell is empty, "not given"), or the row's error with
     /// its case id when the row names one. `record` is scratch space reused between rows.
     pub fn case_json(
         &self,
-        cells: &[Option<String>],
+        width: usize,
+        cells: &[(usize, String)],
         record: &mut csv::ByteRecord,
         json: &mut String,
     ) -> Result<(), (Option<String>, CaseError)> {
         record.clear();
-        for cell in cells {
-            record.push_field(cell.as_deref().unwrap_or("").as_bytes());
+        let mut given = cells.iter().peekable();
+        for column in 0..width {
+            match given.next_if(|(number, _)| *number == column) {
+                Some((_, text)) => record.push_field(text.as_bytes()),
+                None => record.push_field(b""),
+            }
         }
         json.clear();
         self.layout.row_to_json(record, json)

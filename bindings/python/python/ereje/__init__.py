@@ -117,7 +117,8 @@ class Policy:
         iterator = iter(cases)
         as_of = _date_text(as_of)
         while True:
-            chunk = [case_json(case) for case in _itertools.islice(iterator, _CHUNK)]
+            chunk = [case if type(case) is str else case_json(case)
+                     for case in _itertools.islice(iterator, _CHUNK)]
             if not chunk:
                 return
             yield from self._engine.evaluate_many(chunk, threads, as_of, version, trace)

@@ -33,12 +33,33 @@ def evaluate_frame(policy: Any, frame: Any, threads: Optional[int], as_of: Optio
                    version: Optional[str]) -> Any:
     kind = _kind(frame)
     names = [str(name) for name in frame.columns]
-    if kind == "polars":
-        cells = [frame.get_column(name).to_list() for name in frame.columns]
-    else:
-        cells = [frame[name].tolist() for name in frame.columns]
+    # Only the cells that are there cross into the engine: a frame in the CSV layout is nearly
+    # all empty (a column for every member, income kind and month), and its empty cells (None,
+    # NaN, NaT, pd.NA; Polars' null) are empty cells of the row whether given or not. A column
+    # with a gap is given as its row numbers and their cells; a full column as its cells alone.
+    positions = []
+    cells = []
+    for name in frame.columns:
+        if kind == "polars":
+            column = frame.get_column(name)
+            present = column.is_not_null()
+            if present.all():
+                positions.append(None)
+                cells.append(column.to_list())
+            else:
+                positions.append(present.arg_true().to_list())
+                cells.append(column.filter(present).to_list())
+        else:
+            column = frame[name]
+            present = column.notna().to_numpy()
+            if present.all():
+                positions.append(None)
+                cells.append(column.tolist())
+            else:
+                positions.append(present.nonzero()[0].tolist())
+                cells.append(column[present].tolist())
     engine = policy._engine
-    columns = engine.evaluate_rows(names, cells, threads, as_of, version)
+    columns = engine.evaluate_rows(names, cells, threads, as_of, version, positions, len(frame))
     return frame_of_columns(engine.output_columns(), columns, kind)
 
 
