@@ -580,6 +580,13 @@ fn terminating_scale(denominator: i128) -> Option<(u32, i128)> {
 /// scale); `None` where `rust_decimal` would have rounded or overflowed.
 #[inline]
 fn add_decimals(left: Decimal, right: Decimal) -> Option<Decimal> {
+    if left.scale() == right.scale() {
+        // The common case (two amounts of money): the mantissas, of 96 bits each, add in
+        // `i128` without overflow.
+        let sum = left.mantissa() + right.mantissa();
+        return (sum.abs() <= LARGEST_MANTISSA)
+            .then(|| Decimal::from_i128_with_scale(sum, left.scale()));
+    }
     let scale = left.scale().max(right.scale());
     let at_scale = |value: Decimal| {
         POWERS_OF_TEN
