@@ -753,6 +753,83 @@ fn sessions_outlive_a_restart(db: &str) {
     assert_eq!(location(&answer), "/app/sign-in");
 }
 
+/// Before sign-in nothing is written: requests without a cookie (a bot's) leave the sessions
+/// table empty, the sign-in form refuses a post without, with a wrong or with another cookie's
+/// CSRF token, and signing in replaces the cookie, so the one held before sign-in (planted, say)
+/// opens nothing after it.
+fn anonymous_requests_write_no_session(db: &str) {
+    set_up(db);
+    let server = Server::start(db);
+    for round in 0..10 {
+        let mut bot = Browser::new(&server);
+        assert_eq!(bot.get("/app").status, 303);
+        let mut bot = Browser::new(&server);
+        assert_eq!(bot.get("/app/sign-in?lang=kk").status, 200);
+        let mut bot = Browser::new(&server);
+        let answer = bot.post_without_token("/app/sign-in", &[("login", "m1")]);
+        assert_eq!(answer.status, 403, "round {round}");
+    }
+    assert_eq!(session_keys(db), Vec::<String>::new(), "anonymous rows");
+
+    let mut member1 = Browser::new(&server);
+    assert_eq!(member1.get("/app/sign-in?lang=en").status, 200);
+    let before = member1.cookie.clone().unwrap();
+    assert!(before.starts_with("anon.en."), "{before}");
+    // The same cookie gives the same CSRF token on the next page, and no new cookie.
+    let csrf = member1.csrf.clone();
+    let answer = member1.get("/app/sign-in");
+    assert_eq!(answer.header("set-cookie"), None);
+    assert_eq!(member1.csrf, csrf);
+    let mut other = Browser::new(&server);
+    other.get("/app/sign-in");
+    assert_ne!(other.csrf, csrf);
+
+    let sign_in = [("login", "m1"), ("password", PASSWORD)];
+    let answer = member1.post_without_token("/app/sign-in", &sign_in);
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    let mut wrong = vec![("csrf", "forged")];
+    wrong.extend_from_slice(&sign_in);
+    assert_eq!(
+        member1.post_without_token("/app/sign-in", &wrong).status,
+        403
+    );
+    // Another browser's token does not go with this browser's cookie.
+    let mut others = vec![("csrf", other.csrf.as_str())];
+    others.extend_from_slice(&sign_in);
+    assert_eq!(
+        member1.post_without_token("/app/sign-in", &others).status,
+        403
+    );
+    // A wrong password writes no row either.
+    let answer = member1.post("/app/sign-in", &[("login", "m1"), ("password", "wrong")]);
+    assert_eq!(answer.status, 401);
+    assert_eq!(session_keys(db), Vec::<String>::new());
+
+    let answer = member1.post("/app/sign-in", &sign_in);
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let after = member1.cookie.clone().unwrap();
+    assert_ne!(after, before, "the cookie was not replaced at sign-in");
+    assert_eq!(session_keys(db), vec![token_sha256(&after)]);
+    let answer = member1.get("/app");
+    assert_eq!(answer.status, 200);
+    assert!(answer.text().contains("Aigul Serikova"));
+    assert_ne!(member1.csrf, csrf, "the CSRF token outlived sign-in");
+    // The cookie from before sign-in opens nothing.
+    let mut planted = Browser::new(&server);
+    planted.cookie = Some(before);
+    let answer = planted.get("/app");
+    assert_eq!(answer.status, 303);
+    assert_eq!(location(&answer), "/app/sign-in");
+}
+
+#[test]
+fn anonymous_requests_write_no_session_on_every_database() {
+    let dir = temp_dir("anonymous");
+    for db in databases(&dir, "anonymous") {
+        anonymous_requests_write_no_session(&db);
+    }
+}
+
 #[test]
 fn sessions_outlive_a_restart_on_every_database() {
     let dir = temp_dir("sessions");

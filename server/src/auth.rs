@@ -211,6 +211,11 @@ pub fn random_hex(count: usize) -> Result<String, String> {
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
+/// Fills `bytes` from the system's random source.
+pub fn fill_random(bytes: &mut [u8]) -> Result<(), String> {
+    getrandom(bytes)
+}
+
 fn getrandom(bytes: &mut [u8]) -> Result<(), String> {
     use argon2::password_hash::rand_core::RngCore;
     argon2::password_hash::rand_core::OsRng

@@ -115,6 +115,8 @@ pub struct App {
     pub reloading: tokio::sync::Mutex<()>,
     /// The commission app's failed sign-ins (its sessions are in the database).
     pub sign_in_attempts: commission::web::SignInAttempts,
+    /// The key of the commission app's anonymous cookies' CSRF tokens (made at start).
+    pub anonymous_key: commission::sessions::AnonymousKey,
 }
 
 impl App {
@@ -208,7 +210,10 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         registry_engines: std::sync::Mutex::new(std::collections::HashMap::new()),
         reloading: tokio::sync::Mutex::new(()),
         sign_in_attempts: commission::web::SignInAttempts::default(),
+        anonymous_key: commission::sessions::AnonymousKey::default(),
     });
+    // The key is made now, so that the first sign-in form does not wait for it.
+    let _ = app.anonymous_key.bytes();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| ServeError::Listen {

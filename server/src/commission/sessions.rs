@@ -7,6 +7,12 @@
 //! deletes the row. The time of last use is written at most once a [`TOUCH_INTERVAL`], so that a
 //! signed-in browser's every request does not write.
 //!
+//! Only a signed-in browser has a row. Before sign-in a browser holds an anonymous cookie that
+//! the database never sees ([`AnonymousCookie`]): its CSRF token is an HMAC-SHA256 of the
+//! cookie's random part under a key made at the server's start ([`AnonymousKey`]), so a request
+//! without a cookie (a bot's) writes nothing, and the sign-in form's CSRF check still needs the
+//! cookie the form was given. Sign-in replaces the anonymous cookie with a new session token.
+//!
 //! Every function takes the present time (`now`, seconds since the Unix epoch) so that the unit
 //! tests can move the clock.
 
@@ -19,10 +25,116 @@ pub const SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// The last use of a session is written again once it is older than this.
 pub const TOUCH_INTERVAL: i64 = 60;
 
+/// How long an anonymous cookie (before sign-in) is accepted after it was made.
+pub const ANONYMOUS_SECONDS: i64 = 2 * 60 * 60;
+
+/// The first part of an anonymous cookie's value; a session token is hex and never has it.
+const ANONYMOUS_PREFIX: &str = "anon";
+
+/// The server's key for the anonymous cookies' CSRF tokens: 32 random bytes made on first use
+/// and kept in memory only. A restart makes a new one, so a sign-in form shown before a restart
+/// is refused once (the browser gets a new anonymous cookie with the refusal).
+#[derive(Debug, Default)]
+pub struct AnonymousKey {
+    key: std::sync::OnceLock<Vec<u8>>,
+}
+
+impl AnonymousKey {
+    /// The key, made now if this is its first use; `None` when the system has no random bytes.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        if let Some(key) = self.key.get() {
+            return Some(key);
+        }
+        let mut made = vec![0u8; 32];
+        crate::auth::fill_random(&mut made).ok()?;
+        Some(self.key.get_or_init(|| made))
+    }
+}
+
+/// A browser's cookie before sign-in, which no table holds: its language, when it was made and
+/// a random part. Its value is `anon.<lang>.<made>.<random>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnonymousCookie {
+    /// The pages' language code.
+    pub lang: String,
+    /// When the cookie was made, in seconds since the Unix epoch.
+    pub made_at: i64,
+    /// 32 random bytes in hex.
+    pub random: String,
+}
+
+impl AnonymousCookie {
+    /// The cookie's value.
+    pub fn value(&self) -> String {
+        format!(
+            "{ANONYMOUS_PREFIX}.{}.{}.{}",
+            self.lang, self.made_at, self.random
+        )
+    }
+
+    /// Whether a cookie's value is an anonymous cookie's (well formed or not), which is never
+    /// looked up in the database.
+    pub fn is_anonymous(value: &str) -> bool {
+        value.starts_with(ANONYMOUS_PREFIX)
+    }
+
+    /// The anonymous cookie of a value, unless it is malformed, made in the future or older
+    /// than [`ANONYMOUS_SECONDS`].
+    pub fn parse(value: &str, now: i64) -> Option<AnonymousCookie> {
+        let mut parts = value.split('.');
+        let (prefix, lang, made_at, random) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if prefix != ANONYMOUS_PREFIX || parts.next().is_some() {
+            return None;
+        }
+        let made_at: i64 = made_at.parse().ok()?;
+        let fresh = made_at <= now + 60 && now - made_at < ANONYMOUS_SECONDS;
+        let well_formed = random.len() == 64 && random.bytes().all(|byte| byte.is_ascii_hexdigit());
+        (fresh && well_formed).then(|| AnonymousCookie {
+            lang: lang.to_string(),
+            made_at,
+            random: random.to_string(),
+        })
+    }
+
+    /// The CSRF token of the cookie: the HMAC-SHA256 of its time and random part under the
+    /// server's key, in hex. The language is not in it, so changing the language keeps it.
+    pub fn csrf(&self, key: &[u8]) -> String {
+        let message = format!("csrf.{}.{}", self.made_at, self.random);
+        hmac_sha256(key, message.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of a message under a key.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block_key = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block_key[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block_key[..key.len()].copy_from_slice(key);
+    }
+    let inner_pad: Vec<u8> = block_key.iter().map(|byte| byte ^ 0x36).collect();
+    let outer_pad: Vec<u8> = block_key.iter().map(|byte| byte ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&inner_pad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(&outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
 /// A session as the table keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSession {
-    /// The signed-in user, `None` before sign-in.
+    /// The signed-in user (`None` only in rows an older version made before sign-in, which
+    /// open nothing now).
     pub user_id: Option<i64>,
     /// The session's CSRF token (not a credential by itself: it opens nothing without the
     /// cookie, so it is kept as it is).
@@ -154,6 +266,61 @@ mod tests {
             lang: "ru".to_string(),
             used_at: 0,
         }
+    }
+
+    #[test]
+    fn hmac_sha256_gives_the_rfc_4231_values() {
+        let hex = |bytes: [u8; 32]| -> String {
+            bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+        };
+        assert_eq!(
+            hex(hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        // A key longer than the block is hashed first (test case 6).
+        assert_eq!(
+            hex(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn an_anonymous_cookie_is_accepted_only_well_formed_and_for_its_time() {
+        let cookie = AnonymousCookie {
+            lang: "kk".to_string(),
+            made_at: 1_000,
+            random: "ab".repeat(32),
+        };
+        let value = cookie.value();
+        assert!(AnonymousCookie::is_anonymous(&value));
+        assert_eq!(AnonymousCookie::parse(&value, 1_000), Some(cookie.clone()));
+        assert_eq!(
+            AnonymousCookie::parse(&value, 1_000 + ANONYMOUS_SECONDS),
+            None
+        );
+        assert_eq!(
+            AnonymousCookie::parse(&value, 0),
+            None,
+            "made in the future"
+        );
+        assert_eq!(AnonymousCookie::parse(&format!("{value}.x"), 1_000), None);
+        assert_eq!(AnonymousCookie::parse("anon.ru.1000.abcd", 1_000), None);
+        // The CSRF token depends on the key and the random part, not on the language.
+        let other_lang = AnonymousCookie {
+            lang: "en".to_string(),
+            ..cookie.clone()
+        };
+        let other_random = AnonymousCookie {
+            random: "cd".repeat(32),
+            ..cookie.clone()
+        };
+        assert_eq!(cookie.csrf(b"key"), other_lang.csrf(b"key"));
+        assert_ne!(cookie.csrf(b"key"), other_random.csrf(b"key"));
+        assert_ne!(cookie.csrf(b"key"), cookie.csrf(b"another key"));
+        assert_eq!(cookie.csrf(b"key").len(), 64);
     }
 
     #[test]

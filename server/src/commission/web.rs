@@ -1,6 +1,6 @@
 //! The commission app's pages under `/app`: sign-in with a session cookie (HttpOnly,
-//! SameSite=Strict; the session kept in the database by the SHA-256 of its token, see
-//! [`super::sessions`]) and a limit on failed attempts, a CSRF token in every form, a
+//! SameSite=Strict; a signed-in session kept in the database by the SHA-256 of its token, an
+//! anonymous cookie before sign-in that no table holds, see [`super::sessions`]) and a limit on failed attempts, a CSRF token in every form, a
 //! Content-Security-Policy that lets only the response's own nonce'd style and script run.
 //!
 //! Every page and action of a survey or conclusion checks that it belongs to the signed-in
@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::sessions::{self, StoredSession};
+use super::sessions::{self, AnonymousCookie, StoredSession};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -88,7 +88,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/app/conclusions/{id}/print", get(print_page))
 }
 
-/// What a request knows of its browser: the session (made if there was none) and its user.
+/// What a request knows of its browser: its session (signed in, or anonymous and made if there
+/// was none) and its user.
 struct Visit {
     session_id: String,
     new_cookie: bool,
@@ -136,8 +137,14 @@ impl Visit {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.new_cookie {
+            // An anonymous cookie lasts only as long as the server accepts it.
+            let max_age = if AnonymousCookie::is_anonymous(&self.session_id) {
+                format!("; Max-Age={}", sessions::ANONYMOUS_SECONDS)
+            } else {
+                String::new()
+            };
             if let Ok(value) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={}; Path=/app; HttpOnly; SameSite=Strict",
+                "{SESSION_COOKIE}={}; Path=/app; HttpOnly; SameSite=Strict{max_age}",
                 self.session_id
             )) {
                 headers.insert(header::SET_COOKIE, value);
@@ -249,8 +256,9 @@ fn new_secret() -> Result<String, Response> {
     })
 }
 
-/// Finds the request's session (making one when there is none or it has expired) and its user,
-/// in one transaction; `?lang=` sets the session's language.
+/// Finds the request's session and its user; `?lang=` sets the session's language. A signed-in
+/// session is read from the database (one transaction); any other request gets an anonymous
+/// cookie that no table holds (see [`sessions::AnonymousCookie`]), so it writes nothing.
 async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Visit, Response> {
     let presented = headers
         .get_all(header::COOKIE)
@@ -261,42 +269,77 @@ async fn visit(app: &App, headers: &HeaderMap, lang: Option<&str>) -> Result<Vis
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_string());
     let asked_lang = lang.and_then(Lang::parse);
-    let fresh_token = new_secret()?;
-    let fresh = Session {
-        user_id: None,
-        csrf: new_secret()?,
-        lang: asked_lang.unwrap_or_default(),
-    };
-    let found = app
-        .store
-        .side(move |database| {
-            in_transaction(database, |sql| {
-                let now = sessions::now_seconds();
-                if let Some(token) = presented {
+    let now = sessions::now_seconds();
+    let stored_token = presented
+        .clone()
+        .filter(|token| !AnonymousCookie::is_anonymous(token));
+    if let Some(token) = stored_token {
+        let found = app
+            .store
+            .side(move |database| {
+                in_transaction(database, |sql| {
                     let asked = asked_lang.map(Lang::code);
-                    if let Some(stored) = sessions::find(sql, &token, asked, now)? {
-                        let session = Session::of_stored(&stored);
-                        let user = match session.user_id {
-                            Some(user_id) => super::user_by_id(sql, user_id)?,
-                            None => None,
-                        };
-                        return Ok((token, false, session, user));
-                    }
-                }
-                sessions::create(sql, &fresh_token, &fresh.stored(now), now)?;
-                Ok((fresh_token, true, fresh, None))
+                    let Some(stored) = sessions::find(sql, &token, asked, now)? else {
+                        return Ok(None);
+                    };
+                    let session = Session::of_stored(&stored);
+                    let user = match session.user_id {
+                        Some(user_id) => super::user_by_id(sql, user_id)?,
+                        None => None,
+                    };
+                    Ok(user.map(|user| (token, session, user)))
+                })
             })
-        })
-        .await;
-    let (session_id, new_cookie, session, user) = found.map_err(|error| {
-        tracing::error!(%error, "the commission app's sessions failed");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
-    })?;
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "the commission app's sessions failed");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            })?;
+        if let Some((session_id, session, user)) = found {
+            return Ok(Visit {
+                session_id,
+                new_cookie: false,
+                session,
+                user: Some(user),
+                nonce: random(16),
+            });
+        }
+    }
+    // Not signed in: the anonymous cookie presented, or a new one.
+    let Some(key) = app.anonymous_key.bytes() else {
+        tracing::error!("no random bytes for the anonymous cookies' key");
+        return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    };
+    let presented_anonymous = presented
+        .as_deref()
+        .and_then(|value| AnonymousCookie::parse(value, now));
+    let (cookie, new_cookie) = match presented_anonymous {
+        Some(mut cookie) => {
+            let changed = asked_lang.filter(|asked| asked.code() != cookie.lang);
+            if let Some(asked) = changed {
+                cookie.lang = asked.code().to_string();
+            }
+            (cookie, changed.is_some())
+        }
+        None => (
+            AnonymousCookie {
+                lang: asked_lang.unwrap_or_default().code().to_string(),
+                made_at: now,
+                random: new_secret()?,
+            },
+            true,
+        ),
+    };
+    let session = Session {
+        user_id: None,
+        csrf: cookie.csrf(key),
+        lang: Lang::parse(&cookie.lang).unwrap_or_default(),
+    };
     Ok(Visit {
-        session_id,
+        session_id: cookie.value(),
         new_cookie,
         session,
-        user,
+        user: None,
         nonce: random(16),
     })
 }
@@ -438,8 +481,9 @@ async fn sign_in(
     {
         return visit.refusal(&error);
     }
-    // A new session token (and CSRF token) at sign-in, so a token planted before it is worth
-    // nothing; the session before it is deleted.
+    // A new session token (and CSRF token) at sign-in, so a cookie planted before it is worth
+    // nothing: the first row of the session is made now. A signed-in session before it (a second
+    // sign-in in the same browser) is deleted.
     let (session_id, csrf) = match (new_secret(), new_secret()) {
         (Ok(token), Ok(csrf)) => (token, csrf),
         (Err(response), _) | (_, Err(response)) => return response,
@@ -456,7 +500,9 @@ async fn sign_in(
     );
     if let Err(error) = with_database(&app, move |database| {
         Ok(in_transaction(database, |sql| {
-            sessions::delete(sql, &old_token)?;
+            if !AnonymousCookie::is_anonymous(&old_token) {
+                sessions::delete(sql, &old_token)?;
+            }
             sessions::create(sql, &new_token, &stored, stored.used_at)
         })?)
     })
@@ -493,14 +539,17 @@ async fn sign_out(
         return response;
     }
     let token = visit.session_id.clone();
-    if let Err(error) = with_database(&app, move |database| {
-        Ok(in_transaction(database, |sql| {
-            sessions::delete(sql, &token)
-        })?)
-    })
-    .await
-    {
-        return visit.refusal(&error);
+    // An anonymous cookie has no row to delete.
+    if visit.user.is_some() {
+        if let Err(error) = with_database(&app, move |database| {
+            Ok(in_transaction(database, |sql| {
+                sessions::delete(sql, &token)
+            })?)
+        })
+        .await
+        {
+            return visit.refusal(&error);
+        }
     }
     let mut response = visit.redirect("/app/sign-in");
     // The browser forgets the cookie too; the row is gone, so the token opens nothing anyway.
