@@ -16,6 +16,8 @@
 //! Every function takes the present time (`now`, seconds since the Unix epoch) so that the unit
 //! tests can move the clock.
 
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Sql, SqlValue, StoreError};
@@ -110,24 +112,17 @@ impl AnonymousCookie {
 
 /// HMAC-SHA256 (RFC 2104) of a message under a key.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block_key = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block_key[..32].copy_from_slice(&Sha256::digest(key));
+    // HMAC pads a key to the hash's block (64 bytes) with zeros, and hashes a longer key
+    // first; done here, the block goes to the infallible `KeyInit::new`.
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..32].copy_from_slice(&Sha256::digest(key));
     } else {
-        block_key[..key.len()].copy_from_slice(key);
+        block[..key.len()].copy_from_slice(key);
     }
-    let inner_pad: Vec<u8> = block_key.iter().map(|byte| byte ^ 0x36).collect();
-    let outer_pad: Vec<u8> = block_key.iter().map(|byte| byte ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(&outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// A session as the table keeps it.
