@@ -675,3 +675,51 @@ fn case_errors_are_told_in_the_requested_language() {
         }
     }
 }
+
+/// A legal source is shown in the page's language: in the English text, page and JSON no source
+/// holds a Cyrillic letter; in Kazakh no source is the Russian one; the JSON keeps the policy's
+/// own text under `source` (as decisions carry it) and its words under `source_words`.
+#[test]
+fn legal_sources_are_shown_in_the_language_of_the_page() {
+    let cyrillic = |text: &str| text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+    for case_id in ["c000002", "c000005", "edge-consent-late"] {
+        let case = example(case_id);
+        let sources_in = |lang: &str, word: &str| -> Vec<String> {
+            ereje_on("explain", &case, &["--lang", lang])
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix(word).map(str::to_string))
+                .collect()
+        };
+        let russian = sources_in("ru", "Источник: ");
+        let kazakh = sources_in("kk", "Дереккөз: ");
+        let english = sources_in("en", "Source: ");
+        assert!(!russian.is_empty(), "{case_id}: no source shown");
+        assert_eq!(russian.len(), kazakh.len(), "{case_id}");
+        assert_eq!(russian.len(), english.len(), "{case_id}");
+        for source in &english {
+            assert!(!cyrillic(source), "{case_id} en: {source}");
+        }
+        for source in &kazakh {
+            assert!(!russian.contains(source), "{case_id} kk: Russian {source}");
+        }
+        let html = ereje_on("explain", &case, &["--lang", "en", "--format", "html"]);
+        for part in html.split("class=\"source\">").skip(1) {
+            let shown = part.split('<').next().unwrap_or_default();
+            assert!(!cyrillic(shown), "{case_id} html: {shown}");
+        }
+        let json = explanation_in(&case, "en");
+        let mut shown = 0;
+        for list in ["reasons", "rules"] {
+            for entry in json[list].as_array().unwrap() {
+                let Some(source) = entry["source"].as_str() else {
+                    continue;
+                };
+                let words = entry["source_words"].as_str().unwrap();
+                assert!(cyrillic(source), "{case_id}: the policy's own text changed");
+                assert!(!cyrillic(words), "{case_id} json: {words}");
+                shown += 1;
+            }
+        }
+        assert!(shown > 0, "{case_id}: no source in the JSON");
+    }
+}

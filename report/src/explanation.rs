@@ -368,6 +368,20 @@ pub fn render(explanation: &Explanation, format: Format, lang: Lang, full: bool)
             if let Some(object) = value.as_object_mut() {
                 let reading = serde_json::to_value(reading(explanation, lang)).unwrap_or_default();
                 object.insert("reading".to_string(), reading);
+                // Each reason's and rule's source keeps the policy's text (as decisions carry
+                // it); `source_words` is the same source in the language asked for.
+                for list in ["reasons", "rules"] {
+                    let Some(entries) = object.get_mut(list).and_then(|v| v.as_array_mut()) else {
+                        continue;
+                    };
+                    for entry in entries.iter_mut().filter_map(|v| v.as_object_mut()) {
+                        let Some(source) = entry.get("source").and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        let words = source_words(explanation, source, lang).to_string();
+                        entry.insert("source_words".to_string(), words.into());
+                    }
+                }
             }
             let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
             json.push('\n');
@@ -556,6 +570,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 let _ = writeln!(out, "    {text}");
             }
             if let Some(source) = &rule.source {
+                let source = source_words(explanation, source, lang);
                 let _ = writeln!(out, "    {}: {source}", labels.source);
             }
         }
@@ -675,6 +690,7 @@ fn write_reason(
     let text = message(&reason.messages, lang).unwrap_or(labels.no_message);
     let _ = writeln!(out, "  {number}. {}: {text}", reason.rule);
     if let Some(source) = &reason.source {
+        let source = source_words(explanation, source, lang);
         let _ = writeln!(out, "     {}: {source}", labels.source);
     }
     if let Some(comparison) = &reason.comparison {
@@ -769,6 +785,17 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
             .collect();
         let _ = writeln!(out, "    {}: {}", labels.criteria, criteria.join(", "));
     }
+}
+
+/// A legal source in `lang`: the policy's words for it (`label source "…"`), else its text as
+/// the policy writes it (which the explanation's data keeps, as decisions do).
+pub fn source_words<'a>(explanation: &'a Explanation, source: &'a str, lang: Lang) -> &'a str {
+    policy_label(
+        explanation,
+        &ereje_runtime::ir::source_label_key(source),
+        lang,
+    )
+    .unwrap_or(source)
 }
 
 /// The policy's label of `target` in `lang`, if it gives one.
@@ -1098,7 +1125,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 out,
                 "<p class=\"source\">{}: {}</p>",
                 escape(labels.source),
-                escape(source)
+                escape(source_words(explanation, source, lang))
             );
         }
         if let Some(comparison) = &reason.comparison {
@@ -1162,7 +1189,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 escape(&rule.rule),
                 escape(&format_quantity(&rule.value, lang)),
                 escape(message(&rule.messages, lang).unwrap_or("")),
-                escape(rule.source.as_deref().unwrap_or(""))
+                escape(
+                    rule.source
+                        .as_deref()
+                        .map_or("", |source| source_words(explanation, source, lang))
+                )
             );
         }
         out.push_str("</table>\n");

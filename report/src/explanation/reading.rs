@@ -242,6 +242,7 @@ fn derivation_step(
         );
     }
     if let Some(source) = &rule.source {
+        let source = super::source_words(explanation, source, lang);
         section.push(1, format!("{}: {source}", labels(lang).source));
     }
 }
