@@ -723,3 +723,56 @@ fn legal_sources_are_shown_in_the_language_of_the_page() {
         assert!(shown > 0, "{case_id}: no source in the JSON");
     }
 }
+
+/// A case file of `cli/tests/cases`.
+fn test_case(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join(format!("tests/cases/{name}.json"))).unwrap()
+}
+
+/// The section of a text explanation that starts with the line `title`, up to the blank line.
+fn section_of(text: &str, title: &str) -> String {
+    text.lines()
+        .skip_while(|line| *line != title)
+        .take_while(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The pilot not applied, for each consent failure (late, refused, no reply): the section names
+/// the adult, the SMS date, the deadline with the days it skipped as weekend or holiday (from
+/// the policy's calendar: 8 and 9 March 2025 are a weekend, 10 March the day off moved from
+/// 8 March), and the answer or its absence; in ru, kk and en (a snapshot each), the Russian and
+/// Kazakh without a Latin-script word.
+#[test]
+fn the_pilot_not_applied_says_who_when_and_by_what_deadline() {
+    for (name, member_line) in [
+        ("pilot-consent-late", "дата ответа: 12.03.2025"),
+        ("pilot-consent-refused", "ответ на СМС: нет"),
+        ("pilot-consent-no-reply", "согласие на пилот: —"),
+    ] {
+        let case = test_case(name);
+        let mut texts = String::new();
+        for (lang, title) in [
+            ("ru", "Пилот по учёту расходов"),
+            ("kk", "Шығыстарды есепке алу пилоты"),
+            ("en", "Expense-accounting pilot"),
+        ] {
+            let section = section_of(&ereje_on("explain", &case, &["--lang", lang]), title);
+            if lang != "en" {
+                let words = latin_words(&section, name);
+                assert!(words.is_empty(), "{name} {lang}: {words:?} in\n{section}");
+            }
+            texts.push_str(&format!("=== {lang}\n{section}\n"));
+        }
+        for expected in [
+            "не дали согласия вовремя: m1",
+            "11.03.2025 (пропущены нерабочие дни: 08.03.2025 — выходной, 09.03.2025 — выходной, 10.03.2025 — праздник)",
+            "дата СМС: 07.03.2025",
+            "  m1:",
+            member_line,
+        ] {
+            assert!(texts.contains(expected), "{name}: no {expected:?} in\n{texts}");
+        }
+        insta::assert_snapshot!(format!("pilot_{name}"), texts);
+    }
+}

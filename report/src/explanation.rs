@@ -98,6 +98,10 @@ pub struct Labels {
     pub not_applicable: &'static str,
     /// A name in quotes: `«{}»`.
     pub quoted: &'static str,
+    /// The days a working-day deadline skipped: `skipped: {}`.
+    pub skipped: &'static str,
+    pub weekend: &'static str,
+    pub holiday: &'static str,
     pub decimal_separator: char,
     pub kinds: [(&'static str, &'static str); 8],
 }
@@ -158,6 +162,9 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "оснований для отказа: {}",
             not_applicable: "не применяется",
             quoted: "«{}»",
+            skipped: "пропущены нерабочие дни: {}",
+            weekend: "выходной",
+            holiday: "праздник",
             decimal_separator: ',',
             kinds: [
                 ("rule", "правило"),
@@ -225,6 +232,9 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "бас тарту негіздері: {}",
             not_applicable: "қолданылмайды",
             quoted: "«{}»",
+            skipped: "өткізілген жұмыс емес күндер: {}",
+            weekend: "демалыс күні",
+            holiday: "мереке",
             decimal_separator: ',',
             kinds: [
                 ("rule", "ереже"),
@@ -292,6 +302,9 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "reasons for refusal: {}",
             not_applicable: "does not apply",
             quoted: "“{}”",
+            skipped: "days skipped as not worked: {}",
+            weekend: "weekend",
+            holiday: "holiday",
             decimal_separator: '.',
             kinds: [
                 ("rule", "rule"),
@@ -323,7 +336,7 @@ pub fn fact_label(
 }
 
 /// A fact's value as a caseworker reads it: an enum value by its label.
-fn fact_value(
+pub(crate) fn fact_value(
     explanation: &Explanation,
     named: Option<&FactName>,
     value: &Quantity,

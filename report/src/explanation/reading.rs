@@ -9,7 +9,8 @@
 //! payment, which is banded and which is a list is read from the policy (its `payments`
 //! markers, its bands), never from names in Rust.
 
-use ereje_runtime::explain::{AppliedRule, BandPosition, Quantity};
+use ereje_runtime::explain::{AppliedRule, BandPosition, BasisEntry, Override, Quantity};
+use ereje_runtime::value::Date;
 use ereje_runtime::Explanation;
 use serde::Serialize;
 
@@ -344,6 +345,13 @@ fn parts(
             }
             _ => continue,
         }
+        if let Some(found) = explanation
+            .overrides
+            .iter()
+            .find(|found| found.value == *item)
+        {
+            override_lines(explanation, &mut section, found, item, lang);
+        }
         out.push(section);
     }
     out
@@ -475,4 +483,138 @@ fn list(explanation: &Explanation, name: &str, value: &Quantity, lang: Lang) -> 
         );
     }
     section
+}
+
+/// What an exception that gave a part its value says (the rule's message for its value), and
+/// for each member the part names whose call did not hold (the adult who did not consent in
+/// time): the facts and computed dates that call read, a computed date with the days it skipped
+/// as not worked by the policy's calendar.
+fn override_lines(
+    explanation: &Explanation,
+    section: &mut Section,
+    found: &Override,
+    part: &Quantity,
+    lang: Lang,
+) {
+    if let Some(said) = message(&found.messages, lang) {
+        section.push(0, said.to_string());
+    }
+    let basis = &found.basis;
+    // The dates the policy computed on the way (a deadline), once, each with the days it
+    // skipped as not worked and the dates of the case it was computed from.
+    let mut shown: Vec<&str> = Vec::new();
+    for (position, entry) in basis.iter().enumerate() {
+        let Quantity::Date(until) = entry.number.value else {
+            continue;
+        };
+        if entry.number.kind != "definition" || shown.contains(&entry.number.id.as_str()) {
+            continue;
+        }
+        shown.push(&entry.number.id);
+        let from: Vec<&BasisEntry> = basis[position + 1..]
+            .iter()
+            .take_while(|inner| inner.depth > entry.depth)
+            .filter(|inner| {
+                inner.number.kind == "input" && matches!(inner.number.value, Quantity::Date(_))
+            })
+            .collect();
+        let mut line = format!(
+            "{}: {}",
+            name_of(explanation, &entry.number.id, lang),
+            format_quantity(&entry.number.value, lang)
+        );
+        if let Some(Quantity::Date(start)) = from.first().map(|inner| &inner.number.value) {
+            let skipped = skipped_days(explanation, *start, until, lang);
+            if !skipped.is_empty() {
+                line.push_str(&format!(
+                    " ({})",
+                    labels(lang).skipped.replace("{}", &skipped.join(", "))
+                ));
+            }
+        }
+        section.push(0, line);
+        for inner in from {
+            section.push(1, fact_line(explanation, inner, None, lang));
+        }
+    }
+    // Each member the part names whose call did not hold: the facts of the case it read.
+    for (position, call) in basis.iter().enumerate() {
+        let number = &call.number;
+        let owner = number
+            .named
+            .as_ref()
+            .and_then(|named| named.owner.as_deref());
+        let Some(owner) = owner else {
+            continue;
+        };
+        let failed = number.kind == "function" && number.value == Quantity::Bool(false);
+        if !failed || !mentions(part, owner) {
+            continue;
+        }
+        section.push(0, format!("{owner}:"));
+        let mut inside_definition: Option<usize> = None;
+        for entry in basis[position + 1..]
+            .iter()
+            .take_while(|entry| entry.depth > call.depth)
+        {
+            if inside_definition.is_some_and(|depth| entry.depth > depth) {
+                continue;
+            }
+            inside_definition = None;
+            if entry.number.kind == "definition" {
+                inside_definition = Some(entry.depth);
+                continue;
+            }
+            if entry.number.kind == "input" {
+                section.push(1, fact_line(explanation, entry, Some(owner), lang));
+            }
+        }
+    }
+}
+
+/// A fact of the case as `label: value`, without its owner's id when the line is under it.
+fn fact_line(
+    explanation: &Explanation,
+    entry: &BasisEntry,
+    owner: Option<&str>,
+    lang: Lang,
+) -> String {
+    let label = super::fact_label(explanation, entry.number.named.as_ref(), lang)
+        .unwrap_or_else(|| entry.number.id.clone());
+    let name = match owner {
+        Some(owner) => label
+            .strip_prefix(&format!("{owner}: "))
+            .map_or(label.clone(), str::to_string),
+        None => label,
+    };
+    let value = super::fact_value(
+        explanation,
+        entry.number.named.as_ref(),
+        &entry.number.value,
+        lang,
+    );
+    format!("{name}: {value}")
+}
+
+/// The days strictly between `from` and `until`, when the calendar works none of them, each as a
+/// weekend day or a holiday.
+fn skipped_days(explanation: &Explanation, from: Date, until: Date, lang: Lang) -> Vec<String> {
+    let words = labels(lang);
+    let mut out = Vec::new();
+    let mut day = from.succ_opt();
+    while let Some(current) = day.filter(|current| *current < until) {
+        if !explanation.non_working_days.contains(&current) {
+            return Vec::new();
+        }
+        // ISO weekday: 6 and 7 are Saturday and Sunday.
+        let weekend = matches!(current.format("%u").to_string().as_str(), "6" | "7");
+        let kind = if weekend {
+            words.weekend
+        } else {
+            words.holiday
+        };
+        out.push(format!("{} — {kind}", super::format_date(current)));
+        day = current.succ_opt();
+    }
+    out
 }
