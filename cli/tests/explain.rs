@@ -776,3 +776,30 @@ fn the_pilot_not_applied_says_who_when_and_by_what_deadline() {
         insta::assert_snapshot!(format!("pilot_{name}"), texts);
     }
 }
+
+/// The per-capita income's calculation lists the incomes by member and month: those counted
+/// with their amounts (which add up to the counted income), those left out with the field that
+/// left them out (a month outside the period, an excluded kind).
+#[test]
+fn the_counted_income_is_listed_by_member_and_month() {
+    let text = ereje_on("explain", &example("c000002"), &["--lang", "ru"]);
+    let calculation = section_of(&text, "Расчёт");
+    for line in [
+        "      m1: 04.2025, заработная плата: 274 729 ₸",
+        "      m1: 05.2025, заработная плата: 427 210,66 ₸",
+        "      m1: 06.2025, заработная плата: 327 317 ₸",
+        "      m2: 05.2025, доход от самозанятости: 345 186 ₸",
+        "      m1: 05.2024 — не учтено по признаку «месяц»",
+        "      m2: 04.2025, АСП — не учтено по признаку «вид дохода»",
+    ] {
+        assert!(
+            calculation.lines().any(|shown| shown == line),
+            "no {line:?} in\n{calculation}"
+        );
+    }
+    // 274 729 + 427 210,66 + 327 317 + 345 186 = 1 374 442,66: the counted income above them.
+    assert!(calculation.contains("учтённый доход за период: 1 374 442,66 ₸"));
+    let incomes = calculation.find("m1: 04.2025").unwrap();
+    let size = calculation.find("число членов семьи: 4").unwrap();
+    assert!(incomes < size, "the incomes belong to the per-capita step");
+}

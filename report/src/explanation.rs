@@ -100,6 +100,8 @@ pub struct Labels {
     pub quoted: &'static str,
     /// The days a working-day deadline skipped: `skipped: {}`.
     pub skipped: &'static str,
+    /// A record of the case a sum did not count, by the field that left it out: `{}`.
+    pub left_out: &'static str,
     pub weekend: &'static str,
     pub holiday: &'static str,
     pub decimal_separator: char,
@@ -163,6 +165,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "не применяется",
             quoted: "«{}»",
             skipped: "пропущены нерабочие дни: {}",
+            left_out: "не учтено по признаку «{}»",
             weekend: "выходной",
             holiday: "праздник",
             decimal_separator: ',',
@@ -233,6 +236,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "қолданылмайды",
             quoted: "«{}»",
             skipped: "өткізілген жұмыс емес күндер: {}",
+            left_out: "«{}» бойынша есепке алынбады",
             weekend: "демалыс күні",
             holiday: "мереке",
             decimal_separator: ',',
@@ -303,6 +307,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "does not apply",
             quoted: "“{}”",
             skipped: "days skipped as not worked: {}",
+            left_out: "left out by its “{}”",
             weekend: "weekend",
             holiday: "holiday",
             decimal_separator: '.',

@@ -241,6 +241,7 @@ fn derivation_step(
                 step_value(explanation, &number.id, &number.value, lang)
             ),
         );
+        record_lines(explanation, section, &number.facts, lang);
     }
     if let Some(source) = &rule.source {
         let source = super::source_words(explanation, source, lang);
@@ -617,4 +618,53 @@ fn skipped_days(explanation: &Explanation, from: Date, until: Date, lang: Lang) 
         day = current.succ_opt();
     }
     out
+}
+
+/// The records of the case a step read (the incomes a sum went through), one line each by its
+/// owner: its values, and for a record whose amount was not read, the field that left it out.
+fn record_lines(
+    explanation: &Explanation,
+    section: &mut Section,
+    facts: &[ereje_runtime::explain::Fact],
+    lang: Lang,
+) {
+    let mut records: Vec<(&str, Vec<&ereje_runtime::explain::Fact>)> = Vec::new();
+    for fact in facts {
+        let parent = fact.path.rsplit_once('/').map_or("", |(parent, _)| parent);
+        match records.iter_mut().find(|(path, _)| *path == parent) {
+            Some((_, fields)) => fields.push(fact),
+            None => records.push((parent, vec![fact])),
+        }
+    }
+    for (_, fields) in records {
+        let owner = fields
+            .iter()
+            .find_map(|fact| fact.named.as_ref().and_then(|named| named.owner.as_deref()));
+        let amount = fields
+            .iter()
+            .find(|fact| matches!(fact.value, Quantity::Money(_)));
+        let shown: Vec<String> = fields
+            .iter()
+            .filter(|fact| !matches!(fact.value, Quantity::Money(_)))
+            .map(|fact| super::fact_value(explanation, fact.named.as_ref(), &fact.value, lang))
+            .collect();
+        let mut line = owner.map_or_else(String::new, |owner| format!("{owner}: "));
+        line.push_str(&shown.join(", "));
+        match (amount, fields.last()) {
+            (Some(amount), _) => {
+                line.push_str(&format!(": {}", format_quantity(&amount.value, lang)));
+            }
+            (None, Some(last)) => {
+                let field = last.named.as_ref().map_or(last.path.as_str(), |named| {
+                    name_of(explanation, &named.target, lang)
+                });
+                line.push_str(&format!(
+                    " — {}",
+                    labels(lang).left_out.replace("{}", field)
+                ));
+            }
+            (None, None) => {}
+        }
+        section.push(2, line);
+    }
 }

@@ -302,6 +302,11 @@ pub struct Number {
     /// made for); `named` then names that member as its owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argument: Option<String>,
+    /// For a rule or definition that reads records of the case (a sum over incomes): the facts
+    /// it read directly, in reading order. A record whose amount was not read was left out, by
+    /// the last fact read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<Fact>,
 }
 
 /// What a fact of the case is: the label target of its field (`Member.birth_date`) and the id
@@ -500,6 +505,9 @@ fn name_facts(policy: &Policy, root: &Value, explanation: &mut Explanation) {
     for number in numbers {
         if number.id.starts_with('/') {
             number.named = fact_name(policy, root, &number.id);
+        }
+        for fact in &mut number.facts {
+            fact.named = fact_name(policy, root, &fact.path);
         }
     }
     for number in explanation
@@ -702,6 +710,11 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
             source: input.source.as_deref().map(String::from),
             named: None,
             argument: None,
+            facts: if matches!(input.kind, TraceKind::Rule | TraceKind::Definition) {
+                direct_facts(policy, trace, input)
+            } else {
+                Vec::new()
+            },
         })
         .collect()
 }
@@ -783,6 +796,7 @@ fn overrides(engine: &Engine, root: &Value, as_of: Date, trace: &Trace) -> Vec<O
                     source: top.source.as_deref().map(String::from),
                     named: None,
                     argument: None,
+                    facts: Vec::new(),
                 },
             });
             last.basis
@@ -891,6 +905,7 @@ fn basis(policy: &Policy, trace: &Trace, node: &crate::trace::TraceNode) -> Vec<
                     source: input.source.as_deref().map(String::from),
                     named: None,
                     argument,
+                    facts: Vec::new(),
                 },
             });
         }
@@ -939,6 +954,31 @@ fn non_working_days(policy: &Policy, overrides: &[Override]) -> Vec<Date> {
         }
     }
     out.sort();
+    out
+}
+
+/// The facts of list elements (`/members/0/incomes/1/amount`) a node read directly, each once.
+fn direct_facts(policy: &Policy, trace: &Trace, node: &crate::trace::TraceNode) -> Vec<Fact> {
+    let mut out: Vec<Fact> = Vec::new();
+    for input in trace
+        .inputs(node)
+        .iter()
+        .filter_map(|index| trace.nodes.get(*index))
+    {
+        let Some(path) = trace.path(input) else {
+            continue;
+        };
+        let in_list = path
+            .split('/')
+            .any(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()));
+        if input.kind == TraceKind::Input && in_list && !out.iter().any(|fact| fact.path == path) {
+            out.push(Fact {
+                path: path.to_string(),
+                value: Quantity::of(policy, &input.value, input.ty),
+                named: None,
+            });
+        }
+    }
     out
 }
 
