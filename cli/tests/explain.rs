@@ -803,3 +803,39 @@ fn the_counted_income_is_listed_by_member_and_month() {
     let size = calculation.find("число членов семьи: 4").unwrap();
     assert!(incomes < size, "the incomes belong to the per-capita step");
 }
+
+/// Both welfare overrides are shown with their reason: the overriding rule's message in the
+/// page's language next to its id, and its source in that language, in ru, kk and en.
+#[test]
+fn a_welfare_override_is_shown_with_its_reason() {
+    let policy = ereje_compiler::Workspace::load(&policy_dir())
+        .unwrap()
+        .compile()
+        .policy
+        .unwrap();
+    let late = std::fs::read_to_string(policy_dir().join("examples/consent-late.json")).unwrap();
+    for (case, rule) in [
+        (example("edge-welfare-high"), "WELL-HIGH"),
+        (late, "WELL-FOOD"),
+    ] {
+        let item = policy.items.iter().find(|item| item.name == rule).unwrap();
+        for (lang, word) in [
+            ("ru", "исключение"),
+            ("kk", "ерекшелік"),
+            ("en", "exception"),
+        ] {
+            let text = ereje_on("explain", &case, &["--lang", lang]);
+            let said = item.messages.get(lang).unwrap();
+            let line = format!("    {word}: {said} ({rule})");
+            assert!(
+                text.lines().any(|shown| shown == line),
+                "{rule} {lang}: no {line:?} in\n{text}"
+            );
+            let source = policy
+                .source_label(item.source.as_deref().unwrap(), lang)
+                .or(item.source.as_deref())
+                .unwrap();
+            assert!(text.contains(source), "{rule} {lang}: no source {source}");
+        }
+    }
+}

@@ -394,7 +394,19 @@ fn summary(
             ),
         );
         if let Some(exception) = &band.exception {
-            section.push(1, format!("{}: {exception}", words.exception));
+            // An override: the rule that gave the value, by what it says, and its source.
+            let found = explanation
+                .overrides
+                .iter()
+                .find(|found| found.exception == *exception);
+            match found.and_then(|found| message(&found.messages, lang)) {
+                Some(said) => section.push(1, format!("{}: {said} ({exception})", words.exception)),
+                None => section.push(1, format!("{}: {exception}", words.exception)),
+            }
+            if let Some(source) = found.and_then(|found| found.source.as_deref()) {
+                let source = super::source_words(explanation, source, lang);
+                section.push(2, format!("{}: {source}", words.source));
+            }
         }
         for (template, neighbour) in [
             (words.to_next, &band.to_next),
