@@ -839,3 +839,36 @@ fn a_welfare_override_is_shown_with_its_reason() {
         }
     }
 }
+
+/// The reasons, the rules behind the outputs and the categories name everything in words too:
+/// in Kazakh and Russian, from the reasons to the facts of the case (the dispute part, which
+/// keeps the JSON paths), no Latin-script word other than rule ids and member ids, for every
+/// example; no raw condition (`not any(…)`) and no JSON path.
+#[test]
+fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
+    for case in example_cases() {
+        let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = parsed["case_id"].as_str().unwrap().to_string();
+        for (lang, reasons, facts) in [
+            ("kk", "\nНегіздер", "\nІс деректері"),
+            ("ru", "\nОснования", "\nДанные дела"),
+        ] {
+            let text = ereje_on("explain", &case, &["--lang", lang]);
+            let part = text
+                .split(reasons)
+                .nth(1)
+                .and_then(|rest| rest.split(facts).next())
+                .unwrap();
+            let words = latin_words(part, &case_id);
+            assert!(words.is_empty(), "{case_id} {lang}: {words:?} in\n{part}");
+            assert!(
+                !part.contains("/members/"),
+                "{case_id} {lang}: a path in\n{part}"
+            );
+            assert!(
+                !part.contains('…'),
+                "{case_id} {lang}: a cut expression in\n{part}"
+            );
+        }
+    }
+}

@@ -498,6 +498,132 @@ pub fn comparison_sentence(comparison: &Comparison, lang: Lang) -> String {
     )
 }
 
+/// An expression of the policy in words: each name with a label (a definition, a parameter, a
+/// rule) replaced by its label, a rule without one by its step name (`Poverty line`).
+pub fn words_of(explanation: &Explanation, expression: &str, lang: Lang) -> String {
+    let mut out = String::new();
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        if token.is_empty() {
+            return;
+        }
+        let named = policy_label(explanation, token, lang)
+            .map(str::to_string)
+            .or_else(|| {
+                explanation
+                    .rules
+                    .iter()
+                    .find(|rule| rule.rule == *token)
+                    .map(|_| lowercase_first(reading::number_name(explanation, token, lang)))
+            });
+        out.push_str(named.as_deref().unwrap_or(token));
+        token.clear();
+    };
+    let expression = expression.replace(" * ", " × ").replace(" / ", " ÷ ");
+    for character in expression.chars() {
+        let continues = character.is_alphanumeric()
+            || character == '_'
+            || (character == '-' && !token.is_empty());
+        if continues && !(token.is_empty() && character.is_ascii_digit()) {
+            token.push(character);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(character);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+/// A step name inside a sentence: its first letter in lower case, unless the first word is an
+/// abbreviation (`АСП`).
+fn lowercase_first(name: &str) -> String {
+    let mut characters = name.chars();
+    match (characters.next(), characters.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => {
+            first.to_lowercase().chain(name.chars().skip(1)).collect()
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// The "why" sentence of a comparison in words: both sides named by their labels, without the
+/// policy's expression.
+pub fn comparison_in_words(
+    explanation: &Explanation,
+    comparison: &Comparison,
+    lang: Lang,
+) -> String {
+    let mut worded = comparison.clone();
+    worded.left = words_of(explanation, &comparison.left, lang);
+    worded.right = words_of(explanation, &comparison.right, lang);
+    let sentence = comparison_sentence(&worded, lang);
+    // The sentence ends with the comparison as written, `(left op right)`: left out here.
+    let tail = format!(" ({} {} {})", worded.left, worded.operator, worded.right);
+    sentence
+        .strip_suffix(&tail)
+        .map_or(sentence.clone(), str::to_string)
+}
+
+/// The "what would change it" sentence of a change, its subject named as the caseworker knows
+/// it: a fact by its label and owner, a definition or sum by its label.
+pub fn change_in_words(explanation: &Explanation, change: &Change, lang: Lang) -> String {
+    let mut worded = change.clone();
+    if change.subject.starts_with('/') {
+        let named = explanation
+            .facts
+            .iter()
+            .chain(
+                explanation
+                    .reasons
+                    .iter()
+                    .flat_map(|reason| reason.facts.iter()),
+            )
+            .find(|fact| fact.path == change.subject)
+            .and_then(|fact| fact_label(explanation, fact.named.as_ref(), lang));
+        // A fact the explanation did not read (a field of an absent record) by its field's label.
+        let by_field = || {
+            let field = change.subject.rsplit('/').next().unwrap_or_default();
+            let suffix = format!(".{field}");
+            explanation
+                .labels
+                .keys()
+                .find(|key| key.ends_with(&suffix) && key.matches('.').count() == 1)
+                .and_then(|key| policy_label(explanation, key, lang))
+                .map(str::to_string)
+        };
+        if let Some(named) = named.or_else(by_field) {
+            worded.subject = named;
+        }
+        // A fact of the case is no sum: the field a sum goes through does not apply.
+        worded.field = None;
+    } else {
+        worded.subject = words_of(explanation, &change.subject, lang);
+    }
+    if let (Some(field), false) = (&change.field, change.subject.starts_with('/')) {
+        // The field by its label, found through a fact the change edits (`Income.amount`).
+        let label = change
+            .edits
+            .iter()
+            .find_map(|edit| {
+                explanation
+                    .facts
+                    .iter()
+                    .chain(
+                        explanation
+                            .reasons
+                            .iter()
+                            .flat_map(|reason| reason.facts.iter()),
+                    )
+                    .find(|fact| fact.path == edit.path)
+            })
+            .and_then(|fact| fact.named.as_ref())
+            .map(|named| reading::name_of(explanation, &named.target, lang));
+        worded.field = Some(label.unwrap_or(field).to_string());
+    }
+    change_sentence(&worded, lang)
+}
+
 /// The "what would change it" sentence of a change.
 pub fn change_sentence(change: &Change, lang: Lang) -> String {
     let labels = labels(lang);
@@ -536,21 +662,6 @@ pub fn change_sentence(change: &Change, lang: Lang) -> String {
     } else {
         format!("{subject}: {current} → {wanted}{limit}{confirmed}")
     }
-}
-
-fn edit_line(change: &Change) -> Vec<String> {
-    change
-        .edits
-        .iter()
-        .map(|edit| {
-            let show = |value: &Option<serde_json::Value>| {
-                value
-                    .as_ref()
-                    .map_or_else(|| "∅".to_string(), |value| value.to_string())
-            };
-            format!("{}: {} → {}", edit.path, show(&edit.from), show(&edit.to))
-        })
-        .collect()
 }
 
 fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
@@ -598,7 +709,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", labels.bands);
         for band in other_bands {
-            write_band(&mut out, band, lang);
+            write_band(&mut out, explanation, band, lang);
         }
     }
     out.push('\n');
@@ -716,15 +827,7 @@ fn write_reason(
             out,
             "     {}: {}",
             labels.why,
-            comparison_sentence(comparison, lang)
-        );
-    }
-    if !reason.conditions.is_empty() {
-        let _ = writeln!(
-            out,
-            "     {}: {}",
-            labels.conditions,
-            reason.conditions.join("; ")
+            comparison_in_words(explanation, comparison, lang)
         );
     }
     if reason.changes.is_empty() {
@@ -732,10 +835,7 @@ fn write_reason(
     } else {
         let _ = writeln!(out, "     {}:", labels.change);
         for change in &reason.changes {
-            let _ = writeln!(out, "       {}", change_sentence(change, lang));
-            for edit in edit_line(change) {
-                let _ = writeln!(out, "         {}: {edit}", labels.edits);
-            }
+            let _ = writeln!(out, "       {}", change_in_words(explanation, change, lang));
         }
     }
     if !reason.numbers.is_empty() {
@@ -746,12 +846,31 @@ fn write_reason(
                     "{name} = {}",
                     fact_value(explanation, number.named.as_ref(), &number.value, lang)
                 ),
-                None => format!(
-                    "{} {} = {}",
-                    kind_name(labels, number.kind),
-                    number.id,
-                    format_quantity(&number.value, lang)
-                ),
+                None => match policy_label(explanation, &number.id, lang).or_else(|| {
+                    explanation
+                        .rules
+                        .iter()
+                        .any(|rule| rule.rule == number.id)
+                        .then(|| reading::number_name(explanation, &number.id, lang))
+                }) {
+                    // A rule keeps its id (the reasons are listed by id); other names are
+                    // shown by their words alone.
+                    Some(label) if number.kind == "rule" => format!(
+                        "{label} = {} ({})",
+                        reading::step_value(explanation, &number.id, &number.value, lang),
+                        number.id
+                    ),
+                    Some(label) => format!(
+                        "{label} = {}",
+                        reading::value_of(explanation, &number.id, &number.value, lang)
+                    ),
+                    None => format!(
+                        "{} {} = {}",
+                        kind_name(labels, number.kind),
+                        number.id,
+                        format_quantity(&number.value, lang)
+                    ),
+                },
             };
             if let Some(date) = number.effective_from {
                 let _ = write!(
@@ -765,18 +884,17 @@ fn write_reason(
     }
 }
 
-fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
+fn write_band(out: &mut String, explanation: &Explanation, band: &BandPosition, lang: Lang) {
     let labels = labels(lang);
     let _ = writeln!(
         out,
-        "  {} = {} ({} {} = {}: {} «{}»)",
-        band.item,
+        "  {}: {} ({}: {}; {} {})",
+        words_of(explanation, &band.item, lang),
         format_quantity(&band.value, lang),
-        band.bands,
-        band.score,
+        words_of(explanation, &band.score, lang),
         format_quantity(&band.score_value, lang),
         labels.band,
-        band.band_label
+        band_in_words(explanation, band, lang)
     );
     if let Some(exception) = &band.exception {
         let _ = writeln!(out, "    {}: {exception}", labels.exception);
@@ -790,7 +908,7 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
                 out,
                 "    {}",
                 template
-                    .replace("{label}", &neighbour.band_label)
+                    .replace("{label}", &interval_in_words(&neighbour.band_label, lang))
                     .replace("{points}", &format_quantity(&neighbour.points, lang))
             );
         }
@@ -803,6 +921,29 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
             .collect();
         let _ = writeln!(out, "    {}: {}", labels.criteria, criteria.join(", "));
     }
+}
+
+/// A band's name: the policy's label of it, else its interval in the language's numbers.
+fn band_in_words(explanation: &Explanation, band: &BandPosition, lang: Lang) -> String {
+    let named = reading::band_name(explanation, band, lang);
+    interval_in_words(named, lang)
+}
+
+/// An interval label as the analyst wrote it (`(-inf, 0.55)`, `[0.55, 0.70)`) in the language's
+/// numbers, `(−∞; 0,55)`; any other label as it is.
+fn interval_in_words(label: &str, lang: Lang) -> String {
+    if !label.starts_with(['(', '[']) {
+        return label.to_string();
+    }
+    let separator = labels(lang).decimal_separator;
+    let list_separator = if separator == ',' { "; " } else { ", " };
+    label
+        .replace("-inf", "−∞")
+        .replace("+inf", "+∞")
+        .replace("inf", "∞")
+        .replace(", ", "\u{0}")
+        .replace('.', &separator.to_string())
+        .replace('\u{0}', list_separator)
 }
 
 /// A legal source in `lang`: the policy's words for it (`label source "…"`), else its text as
@@ -1151,15 +1292,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 out,
                 "<p class=\"why\"><b>{}:</b> {}</p>",
                 escape(labels.why),
-                escape(&comparison_sentence(comparison, lang))
-            );
-        }
-        if !reason.conditions.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p><b>{}:</b> <code>{}</code></p>",
-                escape(labels.conditions),
-                escape(&reason.conditions.join("; "))
+                escape(&comparison_in_words(explanation, comparison, lang))
             );
         }
         let _ = writeln!(out, "<p><b>{}:</b></p>", escape(labels.change));
@@ -1169,10 +1302,8 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         for change in &reason.changes {
             let _ = writeln!(
                 out,
-                "<div class=\"change\">{}<br><small>{}: {}</small></div>",
-                escape(&change_sentence(change, lang)),
-                escape(labels.edits),
-                escape(&edit_line(change).join("; "))
+                "<div class=\"change\">{}</div>",
+                escape(&change_in_words(explanation, change, lang))
             );
         }
         if !reason.numbers.is_empty() {
@@ -1187,7 +1318,10 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                     "<tr><td>{}</td><td>{}</td></tr>",
                     escape(
                         &fact_label(explanation, number.named.as_ref(), lang).unwrap_or_else(
-                            || format!("{} {}", kind_name(labels, number.kind), number.id)
+                            || match policy_label(explanation, &number.id, lang) {
+                                Some(label) => format!("{label} ({})", number.id),
+                                None => format!("{} {}", kind_name(labels, number.kind), number.id),
+                            }
                         )
                     ),
                     escape(&format_quantity(&number.value, lang))
@@ -1221,7 +1355,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         let _ = writeln!(out, "<h2>{}</h2>", escape(labels.bands));
         let mut text = String::new();
         for band in other_bands {
-            write_band(&mut text, band, lang);
+            write_band(&mut text, explanation, band, lang);
         }
         let _ = writeln!(out, "<pre>{}</pre>", escape(&text));
     }

@@ -269,7 +269,7 @@ fn step_and_how<'a>(
 }
 
 /// The name of a number in a derivation: its label, else the step name of the rule it is.
-fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a str {
+pub fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a str {
     if let Some(label) = policy_label(explanation, id, lang) {
         return label;
     }
@@ -285,7 +285,7 @@ fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a
 
 /// A derivation value: a text value by the label the outputs give it (a rule's value that an
 /// output field shows, `asp.aid_kind.conditional`), an empty map as absent.
-fn step_value(explanation: &Explanation, id: &str, value: &Quantity, lang: Lang) -> String {
+pub fn step_value(explanation: &Explanation, id: &str, value: &Quantity, lang: Lang) -> String {
     match value {
         Quantity::Text(text) => {
             let suffix = format!(".{text}");
