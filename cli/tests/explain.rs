@@ -33,6 +33,32 @@ fn example(case_id: &str) -> String {
         .unwrap_or_else(|| panic!("no example case {case_id}"))
 }
 
+/// The small case files of `cli/tests/cases` (families the examples do not show: a contract
+/// ban in force, each consent failure of the pilot), each as one JSON line.
+fn case_files() -> Vec<String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("tests/cases"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            json.to_string()
+        })
+        .collect()
+}
+
+/// Every family an explanation is checked on: the contract examples and the case files.
+fn family_cases() -> Vec<String> {
+    let mut cases = example_cases();
+    cases.extend(case_files());
+    cases
+}
+
 /// A case refused only by ASP-CONTRACT-BAN: the example whose ban has just ended, applying a
 /// day earlier (the social contract was terminated on 2024-08-31; the ban ends on 2025-02-28).
 fn ban_case() -> String {
@@ -400,7 +426,7 @@ fn latin_words_are_found() {
 /// than rule ids, member ids, the case id and the policy's name, for every example.
 #[test]
 fn the_reading_in_kazakh_and_russian_names_everything_in_words() {
-    for case in example_cases() {
+    for case in family_cases() {
         let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
         let case_id = parsed["case_id"].as_str().unwrap().to_string();
         for (lang, reasons) in [("kk", "\nНегіздер"), ("ru", "\nОснования")] {
@@ -558,7 +584,7 @@ fn a_rule_that_does_not_hold_is_not_shown_with_its_holding_message() {
         .policy
         .unwrap();
     let mut checked = 0;
-    for case in example_cases() {
+    for case in family_cases() {
         let json = explanation(&case);
         let texts: Vec<String> = ["ru", "kk", "en"]
             .iter()
@@ -846,7 +872,7 @@ fn a_welfare_override_is_shown_with_its_reason() {
 /// example; no raw condition (`not any(…)`) and no JSON path.
 #[test]
 fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
-    for case in example_cases() {
+    for case in family_cases() {
         let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
         let case_id = parsed["case_id"].as_str().unwrap().to_string();
         for (lang, reasons, facts) in [
@@ -870,5 +896,86 @@ fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
                 "{case_id} {lang}: a cut expression in\n{part}"
             );
         }
+    }
+}
+
+/// The case files explained in ru, kk and en, a snapshot each (the examples have theirs).
+#[test]
+fn case_file_explanations_in_three_languages() {
+    for case in case_files() {
+        let json: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = json["case_id"].as_str().unwrap().to_string();
+        let mut texts = String::new();
+        for lang in ["ru", "kk", "en"] {
+            texts.push_str(&format!("=== {lang}\n"));
+            texts.push_str(&ereje_on("explain", &case, &["--lang", lang]));
+        }
+        insta::assert_snapshot!(format!("family_{case_id}"), texts);
+    }
+}
+
+/// The snapshotted families cover every kind the brief describes: every refusal reason of ASP,
+/// every welfare band, both overrides, the category-6 gate, the pilot applied, and the pilot
+/// not applied for a late, a refused and a missing consent.
+#[test]
+fn the_snapshotted_families_cover_every_kind_of_family() {
+    let policy = ereje_compiler::Workspace::load(&policy_dir())
+        .unwrap()
+        .compile()
+        .policy
+        .unwrap();
+    let refusals: Vec<String> = policy
+        .groups
+        .iter()
+        .find(|group| group.name == "ASP_REFUSALS")
+        .unwrap()
+        .members
+        .iter()
+        .map(|member| policy.items[member.item as usize].name.clone())
+        .collect();
+    let mut seen: Vec<String> = Vec::new();
+    for case in family_cases() {
+        let decision: serde_json::Value =
+            serde_json::from_str(&ereje_on("eval", &case, &[])).unwrap();
+        let outputs = &decision["outputs"];
+        for reason in outputs["asp"]["reasons"].as_array().unwrap() {
+            seen.push(reason.as_str().unwrap().to_string());
+        }
+        seen.push(format!("category {}", outputs["welfare"]["category"]));
+        if let Some(rule) = outputs["welfare"]["override"].as_str() {
+            seen.push(rule.to_string());
+        }
+        if outputs["local_support"]["housing_aid"]["available"] == false {
+            seen.push("gate".to_string());
+        }
+        let pilot = &outputs["asp"]["pilot"];
+        if pilot["applied"] == true {
+            seen.push("pilot applied".to_string());
+        }
+        if pilot["applied"] == false {
+            let case: serde_json::Value = serde_json::from_str(&case).unwrap();
+            let sms = case["pilot"]["sms_sent_on"].as_str().unwrap_or_default();
+            for member in case["members"].as_array().unwrap() {
+                let consent = &member["consent"];
+                let failure = match (consent["answer"].as_str(), consent["replied_on"].as_str()) {
+                    (None, _) => "no reply",
+                    (Some("no"), _) => "refused",
+                    (Some(_), Some(replied)) if replied > sms => "late",
+                    _ => continue,
+                };
+                seen.push(format!("consent {failure}"));
+            }
+        }
+    }
+    let mut wanted = refusals;
+    wanted.extend((1..=6).map(|band| format!("category {band}")));
+    wanted.extend(
+        ["WELL-FOOD", "WELL-HIGH", "gate", "pilot applied"]
+            .iter()
+            .map(|kind| kind.to_string()),
+    );
+    wanted.extend(["late", "refused", "no reply"].map(|failure| format!("consent {failure}")));
+    for kind in &wanted {
+        assert!(seen.contains(kind), "no snapshotted family for {kind}");
     }
 }

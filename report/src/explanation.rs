@@ -100,6 +100,8 @@ pub struct Labels {
     pub quoted: &'static str,
     /// The days a working-day deadline skipped: `skipped: {}`.
     pub skipped: &'static str,
+    /// A side of a comparison the policy computes without words for it.
+    pub limit: &'static str,
     /// A record of the case a sum did not count, by the field that left it out: `{}`.
     pub left_out: &'static str,
     pub weekend: &'static str,
@@ -165,6 +167,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "не применяется",
             quoted: "«{}»",
             skipped: "пропущены нерабочие дни: {}",
+            limit: "предельное значение",
             left_out: "не учтено по признаку «{}»",
             weekend: "выходной",
             holiday: "праздник",
@@ -236,6 +239,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "қолданылмайды",
             quoted: "«{}»",
             skipped: "өткізілген жұмыс емес күндер: {}",
+            limit: "шекті мән",
             left_out: "«{}» бойынша есепке алынбады",
             weekend: "демалыс күні",
             holiday: "мереке",
@@ -307,6 +311,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "does not apply",
             quoted: "“{}”",
             skipped: "days skipped as not worked: {}",
+            limit: "the limit",
             left_out: "left out by its “{}”",
             weekend: "weekend",
             holiday: "holiday",
@@ -499,14 +504,23 @@ pub fn comparison_sentence(comparison: &Comparison, lang: Lang) -> String {
 }
 
 /// An expression of the policy in words: each name with a label (a definition, a parameter, a
-/// rule) replaced by its label, a rule without one by its step name (`Poverty line`).
+/// rule) replaced by its label, a rule without one by its step name (`Poverty line`), a field
+/// of the case (`case.application_date`) by its field's label.
 pub fn words_of(explanation: &Explanation, expression: &str, lang: Lang) -> String {
+    worded(explanation, expression, lang).0
+}
+
+/// [`words_of`], and whether every name in the expression had words (no function call, no
+/// unlabelled name).
+fn worded(explanation: &Explanation, expression: &str, lang: Lang) -> (String, bool) {
     let mut out = String::new();
     let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
+    let mut all_named = true;
+    let mut flush = |token: &mut String, out: &mut String, next: char| {
         if token.is_empty() {
             return;
         }
+        let field = token.rsplit_once('.').map(|(_, field)| field);
         let named = policy_label(explanation, token, lang)
             .map(str::to_string)
             .or_else(|| {
@@ -515,7 +529,19 @@ pub fn words_of(explanation: &Explanation, expression: &str, lang: Lang) -> Stri
                     .iter()
                     .find(|rule| rule.rule == *token)
                     .map(|_| lowercase_first(reading::number_name(explanation, token, lang)))
+            })
+            .or_else(|| {
+                let suffix = format!(".{}", field?);
+                explanation
+                    .labels
+                    .keys()
+                    .find(|key| key.ends_with(&suffix) && key.matches('.').count() == 1)
+                    .and_then(|key| policy_label(explanation, key, lang))
+                    .map(str::to_string)
             });
+        if named.is_none() || next == '(' {
+            all_named = false;
+        }
         out.push_str(named.as_deref().unwrap_or(token));
         token.clear();
     };
@@ -523,16 +549,16 @@ pub fn words_of(explanation: &Explanation, expression: &str, lang: Lang) -> Stri
     for character in expression.chars() {
         let continues = character.is_alphanumeric()
             || character == '_'
-            || (character == '-' && !token.is_empty());
+            || ((character == '-' || character == '.') && !token.is_empty());
         if continues && !(token.is_empty() && character.is_ascii_digit()) {
             token.push(character);
         } else {
-            flush(&mut token, &mut out);
+            flush(&mut token, &mut out, character);
             out.push(character);
         }
     }
-    flush(&mut token, &mut out);
-    out
+    flush(&mut token, &mut out, ' ');
+    (out, all_named)
 }
 
 /// A step name inside a sentence: its first letter in lower case, unless the first word is an
@@ -554,9 +580,15 @@ pub fn comparison_in_words(
     comparison: &Comparison,
     lang: Lang,
 ) -> String {
-    let mut worded = comparison.clone();
-    worded.left = words_of(explanation, &comparison.left, lang);
-    worded.right = words_of(explanation, &comparison.right, lang);
+    let mut worded_comparison = comparison.clone();
+    // A side the policy computes with a function or names without words is "the limit".
+    let side = |expression: &str| match worded(explanation, expression, lang) {
+        (words, true) => words,
+        (_, false) => labels(lang).limit.to_string(),
+    };
+    worded_comparison.left = side(&comparison.left);
+    worded_comparison.right = side(&comparison.right);
+    let worded = worded_comparison;
     let sentence = comparison_sentence(&worded, lang);
     // The sentence ends with the comparison as written, `(left op right)`: left out here.
     let tail = format!(" ({} {} {})", worded.left, worded.operator, worded.right);
