@@ -33,6 +33,32 @@ fn example(case_id: &str) -> String {
         .unwrap_or_else(|| panic!("no example case {case_id}"))
 }
 
+/// The small case files of `cli/tests/cases` (families the examples do not show: a contract
+/// ban in force, each consent failure of the pilot), each as one JSON line.
+fn case_files() -> Vec<String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("tests/cases"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            json.to_string()
+        })
+        .collect()
+}
+
+/// Every family an explanation is checked on: the contract examples and the case files.
+fn family_cases() -> Vec<String> {
+    let mut cases = example_cases();
+    cases.extend(case_files());
+    cases
+}
+
 /// A case refused only by ASP-CONTRACT-BAN: the example whose ban has just ended, applying a
 /// day earlier (the social contract was terminated on 2024-08-31; the ban ends on 2025-02-28).
 fn ban_case() -> String {
@@ -400,7 +426,7 @@ fn latin_words_are_found() {
 /// than rule ids, member ids, the case id and the policy's name, for every example.
 #[test]
 fn the_reading_in_kazakh_and_russian_names_everything_in_words() {
-    for case in example_cases() {
+    for case in family_cases() {
         let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
         let case_id = parsed["case_id"].as_str().unwrap().to_string();
         for (lang, reasons) in [("kk", "\nНегіздер"), ("ru", "\nОснования")] {
@@ -558,7 +584,7 @@ fn a_rule_that_does_not_hold_is_not_shown_with_its_holding_message() {
         .policy
         .unwrap();
     let mut checked = 0;
-    for case in example_cases() {
+    for case in family_cases() {
         let json = explanation(&case);
         let texts: Vec<String> = ["ru", "kk", "en"]
             .iter()
@@ -673,5 +699,283 @@ fn case_errors_are_told_in_the_requested_language() {
                 );
             }
         }
+    }
+}
+
+/// A legal source is shown in the page's language: in the English text, page and JSON no source
+/// holds a Cyrillic letter; in Kazakh no source is the Russian one; the JSON keeps the policy's
+/// own text under `source` (as decisions carry it) and its words under `source_words`.
+#[test]
+fn legal_sources_are_shown_in_the_language_of_the_page() {
+    let cyrillic = |text: &str| text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+    for case_id in ["c000002", "c000005", "edge-consent-late"] {
+        let case = example(case_id);
+        let sources_in = |lang: &str, word: &str| -> Vec<String> {
+            ereje_on("explain", &case, &["--lang", lang])
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix(word).map(str::to_string))
+                .collect()
+        };
+        let russian = sources_in("ru", "Источник: ");
+        let kazakh = sources_in("kk", "Дереккөз: ");
+        let english = sources_in("en", "Source: ");
+        assert!(!russian.is_empty(), "{case_id}: no source shown");
+        assert_eq!(russian.len(), kazakh.len(), "{case_id}");
+        assert_eq!(russian.len(), english.len(), "{case_id}");
+        for source in &english {
+            assert!(!cyrillic(source), "{case_id} en: {source}");
+        }
+        for source in &kazakh {
+            assert!(!russian.contains(source), "{case_id} kk: Russian {source}");
+        }
+        let html = ereje_on("explain", &case, &["--lang", "en", "--format", "html"]);
+        for part in html.split("class=\"source\">").skip(1) {
+            let shown = part.split('<').next().unwrap_or_default();
+            assert!(!cyrillic(shown), "{case_id} html: {shown}");
+        }
+        let json = explanation_in(&case, "en");
+        let mut shown = 0;
+        for list in ["reasons", "rules"] {
+            for entry in json[list].as_array().unwrap() {
+                let Some(source) = entry["source"].as_str() else {
+                    continue;
+                };
+                let words = entry["source_words"].as_str().unwrap();
+                assert!(cyrillic(source), "{case_id}: the policy's own text changed");
+                assert!(!cyrillic(words), "{case_id} json: {words}");
+                shown += 1;
+            }
+        }
+        assert!(shown > 0, "{case_id}: no source in the JSON");
+    }
+}
+
+/// A case file of `cli/tests/cases`.
+fn test_case(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join(format!("tests/cases/{name}.json"))).unwrap()
+}
+
+/// The section of a text explanation that starts with the line `title`, up to the blank line.
+fn section_of(text: &str, title: &str) -> String {
+    text.lines()
+        .skip_while(|line| *line != title)
+        .take_while(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The pilot not applied, for each consent failure (late, refused, no reply): the section names
+/// the adult, the SMS date, the deadline with the days it skipped as weekend or holiday (from
+/// the policy's calendar: 8 and 9 March 2025 are a weekend, 10 March the day off moved from
+/// 8 March), and the answer or its absence; in ru, kk and en (a snapshot each), the Russian and
+/// Kazakh without a Latin-script word.
+#[test]
+fn the_pilot_not_applied_says_who_when_and_by_what_deadline() {
+    for (name, member_line) in [
+        ("pilot-consent-late", "дата ответа: 12.03.2025"),
+        ("pilot-consent-refused", "ответ на СМС: нет"),
+        ("pilot-consent-no-reply", "согласие на пилот: —"),
+    ] {
+        let case = test_case(name);
+        let mut texts = String::new();
+        for (lang, title) in [
+            ("ru", "Пилот по учёту расходов"),
+            ("kk", "Шығыстарды есепке алу пилоты"),
+            ("en", "Expense-accounting pilot"),
+        ] {
+            let section = section_of(&ereje_on("explain", &case, &["--lang", lang]), title);
+            if lang != "en" {
+                let words = latin_words(&section, name);
+                assert!(words.is_empty(), "{name} {lang}: {words:?} in\n{section}");
+            }
+            texts.push_str(&format!("=== {lang}\n{section}\n"));
+        }
+        for expected in [
+            "не дали согласия вовремя: m1",
+            "11.03.2025 (пропущены нерабочие дни: 08.03.2025 — выходной, 09.03.2025 — выходной, 10.03.2025 — праздник)",
+            "дата СМС: 07.03.2025",
+            "  m1:",
+            member_line,
+        ] {
+            assert!(texts.contains(expected), "{name}: no {expected:?} in\n{texts}");
+        }
+        insta::assert_snapshot!(format!("pilot_{name}"), texts);
+    }
+}
+
+/// The per-capita income's calculation lists the incomes by member and month: those counted
+/// with their amounts (which add up to the counted income), those left out with the field that
+/// left them out (a month outside the period, an excluded kind).
+#[test]
+fn the_counted_income_is_listed_by_member_and_month() {
+    let text = ereje_on("explain", &example("c000002"), &["--lang", "ru"]);
+    let calculation = section_of(&text, "Расчёт");
+    for line in [
+        "      m1: 04.2025, заработная плата: 274 729 ₸",
+        "      m1: 05.2025, заработная плата: 427 210,66 ₸",
+        "      m1: 06.2025, заработная плата: 327 317 ₸",
+        "      m2: 05.2025, доход от самозанятости: 345 186 ₸",
+        "      m1: 05.2024 — не учтено по признаку «месяц»",
+        "      m2: 04.2025, АСП — не учтено по признаку «вид дохода»",
+    ] {
+        assert!(
+            calculation.lines().any(|shown| shown == line),
+            "no {line:?} in\n{calculation}"
+        );
+    }
+    // 274 729 + 427 210,66 + 327 317 + 345 186 = 1 374 442,66: the counted income above them.
+    assert!(calculation.contains("учтённый доход за период: 1 374 442,66 ₸"));
+    let incomes = calculation.find("m1: 04.2025").unwrap();
+    let size = calculation.find("число членов семьи: 4").unwrap();
+    assert!(incomes < size, "the incomes belong to the per-capita step");
+}
+
+/// Both welfare overrides are shown with their reason: the overriding rule's message in the
+/// page's language next to its id, and its source in that language, in ru, kk and en.
+#[test]
+fn a_welfare_override_is_shown_with_its_reason() {
+    let policy = ereje_compiler::Workspace::load(&policy_dir())
+        .unwrap()
+        .compile()
+        .policy
+        .unwrap();
+    let late = std::fs::read_to_string(policy_dir().join("examples/consent-late.json")).unwrap();
+    for (case, rule) in [
+        (example("edge-welfare-high"), "WELL-HIGH"),
+        (late, "WELL-FOOD"),
+    ] {
+        let item = policy.items.iter().find(|item| item.name == rule).unwrap();
+        for (lang, word) in [
+            ("ru", "исключение"),
+            ("kk", "ерекшелік"),
+            ("en", "exception"),
+        ] {
+            let text = ereje_on("explain", &case, &["--lang", lang]);
+            let said = item.messages.get(lang).unwrap();
+            let line = format!("    {word}: {said} ({rule})");
+            assert!(
+                text.lines().any(|shown| shown == line),
+                "{rule} {lang}: no {line:?} in\n{text}"
+            );
+            let source = policy
+                .source_label(item.source.as_deref().unwrap(), lang)
+                .or(item.source.as_deref())
+                .unwrap();
+            assert!(text.contains(source), "{rule} {lang}: no source {source}");
+        }
+    }
+}
+
+/// The reasons, the rules behind the outputs and the categories name everything in words too:
+/// in Kazakh and Russian, from the reasons to the facts of the case (the dispute part, which
+/// keeps the JSON paths), no Latin-script word other than rule ids and member ids, for every
+/// example; no raw condition (`not any(…)`) and no JSON path.
+#[test]
+fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
+    for case in family_cases() {
+        let parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = parsed["case_id"].as_str().unwrap().to_string();
+        for (lang, reasons, facts) in [
+            ("kk", "\nНегіздер", "\nІс деректері"),
+            ("ru", "\nОснования", "\nДанные дела"),
+        ] {
+            let text = ereje_on("explain", &case, &["--lang", lang]);
+            let part = text
+                .split(reasons)
+                .nth(1)
+                .and_then(|rest| rest.split(facts).next())
+                .unwrap();
+            let words = latin_words(part, &case_id);
+            assert!(words.is_empty(), "{case_id} {lang}: {words:?} in\n{part}");
+            assert!(
+                !part.contains("/members/"),
+                "{case_id} {lang}: a path in\n{part}"
+            );
+            assert!(
+                !part.contains('…'),
+                "{case_id} {lang}: a cut expression in\n{part}"
+            );
+        }
+    }
+}
+
+/// The case files explained in ru, kk and en, a snapshot each (the examples have theirs).
+#[test]
+fn case_file_explanations_in_three_languages() {
+    for case in case_files() {
+        let json: serde_json::Value = serde_json::from_str(&case).unwrap();
+        let case_id = json["case_id"].as_str().unwrap().to_string();
+        let mut texts = String::new();
+        for lang in ["ru", "kk", "en"] {
+            texts.push_str(&format!("=== {lang}\n"));
+            texts.push_str(&ereje_on("explain", &case, &["--lang", lang]));
+        }
+        insta::assert_snapshot!(format!("family_{case_id}"), texts);
+    }
+}
+
+/// The snapshotted families cover every kind the brief describes: every refusal reason of ASP,
+/// every welfare band, both overrides, the category-6 gate, the pilot applied, and the pilot
+/// not applied for a late, a refused and a missing consent.
+#[test]
+fn the_snapshotted_families_cover_every_kind_of_family() {
+    let policy = ereje_compiler::Workspace::load(&policy_dir())
+        .unwrap()
+        .compile()
+        .policy
+        .unwrap();
+    let refusals: Vec<String> = policy
+        .groups
+        .iter()
+        .find(|group| group.name == "ASP_REFUSALS")
+        .unwrap()
+        .members
+        .iter()
+        .map(|member| policy.items[member.item as usize].name.clone())
+        .collect();
+    let mut seen: Vec<String> = Vec::new();
+    for case in family_cases() {
+        let decision: serde_json::Value =
+            serde_json::from_str(&ereje_on("eval", &case, &[])).unwrap();
+        let outputs = &decision["outputs"];
+        for reason in outputs["asp"]["reasons"].as_array().unwrap() {
+            seen.push(reason.as_str().unwrap().to_string());
+        }
+        seen.push(format!("category {}", outputs["welfare"]["category"]));
+        if let Some(rule) = outputs["welfare"]["override"].as_str() {
+            seen.push(rule.to_string());
+        }
+        if outputs["local_support"]["housing_aid"]["available"] == false {
+            seen.push("gate".to_string());
+        }
+        let pilot = &outputs["asp"]["pilot"];
+        if pilot["applied"] == true {
+            seen.push("pilot applied".to_string());
+        }
+        if pilot["applied"] == false {
+            let case: serde_json::Value = serde_json::from_str(&case).unwrap();
+            let sms = case["pilot"]["sms_sent_on"].as_str().unwrap_or_default();
+            for member in case["members"].as_array().unwrap() {
+                let consent = &member["consent"];
+                let failure = match (consent["answer"].as_str(), consent["replied_on"].as_str()) {
+                    (None, _) => "no reply",
+                    (Some("no"), _) => "refused",
+                    (Some(_), Some(replied)) if replied > sms => "late",
+                    _ => continue,
+                };
+                seen.push(format!("consent {failure}"));
+            }
+        }
+    }
+    let mut wanted = refusals;
+    wanted.extend((1..=6).map(|band| format!("category {band}")));
+    wanted.extend(
+        ["WELL-FOOD", "WELL-HIGH", "gate", "pilot applied"]
+            .iter()
+            .map(|kind| kind.to_string()),
+    );
+    wanted.extend(["late", "refused", "no reply"].map(|failure| format!("consent {failure}")));
+    for kind in &wanted {
+        assert!(seen.contains(kind), "no snapshotted family for {kind}");
     }
 }

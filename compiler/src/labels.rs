@@ -26,6 +26,8 @@ pub struct LabelDecl<'a, R> {
 pub struct Named<'a, R> {
     pub items: &'a [ir::Item],
     pub params: &'a [ir::Param],
+    pub tables: &'a [ir::Table],
+    pub calendars: &'a [ir::Calendar],
     pub outputs: Vec<(&'a ir::Output, &'a R)>,
     pub bands: Vec<(&'a ir::BandTable, &'a R)>,
     /// Every type, by id, with the item that declares it.
@@ -56,7 +58,8 @@ pub fn resolve<'a, R: Clone>(
                 .with_help(
                     "label a definition, rule, parameter, output or band table (`n`), a record \
                      field or enum value (`Member.birth_date`), an output's field \
-                     (`asp.monthly_total`) or a band by its value (`WELL_CATEGORY_BANDS.3`)",
+                     (`asp.monthly_total`), a band by its value (`WELL_CATEGORY_BANDS.3`) or a \
+                     legal source by its text (`label source \"…\"`)",
                 ),
             ));
             continue;
@@ -84,8 +87,14 @@ pub fn resolve<'a, R: Clone>(
         if !shown && texts.is_none() {
             continue;
         }
+        // A legal source's own text is its words in the first declared language.
+        let own_language = target
+            .starts_with("source \"")
+            .then(|| languages.first())
+            .flatten();
         let missing: Vec<&str> = languages
             .iter()
+            .filter(|lang| Some(*lang) != own_language)
             .map(String::as_str)
             .filter(|lang| texts.and_then(|texts| texts.get(lang)).is_none())
             .collect();
@@ -148,6 +157,11 @@ fn known_targets<'a, R>(named: &Named<'a, R>) -> BTreeMap<String, (&'a R, bool)>
         for param in named.params {
             owned.push((param.name.clone(), anchor, false));
         }
+        // Every legal source explanations may show (`label source "…"`), needing its words in
+        // each declared language.
+        for source in sources(named) {
+            owned.push((ir::source_label_key(source), anchor, true));
+        }
     }
     for (output, item) in &named.outputs {
         owned.push((output.name.clone(), item, true));
@@ -192,6 +206,26 @@ fn known_targets<'a, R>(named: &Named<'a, R>) -> BTreeMap<String, (&'a R, bool)>
         entry.1 |= shown;
     }
     targets
+}
+
+/// The legal sources of the policy: of its rules, definitions and their exceptions, parameters
+/// and their values, tables, calendars and band tables.
+fn sources<'a, R>(named: &Named<'a, R>) -> Vec<&'a str> {
+    let mut found: Vec<&'a str> = Vec::new();
+    for item in named.items {
+        found.extend(item.source.as_deref());
+        if let ir::Body::Exceptions { exceptions, .. } = &item.body {
+            found.extend(exceptions.iter().filter_map(|e| e.source.as_deref()));
+        }
+    }
+    for param in named.params {
+        found.extend(param.source.as_deref());
+        found.extend(param.values.iter().filter_map(|v| v.source.as_deref()));
+    }
+    found.extend(named.tables.iter().filter_map(|t| t.source.as_deref()));
+    found.extend(named.calendars.iter().filter_map(|c| c.source.as_deref()));
+    found.extend(named.bands.iter().filter_map(|(b, _)| b.source.as_deref()));
+    found
 }
 
 /// The fields of an object type under `path`, and the fields of the objects among them.

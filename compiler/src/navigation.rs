@@ -266,9 +266,15 @@ impl Walker {
                 self.push(&targeted.target, NameRole::Value);
                 self.exception(&targeted.exception);
             }
-            // A label's target (`Member.birth_date`, a rule id, an output field) is resolved by
-            // `labels.rs` against the IR, not by the symbol table: it adds no name to navigate.
-            Item::Label(_) => {}
+            // A label of a bare name (`label MRP`) refers to that value, so that renaming the
+            // value renames its label; a dotted target (`Member.birth_date`, an output field) or a
+            // source is resolved by `labels.rs` against the IR and adds no name to navigate.
+            Item::Label(label) => {
+                let bare = !label.target.text.contains(['.', ' ', '"']);
+                if bare {
+                    self.push(&label.target, NameRole::Value);
+                }
+            }
             Item::Check(check) => {
                 let scope = self.locals.len();
                 if let Some(list) = &check.list {

@@ -998,7 +998,19 @@ impl Builder {
                 })
             }
             Rule::label_item => {
-                let target = self.name(&next!("label target")?);
+                let first = next!("label target")?;
+                // A legal source is labelled by its text; its target is the source's key
+                // (`source "…"`), which no name can be.
+                let target = if first.as_rule() == Rule::label_source {
+                    let span = self.span(&first);
+                    let text = self.source(first).unwrap_or_default();
+                    Name {
+                        text: ereje_runtime::ir::source_label_key(&text),
+                        span,
+                    }
+                } else {
+                    self.name(&first)
+                };
                 let key = Name {
                     text: format!("label {}", target.text),
                     span: target.span,

@@ -1655,6 +1655,8 @@ pub fn compile_policy(db: &dyn Db, set: PolicySet) -> Compiled {
         &checked,
         &items,
         &params,
+        &tables,
+        &calendars,
         &outputs,
         &bands,
         input.as_ref(),
@@ -1793,6 +1795,8 @@ fn resolve_labels(
     checked: &BTreeMap<ItemRef, &CheckedItem>,
     items: &[IrItem],
     params: &[ir::Param],
+    tables: &[ir::Table],
+    calendars: &[ir::Calendar],
     outputs: &[ir::Output],
     bands: &[ir::BandTable],
     input: Option<&ir::InputDecl>,
@@ -1824,6 +1828,8 @@ fn resolve_labels(
     let named = crate::labels::Named {
         items,
         params,
+        tables,
+        calendars,
         outputs: outputs.iter().zip(&symbols.outputs).collect(),
         bands: bands.iter().zip(&symbols.bands).collect(),
         types: types

@@ -384,7 +384,11 @@ fn definition_and_references_cross_modules() {
         .map(|location| editor.module_of(location["uri"].as_str().unwrap()))
         .collect();
     modules.sort();
-    assert_eq!(modules, ["asp.ereje", "pilot.ereje", "welfare.ereje"]);
+    // The label of MRP (`label MRP …`) refers to it too.
+    assert_eq!(
+        modules,
+        ["asp.ereje", "labels.ereje", "pilot.ereje", "welfare.ereje"]
+    );
 }
 
 #[test]
@@ -395,6 +399,7 @@ fn rename_updates_every_file_and_the_policy_still_compiles() {
         "asp.ereje",
         "pilot.ereje",
         "welfare.ereje",
+        "labels.ereje",
     ];
     for module in modules {
         editor.open(module, None);
@@ -416,6 +421,7 @@ fn rename_updates_every_file_and_the_policy_still_compiles() {
         counts,
         [
             ("asp.ereje".to_string(), 1),
+            ("labels.ereje".to_string(), 1),
             ("parameters.ereje".to_string(), 1),
             ("pilot.ereje".to_string(), 1),
             ("welfare.ereje".to_string(), 1)

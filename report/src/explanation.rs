@@ -99,6 +99,14 @@ pub struct Labels {
     pub not_applicable: &'static str,
     /// A name in quotes: `«{}»`.
     pub quoted: &'static str,
+    /// The days a working-day deadline skipped: `skipped: {}`.
+    pub skipped: &'static str,
+    /// A side of a comparison the policy computes without words for it.
+    pub limit: &'static str,
+    /// A record of the case a sum did not count, by the field that left it out: `{}`.
+    pub left_out: &'static str,
+    pub weekend: &'static str,
+    pub holiday: &'static str,
     pub decimal_separator: char,
     pub kinds: [(&'static str, &'static str); 8],
 }
@@ -132,7 +140,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             on_or_after: "не ранее",
             must_be: "должно быть",
             must_be_absent: "должны отсутствовать",
-            sum_of: "сумма {field}",
+            sum_of: "сумма полей «{field}»",
             confirmed: "подтверждено повторным расчётом",
             edits: "изменения дела",
             numbers: "Значения",
@@ -159,6 +167,11 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "оснований для отказа: {}",
             not_applicable: "не применяется",
             quoted: "«{}»",
+            skipped: "пропущены нерабочие дни: {}",
+            limit: "предельное значение",
+            left_out: "не учтено по признаку «{}»",
+            weekend: "выходной",
+            holiday: "праздник",
             decimal_separator: ',',
             kinds: [
                 ("rule", "правило"),
@@ -199,7 +212,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             on_or_after: "ерте емес",
             must_be: "болуы керек",
             must_be_absent: "болмауы керек",
-            sum_of: "{field} сомасы",
+            sum_of: "«{field}» жиынтығы",
             confirmed: "қайта есептеумен расталды",
             edits: "іске өзгерістер",
             numbers: "Мәндер",
@@ -226,6 +239,11 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "бас тарту негіздері: {}",
             not_applicable: "қолданылмайды",
             quoted: "«{}»",
+            skipped: "өткізілген жұмыс емес күндер: {}",
+            limit: "шекті мән",
+            left_out: "«{}» бойынша есепке алынбады",
+            weekend: "демалыс күні",
+            holiday: "мереке",
             decimal_separator: ',',
             kinds: [
                 ("rule", "ереже"),
@@ -266,7 +284,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             on_or_after: "on or after",
             must_be: "would have to be",
             must_be_absent: "would have to be absent",
-            sum_of: "sum of {field}",
+            sum_of: "sum of “{field}”",
             confirmed: "confirmed by re-evaluation",
             edits: "edits of the case",
             numbers: "Values",
@@ -293,6 +311,11 @@ pub const LABELS: [(Lang, Labels); 3] = [
             reason_count: "reasons for refusal: {}",
             not_applicable: "does not apply",
             quoted: "“{}”",
+            skipped: "days skipped as not worked: {}",
+            limit: "the limit",
+            left_out: "left out by its “{}”",
+            weekend: "weekend",
+            holiday: "holiday",
             decimal_separator: '.',
             kinds: [
                 ("rule", "rule"),
@@ -324,7 +347,7 @@ pub fn fact_label(
 }
 
 /// A fact's value as a caseworker reads it: an enum value by its label.
-fn fact_value(
+pub(crate) fn fact_value(
     explanation: &Explanation,
     named: Option<&FactName>,
     value: &Quantity,
@@ -369,6 +392,20 @@ pub fn render(explanation: &Explanation, format: Format, lang: Lang, full: bool)
             if let Some(object) = value.as_object_mut() {
                 let reading = serde_json::to_value(reading(explanation, lang)).unwrap_or_default();
                 object.insert("reading".to_string(), reading);
+                // Each reason's and rule's source keeps the policy's text (as decisions carry
+                // it); `source_words` is the same source in the language asked for.
+                for list in ["reasons", "rules"] {
+                    let Some(entries) = object.get_mut(list).and_then(|v| v.as_array_mut()) else {
+                        continue;
+                    };
+                    for entry in entries.iter_mut().filter_map(|v| v.as_object_mut()) {
+                        let Some(source) = entry.get("source").and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        let words = source_words(explanation, source, lang).to_string();
+                        entry.insert("source_words".to_string(), words.into());
+                    }
+                }
             }
             let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
             json.push('\n');
@@ -467,6 +504,159 @@ pub fn comparison_sentence(comparison: &Comparison, lang: Lang) -> String {
     )
 }
 
+/// An expression of the policy in words: each name with a label (a definition, a parameter, a
+/// rule) replaced by its label, a rule without one by its step name (`Poverty line`), a field
+/// of the case (`case.application_date`) by its field's label.
+pub fn words_of(explanation: &Explanation, expression: &str, lang: Lang) -> String {
+    worded(explanation, expression, lang).0
+}
+
+/// [`words_of`], and whether every name in the expression had words (no function call, no
+/// unlabelled name).
+fn worded(explanation: &Explanation, expression: &str, lang: Lang) -> (String, bool) {
+    let mut out = String::new();
+    let mut token = String::new();
+    let mut all_named = true;
+    let mut flush = |token: &mut String, out: &mut String, next: char| {
+        if token.is_empty() {
+            return;
+        }
+        let field = token.rsplit_once('.').map(|(_, field)| field);
+        let named = policy_label(explanation, token, lang)
+            .map(str::to_string)
+            .or_else(|| {
+                explanation
+                    .rules
+                    .iter()
+                    .find(|rule| rule.rule == *token)
+                    .map(|_| lowercase_first(reading::number_name(explanation, token, lang)))
+            })
+            .or_else(|| {
+                let suffix = format!(".{}", field?);
+                explanation
+                    .labels
+                    .keys()
+                    .find(|key| key.ends_with(&suffix) && key.matches('.').count() == 1)
+                    .and_then(|key| policy_label(explanation, key, lang))
+                    .map(str::to_string)
+            });
+        if named.is_none() || next == '(' {
+            all_named = false;
+        }
+        out.push_str(named.as_deref().unwrap_or(token));
+        token.clear();
+    };
+    let expression = expression.replace(" * ", " × ").replace(" / ", " ÷ ");
+    for character in expression.chars() {
+        let continues = character.is_alphanumeric()
+            || character == '_'
+            || ((character == '-' || character == '.') && !token.is_empty());
+        if continues && !(token.is_empty() && character.is_ascii_digit()) {
+            token.push(character);
+        } else {
+            flush(&mut token, &mut out, character);
+            out.push(character);
+        }
+    }
+    flush(&mut token, &mut out, ' ');
+    (out, all_named)
+}
+
+/// A step name inside a sentence: its first letter in lower case, unless the first word is an
+/// abbreviation (`АСП`).
+fn lowercase_first(name: &str) -> String {
+    let mut characters = name.chars();
+    match (characters.next(), characters.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => {
+            first.to_lowercase().chain(name.chars().skip(1)).collect()
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// The "why" sentence of a comparison in words: both sides named by their labels, without the
+/// policy's expression.
+pub fn comparison_in_words(
+    explanation: &Explanation,
+    comparison: &Comparison,
+    lang: Lang,
+) -> String {
+    let mut worded_comparison = comparison.clone();
+    // A side the policy computes with a function or names without words is "the limit".
+    let side = |expression: &str| match worded(explanation, expression, lang) {
+        (words, true) => words,
+        (_, false) => labels(lang).limit.to_string(),
+    };
+    worded_comparison.left = side(&comparison.left);
+    worded_comparison.right = side(&comparison.right);
+    let worded = worded_comparison;
+    let sentence = comparison_sentence(&worded, lang);
+    // The sentence ends with the comparison as written, `(left op right)`: left out here.
+    let tail = format!(" ({} {} {})", worded.left, worded.operator, worded.right);
+    sentence
+        .strip_suffix(&tail)
+        .map_or(sentence.clone(), str::to_string)
+}
+
+/// The "what would change it" sentence of a change, its subject named as the caseworker knows
+/// it: a fact by its label and owner, a definition or sum by its label.
+pub fn change_in_words(explanation: &Explanation, change: &Change, lang: Lang) -> String {
+    let mut worded = change.clone();
+    if change.subject.starts_with('/') {
+        let named = explanation
+            .facts
+            .iter()
+            .chain(
+                explanation
+                    .reasons
+                    .iter()
+                    .flat_map(|reason| reason.facts.iter()),
+            )
+            .find(|fact| fact.path == change.subject)
+            .and_then(|fact| fact_label(explanation, fact.named.as_ref(), lang));
+        // A fact the explanation did not read (a field of an absent record) by its field's label.
+        let by_field = || {
+            let field = change.subject.rsplit('/').next().unwrap_or_default();
+            let suffix = format!(".{field}");
+            explanation
+                .labels
+                .keys()
+                .find(|key| key.ends_with(&suffix) && key.matches('.').count() == 1)
+                .and_then(|key| policy_label(explanation, key, lang))
+                .map(str::to_string)
+        };
+        if let Some(named) = named.or_else(by_field) {
+            worded.subject = named;
+        }
+        // A fact of the case is no sum: the field a sum goes through does not apply.
+        worded.field = None;
+    } else {
+        worded.subject = words_of(explanation, &change.subject, lang);
+    }
+    if let (Some(field), false) = (&change.field, change.subject.starts_with('/')) {
+        // The field by its label, found through a fact the change edits (`Income.amount`).
+        let label = change
+            .edits
+            .iter()
+            .find_map(|edit| {
+                explanation
+                    .facts
+                    .iter()
+                    .chain(
+                        explanation
+                            .reasons
+                            .iter()
+                            .flat_map(|reason| reason.facts.iter()),
+                    )
+                    .find(|fact| fact.path == edit.path)
+            })
+            .and_then(|fact| fact.named.as_ref())
+            .map(|named| reading::name_of(explanation, &named.target, lang));
+        worded.field = Some(label.unwrap_or(field).to_string());
+    }
+    change_sentence(&worded, lang)
+}
+
 /// The "what would change it" sentence of a change.
 pub fn change_sentence(change: &Change, lang: Lang) -> String {
     let labels = labels(lang);
@@ -507,21 +697,6 @@ pub fn change_sentence(change: &Change, lang: Lang) -> String {
     }
 }
 
-fn edit_line(change: &Change) -> Vec<String> {
-    change
-        .edits
-        .iter()
-        .map(|edit| {
-            let show = |value: &Option<serde_json::Value>| {
-                value
-                    .as_ref()
-                    .map_or_else(|| "∅".to_string(), |value| value.to_string())
-            };
-            format!("{}: {} → {}", edit.path, show(&edit.from), show(&edit.to))
-        })
-        .collect()
-}
-
 fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
     let labels = labels(lang);
     let mut out = header(explanation, labels);
@@ -557,6 +732,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 let _ = writeln!(out, "    {text}");
             }
             if let Some(source) = &rule.source {
+                let source = source_words(explanation, source, lang);
                 let _ = writeln!(out, "    {}: {source}", labels.source);
             }
         }
@@ -566,7 +742,7 @@ fn render_text(explanation: &Explanation, lang: Lang, full: bool) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", labels.bands);
         for band in other_bands {
-            write_band(&mut out, band, lang);
+            write_band(&mut out, explanation, band, lang);
         }
     }
     out.push('\n');
@@ -676,6 +852,7 @@ fn write_reason(
     let text = message(&reason.messages, lang).unwrap_or(labels.no_message);
     let _ = writeln!(out, "  {number}. {}: {text}", reason.rule);
     if let Some(source) = &reason.source {
+        let source = source_words(explanation, source, lang);
         let _ = writeln!(out, "     {}: {source}", labels.source);
     }
     if let Some(comparison) = &reason.comparison {
@@ -683,15 +860,7 @@ fn write_reason(
             out,
             "     {}: {}",
             labels.why,
-            comparison_sentence(comparison, lang)
-        );
-    }
-    if !reason.conditions.is_empty() {
-        let _ = writeln!(
-            out,
-            "     {}: {}",
-            labels.conditions,
-            reason.conditions.join("; ")
+            comparison_in_words(explanation, comparison, lang)
         );
     }
     if reason.changes.is_empty() {
@@ -699,10 +868,7 @@ fn write_reason(
     } else {
         let _ = writeln!(out, "     {}:", labels.change);
         for change in &reason.changes {
-            let _ = writeln!(out, "       {}", change_sentence(change, lang));
-            for edit in edit_line(change) {
-                let _ = writeln!(out, "         {}: {edit}", labels.edits);
-            }
+            let _ = writeln!(out, "       {}", change_in_words(explanation, change, lang));
         }
     }
     if !reason.numbers.is_empty() {
@@ -713,12 +879,31 @@ fn write_reason(
                     "{name} = {}",
                     fact_value(explanation, number.named.as_ref(), &number.value, lang)
                 ),
-                None => format!(
-                    "{} {} = {}",
-                    kind_name(labels, number.kind),
-                    number.id,
-                    format_quantity(&number.value, lang)
-                ),
+                None => match policy_label(explanation, &number.id, lang).or_else(|| {
+                    explanation
+                        .rules
+                        .iter()
+                        .any(|rule| rule.rule == number.id)
+                        .then(|| reading::number_name(explanation, &number.id, lang))
+                }) {
+                    // A rule keeps its id (the reasons are listed by id); other names are
+                    // shown by their words alone.
+                    Some(label) if number.kind == "rule" => format!(
+                        "{label} = {} ({})",
+                        reading::step_value(explanation, &number.id, &number.value, lang),
+                        number.id
+                    ),
+                    Some(label) => format!(
+                        "{label} = {}",
+                        reading::value_of(explanation, &number.id, &number.value, lang)
+                    ),
+                    None => format!(
+                        "{} {} = {}",
+                        kind_name(labels, number.kind),
+                        number.id,
+                        format_quantity(&number.value, lang)
+                    ),
+                },
             };
             if let Some(date) = number.effective_from {
                 let _ = write!(
@@ -732,18 +917,17 @@ fn write_reason(
     }
 }
 
-fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
+fn write_band(out: &mut String, explanation: &Explanation, band: &BandPosition, lang: Lang) {
     let labels = labels(lang);
     let _ = writeln!(
         out,
-        "  {} = {} ({} {} = {}: {} «{}»)",
-        band.item,
+        "  {}: {} ({}: {}; {} {})",
+        words_of(explanation, &band.item, lang),
         format_quantity(&band.value, lang),
-        band.bands,
-        band.score,
+        words_of(explanation, &band.score, lang),
         format_quantity(&band.score_value, lang),
         labels.band,
-        band.band_label
+        band_in_words(explanation, band, lang)
     );
     if let Some(exception) = &band.exception {
         let _ = writeln!(out, "    {}: {exception}", labels.exception);
@@ -757,7 +941,7 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
                 out,
                 "    {}",
                 template
-                    .replace("{label}", &neighbour.band_label)
+                    .replace("{label}", &interval_in_words(&neighbour.band_label, lang))
                     .replace("{points}", &format_quantity(&neighbour.points, lang))
             );
         }
@@ -770,6 +954,40 @@ fn write_band(out: &mut String, band: &BandPosition, lang: Lang) {
             .collect();
         let _ = writeln!(out, "    {}: {}", labels.criteria, criteria.join(", "));
     }
+}
+
+/// A band's name: the policy's label of it, else its interval in the language's numbers.
+fn band_in_words(explanation: &Explanation, band: &BandPosition, lang: Lang) -> String {
+    let named = reading::band_name(explanation, band, lang);
+    interval_in_words(named, lang)
+}
+
+/// An interval label as the analyst wrote it (`(-inf, 0.55)`, `[0.55, 0.70)`) in the language's
+/// numbers, `(−∞; 0,55)`; any other label as it is.
+fn interval_in_words(label: &str, lang: Lang) -> String {
+    if !label.starts_with(['(', '[']) {
+        return label.to_string();
+    }
+    let separator = labels(lang).decimal_separator;
+    let list_separator = if separator == ',' { "; " } else { ", " };
+    label
+        .replace("-inf", "−∞")
+        .replace("+inf", "+∞")
+        .replace("inf", "∞")
+        .replace(", ", "\u{0}")
+        .replace('.', &separator.to_string())
+        .replace('\u{0}', list_separator)
+}
+
+/// A legal source in `lang`: the policy's words for it (`label source "…"`), else its text as
+/// the policy writes it (which the explanation's data keeps, as decisions do).
+pub fn source_words<'a>(explanation: &'a Explanation, source: &'a str, lang: Lang) -> &'a str {
+    policy_label(
+        explanation,
+        &ereje_runtime::ir::source_label_key(source),
+        lang,
+    )
+    .unwrap_or(source)
 }
 
 /// The policy's label of `target` in `lang`, if it gives one.
@@ -1084,7 +1302,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 out,
                 "<p class=\"source\">{}: {}</p>",
                 escape(labels.source),
-                escape(source)
+                escape(source_words(explanation, source, lang))
             );
         }
         if let Some(comparison) = &reason.comparison {
@@ -1092,15 +1310,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 out,
                 "<p class=\"why\"><b>{}:</b> {}</p>",
                 escape(labels.why),
-                escape(&comparison_sentence(comparison, lang))
-            );
-        }
-        if !reason.conditions.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p><b>{}:</b> <code>{}</code></p>",
-                escape(labels.conditions),
-                escape(&reason.conditions.join("; "))
+                escape(&comparison_in_words(explanation, comparison, lang))
             );
         }
         let _ = writeln!(out, "<p><b>{}:</b></p>", escape(labels.change));
@@ -1110,10 +1320,8 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         for change in &reason.changes {
             let _ = writeln!(
                 out,
-                "<div class=\"change\">{}<br><small>{}: {}</small></div>",
-                escape(&change_sentence(change, lang)),
-                escape(labels.edits),
-                escape(&edit_line(change).join("; "))
+                "<div class=\"change\">{}</div>",
+                escape(&change_in_words(explanation, change, lang))
             );
         }
         if !reason.numbers.is_empty() {
@@ -1128,7 +1336,10 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                     "<tr><td>{}</td><td>{}</td></tr>",
                     escape(
                         &fact_label(explanation, number.named.as_ref(), lang).unwrap_or_else(
-                            || format!("{} {}", kind_name(labels, number.kind), number.id)
+                            || match policy_label(explanation, &number.id, lang) {
+                                Some(label) => format!("{label} ({})", number.id),
+                                None => format!("{} {}", kind_name(labels, number.kind), number.id),
+                            }
                         )
                     ),
                     escape(&format_quantity(&number.value, lang))
@@ -1148,7 +1359,11 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
                 escape(&rule.rule),
                 escape(&format_quantity(&rule.value, lang)),
                 escape(message(&rule.messages, lang).unwrap_or("")),
-                escape(rule.source.as_deref().unwrap_or(""))
+                escape(
+                    rule.source
+                        .as_deref()
+                        .map_or("", |source| source_words(explanation, source, lang))
+                )
             );
         }
         out.push_str("</table>\n");
@@ -1158,7 +1373,7 @@ fn render_html(explanation: &Explanation, lang: Lang, full: bool) -> String {
         let _ = writeln!(out, "<h2>{}</h2>", escape(labels.bands));
         let mut text = String::new();
         for band in other_bands {
-            write_band(&mut text, band, lang);
+            write_band(&mut text, explanation, band, lang);
         }
         let _ = writeln!(out, "<pre>{}</pre>", escape(&text));
     }

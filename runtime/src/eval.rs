@@ -405,7 +405,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The value of a definition, rule or derived parameter, computed once per case.
-    fn item_value(&mut self, id: ItemId) -> EvalResult<Value> {
+    pub(crate) fn item_value(&mut self, id: ItemId) -> EvalResult<Value> {
         let index = id as usize;
         match self.scratch.memo.get(index) {
             Some(Slot::Done(value)) => {

@@ -57,7 +57,8 @@ pub struct Policy {
     /// The words explanations show for names (`label` items), by target: a definition, rule,
     /// parameter, output or band table (`n`), a record field or enum value
     /// (`Member.birth_date`, `IncomeKind.asp`), an output's field (`asp.monthly_total`) or a band
-    /// by its value (`WELL_CATEGORY_BANDS.3`).
+    /// by its value (`WELL_CATEGORY_BANDS.3`); the words of a legal source by its text
+    /// ([`source_label_key`]).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, Messages>,
 }
@@ -69,6 +70,19 @@ impl Policy {
             .get(target)
             .and_then(|messages| messages.get(lang))
     }
+
+    /// The words of a legal source in a language (`label source "…" kk "…"`), if the policy
+    /// gives them; the source's own text is its words otherwise.
+    pub fn source_label(&self, source: &str, lang: &str) -> Option<&str> {
+        self.label(&source_label_key(source), lang)
+    }
+}
+
+/// The key of a legal source's words among [`Policy::labels`]: `source "TEXT"`, which no name
+/// can be (names have no spaces or quotes). The source itself stays as the policy writes it in
+/// the IR, the decisions and their traces; only explanations show its words in a language.
+pub fn source_label_key(source: &str) -> String {
+    format!("source \"{source}\"")
 }
 
 /// `check ID for x in LIST at x.FIELD = CONDITION`: every element of the list (or the case

@@ -416,6 +416,29 @@ impl Engine {
         }
     }
 
+    /// One definition of the policy evaluated alone for a case read as `root` on `as_of`, with
+    /// its trace: what an explanation shows of a value the decision did not need (the deadline
+    /// of a consent that was refused). `None` when it cannot be evaluated.
+    pub fn evaluate_item_traced(
+        &self,
+        root: &value::Value,
+        as_of: value::Date,
+        item: ir::ItemId,
+    ) -> Option<(value::Value, trace::Trace)> {
+        let mut scratch = Scratch::default();
+        let mut evaluator = eval::Evaluator::new(
+            &self.policy,
+            &self.prepared,
+            as_of,
+            root,
+            &mut scratch,
+            true,
+        );
+        let value = evaluator.item_value(item).ok()?;
+        let trace = evaluator.take_trace()?;
+        Some((value, trace))
+    }
+
     fn interpret(
         &self,
         case: &Case,

@@ -9,7 +9,8 @@
 //! payment, which is banded and which is a list is read from the policy (its `payments`
 //! markers, its bands), never from names in Rust.
 
-use ereje_runtime::explain::{AppliedRule, BandPosition, Quantity};
+use ereje_runtime::explain::{AppliedRule, BandPosition, BasisEntry, Override, Quantity};
+use ereje_runtime::value::Date;
 use ereje_runtime::Explanation;
 use serde::Serialize;
 
@@ -240,8 +241,10 @@ fn derivation_step(
                 step_value(explanation, &number.id, &number.value, lang)
             ),
         );
+        record_lines(explanation, section, &number.facts, lang);
     }
     if let Some(source) = &rule.source {
+        let source = super::source_words(explanation, source, lang);
         section.push(1, format!("{}: {source}", labels(lang).source));
     }
 }
@@ -266,7 +269,7 @@ fn step_and_how<'a>(
 }
 
 /// The name of a number in a derivation: its label, else the step name of the rule it is.
-fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a str {
+pub fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a str {
     if let Some(label) = policy_label(explanation, id, lang) {
         return label;
     }
@@ -282,7 +285,7 @@ fn number_name<'a>(explanation: &'a Explanation, id: &'a str, lang: Lang) -> &'a
 
 /// A derivation value: a text value by the label the outputs give it (a rule's value that an
 /// output field shows, `asp.aid_kind.conditional`), an empty map as absent.
-fn step_value(explanation: &Explanation, id: &str, value: &Quantity, lang: Lang) -> String {
+pub fn step_value(explanation: &Explanation, id: &str, value: &Quantity, lang: Lang) -> String {
     match value {
         Quantity::Text(text) => {
             let suffix = format!(".{text}");
@@ -343,6 +346,13 @@ fn parts(
             }
             _ => continue,
         }
+        if let Some(found) = explanation
+            .overrides
+            .iter()
+            .find(|found| found.value == *item)
+        {
+            override_lines(explanation, &mut section, found, item, lang);
+        }
         out.push(section);
     }
     out
@@ -384,7 +394,19 @@ fn summary(
             ),
         );
         if let Some(exception) = &band.exception {
-            section.push(1, format!("{}: {exception}", words.exception));
+            // An override: the rule that gave the value, by what it says, and its source.
+            let found = explanation
+                .overrides
+                .iter()
+                .find(|found| found.exception == *exception);
+            match found.and_then(|found| message(&found.messages, lang)) {
+                Some(said) => section.push(1, format!("{}: {said} ({exception})", words.exception)),
+                None => section.push(1, format!("{}: {exception}", words.exception)),
+            }
+            if let Some(source) = found.and_then(|found| found.source.as_deref()) {
+                let source = super::source_words(explanation, source, lang);
+                section.push(2, format!("{}: {source}", words.source));
+            }
         }
         for (template, neighbour) in [
             (words.to_next, &band.to_next),
@@ -474,4 +496,187 @@ fn list(explanation: &Explanation, name: &str, value: &Quantity, lang: Lang) -> 
         );
     }
     section
+}
+
+/// What an exception that gave a part its value says (the rule's message for its value), and
+/// for each member the part names whose call did not hold (the adult who did not consent in
+/// time): the facts and computed dates that call read, a computed date with the days it skipped
+/// as not worked by the policy's calendar.
+fn override_lines(
+    explanation: &Explanation,
+    section: &mut Section,
+    found: &Override,
+    part: &Quantity,
+    lang: Lang,
+) {
+    if let Some(said) = message(&found.messages, lang) {
+        section.push(0, said.to_string());
+    }
+    let basis = &found.basis;
+    // The dates the policy computed on the way (a deadline), once, each with the days it
+    // skipped as not worked and the dates of the case it was computed from.
+    let mut shown: Vec<&str> = Vec::new();
+    for (position, entry) in basis.iter().enumerate() {
+        let Quantity::Date(until) = entry.number.value else {
+            continue;
+        };
+        if entry.number.kind != "definition" || shown.contains(&entry.number.id.as_str()) {
+            continue;
+        }
+        shown.push(&entry.number.id);
+        let from: Vec<&BasisEntry> = basis[position + 1..]
+            .iter()
+            .take_while(|inner| inner.depth > entry.depth)
+            .filter(|inner| {
+                inner.number.kind == "input" && matches!(inner.number.value, Quantity::Date(_))
+            })
+            .collect();
+        let mut line = format!(
+            "{}: {}",
+            name_of(explanation, &entry.number.id, lang),
+            format_quantity(&entry.number.value, lang)
+        );
+        if let Some(Quantity::Date(start)) = from.first().map(|inner| &inner.number.value) {
+            let skipped = skipped_days(explanation, *start, until, lang);
+            if !skipped.is_empty() {
+                line.push_str(&format!(
+                    " ({})",
+                    labels(lang).skipped.replace("{}", &skipped.join(", "))
+                ));
+            }
+        }
+        section.push(0, line);
+        for inner in from {
+            section.push(1, fact_line(explanation, inner, None, lang));
+        }
+    }
+    // Each member the part names whose call did not hold: the facts of the case it read.
+    for (position, call) in basis.iter().enumerate() {
+        let number = &call.number;
+        let owner = number
+            .named
+            .as_ref()
+            .and_then(|named| named.owner.as_deref());
+        let Some(owner) = owner else {
+            continue;
+        };
+        let failed = number.kind == "function" && number.value == Quantity::Bool(false);
+        if !failed || !mentions(part, owner) {
+            continue;
+        }
+        section.push(0, format!("{owner}:"));
+        let mut inside_definition: Option<usize> = None;
+        for entry in basis[position + 1..]
+            .iter()
+            .take_while(|entry| entry.depth > call.depth)
+        {
+            if inside_definition.is_some_and(|depth| entry.depth > depth) {
+                continue;
+            }
+            inside_definition = None;
+            if entry.number.kind == "definition" {
+                inside_definition = Some(entry.depth);
+                continue;
+            }
+            if entry.number.kind == "input" {
+                section.push(1, fact_line(explanation, entry, Some(owner), lang));
+            }
+        }
+    }
+}
+
+/// A fact of the case as `label: value`, without its owner's id when the line is under it.
+fn fact_line(
+    explanation: &Explanation,
+    entry: &BasisEntry,
+    owner: Option<&str>,
+    lang: Lang,
+) -> String {
+    let label = super::fact_label(explanation, entry.number.named.as_ref(), lang)
+        .unwrap_or_else(|| entry.number.id.clone());
+    let name = match owner {
+        Some(owner) => label
+            .strip_prefix(&format!("{owner}: "))
+            .map_or(label.clone(), str::to_string),
+        None => label,
+    };
+    let value = super::fact_value(
+        explanation,
+        entry.number.named.as_ref(),
+        &entry.number.value,
+        lang,
+    );
+    format!("{name}: {value}")
+}
+
+/// The days strictly between `from` and `until`, when the calendar works none of them, each as a
+/// weekend day or a holiday.
+fn skipped_days(explanation: &Explanation, from: Date, until: Date, lang: Lang) -> Vec<String> {
+    let words = labels(lang);
+    let mut out = Vec::new();
+    let mut day = from.succ_opt();
+    while let Some(current) = day.filter(|current| *current < until) {
+        if !explanation.non_working_days.contains(&current) {
+            return Vec::new();
+        }
+        // ISO weekday: 6 and 7 are Saturday and Sunday.
+        let weekend = matches!(current.format("%u").to_string().as_str(), "6" | "7");
+        let kind = if weekend {
+            words.weekend
+        } else {
+            words.holiday
+        };
+        out.push(format!("{} — {kind}", super::format_date(current)));
+        day = current.succ_opt();
+    }
+    out
+}
+
+/// The records of the case a step read (the incomes a sum went through), one line each by its
+/// owner: its values, and for a record whose amount was not read, the field that left it out.
+fn record_lines(
+    explanation: &Explanation,
+    section: &mut Section,
+    facts: &[ereje_runtime::explain::Fact],
+    lang: Lang,
+) {
+    let mut records: Vec<(&str, Vec<&ereje_runtime::explain::Fact>)> = Vec::new();
+    for fact in facts {
+        let parent = fact.path.rsplit_once('/').map_or("", |(parent, _)| parent);
+        match records.iter_mut().find(|(path, _)| *path == parent) {
+            Some((_, fields)) => fields.push(fact),
+            None => records.push((parent, vec![fact])),
+        }
+    }
+    for (_, fields) in records {
+        let owner = fields
+            .iter()
+            .find_map(|fact| fact.named.as_ref().and_then(|named| named.owner.as_deref()));
+        let amount = fields
+            .iter()
+            .find(|fact| matches!(fact.value, Quantity::Money(_)));
+        let shown: Vec<String> = fields
+            .iter()
+            .filter(|fact| !matches!(fact.value, Quantity::Money(_)))
+            .map(|fact| super::fact_value(explanation, fact.named.as_ref(), &fact.value, lang))
+            .collect();
+        let mut line = owner.map_or_else(String::new, |owner| format!("{owner}: "));
+        line.push_str(&shown.join(", "));
+        match (amount, fields.last()) {
+            (Some(amount), _) => {
+                line.push_str(&format!(": {}", format_quantity(&amount.value, lang)));
+            }
+            (None, Some(last)) => {
+                let field = last.named.as_ref().map_or(last.path.as_str(), |named| {
+                    name_of(explanation, &named.target, lang)
+                });
+                line.push_str(&format!(
+                    " — {}",
+                    labels(lang).left_out.replace("{}", field)
+                ));
+            }
+            (None, None) => {}
+        }
+        section.push(2, line);
+    }
 }

@@ -206,6 +206,40 @@ pub struct Explanation {
     /// with its payment fields, in declaration order: what a family asked about, which an
     /// explanation opens with.
     pub payments: Vec<(String, Vec<String>)>,
+    /// The values an exception gave (the pilot not applied, a welfare override), each with the
+    /// exception's rule and what it was computed from.
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+    /// The days the policy's calendars say are not worked, from a week before the earliest date
+    /// an override was computed from to its latest date: what a working-day deadline skipped.
+    #[serde(default)]
+    pub non_working_days: Vec<Date>,
+}
+
+/// A value an exception gave instead of the definition's own (`asp_pilot` by `PILOT-CONSENT`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Override {
+    /// The definition whose value the exception gave.
+    pub definition: String,
+    /// The exception's label, usually the id of a rule (`PILOT-CONSENT`).
+    pub exception: String,
+    pub value: Quantity,
+    /// The rule of the exception's id: its value, its message matching that value (`message
+    /// not` when it does not hold) and its source.
+    pub rule_value: Option<Quantity>,
+    pub messages: Messages,
+    pub source: Option<String>,
+    /// The definitions, calls and facts of the case the value was computed from, depth first,
+    /// each once; a call's arguments name the member it was made for.
+    pub basis: Vec<BasisEntry>,
+}
+
+/// One value of an override's basis, with its depth below the override (1 for a direct input).
+#[derive(Debug, Clone, Serialize)]
+pub struct BasisEntry {
+    pub depth: usize,
+    #[serde(flatten)]
+    pub number: Number,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +298,15 @@ pub struct Number {
     /// For a fact of the case: what it is, as a caseworker names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub named: Option<FactName>,
+    /// For a function call, the JSON path of its first record argument (the member it was
+    /// made for); `named` then names that member as its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argument: Option<String>,
+    /// For a rule or definition that reads records of the case (a sum over incomes): the facts
+    /// it read directly, in reading order. A record whose amount was not read was left out, by
+    /// the last fact read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<Fact>,
 }
 
 /// What a fact of the case is: the label target of its field (`Member.birth_date`) and the id
@@ -438,7 +481,10 @@ pub fn explain_decision(
             .filter(|output| !output.payments.is_empty() || output.ty == Type::Money)
             .map(|output| (output.name.clone(), output.payments.clone()))
             .collect(),
+        overrides: overrides(engine, root, decision.as_of, trace),
+        non_working_days: Vec::new(),
     };
+    explanation.non_working_days = non_working_days(policy, &explanation.overrides);
     name_facts(policy, root, &mut explanation);
     explanation
 }
@@ -459,6 +505,23 @@ fn name_facts(policy: &Policy, root: &Value, explanation: &mut Explanation) {
     for number in numbers {
         if number.id.starts_with('/') {
             number.named = fact_name(policy, root, &number.id);
+        }
+        for fact in &mut number.facts {
+            fact.named = fact_name(policy, root, &fact.path);
+        }
+    }
+    for number in explanation
+        .overrides
+        .iter_mut()
+        .flat_map(|found| found.basis.iter_mut())
+        .map(|entry| &mut entry.number)
+    {
+        match &number.argument {
+            Some(argument) => number.named = fact_name(policy, root, argument),
+            None if number.id.starts_with('/') => {
+                number.named = fact_name(policy, root, &number.id);
+            }
+            None => {}
         }
     }
     let facts = explanation.facts.iter_mut().chain(
@@ -646,8 +709,277 @@ fn numbers(policy: &Policy, trace: &Trace, node: usize) -> Vec<Number> {
             effective_from: input.effective_from,
             source: input.source.as_deref().map(String::from),
             named: None,
+            argument: None,
+            facts: if matches!(input.kind, TraceKind::Rule | TraceKind::Definition) {
+                direct_facts(policy, trace, input)
+            } else {
+                Vec::new()
+            },
         })
         .collect()
+}
+
+/// The nodes whose value an exception gave, each with its exception's rule and its basis.
+fn overrides(engine: &Engine, root: &Value, as_of: Date, trace: &Trace) -> Vec<Override> {
+    let policy = engine.policy();
+    let mut out: Vec<Override> = Vec::new();
+    for node in &trace.nodes {
+        let Some(exception) = node.exception.as_deref() else {
+            continue;
+        };
+        if node.kind != TraceKind::Definition
+            || out
+                .iter()
+                .any(|seen| seen.definition == *node.id && seen.exception == *exception)
+        {
+            continue;
+        }
+        let rule_node = trace
+            .inputs(node)
+            .iter()
+            .filter_map(|input| trace.nodes.get(*input))
+            .find(|input| input.kind == TraceKind::Rule && *input.id == *exception);
+        let item = policy
+            .items
+            .iter()
+            .find(|item| item.kind == ItemKind::Rule && item.name == *exception);
+        let does_not_hold = rule_node.is_some_and(|rule| rule.value == Value::Bool(false));
+        out.push(Override {
+            definition: node.id.to_string(),
+            exception: exception.to_string(),
+            value: Quantity::of(policy, &node.value, node.ty),
+            rule_value: rule_node.map(|rule| Quantity::of(policy, &rule.value, rule.ty)),
+            messages: item.map_or_else(Messages::default, |item| {
+                if does_not_hold {
+                    item.messages_not.clone()
+                } else {
+                    item.messages.clone()
+                }
+            }),
+            source: item.and_then(|item| item.source.clone()),
+            basis: basis(policy, trace, node),
+        });
+        // When the rule does not hold, the dates it would have been checked against may not have
+        // been needed (a refused consent is not compared with its deadline): the date
+        // definitions its rule reads, evaluated alone, with the facts they read.
+        let (Some(last), Some(item), true) = (out.last_mut(), item, does_not_hold) else {
+            continue;
+        };
+        for id in date_definitions(policy, item) {
+            let Some(definition) = policy.items.get(id as usize) else {
+                continue;
+            };
+            if last
+                .basis
+                .iter()
+                .any(|entry| entry.number.id == definition.name)
+            {
+                continue;
+            }
+            let Some((_, alone)) = engine.evaluate_item_traced(root, as_of, id) else {
+                continue;
+            };
+            let Some(top) = alone
+                .nodes
+                .iter()
+                .find(|found| found.kind == TraceKind::Definition && *found.id == definition.name)
+            else {
+                continue;
+            };
+            last.basis.push(BasisEntry {
+                depth: 1,
+                number: Number {
+                    kind: top.kind.as_str(),
+                    id: top.id.to_string(),
+                    value: Quantity::of(policy, &top.value, top.ty),
+                    effective_from: top.effective_from,
+                    source: top.source.as_deref().map(String::from),
+                    named: None,
+                    argument: None,
+                    facts: Vec::new(),
+                },
+            });
+            last.basis
+                .extend(basis(policy, &alone, top).into_iter().map(|mut entry| {
+                    entry.depth += 1;
+                    entry
+                }));
+        }
+    }
+    out
+}
+
+/// The definitions without parameters of a date type that `item` reads, directly or through
+/// the definitions and functions it reads, in the order first met.
+fn date_definitions(policy: &Policy, item: &crate::ir::Item) -> Vec<crate::ir::ItemId> {
+    let mut seen: Vec<crate::ir::ItemId> = Vec::new();
+    let mut stack: Vec<&crate::ir::Item> = vec![item];
+    let mut out = Vec::new();
+    while let Some(current) = stack.pop() {
+        let mut visit = |expr: &crate::ir::Expr| {
+            if let crate::ir::Expr::Item(id) | crate::ir::Expr::Call(id, _) = expr {
+                if !seen.contains(id) {
+                    seen.push(*id);
+                }
+            }
+        };
+        match &current.body {
+            crate::ir::Body::Expr(expr) => expr.visit(&mut visit),
+            crate::ir::Body::Exceptions { base, exceptions } => {
+                base.visit(&mut visit);
+                for exception in exceptions {
+                    exception.condition.visit(&mut visit);
+                    exception.value.visit(&mut visit);
+                }
+            }
+        }
+        for id in &seen {
+            if out.contains(id) {
+                continue;
+            }
+            let Some(found) = policy.items.get(*id as usize) else {
+                continue;
+            };
+            let is_date = matches!(&found.ty, Type::Date)
+                || matches!(&found.ty, Type::Optional(inner) if **inner == Type::Date);
+            out.push(*id);
+            if !(is_date && found.params.is_empty() && found.kind == ItemKind::Definition) {
+                stack.push(found);
+            }
+        }
+    }
+    out.into_iter()
+        .filter(|id| {
+            policy.items.get(*id as usize).is_some_and(|found| {
+                found.params.is_empty()
+                    && found.kind == ItemKind::Definition
+                    && (found.ty == Type::Date
+                        || matches!(&found.ty, Type::Optional(inner) if **inner == Type::Date))
+            })
+        })
+        .collect()
+}
+
+/// The definitions, function calls and facts under `node`, depth first, each once, with their
+/// depth below it.
+fn basis(policy: &Policy, trace: &Trace, node: &crate::trace::TraceNode) -> Vec<BasisEntry> {
+    let mut out: Vec<BasisEntry> = Vec::new();
+    let mut visited = vec![false; trace.nodes.len()];
+    let mut stack: Vec<(usize, usize)> = trace
+        .inputs(node)
+        .iter()
+        .rev()
+        .map(|input| (*input, 1))
+        .collect();
+    while let Some((index, depth)) = stack.pop() {
+        match visited.get_mut(index) {
+            Some(flag) if !*flag => *flag = true,
+            _ => continue,
+        }
+        let Some(input) = trace.nodes.get(index) else {
+            continue;
+        };
+        let shown = matches!(
+            input.kind,
+            TraceKind::Definition | TraceKind::Function | TraceKind::Input
+        );
+        let id = trace.path(input).unwrap_or(&input.id).to_string();
+        // A call's first record argument: the member it was made for, by JSON path.
+        let argument = trace.args(input).iter().find_map(|(value, ty)| {
+            match Quantity::of(policy, value, ty.as_deref()) {
+                Quantity::Record(path) => Some(path),
+                _ => None,
+            }
+        });
+        let seen = out
+            .iter()
+            .any(|entry| entry.number.id == id && entry.number.argument == argument);
+        if shown && !seen {
+            out.push(BasisEntry {
+                depth,
+                number: Number {
+                    kind: input.kind.as_str(),
+                    id,
+                    value: Quantity::of(policy, &input.value, input.ty),
+                    effective_from: input.effective_from,
+                    source: input.source.as_deref().map(String::from),
+                    named: None,
+                    argument,
+                    facts: Vec::new(),
+                },
+            });
+        }
+        stack.extend(
+            trace
+                .inputs(input)
+                .iter()
+                .rev()
+                .map(|child| (*child, depth + 1)),
+        );
+    }
+    out
+}
+
+/// The days the policy's calendars do not work (holidays on weekdays, and weekend days not
+/// worked) in the two weeks up to each date an override's basis computed (a deadline).
+fn non_working_days(policy: &Policy, overrides: &[Override]) -> Vec<Date> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    let computed = overrides
+        .iter()
+        .flat_map(|found| found.basis.iter())
+        .filter(|entry| entry.number.kind == "definition")
+        .filter_map(|entry| match entry.number.value {
+            Quantity::Date(date) => Some(date),
+            _ => None,
+        });
+    for last in computed {
+        let mut day = last - chrono::Days::new(14);
+        while day <= last {
+            for calendar in &policy.calendars {
+                let Some(year) = calendar.years.iter().find(|year| year.year == day.year()) else {
+                    continue;
+                };
+                let weekend = matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+                let off = if weekend {
+                    !year.working.contains(&day)
+                } else {
+                    year.non_working.contains(&day)
+                };
+                if off && !out.contains(&day) {
+                    out.push(day);
+                }
+            }
+            day = day + chrono::Days::new(1);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The facts of list elements (`/members/0/incomes/1/amount`) a node read directly, each once.
+fn direct_facts(policy: &Policy, trace: &Trace, node: &crate::trace::TraceNode) -> Vec<Fact> {
+    let mut out: Vec<Fact> = Vec::new();
+    for input in trace
+        .inputs(node)
+        .iter()
+        .filter_map(|index| trace.nodes.get(*index))
+    {
+        let Some(path) = trace.path(input) else {
+            continue;
+        };
+        let in_list = path
+            .split('/')
+            .any(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()));
+        if input.kind == TraceKind::Input && in_list && !out.iter().any(|fact| fact.path == path) {
+            out.push(Fact {
+                path: path.to_string(),
+                value: Quantity::of(policy, &input.value, input.ty),
+                named: None,
+            });
+        }
+    }
+    out
 }
 
 /// The input nodes with a path under `nodes`, each path once, in depth-first order.
