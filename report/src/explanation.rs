@@ -919,15 +919,26 @@ fn write_reason(
 
 fn write_band(out: &mut String, explanation: &Explanation, band: &BandPosition, lang: Lang) {
     let labels = labels(lang);
+    // The score is named once, with its value and the band it falls in; the item's value
+    // follows as points, and the item's id when it is a rule (the ids other lines show).
+    let score_value = format_quantity(&band.score_value, lang);
+    let score_value = if score_value.starts_with('≈') {
+        score_value
+    } else {
+        format!("= {score_value}")
+    };
+    let item_id = if explanation.rules.iter().any(|rule| rule.rule == band.item) {
+        format!(" ({})", band.item)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  {}: {} ({}: {}; {} {})",
-        words_of(explanation, &band.item, lang),
-        format_quantity(&band.value, lang),
+        "  {} {score_value}, {} {}: {}{item_id}",
         words_of(explanation, &band.score, lang),
-        format_quantity(&band.score_value, lang),
         labels.band,
-        band_in_words(explanation, band, lang)
+        band_in_words(explanation, band, lang),
+        points_in_words(&band.value, lang)
     );
     if let Some(exception) = &band.exception {
         let _ = writeln!(out, "    {}: {exception}", labels.exception);
@@ -954,6 +965,32 @@ fn write_band(out: &mut String, explanation: &Explanation, band: &BandPosition, 
             .collect();
         let _ = writeln!(out, "    {}: {}", labels.criteria, criteria.join(", "));
     }
+}
+
+/// A band's value as points with the word for them, declined by the number in Russian
+/// (`1 балл`, `2 балла`, `5 баллов`, `0,5 балла`) and English (`1 point`, `8 points`); Kazakh
+/// keeps the noun singular after a numeral (`8 балл`). A value that is not a number stays as it is.
+fn points_in_words(value: &Quantity, lang: Lang) -> String {
+    let number = format_quantity(value, lang);
+    let whole = match value {
+        Quantity::Integer(whole) => Some(whole.unsigned_abs()),
+        Quantity::Decimal(_) | Quantity::Money(_) => None,
+        _ => return number,
+    };
+    let word = match (lang, whole) {
+        (Lang::Ru, Some(whole)) if whole % 10 == 1 && whole % 100 != 11 => "балл",
+        (Lang::Ru, Some(whole))
+            if (2..=4).contains(&(whole % 10)) && !(12..=14).contains(&(whole % 100)) =>
+        {
+            "балла"
+        }
+        (Lang::Ru, Some(_)) => "баллов",
+        (Lang::Ru, None) => "балла",
+        (Lang::Kk, _) => "балл",
+        (Lang::En, Some(1)) => "point",
+        (Lang::En, _) => "points",
+    };
+    format!("{number} {word}")
 }
 
 /// A band's name: the policy's label of it, else its interval in the language's numbers.
@@ -1462,6 +1499,29 @@ fn html_tree(out: &mut String, branch: &TraceBranch, lang: Lang, open_depth: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_are_declined_by_their_number() {
+        for (value, lang, expected) in [
+            (0, Lang::Ru, "0 баллов"),
+            (1, Lang::Ru, "1 балл"),
+            (3, Lang::Ru, "3 балла"),
+            (11, Lang::Ru, "11 баллов"),
+            (12, Lang::Ru, "12 баллов"),
+            (21, Lang::Ru, "21 балл"),
+            (52, Lang::Ru, "52 балла"),
+            (-6, Lang::Ru, "-6 баллов"),
+            (8, Lang::Kk, "8 балл"),
+            (1, Lang::En, "1 point"),
+            (0, Lang::En, "0 points"),
+        ] {
+            assert_eq!(
+                points_in_words(&Quantity::Integer(value), lang),
+                expected,
+                "{value}"
+            );
+        }
+    }
 
     fn check(exact: &str, separator: char, expected: &str) {
         assert_eq!(format_money(exact, separator), expected, "{exact}");
