@@ -895,6 +895,27 @@ fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
                 !part.contains('…'),
                 "{case_id} {lang}: a cut expression in\n{part}"
             );
+            // A comparison names its right side after a word that governs it, so the side is
+            // a label in quotes (which stays in the nominative) or the word for the limit,
+            // never a bare label the grammar would have to decline (`выше черта бедности`).
+            for why in part
+                .lines()
+                .filter(|line| line.contains("Почему:") || line.contains("Неліктен:"))
+            {
+                let governed = ["чем «", "и «", "бұл «"]
+                    .iter()
+                    .chain(
+                        [
+                            "чем предельное значение",
+                            "и предельное значение",
+                            "бұл шек ",
+                        ]
+                        .iter(),
+                    )
+                    .any(|form| why.contains(form));
+                assert!(governed, "{case_id} {lang}: {why}");
+                assert!(!why.contains("= ≈"), "{case_id} {lang}: {why}");
+            }
         }
     }
 }

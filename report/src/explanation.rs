@@ -50,7 +50,10 @@ pub struct Labels {
     pub no_reasons: &'static str,
     pub source: &'static str,
     pub why: &'static str,
-    /// `{left} {left_value} is {distance} above {right} {right_value}`.
+    /// `{left} = {lv} is {d} above {right} ({rv})`: the left side is the subject, in the
+    /// nominative; the right side is the policy's label in quotes (or the word for the limit)
+    /// after a word that governs it without declension (`больше, чем «черта бедности»`,
+    /// `«кедейлік шегі» мәнінен`), so no label has to be declined.
     pub above: &'static str,
     pub below: &'static str,
     pub equal: &'static str,
@@ -125,12 +128,12 @@ pub const LABELS: [(Lang, Labels); 3] = [
             no_reasons: "оснований для отказа нет",
             source: "Источник",
             why: "Почему",
-            above: "{left} = {lv} выше {right} = {rv} на {d}",
-            below: "{left} = {lv} ниже {right} = {rv} на {d}",
-            equal: "{left} = {lv} равно {right} = {rv}",
+            above: "{left} = {lv} больше, чем {right} ({rv}), на {d}",
+            below: "{left} = {lv} меньше, чем {right} ({rv}), на {d}",
+            equal: "{left} = {lv} и {right} ({rv}) равны",
             days: "{} дн.",
-            earlier: "{left} = {lv} раньше {right} = {rv} на {d}",
-            later: "{left} = {lv} позже {right} = {rv} на {d}",
+            earlier: "{left} = {lv} раньше, чем {right} ({rv}), на {d}",
+            later: "{left} = {lv} позже, чем {right} ({rv}), на {d}",
             conditions: "Выполненные условия",
             change: "Что изменило бы решение",
             no_change: "изменение, проверенное повторным расчётом, не найдено",
@@ -197,12 +200,12 @@ pub const LABELS: [(Lang, Labels); 3] = [
             no_reasons: "бас тарту негіздері жоқ",
             source: "Дереккөз",
             why: "Неліктен",
-            above: "{left} = {lv} {right} = {rv} мәнінен {d} жоғары",
-            below: "{left} = {lv} {right} = {rv} мәнінен {d} төмен",
-            equal: "{left} = {lv} {right} = {rv} мәніне тең",
+            above: "{left} = {lv}, бұл {right} мәнінен ({rv}) {d} жоғары",
+            below: "{left} = {lv}, бұл {right} мәнінен ({rv}) {d} төмен",
+            equal: "{left} = {lv}, бұл {right} мәніне ({rv}) тең",
             days: "{} күн",
-            earlier: "{left} = {lv} {right} = {rv} күнінен {d} ерте",
-            later: "{left} = {lv} {right} = {rv} күнінен {d} кеш",
+            earlier: "{left} = {lv}, бұл {right} күнінен ({rv}) {d} ерте",
+            later: "{left} = {lv}, бұл {right} күнінен ({rv}) {d} кеш",
             conditions: "Орындалған шарттар",
             change: "Шешімді не өзгертер еді",
             no_change: "қайта есептеумен расталған өзгеріс табылмады",
@@ -240,7 +243,7 @@ pub const LABELS: [(Lang, Labels); 3] = [
             not_applicable: "қолданылмайды",
             quoted: "«{}»",
             skipped: "өткізілген жұмыс емес күндер: {}",
-            limit: "шекті мән",
+            limit: "шек",
             left_out: "«{}» бойынша есепке алынбады",
             weekend: "демалыс күні",
             holiday: "мереке",
@@ -269,12 +272,12 @@ pub const LABELS: [(Lang, Labels); 3] = [
             no_reasons: "no refusal reason holds",
             source: "Source",
             why: "Why",
-            above: "{left} = {lv} is {d} above {right} = {rv}",
-            below: "{left} = {lv} is {d} below {right} = {rv}",
-            equal: "{left} = {lv} equals {right} = {rv}",
+            above: "{left} = {lv} is {d} above {right} ({rv})",
+            below: "{left} = {lv} is {d} below {right} ({rv})",
+            equal: "{left} = {lv} equals {right} ({rv})",
             days: "{} day(s)",
-            earlier: "{left} = {lv} is {d} earlier than {right} = {rv}",
-            later: "{left} = {lv} is {d} later than {right} = {rv}",
+            earlier: "{left} = {lv} is {d} earlier than {right} ({rv})",
+            later: "{left} = {lv} is {d} later than {right} ({rv})",
             conditions: "Conditions that hold",
             change: "What would change it",
             no_change: "no change confirmed by re-evaluation was found",
@@ -583,19 +586,26 @@ pub fn comparison_in_words(
 ) -> String {
     let mut worded_comparison = comparison.clone();
     // A side the policy computes with a function or names without words is "the limit".
-    let side = |expression: &str| match worded(explanation, expression, lang) {
+    worded_comparison.left = match worded(explanation, &comparison.left, lang) {
         (words, true) => words,
         (_, false) => labels(lang).limit.to_string(),
     };
-    worded_comparison.left = side(&comparison.left);
-    worded_comparison.right = side(&comparison.right);
+    // The right side follows a word that governs it (`больше, чем`, `мәнінен`): a label is
+    // quoted there so that it stays in the nominative; the word for the limit is not a name.
+    worded_comparison.right = match worded(explanation, &comparison.right, lang) {
+        (words, true) => labels(lang).quoted.replace("{}", &words),
+        (_, false) => labels(lang).limit.to_string(),
+    };
     let worded = worded_comparison;
     let sentence = comparison_sentence(&worded, lang);
     // The sentence ends with the comparison as written, `(left op right)`: left out here.
     let tail = format!(" ({} {} {})", worded.left, worded.operator, worded.right);
-    sentence
+    let sentence = sentence
         .strip_suffix(&tail)
-        .map_or(sentence.clone(), str::to_string)
+        .map_or(sentence.clone(), str::to_string);
+    // An inexact value already says how it relates to its name: `доход ≈ 105 915,19 ₸`, not
+    // `доход = ≈ 105 915,19 ₸`.
+    sentence.replace("= ≈", "≈")
 }
 
 /// The "what would change it" sentence of a change, its subject named as the caseworker knows
