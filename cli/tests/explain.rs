@@ -794,7 +794,10 @@ fn the_pilot_not_applied_says_who_when_and_by_what_deadline() {
             "не дали согласия вовремя: m1",
             "11.03.2025 (пропущены нерабочие дни: 08.03.2025 — выходной, 09.03.2025 — выходной, 10.03.2025 — праздник)",
             "дата СМС: 07.03.2025",
-            "  m1:",
+            // The member by its id and its role's label from the policy (`Role.applicant`).
+            "  m1, заявитель:",
+            "  m1, өтініш беруші:",
+            "  m1, applicant:",
             member_line,
         ] {
             assert!(texts.contains(expected), "{name}: no {expected:?} in\n{texts}");
@@ -811,12 +814,12 @@ fn the_counted_income_is_listed_by_member_and_month() {
     let text = ereje_on("explain", &example("c000002"), &["--lang", "ru"]);
     let calculation = section_of(&text, "Расчёт");
     for line in [
-        "      m1: 04.2025, заработная плата: 274 729 ₸",
-        "      m1: 05.2025, заработная плата: 427 210,66 ₸",
-        "      m1: 06.2025, заработная плата: 327 317 ₸",
-        "      m2: 05.2025, доход от самозанятости: 345 186 ₸",
-        "      m1: 05.2024 — не учтено по признаку «месяц»",
-        "      m2: 04.2025, АСП — не учтено по признаку «вид дохода»",
+        "      m1, заявитель: 04.2025, заработная плата: 274 729 ₸",
+        "      m1, заявитель: 05.2025, заработная плата: 427 210,66 ₸",
+        "      m1, заявитель: 06.2025, заработная плата: 327 317 ₸",
+        "      m2, супруг(а): 05.2025, доход от самозанятости: 345 186 ₸",
+        "      m1, заявитель: 05.2024 — не учтено по признаку «месяц»",
+        "      m2, супруг(а): 04.2025, АСП — не учтено по признаку «вид дохода»",
     ] {
         assert!(
             calculation.lines().any(|shown| shown == line),
@@ -825,7 +828,7 @@ fn the_counted_income_is_listed_by_member_and_month() {
     }
     // 274 729 + 427 210,66 + 327 317 + 345 186 = 1 374 442,66: the counted income above them.
     assert!(calculation.contains("учтённый доход за период: 1 374 442,66 ₸"));
-    let incomes = calculation.find("m1: 04.2025").unwrap();
+    let incomes = calculation.find("m1, заявитель: 04.2025").unwrap();
     let size = calculation.find("число членов семьи: 4").unwrap();
     assert!(incomes < size, "the incomes belong to the per-capita step");
 }
@@ -999,4 +1002,25 @@ fn the_snapshotted_families_cover_every_kind_of_family() {
     for kind in &wanted {
         assert!(seen.contains(kind), "no snapshotted family for {kind}");
     }
+}
+
+/// A member is named by its id and the label of its role as the case gives it (the first enum
+/// field of the member's record, labelled by the policy); a member whose case gives no role is
+/// named by its id alone, and another role gives another label.
+#[test]
+fn a_member_is_named_by_id_and_the_role_the_case_gives() {
+    let case = test_case("pilot-consent-late");
+    let mut parsed: serde_json::Value = serde_json::from_str(&case).unwrap();
+    let member = &mut parsed["members"][0];
+    member.as_object_mut().unwrap().remove("role");
+    let text = ereje_on("explain", &parsed.to_string(), &["--lang", "ru"]);
+    let section = section_of(&text, "Пилот по учёту расходов");
+    assert!(section.lines().any(|line| line == "  m1:"), "{section}");
+    parsed["members"][0]["role"] = serde_json::json!("parent");
+    let text = ereje_on("explain", &parsed.to_string(), &["--lang", "kk"]);
+    let section = section_of(&text, "Шығыстарды есепке алу пилоты");
+    assert!(
+        section.lines().any(|line| line == "  m1, ата-анасы:"),
+        "{section}"
+    );
 }

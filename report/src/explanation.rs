@@ -334,8 +334,8 @@ pub const LABELS: [(Lang, Labels); 3] = [
     ),
 ];
 
-/// A fact of the case as a caseworker names it: the member's id and the field's label
-/// (`m1: ребёнок с инвалидностью`).
+/// A fact of the case as a caseworker names it: the member by its id and role and the field's
+/// label (`m1, заявитель: ребёнок с инвалидностью`).
 pub fn fact_label(
     explanation: &Explanation,
     named: Option<&FactName>,
@@ -343,9 +343,24 @@ pub fn fact_label(
 ) -> Option<String> {
     let named = named?;
     let field = reading::name_of(explanation, &named.target, lang);
-    Some(match &named.owner {
+    Some(match owner_words(explanation, named, lang) {
         Some(owner) => format!("{owner}: {field}"),
         None => field.to_string(),
+    })
+}
+
+/// The member (or other listed record) a fact belongs to, as a caseworker knows it: its id and,
+/// when the case gives the record's role and the policy labels it, the role's label
+/// (`m3, ребёнок`).
+pub fn owner_words(explanation: &Explanation, named: &FactName, lang: Lang) -> Option<String> {
+    let owner = named.owner.as_deref()?;
+    let role = named
+        .owner_role
+        .as_deref()
+        .and_then(|role| policy_label(explanation, role, lang));
+    Some(match role {
+        Some(role) => format!("{owner}, {role}"),
+        None => owner.to_string(),
     })
 }
 

@@ -564,6 +564,12 @@ fn override_lines(
         if !failed || !mentions(part, owner) {
             continue;
         }
+        let owner = number
+            .named
+            .as_ref()
+            .and_then(|named| super::owner_words(explanation, named, lang))
+            .unwrap_or_else(|| owner.to_string());
+        let owner = owner.as_str();
         section.push(0, format!("{owner}:"));
         let mut inside_definition: Option<usize> = None;
         for entry in basis[position + 1..]
@@ -649,9 +655,11 @@ fn record_lines(
         }
     }
     for (_, fields) in records {
-        let owner = fields
-            .iter()
-            .find_map(|fact| fact.named.as_ref().and_then(|named| named.owner.as_deref()));
+        let owner = fields.iter().find_map(|fact| {
+            fact.named
+                .as_ref()
+                .and_then(|named| super::owner_words(explanation, named, lang))
+        });
         let amount = fields
             .iter()
             .find(|fact| matches!(fact.value, Quantity::Money(_)));

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::decision::{CaseFailure, CaseOutcome, Decision};
-use crate::ir::{ItemKind, JsonLiteral, Messages, Policy, Type, TypeDef};
+use crate::ir::{FieldDef, ItemKind, JsonLiteral, Messages, Policy, Type, TypeDef};
 use crate::trace::{Trace, TraceKind};
 use crate::value::{Date, Value};
 use crate::{Engine, EvalOptions};
@@ -316,6 +316,12 @@ pub struct FactName {
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The owner's role as a label target (`Role.child`): the value of the first field of the
+    /// owner's record whose type is an enum, when the case gives it. Explanations name the
+    /// owner by its id and this value's label (`m3, ребёнок`); which field it is comes from
+    /// the policy's record, not from a name known to Rust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_role: Option<String>,
     /// For a field of an enum type: the enum's name, whose values are labelled
     /// (`IncomeKind.salary`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -542,6 +548,7 @@ pub fn fact_name(policy: &Policy, root: &Value, path: &str) -> Option<FactName> 
     let mut value = Some(root);
     let mut target = None;
     let mut owner = None;
+    let mut owner_role = None;
     for segment in path.split('/').skip(1) {
         if let Type::Optional(inner) = ty {
             ty = *inner;
@@ -580,6 +587,7 @@ pub fn fact_name(policy: &Policy, root: &Value, path: &str) -> Option<FactName> 
                             id_field.and_then(|position| record.fields.get(position))
                         {
                             owner = Some(text.to_string());
+                            owner_role = role_of(policy, &definition.fields, &record.fields);
                         }
                     }
                 }
@@ -600,8 +608,34 @@ pub fn fact_name(policy: &Policy, root: &Value, path: &str) -> Option<FactName> 
     target.map(|target| FactName {
         target,
         owner,
+        owner_role,
         values,
     })
+}
+
+/// The label target of a record's role (`Role.child`): the value of its first enum field, when
+/// the record has one and gives it.
+fn role_of(policy: &Policy, fields: &[FieldDef], values: &[Value]) -> Option<String> {
+    let (position, enum_id) = fields.iter().enumerate().find_map(|(position, field)| {
+        let ty = match &field.ty {
+            Type::Optional(inner) => inner.as_ref(),
+            ty => ty,
+        };
+        match ty {
+            Type::Enum(id) => Some((position, *id)),
+            _ => None,
+        }
+    })?;
+    let Some(TypeDef::Enum(definition)) = policy.types.get(enum_id as usize) else {
+        return None;
+    };
+    match values.get(position) {
+        Some(Value::Enum(index)) => definition
+            .variants
+            .get(*index as usize)
+            .map(|variant| format!("{}.{}", definition.name, variant.name)),
+        _ => None,
+    }
 }
 
 /// The ids of the rules of groups (the rules `holding(...)` collects) that appear as text in
