@@ -1023,4 +1023,16 @@ fn a_member_is_named_by_id_and_the_role_the_case_gives() {
         section.lines().any(|line| line == "  m1, ата-анасы:"),
         "{section}"
     );
+    // An output keyed by members' ids (the child supplements) names them the same way, in its
+    // own section and in the calculation's line, set apart by semicolons.
+    let text = ereje_on("explain", &example("c000001"), &["--lang", "ru"]);
+    let section = section_of(&text, "Надбавки на детей от 1 до 6 лет");
+    assert!(
+        section.lines().any(|line| line == "  m3, ребёнок: 5 898 ₸"),
+        "{section}"
+    );
+    let text = ereje_on("explain", &example("c000014"), &["--lang", "ru"]);
+    assert!(text.contains(
+        "Надбавки на детей от 1 до 6 лет: m2, ребёнок: 5 898 ₸; m3, ребёнок: 5 898 ₸ (ASP-CHILD-SUPPLEMENT)"
+    ));
 }

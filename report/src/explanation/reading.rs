@@ -297,11 +297,25 @@ pub fn step_value(explanation: &Explanation, id: &str, value: &Quantity, lang: L
                 .map_or_else(|| value_of(explanation, id, value, lang), String::from)
         }
         Quantity::Entries(entries) if entries.is_empty() => labels(lang).absent.to_string(),
-        Quantity::Entries(entries) => entries
-            .iter()
-            .map(|(key, item)| format!("{key}: {}", format_quantity(item, lang)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Quantity::Entries(entries) => {
+            // Entries keyed by members' ids name each member by its role too (`m3, ребёнок`),
+            // and are then set apart by semicolons, which the commas inside them need.
+            let mut any_role = false;
+            let shown: Vec<String> = entries
+                .iter()
+                .map(|(key, item)| {
+                    let name = match member_words(explanation, key, lang) {
+                        Some(words) => {
+                            any_role = true;
+                            words
+                        }
+                        None => key.clone(),
+                    };
+                    format!("{name}: {}", format_quantity(item, lang))
+                })
+                .collect();
+            shown.join(if any_role { "; " } else { ", " })
+        }
         other => value_of(explanation, id, other, lang),
     }
 }
@@ -335,7 +349,7 @@ fn parts(
                         0,
                         format!(
                             "{}: {}",
-                            name_of(explanation, &inner_target, lang),
+                            key_name(explanation, &inner_target, key, lang),
                             value_of(explanation, &inner_target, inner_value, lang)
                         ),
                     );
@@ -486,16 +500,31 @@ fn list(explanation: &Explanation, name: &str, value: &Quantity, lang: Lang) -> 
         if shown.is_empty() {
             shown.push(value_of(explanation, &target, item, lang));
         }
-        section.push(
-            0,
-            format!(
-                "{}: {}",
-                name_of(explanation, &target, lang),
-                shown.join("; ")
-            ),
-        );
+        let title = key_name(explanation, &target, field, lang);
+        section.push(0, format!("{title}: {}", shown.join("; ")));
     }
     section
+}
+
+/// The name of an output's entry: the policy's label of it, else, for a member's id, the id with
+/// the member's role (`m3, ребёнок`), else the key itself.
+fn key_name(explanation: &Explanation, target: &str, key: &str, lang: Lang) -> String {
+    policy_label(explanation, target, lang)
+        .map(str::to_string)
+        .or_else(|| member_words(explanation, key, lang))
+        .unwrap_or_else(|| name_of(explanation, target, lang).to_string())
+}
+
+/// A member's id with its role's label (`m3, ребёнок`), when `key` is the id of a member whose
+/// case gives a role the policy labels.
+fn member_words(explanation: &Explanation, key: &str, lang: Lang) -> Option<String> {
+    let role = explanation
+        .members
+        .iter()
+        .find(|member| member.id == key)?
+        .role
+        .as_deref()?;
+    policy_label(explanation, role, lang).map(|role| format!("{key}, {role}"))
 }
 
 /// What an exception that gave a part its value says (the rule's message for its value), and

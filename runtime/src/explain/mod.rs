@@ -214,6 +214,19 @@ pub struct Explanation {
     /// an override was computed from to its latest date: what a working-day deadline skipped.
     #[serde(default)]
     pub non_working_days: Vec<Date>,
+    /// The records of the case's lists that have an `id` (the members), each by its id and its
+    /// role as a label target (see [`FactName::owner_role`]): what an output keyed by member
+    /// ids is read with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberName>,
+}
+
+/// A record of a list of the case by its id and role (`m3`, `Role.child`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberName {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// A value an exception gave instead of the definition's own (`asp_pilot` by `PILOT-CONSENT`).
@@ -489,6 +502,7 @@ pub fn explain_decision(
             .collect(),
         overrides: overrides(engine, root, decision.as_of, trace),
         non_working_days: Vec::new(),
+        members: members(policy, root),
     };
     explanation.non_working_days = non_working_days(policy, &explanation.overrides);
     name_facts(policy, root, &mut explanation);
@@ -611,6 +625,45 @@ pub fn fact_name(policy: &Policy, root: &Value, path: &str) -> Option<FactName> 
         owner_role,
         values,
     })
+}
+
+/// The records with an `id` in the lists of the case's input record, by id and role.
+fn members(policy: &Policy, root: &Value) -> Vec<MemberName> {
+    let (Some(TypeDef::Record(input)), Value::Record(case)) =
+        (policy.types.get(policy.input.record as usize), root)
+    else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for (field, value) in input.fields.iter().zip(case.fields.iter()) {
+        let (Type::List(element), Value::List(items)) = (&field.ty, value) else {
+            continue;
+        };
+        let Type::Record(id) = element.as_ref() else {
+            continue;
+        };
+        let Some(TypeDef::Record(definition)) = policy.types.get(*id as usize) else {
+            continue;
+        };
+        let Some(id_position) = definition
+            .fields
+            .iter()
+            .position(|field| field.name == "id")
+        else {
+            continue;
+        };
+        for item in items.iter() {
+            if let Value::Record(record) = item {
+                if let Some(Value::Text(text)) = record.fields.get(id_position) {
+                    members.push(MemberName {
+                        id: text.to_string(),
+                        role: role_of(policy, &definition.fields, &record.fields),
+                    });
+                }
+            }
+        }
+    }
+    members
 }
 
 /// The label target of a record's role (`Role.child`): the value of its first enum field, when
