@@ -279,16 +279,22 @@ fn every_refusal_reason_has_a_confirmed_change() {
     }
 }
 
+/// A case's id and its explanation in ru, kk and en, each after a `=== lang` line.
+fn explained_in_three_languages(case: &str) -> (String, String) {
+    let json: serde_json::Value = serde_json::from_str(case).unwrap();
+    let case_id = json["case_id"].as_str().unwrap().to_string();
+    let mut texts = String::new();
+    for lang in ["ru", "kk", "en"] {
+        texts.push_str(&format!("=== {lang}\n"));
+        texts.push_str(&ereje_on("explain", case, &["--lang", lang]));
+    }
+    (case_id, texts)
+}
+
 #[test]
 fn example_explanations_in_three_languages() {
     for case in example_cases() {
-        let json: serde_json::Value = serde_json::from_str(&case).unwrap();
-        let case_id = json["case_id"].as_str().unwrap().to_string();
-        let mut texts = String::new();
-        for lang in ["ru", "kk", "en"] {
-            texts.push_str(&format!("=== {lang}\n"));
-            texts.push_str(&ereje_on("explain", &case, &["--lang", lang]));
-        }
+        let (case_id, texts) = explained_in_three_languages(&case);
         insta::assert_snapshot!(format!("example_{case_id}"), texts);
     }
 }
@@ -927,13 +933,7 @@ fn the_reasons_and_categories_in_kazakh_and_russian_name_everything_in_words() {
 #[test]
 fn case_file_explanations_in_three_languages() {
     for case in case_files() {
-        let json: serde_json::Value = serde_json::from_str(&case).unwrap();
-        let case_id = json["case_id"].as_str().unwrap().to_string();
-        let mut texts = String::new();
-        for lang in ["ru", "kk", "en"] {
-            texts.push_str(&format!("=== {lang}\n"));
-            texts.push_str(&ereje_on("explain", &case, &["--lang", lang]));
-        }
+        let (case_id, texts) = explained_in_three_languages(&case);
         insta::assert_snapshot!(format!("family_{case_id}"), texts);
     }
 }

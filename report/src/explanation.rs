@@ -12,7 +12,7 @@ pub mod reading;
 
 use crate::html::escape;
 use ereje_runtime::explain::{
-    AppliedRule, BandPosition, Change, ChangeKind, Comparison, FactName, Quantity, Reason,
+    AppliedRule, BandPosition, Change, ChangeKind, Comparison, Fact, FactName, Quantity, Reason,
     Relation, TraceBranch,
 };
 use ereje_runtime::ir::Messages;
@@ -623,21 +623,26 @@ pub fn comparison_in_words(
     sentence.replace("= ≈", "≈")
 }
 
+/// The fact of the case at a JSON path, among the explanation's facts and its reasons' facts.
+fn fact_at<'e>(explanation: &'e Explanation, path: &str) -> Option<&'e Fact> {
+    explanation
+        .facts
+        .iter()
+        .chain(
+            explanation
+                .reasons
+                .iter()
+                .flat_map(|reason| reason.facts.iter()),
+        )
+        .find(|fact| fact.path == path)
+}
+
 /// The "what would change it" sentence of a change, its subject named as the caseworker knows
 /// it: a fact by its label and owner, a definition or sum by its label.
 pub fn change_in_words(explanation: &Explanation, change: &Change, lang: Lang) -> String {
     let mut worded = change.clone();
     if change.subject.starts_with('/') {
-        let named = explanation
-            .facts
-            .iter()
-            .chain(
-                explanation
-                    .reasons
-                    .iter()
-                    .flat_map(|reason| reason.facts.iter()),
-            )
-            .find(|fact| fact.path == change.subject)
+        let named = fact_at(explanation, &change.subject)
             .and_then(|fact| fact_label(explanation, fact.named.as_ref(), lang));
         // A fact the explanation did not read (a field of an absent record) by its field's label.
         let by_field = || {
@@ -663,18 +668,7 @@ pub fn change_in_words(explanation: &Explanation, change: &Change, lang: Lang) -
         let label = change
             .edits
             .iter()
-            .find_map(|edit| {
-                explanation
-                    .facts
-                    .iter()
-                    .chain(
-                        explanation
-                            .reasons
-                            .iter()
-                            .flat_map(|reason| reason.facts.iter()),
-                    )
-                    .find(|fact| fact.path == edit.path)
-            })
+            .find_map(|edit| fact_at(explanation, &edit.path))
             .and_then(|fact| fact.named.as_ref())
             .map(|named| reading::name_of(explanation, &named.target, lang));
         worded.field = Some(label.unwrap_or(field).to_string());
