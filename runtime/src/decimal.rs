@@ -34,7 +34,7 @@ pub fn cmp_dec(left: Decimal, right: Decimal) -> Ordering {
     let up = |mantissa: i128, by: u32| -> Option<i128> {
         POWERS_OF_TEN
             .get(by as usize)
-            .and_then(|power| mantissa.checked_mul(*power))
+            .and_then(|power| product(mantissa, *power))
     };
     match left_scale.cmp(&right_scale) {
         Ordering::Equal => left_mantissa.cmp(&right_mantissa),
@@ -66,9 +66,23 @@ pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
     if places <= 28 && scale > places {
         if let Some(rounded) = round_mantissa(value.mantissa(), scale - places, mode) {
             if rounded != 0 || !value.is_sign_negative() {
-                if let Ok(result) = Decimal::try_from_i128_with_scale(rounded, places) {
-                    return result;
+                if rounded.unsigned_abs() <= LARGEST_MANTISSA {
+                    return decimal_of_parts(rounded, places);
                 }
+            }
+        }
+    }
+    if places <= 28 && scale <= places {
+        // Already a whole number of `places`ths: only the scale grows (a sign of zero kept, as
+        // `rescale` keeps it).
+        let grown = POWERS_OF_TEN
+            .get((places - scale) as usize)
+            .and_then(|power| product(value.mantissa(), *power));
+        if let Some(mantissa) = grown {
+            if mantissa.unsigned_abs() <= LARGEST_MANTISSA
+                && (mantissa != 0 || !value.is_sign_negative())
+            {
+                return decimal_of_parts(mantissa, places);
             }
         }
     }
@@ -81,6 +95,15 @@ pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
 #[inline]
 fn round_mantissa(mantissa: i128, digits: u32, mode: RoundingMode) -> Option<i128> {
     let divisor = *POWERS_OF_TEN.get(digits as usize)?;
+    if let (Ok(small_mantissa), Ok(small_divisor)) =
+        (i64::try_from(mantissa), i64::try_from(divisor))
+    {
+        return Some(i128::from(round_small_mantissa(
+            small_mantissa,
+            small_divisor,
+            mode,
+        )));
+    }
     let quotient = mantissa / divisor;
     let remainder = (mantissa % divisor).abs();
     if remainder == 0 {
@@ -99,6 +122,63 @@ fn round_mantissa(mantissa: i128, digits: u32, mode: RoundingMode) -> Option<i12
     } else {
         quotient
     })
+}
+
+/// [`round_mantissa`] in 64 bits, where division is one instruction (an `i128` division is a
+/// library call): a mantissa of money or of a per-capita income, a divisor up to 10^18. Twice
+/// the remainder is below 2 × 10^18, within `i64`.
+#[inline]
+fn round_small_mantissa(mantissa: i64, divisor: i64, mode: RoundingMode) -> i64 {
+    let quotient = mantissa / divisor;
+    let remainder = (mantissa % divisor).abs();
+    if remainder == 0 {
+        return quotient;
+    }
+    let away = if mantissa < 0 { -1 } else { 1 };
+    let twice = remainder * 2;
+    let round_away = match mode {
+        RoundingMode::HalfUp => twice >= divisor,
+        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
+        RoundingMode::Down => false,
+        RoundingMode::Up => true,
+    };
+    if round_away {
+        quotient + away
+    } else {
+        quotient
+    }
+}
+
+/// The largest magnitude of a [`Decimal`]'s mantissa (2^96 − 1).
+pub(crate) const LARGEST_MANTISSA: u128 = 79_228_162_514_264_337_593_543_950_335;
+
+/// The decimal `mantissa` × 10^−`scale`, which the caller has checked: the mantissa's magnitude
+/// at most [`LARGEST_MANTISSA`], the scale at most 28. What `Decimal::from_i128_with_scale`
+/// gives then (a zero mantissa is a positive zero).
+///
+/// Rationale: `from_i128_with_scale` checks both again and is not inlined across crates; every
+/// sum, product and quotient of exact arithmetic ends here, several times a case.
+#[inline]
+pub(crate) fn decimal_of_parts(mantissa: i128, scale: u32) -> Decimal {
+    let magnitude = mantissa.unsigned_abs();
+    Decimal::from_parts(
+        (magnitude & 0xFFFF_FFFF) as u32,
+        ((magnitude >> 32) & 0xFFFF_FFFF) as u32,
+        ((magnitude >> 64) & 0xFFFF_FFFF) as u32,
+        mantissa < 0,
+        scale.min(28),
+    )
+}
+
+/// The product of two integers, `None` past `i128`. Rationale: the terms of exact arithmetic
+/// (mantissas, powers of ten, fractions' terms) nearly always fit 64 bits, whose product is one
+/// multiplication that cannot overflow; `i128::checked_mul` is a library call.
+#[inline]
+pub(crate) fn product(left: i128, right: i128) -> Option<i128> {
+    match (i64::try_from(left), i64::try_from(right)) {
+        (Ok(left), Ok(right)) => Some(i128::from(left) * i128::from(right)),
+        _ => left.checked_mul(right),
+    }
 }
 
 /// The strategy of a rounding mode: `half_up` rounds a midpoint away from zero (the law's
@@ -158,6 +238,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_decimal_of_parts_is_the_decimal_rust_decimal_makes_of_them() {
+        for value in decimals() {
+            let made = decimal_of_parts(value.mantissa(), value.scale());
+            let expected = Decimal::from_i128_with_scale(value.mantissa(), value.scale());
+            assert_eq!(made.serialize(), expected.serialize(), "{value}");
+        }
+        // A zero mantissa is a positive zero, as `rust_decimal` makes it.
+        assert!(!decimal_of_parts(0, 3).is_sign_negative());
+    }
+
+    #[test]
     fn decimals_compare_as_rust_decimal_compares_them() {
         let all = decimals();
         for left in &all {
@@ -182,9 +273,16 @@ pub(crate) mod tests {
         let mut values = decimals();
         for text in [
             "0.5", "-0.5", "1.5", "2.5", "-2.5", "0.45", "-0.44", "12.345", "5898.0", "0.004999",
-            "-0.0001",
+            "-0.0001", "-0.00", "-0", "-7", "-70.0",
         ] {
             values.push(text.parse().unwrap_or_default());
+        }
+        // A zero with its sign set, as `rust_decimal` keeps it after rounding a small negative
+        // value: rounding keeps that sign.
+        for scale in [0u32, 2] {
+            let mut negative_zero = Decimal::new(0, scale);
+            negative_zero.set_sign_negative(true);
+            values.push(negative_zero);
         }
         for value in values {
             for places in [0u32, 1, 2, 5, 27, 28, 29] {

@@ -23,7 +23,7 @@ use num_traits::{Signed as _, ToPrimitive as _, Zero as _};
 use rust_decimal::Decimal;
 
 use crate::decimal::RoundingMode;
-use crate::decimal::{cmp_dec, POWERS_OF_TEN};
+use crate::decimal::{cmp_dec, decimal_of_parts, product, POWERS_OF_TEN};
 
 /// The largest mantissa of a [`Decimal`] (2^96 − 1), also its largest magnitude at scale 0.
 const LARGEST_MANTISSA: i128 = 79_228_162_514_264_337_593_543_950_335;
@@ -143,16 +143,6 @@ impl<'de> serde::Deserialize<'de> for Ratio {
         let text = String::deserialize(deserializer)?;
         text.parse()
             .map_err(|_| serde::de::Error::custom("not a fraction that is not a decimal"))
-    }
-}
-
-/// `left × right`, checked. Rationale: a checked `i128` product is a library call; the terms of
-/// nearly every fraction fit 64 bits, whose product is one multiplication that cannot overflow.
-#[inline]
-fn product(left: i128, right: i128) -> Option<i128> {
-    match (i64::try_from(left), i64::try_from(right)) {
-        (Ok(left), Ok(right)) => Some(i128::from(left) * i128::from(right)),
-        _ => left.checked_mul(right),
     }
 }
 
@@ -279,7 +269,7 @@ impl Number {
         Ok(match terminating_scale(denominator) {
             Some((scale, factor)) => match product(numerator, factor) {
                 Some(mantissa) if mantissa.abs() <= LARGEST_MANTISSA => {
-                    Number::Decimal(Decimal::from_i128_with_scale(mantissa, scale))
+                    Number::Decimal(decimal_of_parts(mantissa, scale))
                 }
                 _ => Number::Ratio(Ratio {
                     numerator,
@@ -517,7 +507,7 @@ impl Number {
         if rounded.abs() > LARGEST_MANTISSA || places > 28 {
             return Err(Overflow);
         }
-        let mut result = Decimal::from_i128_with_scale(rounded, places);
+        let mut result = decimal_of_parts(rounded, places);
         if rounded == 0 && ratio.numerator < 0 {
             // `rust_decimal` keeps the sign of a negative number rounded to zero.
             result.set_sign_negative(true);
@@ -584,8 +574,7 @@ fn add_decimals(left: Decimal, right: Decimal) -> Option<Decimal> {
         // The common case (two amounts of money): the mantissas, of 96 bits each, add in
         // `i128` without overflow.
         let sum = left.mantissa() + right.mantissa();
-        return (sum.abs() <= LARGEST_MANTISSA)
-            .then(|| Decimal::from_i128_with_scale(sum, left.scale()));
+        return (sum.abs() <= LARGEST_MANTISSA).then(|| decimal_of_parts(sum, left.scale()));
     }
     let scale = left.scale().max(right.scale());
     let at_scale = |value: Decimal| {
@@ -594,7 +583,7 @@ fn add_decimals(left: Decimal, right: Decimal) -> Option<Decimal> {
             .and_then(|power| product(value.mantissa(), *power))
     };
     let sum = at_scale(left)?.checked_add(at_scale(right)?)?;
-    (sum.abs() <= LARGEST_MANTISSA).then(|| Decimal::from_i128_with_scale(sum, scale))
+    (sum.abs() <= LARGEST_MANTISSA).then(|| decimal_of_parts(sum, scale))
 }
 
 /// A quotient of decimals whose mantissas divide evenly in 64 bits (an income of whole tenge
@@ -624,7 +613,7 @@ fn divide_decimals_evenly(left: Decimal, right: Decimal) -> Option<Decimal> {
         mantissa /= 10;
         scale -= 1;
     }
-    (mantissa.abs() <= LARGEST_MANTISSA).then(|| Decimal::from_i128_with_scale(mantissa, scale))
+    (mantissa.abs() <= LARGEST_MANTISSA).then(|| decimal_of_parts(mantissa, scale))
 }
 
 /// A product of decimals when it is exact as a decimal: the mantissas' product within 96 bits
@@ -633,8 +622,7 @@ fn divide_decimals_evenly(left: Decimal, right: Decimal) -> Option<Decimal> {
 fn mul_decimals(left: Decimal, right: Decimal) -> Option<Decimal> {
     let scale = left.scale() + right.scale();
     let mantissa = product(left.mantissa(), right.mantissa())?;
-    (scale <= 28 && mantissa.abs() <= LARGEST_MANTISSA)
-        .then(|| Decimal::from_i128_with_scale(mantissa, scale))
+    (scale <= 28 && mantissa.abs() <= LARGEST_MANTISSA).then(|| decimal_of_parts(mantissa, scale))
 }
 
 #[cfg(test)]
