@@ -65,10 +65,10 @@ pub fn round(value: Decimal, places: u32, mode: RoundingMode) -> Decimal {
     let scale = value.scale();
     if places <= 28 && scale > places {
         if let Some(rounded) = round_mantissa(value.mantissa(), scale - places, mode) {
-            if rounded != 0 || !value.is_sign_negative() {
-                if rounded.unsigned_abs() <= LARGEST_MANTISSA {
-                    return decimal_of_parts(rounded, places);
-                }
+            if (rounded != 0 || !value.is_sign_negative())
+                && rounded.unsigned_abs() <= LARGEST_MANTISSA
+            {
+                return decimal_of_parts(rounded, places);
             }
         }
     }
