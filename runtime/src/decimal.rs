@@ -110,18 +110,13 @@ fn round_mantissa(mantissa: i128, digits: u32, mode: RoundingMode) -> Option<i12
         return Some(quotient);
     }
     let away = if mantissa < 0 { -1 } else { 1 };
-    let twice = remainder * 2;
-    let round_away = match mode {
-        RoundingMode::HalfUp => twice >= divisor,
-        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
-        RoundingMode::Down => false,
-        RoundingMode::Up => true,
-    };
-    Some(if round_away {
-        quotient + away
-    } else {
-        quotient
-    })
+    Some(
+        if rounds_away(mode, (remainder * 2).cmp(&divisor), quotient % 2 != 0) {
+            quotient + away
+        } else {
+            quotient
+        },
+    )
 }
 
 /// [`round_mantissa`] in 64 bits, where division is one instruction (an `i128` division is a
@@ -135,17 +130,24 @@ fn round_small_mantissa(mantissa: i64, divisor: i64, mode: RoundingMode) -> i64 
         return quotient;
     }
     let away = if mantissa < 0 { -1 } else { 1 };
-    let twice = remainder * 2;
-    let round_away = match mode {
-        RoundingMode::HalfUp => twice >= divisor,
-        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
-        RoundingMode::Down => false,
-        RoundingMode::Up => true,
-    };
-    if round_away {
+    if rounds_away(mode, (remainder * 2).cmp(&divisor), quotient % 2 != 0) {
         quotient + away
     } else {
         quotient
+    }
+}
+
+/// Whether a value that is not a whole number of the rounding's unit rounds away from zero,
+/// given how twice its remainder compares with the unit and whether the truncated value is odd.
+#[inline]
+pub(crate) fn rounds_away(mode: RoundingMode, twice_remainder: Ordering, odd: bool) -> bool {
+    match mode {
+        RoundingMode::HalfUp => twice_remainder != Ordering::Less,
+        RoundingMode::HalfEven => {
+            twice_remainder == Ordering::Greater || (twice_remainder == Ordering::Equal && odd)
+        }
+        RoundingMode::Down => false,
+        RoundingMode::Up => true,
     }
 }
 

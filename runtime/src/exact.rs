@@ -23,7 +23,7 @@ use num_traits::{Signed as _, ToPrimitive as _, Zero as _};
 use rust_decimal::Decimal;
 
 use crate::decimal::RoundingMode;
-use crate::decimal::{cmp_dec, decimal_of_parts, product, POWERS_OF_TEN};
+use crate::decimal::{cmp_dec, decimal_of_parts, product, rounds_away, POWERS_OF_TEN};
 
 /// The largest mantissa of a [`Decimal`] (2^96 − 1), also its largest magnitude at scale 0.
 const LARGEST_MANTISSA: i128 = 79_228_162_514_264_337_593_543_950_335;
@@ -513,19 +513,6 @@ impl Number {
             result.set_sign_negative(true);
         }
         Ok(result)
-    }
-}
-
-/// Whether a value that is not a whole number of the rounding's unit rounds away from zero,
-/// given how twice its remainder compares with the unit and whether the truncated value is odd.
-fn rounds_away(mode: RoundingMode, twice_remainder: Ordering, odd: bool) -> bool {
-    match mode {
-        RoundingMode::HalfUp => twice_remainder != Ordering::Less,
-        RoundingMode::HalfEven => {
-            twice_remainder == Ordering::Greater || (twice_remainder == Ordering::Equal && odd)
-        }
-        RoundingMode::Down => false,
-        RoundingMode::Up => true,
     }
 }
 
